@@ -1,0 +1,3 @@
+"""Tutti: the operations layer above AI coding agents."""
+
+__version__ = "0.1.0"

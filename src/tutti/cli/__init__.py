@@ -1,0 +1,105 @@
+"""`tt` / `tutti`: a thin Click front end over `tutti.ops`.
+
+Subcommands are imported only when invoked (see COMMANDS), so `tt --version` and
+`tt run --list` stay fast: nothing heavy (pydantic, rich, httpx, fastapi) loads at start-up
+unless the command needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from tutti import __version__
+
+# command name -> "module:attribute". Modules are imported lazily on first use.
+COMMANDS: dict[str, str] = {
+    "init": "tutti.cli.init_cmd:init",
+    "schema": "tutti.cli.schema_cmd:schema",
+    "run": "tutti.cli.run_cmd:run",
+    "verify": "tutti.cli.run_cmd:verify",
+    "runs": "tutti.cli.runs_cmd:runs",
+    "doctor": "tutti.cli.doctor_cmd:doctor",
+    "up": "tutti.cli.agents_cmd:up",
+    "down": "tutti.cli.agents_cmd:down",
+    "status": "tutti.cli.agents_cmd:status",
+    "voices": "tutti.cli.agents_cmd:voices",
+    "attach": "tutti.cli.agents_cmd:attach",
+    "peek": "tutti.cli.agents_cmd:peek",
+    "logs": "tutti.cli.agents_cmd:logs",
+    "diff": "tutti.cli.agents_cmd:diff",
+    "switch": "tutti.cli.agents_cmd:switch",
+    "detect": "tutti.cli.agents_cmd:detect",
+    "send": "tutti.cli.agents_cmd:send",
+    "land": "tutti.cli.agents_cmd:land",
+    "workspaces": "tutti.cli.agents_cmd:workspaces",
+    "review": "tutti.cli.review_cmd:review",
+    "handoff": "tutti.cli.handoff_cmd:handoff",
+    "permissions": "tutti.cli.permissions_cmd:permissions",
+    "schedule": "tutti.cli.schedule_cmd:schedule",
+    "serve": "tutti.cli.serve_cmd:serve",
+    "replay": "tutti.cli.replay_cmd:replay",
+    "usage": "tutti.cli.usage_cmd:usage",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            return _not_built(name)
+        return getattr(module, attr)
+
+
+def _not_built(name: str) -> click.Command:
+    @click.command(name=name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    def missing() -> None:
+        from tutti.errors import UsageError
+
+        raise UsageError(f"`tt {name}` is not available in this build", hint="see README for the command list")
+
+    return missing
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="tt")
+def cli() -> None:
+    """Tutti — the operations layer above AI coding agents."""
+
+
+def main() -> None:
+    from tutti.errors import TuttiError
+
+    try:
+        cli.main(standalone_mode=False)
+    except TuttiError as exc:
+        from tutti.cli.output import render_error
+
+        render_error(exc)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)

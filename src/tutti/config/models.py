@@ -1,0 +1,351 @@
+"""Typed models of `tutti.toml` (inventory §2.1–2.2) and the global config (§2.4).
+
+These are the shared vocabulary of the whole code base. Models accept unknown keys
+(`extra="allow"`) so a newer or older tutti.toml still loads; `config.validate` reports them
+as warnings with a did-you-mean. Cross-field rules (unknown agents, cycles, …) live in
+`config.validate`, not here, so each error can carry the exact key path and message.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FailMode = Literal["open", "closed"]
+LaunchMode = Literal["safe", "auto", "unattended"]
+LaunchPolicy = Literal["constrained", "bypass"]
+
+BUILTIN_RUNTIMES = ("claude-code", "codex", "aider", "gemini-cli", "openclaw")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+# -- workspace --------------------------------------------------------------------------------
+class WorkspaceEnv(Model):
+    """`[workspace.env]`: git identity plus any other key exported into every agent session."""
+
+    git_name: str | None = None
+    git_email: str | None = None
+
+    def variables(self) -> dict[str, str]:
+        """The environment this table asks for (extra keys are the user's own variables)."""
+        env: dict[str, str] = {}
+        if self.git_name:
+            env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = self.git_name
+        if self.git_email:
+            env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = self.git_email
+        for key, value in (self.model_extra or {}).items():
+            env[key] = str(value)
+        return env
+
+
+class WorkspaceAuth(Model):
+    default_profile: str | None = None
+
+
+class WorkspaceSection(Model):
+    name: str
+    description: str | None = None
+    env: WorkspaceEnv = Field(default_factory=WorkspaceEnv)
+    auth: WorkspaceAuth = Field(default_factory=WorkspaceAuth)
+
+
+class Defaults(Model):
+    worktree: bool = True
+    runtime: str | None = None
+
+
+class Launch(Model):
+    mode: LaunchMode = "auto"
+    policy: LaunchPolicy = "constrained"
+
+
+class Budget(Model):
+    mode: Literal["warn", "enforce"] = "warn"
+    warn_threshold_pct: float = 80.0
+    workspace_weekly_tokens: int | None = None
+    agent_weekly_tokens: dict[str, int] = Field(default_factory=dict)
+
+
+# -- agents and runtimes ------------------------------------------------------------------------
+class Agent(Model):
+    name: str
+    runtime: str | None = None
+    role: str | None = None
+    scope: str | None = None
+    prompt: str | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    worktree: bool | None = None
+    fresh_worktree: bool = False
+    branch: str | None = None
+    persistent: bool = False
+    memory: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    # Tutti additions
+    provider: str | None = None  # API-direct agents: a provider profile / kind instead of a CLI runtime
+    model: str | None = None
+    working_timeout_secs: float | None = None  # flag an agent "working" this long as stuck
+    share_home: bool = False  # run the runtime with the user's own HOME/logins
+
+    def branch_name(self) -> str:
+        return self.branch or f"tutti/{self.name}"
+
+
+class CustomRuntime(Model):
+    """`[[runtime]]`: a CLI agent declared in tutti.toml, no Python needed."""
+
+    name: str
+    command: str
+    args: list[str] = Field(default_factory=list)
+    prompt: Literal["positional", "flag", "none"] = "positional"
+    prompt_flag: str | None = None
+    working: list[str] = Field(default_factory=list)
+    idle: list[str] = Field(default_factory=list)
+    waiting: list[str] = Field(default_factory=list)
+    auth_failed: list[str] = Field(default_factory=list)
+    rate_limited: list[str] = Field(default_factory=list)
+    provider_down: list[str] = Field(default_factory=list)
+    submit_delay_ms: int = 0
+
+
+class ToolPack(Model):
+    name: str
+    description: str | None = None
+    required_commands: list[str] = Field(default_factory=list)
+    required_env: list[str] = Field(default_factory=list)
+
+
+# -- workflow steps -----------------------------------------------------------------------------
+class StepBase(Model):
+    id: str | None = None
+    depends_on: list[int] | None = None
+
+
+class PromptStep(StepBase):
+    type: Literal["prompt"]
+    agent: str
+    text: str
+    inject_files: list[str] = Field(default_factory=list)
+    output_json: str | None = None
+    wait_for_idle: bool = False
+    wait_timeout_secs: int | None = None
+    startup_grace_secs: int | None = None
+    artifact_glob: str | None = None
+    artifact_name: str | None = None
+
+    @property
+    def effective_wait_timeout(self) -> int:
+        return self.wait_timeout_secs if self.wait_timeout_secs is not None else 900
+
+    @property
+    def effective_startup_grace(self) -> int:
+        return self.startup_grace_secs if self.startup_grace_secs is not None else 30
+
+
+class CommandStep(StepBase):
+    type: Literal["command"]
+    run: str
+    cwd: Literal["workspace", "agent_worktree"] = "workspace"
+    subdir: str | None = None
+    agent: str | None = None
+    timeout_secs: int = 900
+    fail_mode: FailMode = "open"
+    output_json: str | None = None
+
+
+class EnsureRunningStep(StepBase):
+    type: Literal["ensure_running"]
+    agent: str
+    fail_mode: FailMode = "closed"
+
+
+class WorkflowStep(StepBase):
+    type: Literal["workflow"]
+    workflow: str
+    agent: str | None = None
+    strict: bool | None = None
+    fail_mode: FailMode = "closed"
+
+
+class ReviewStep(StepBase):
+    type: Literal["review"]
+    agent: str
+    reviewer: str = "reviewer"
+    fail_mode: FailMode = "closed"
+
+
+class LandStep(StepBase):
+    type: Literal["land"]
+    agent: str
+    pr: bool = False
+    force: bool = False
+    fail_mode: FailMode = "closed"
+
+
+Step = Annotated[
+    Union[PromptStep, CommandStep, EnsureRunningStep, WorkflowStep, ReviewStep, LandStep],
+    Field(discriminator="type"),
+]
+STEP_TYPES = ("prompt", "command", "ensure_running", "workflow", "review", "land")
+
+
+class Workflow(Model):
+    name: str
+    description: str | None = None
+    schedule: str | None = None
+    timezone: str | None = None  # IANA name for `schedule`; default: the machine's local zone
+    steps: list[Step] = Field(default_factory=list, alias="step")
+
+
+# -- hooks, handoff, observe, webhooks, gate ----------------------------------------------------
+class Hook(Model):
+    event: Literal["agent_stop", "workflow_complete"]
+    agent: str | None = None
+    workflow_source: Literal["run", "verify", "hook_agent_stop", "observe_cycle", "hook_workflow_complete"] | None = None
+    workflow_name: str | None = None
+    workflow: str | None = None
+    run: str | None = None
+    timeout_secs: int = 900
+    fail_mode: FailMode = "open"
+
+
+class Handoff(Model):
+    auto: bool = False
+    threshold: float = 0.2
+    include: list[str] = Field(default_factory=list)
+
+
+class Observe(Model):
+    dashboard: bool = False
+    port: int = 4040
+    track_cost: bool = False
+
+
+class Webhook(Model):
+    source: str
+    events: list[str] = Field(default_factory=list)
+    workflow: str | None = None
+    agent: str | None = None
+    prompt: str | None = None
+    secret_env: str | None = None  # env var holding the HMAC secret (X-Hub-Signature-256)
+
+
+class Gate(Model):
+    """`[gate]`: the merge gate `land` steps enforce. `local` needs no GitHub."""
+
+    kind: Literal["none", "local", "github"] = "local"
+    workflow: str | None = None  # must pass on the agent's branch
+    commands: list[str] = Field(default_factory=list)
+    require_review: bool = False
+
+
+class TuttiConfig(Model):
+    workspace: WorkspaceSection
+    defaults: Defaults = Field(default_factory=Defaults)
+    roles: dict[str, str] | None = None
+    launch: Launch = Field(default_factory=Launch)
+    budget: Budget | None = None
+    agents: list[Agent] = Field(default_factory=list, alias="agent")
+    runtimes: list[CustomRuntime] = Field(default_factory=list, alias="runtime")
+    tool_packs: list[ToolPack] = Field(default_factory=list, alias="tool_pack")
+    workflows: list[Workflow] = Field(default_factory=list, alias="workflow")
+    hooks: list[Hook] = Field(default_factory=list, alias="hook")
+    handoff: Handoff = Field(default_factory=Handoff)
+    observe: Observe = Field(default_factory=Observe)
+    webhooks: list[Webhook] = Field(default_factory=list, alias="webhook")
+    gate: Gate = Field(default_factory=Gate)
+
+    def agent(self, name: str) -> Agent | None:
+        return next((a for a in self.agents if a.name == name), None)
+
+    def workflow(self, name: str) -> Workflow | None:
+        return next((w for w in self.workflows if w.name == name), None)
+
+    def resolved_runtime(self, agent: Agent) -> str | None:
+        """explicit runtime > [roles][role] > [defaults].runtime"""
+        if agent.runtime:
+            return agent.runtime
+        if agent.role and self.roles and agent.role in self.roles:
+            return self.roles[agent.role]
+        return self.defaults.runtime
+
+    def uses_worktree(self, agent: Agent) -> bool:
+        return self.defaults.worktree if agent.worktree is None else agent.worktree
+
+
+# -- global config (~/.config/tutti/config.toml) ------------------------------------------------
+class Profile(Model):
+    name: str
+    provider: str | None = None
+    command: str | None = None
+    max_concurrent: int | None = None
+    monthly_budget: float | None = None
+    priority: int | None = None
+    plan: Literal["free", "pro", "max", "team", "api"] | None = None
+    reset_day: str = "monday"
+    weekly_hours: float | None = None
+    # API-direct credentials: the *name* of an env var, never the key itself
+    api_key_env: str | None = None
+    base_url: str | None = None
+    model: str | None = None
+
+
+class RegisteredWorkspace(Model):
+    name: str
+    path: str
+
+
+class DashboardSettings(Model):
+    port: int = 4040
+    show_all_workspaces: bool = False
+
+
+class Resilience(Model):
+    provider_down_strategy: str | None = None
+    rate_limit_strategy: str | None = None
+    save_state_on_failure: bool = False
+    retry_max_attempts: int = 1
+    retry_initial_backoff_ms: int = 500
+    retry_max_backoff_ms: int = 5000
+
+    ROTATION_VALUES: ClassVar[tuple[str, ...]] = ("rotate", "rotate_profile", "profile_rotate", "failover", "auto_rotate")
+
+    def rotation_enabled(self) -> bool:
+        return any(s in self.ROTATION_VALUES for s in (self.provider_down_strategy, self.rate_limit_strategy))
+
+
+class Permissions(Model):
+    allow: list[str] = Field(default_factory=list)
+
+
+class ServeSettings(Model):
+    bind: str = "127.0.0.1"
+    auth: Literal["none", "bearer"] = "none"
+
+
+class Remote(Model):
+    name: str
+    host: str
+    port: int = 4040
+    token: str | None = None
+
+
+class UserSection(Model):
+    name: str | None = None
+
+
+class GlobalConfig(Model):
+    user: UserSection = Field(default_factory=UserSection)
+    profiles: list[Profile] = Field(default_factory=list, alias="profile")
+    registered_workspaces: list[RegisteredWorkspace] = Field(default_factory=list, alias="registered_workspace")
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    resilience: Resilience = Field(default_factory=Resilience)
+    permissions: Permissions | None = None
+    serve: ServeSettings = Field(default_factory=ServeSettings)
+    remotes: list[Remote] = Field(default_factory=list, alias="remote")
+
+    def profile(self, name: str) -> Profile | None:
+        return next((p for p in self.profiles if p.name == name), None)

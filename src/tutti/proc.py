@@ -1,0 +1,198 @@
+"""The one place Tutti starts child processes.
+
+Rules it enforces for every caller:
+- argument lists, or `/bin/sh -c` of a string that came from the user's own config — never a
+  shell string assembled from input;
+- stdout and stderr are drained by threads while the child runs, so a child printing 50 MB
+  never blocks on a full pipe;
+- every child runs in its own process group, and a timeout kills the whole group.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CAPTURE_BYTES = 1 << 20  # keep the last 1 MiB of each stream
+KILL_GRACE_SECS = 2.0
+
+
+@dataclass
+class ProcResult:
+    argv: list[str]
+    returncode: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+    duration_secs: float
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+@dataclass
+class _Tail:
+    """Keeps the last `limit` bytes of a stream and counts the total."""
+
+    limit: int
+    chunks: list[bytes] = field(default_factory=list)
+    size: int = 0
+    total: int = 0
+
+    def add(self, data: bytes) -> None:
+        self.total += len(data)
+        self.chunks.append(data)
+        self.size += len(data)
+        while self.size > self.limit and len(self.chunks) > 1:
+            self.size -= len(self.chunks.pop(0))
+
+    def text(self) -> str:
+        data = b"".join(self.chunks)
+        if len(data) > self.limit:
+            data = data[-self.limit :]
+        return data.decode("utf-8", errors="replace")
+
+
+def _drain(stream, tail: _Tail, sink: Callable[[bytes], None] | None) -> None:
+    try:
+        while True:
+            chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+            if not chunk:
+                break
+            tail.add(chunk)
+            if sink is not None:
+                sink(chunk)
+    finally:
+        stream.close()
+
+
+def shell_argv(command: str) -> list[str]:
+    """argv that runs a configured command string with the POSIX shell (not a login shell)."""
+    return ["/bin/sh", "-c", command]
+
+
+def kill_group(pid: int, sig: int = signal.SIGTERM) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    input: bytes | str | None = None,
+    capture_bytes: int = DEFAULT_CAPTURE_BYTES,
+    on_stdout: Callable[[bytes], None] | None = None,
+    on_stderr: Callable[[bytes], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> ProcResult:
+    """Run a child to completion (or timeout/cancel), draining its output as it goes.
+
+    `env` replaces the environment entirely when given; callers merge with os.environ
+    themselves so what a child sees is explicit.
+    """
+    argv = [str(a) for a in argv]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        argv,
+        cwd=str(cwd) if cwd is not None else None,
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    out, err = _Tail(capture_bytes), _Tail(capture_bytes)
+    threads = [
+        threading.Thread(target=_drain, args=(proc.stdout, out, on_stdout), daemon=True),
+        threading.Thread(target=_drain, args=(proc.stderr, err, on_stderr), daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    if input is not None:
+        data = input.encode() if isinstance(input, str) else input
+        try:
+            proc.stdin.write(data)
+        except BrokenPipeError:
+            pass
+        finally:
+            proc.stdin.close()
+
+    timed_out = False
+    deadline = started + timeout if timeout else None
+    while True:
+        try:
+            proc.wait(timeout=0.05)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        if cancel is not None and cancel.is_set():
+            _terminate(proc)
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            timed_out = True
+            _terminate(proc)
+            break
+    # The group may still hold the pipes open (a backgrounded grandchild); kill it so the
+    # drain threads see EOF instead of waiting forever.
+    if timed_out or (cancel is not None and cancel.is_set()):
+        kill_group(proc.pid, signal.SIGKILL)
+    for t in threads:
+        t.join(timeout=5)
+        if t.is_alive():
+            kill_group(proc.pid, signal.SIGKILL)
+            t.join(timeout=5)
+    return ProcResult(
+        argv=argv,
+        returncode=proc.returncode,
+        stdout=out.text(),
+        stderr=err.text(),
+        timed_out=timed_out,
+        duration_secs=time.monotonic() - started,
+        stdout_bytes=out.total,
+        stderr_bytes=err.total,
+        truncated=out.total > capture_bytes or err.total > capture_bytes,
+    )
+
+
+def _terminate(proc: subprocess.Popen) -> None:
+    kill_group(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=KILL_GRACE_SECS)
+    except subprocess.TimeoutExpired:
+        kill_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def check_output(argv: Sequence[str], *, cwd: Path | str | None = None, timeout: float = 60,
+                 env: Mapping[str, str] | None = None, input: str | None = None) -> str:
+    """Run a short helper command (git, tmux, gh) and return stdout; raise on failure."""
+    res = run(argv, cwd=cwd, timeout=timeout, env=env, input=input)
+    if not res.ok:
+        raise CommandFailed(res)
+    return res.stdout
+
+
+class CommandFailed(Exception):
+    """A helper command exited non-zero; callers map it to a TuttiError with context."""
+
+    def __init__(self, result: ProcResult) -> None:
+        detail = (result.stderr.strip() or result.stdout.strip()).splitlines()
+        tail = detail[-1] if detail else ""
+        what = "timed out" if result.timed_out else f"exit {result.returncode}"
+        super().__init__(f"{' '.join(result.argv)} ({what}): {tail}")
+        self.result = result

@@ -1,0 +1,190 @@
+"""SQLite store in WAL mode, safe for several `tt` processes writing at once.
+
+Writers take `BEGIN IMMEDIATE` (one writer at a time, others wait up to the busy timeout);
+readers never block. `events.seq` is an AUTOINCREMENT key, so it only ever grows — the cursor
+every reader (SSE, dashboard, `tt runs`) resumes from.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tutti.errors import StoreError
+from tutti.store.migrations import MIGRATIONS
+
+DB_FILENAME = "tutti.db"
+BUSY_TIMEOUT_MS = 15000
+
+
+def now_iso() -> str:
+    """RFC3339 UTC with milliseconds — the timestamp format of every store row."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Event:
+    seq: int
+    ts: str
+    kind: str
+    workspace: str | None = None
+    agent: str | None = None
+    run_id: str | None = None
+    step: str | None = None
+    correlation_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Event:
+        return cls(
+            seq=row["seq"], ts=row["ts"], kind=row["kind"], workspace=row["workspace"],
+            agent=row["agent"], run_id=row["run_id"], step=row["step"],
+            correlation_id=row["correlation_id"], data=json.loads(row["data"] or "{}"),
+        )
+
+
+class Store:
+    """One workspace's database. Thread-safe: one connection guarded by a lock per process."""
+
+    def __init__(self, path: Path, workspace: str | None = None) -> None:
+        self.path = path
+        self.workspace = workspace
+        self._lock = threading.RLock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {path}: {exc}", hint="check permissions of .tutti/") from exc
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version >= len(MIGRATIONS):
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Re-read inside the write lock: another process may have migrated meanwhile.
+                version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+                for i in range(version, len(MIGRATIONS)):
+                    for statement in MIGRATIONS[i].split(";"):
+                        if statement.strip():
+                            self._conn.execute(statement)
+                    self._conn.execute(f"PRAGMA user_version = {i + 1}")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        return self._conn.execute("PRAGMA user_version").fetchone()[0]
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE). Everything inside commits or nothing does."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- events ---------------------------------------------------------------------------
+    def append_event(
+        self,
+        kind: str,
+        *,
+        agent: str | None = None,
+        run_id: str | None = None,
+        step: str | None = None,
+        correlation_id: str | None = None,
+        data: dict[str, Any] | None = None,
+        conn: sqlite3.Connection | None = None,
+    ) -> Event:
+        """Append one event. Pass `conn` to make it part of an open transaction."""
+        ts = now_iso()
+        payload = json.dumps(data or {}, default=str)
+        params = (ts, kind, self.workspace, agent, run_id, step, correlation_id or run_id, payload)
+        sql = (
+            "INSERT INTO events (ts, kind, workspace, agent, run_id, step, correlation_id, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        if conn is not None:
+            seq = conn.execute(sql, params).lastrowid
+        else:
+            with self.transaction() as c:
+                seq = c.execute(sql, params).lastrowid
+        return Event(seq, ts, kind, self.workspace, agent, run_id, step, correlation_id or run_id, data or {})
+
+    def read_events(
+        self,
+        after_seq: int = 0,
+        *,
+        limit: int = 1000,
+        kinds: list[str] | None = None,
+        kind_prefix: str | None = None,
+        run_id: str | None = None,
+        agent: str | None = None,
+        since_ts: str | None = None,
+    ) -> list[Event]:
+        """Events with seq > after_seq in seq order, optionally filtered."""
+        where, params = ["seq > ?"], [after_seq]
+        if kinds:
+            where.append(f"kind IN ({','.join('?' * len(kinds))})")
+            params.extend(kinds)
+        if kind_prefix:
+            where.append("kind LIKE ?")
+            params.append(kind_prefix.replace("%", "") + "%")
+        if run_id:
+            where.append("run_id = ?")
+            params.append(run_id)
+        if agent:
+            where.append("agent = ?")
+            params.append(agent)
+        if since_ts:
+            where.append("ts > ?")
+            params.append(since_ts)
+        sql = f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"
+        params.append(limit)
+        return [Event.from_row(r) for r in self.query(sql, tuple(params))]
+
+    def latest_seq(self) -> int:
+        row = self.query("SELECT MAX(seq) FROM events")[0]
+        return row[0] or 0
+
+
+def store_path(root: Path) -> Path:
+    return root / ".tutti" / DB_FILENAME
+
+
+def open_store(root: Path, workspace: str | None = None) -> Store:
+    return Store(store_path(root), workspace=workspace)

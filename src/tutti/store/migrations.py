@@ -1,0 +1,72 @@
+"""Versioned schema. Each entry upgrades from version i to i+1; never edit a released entry,
+append a new one. The database's `PRAGMA user_version` records how far it got."""
+
+MIGRATIONS: list[str] = [
+    # 1: the event spine, runs and steps
+    """
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        workspace TEXT,
+        agent TEXT,
+        run_id TEXT,
+        step TEXT,
+        correlation_id TEXT,
+        data TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_kind ON events(kind);
+    CREATE INDEX events_run ON events(run_id);
+    CREATE INDEX events_agent ON events(agent);
+
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL DEFAULT 'workflow',
+        workflow TEXT,
+        origin TEXT,
+        status TEXT NOT NULL,
+        strict INTEGER NOT NULL DEFAULT 0,
+        agent_scope TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        params TEXT NOT NULL DEFAULT '{}',
+        result TEXT,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE steps (
+        run_id TEXT NOT NULL REFERENCES runs(run_id),
+        step_index INTEGER NOT NULL,
+        step_key TEXT NOT NULL,
+        step_type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempt INTEGER NOT NULL DEFAULT 1,
+        intent TEXT NOT NULL DEFAULT '{}',
+        outcome TEXT,
+        planned_at TEXT,
+        started_at TEXT,
+        finished_at TEXT,
+        PRIMARY KEY (run_id, step_index)
+    );
+
+    CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY,
+        action TEXT NOT NULL,
+        state TEXT NOT NULL,
+        response TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        acquired_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        data TEXT NOT NULL DEFAULT '{}'
+    );
+    """,
+]

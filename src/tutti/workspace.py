@@ -1,0 +1,75 @@
+"""A workspace: a directory with tutti.toml, its loaded config, state dir and store.
+
+Every core function takes a Workspace explicitly — nothing calls chdir, so one process (the
+server) can serve many workspaces at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tutti.errors import ConfigError
+from tutti.paths import CONFIG_FILENAME, find_workspace_root
+
+if TYPE_CHECKING:
+    from tutti.config.models import TuttiConfig
+    from tutti.store import Store
+
+
+@dataclass
+class Workspace:
+    root: Path
+    config: TuttiConfig
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.config.workspace.name
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILENAME
+
+    @property
+    def tutti_dir(self) -> Path:
+        return self.root / ".tutti"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.tutti_dir / "state"
+
+    @cached_property
+    def store(self) -> Store:
+        from tutti.store import open_store
+
+        return open_store(self.root, workspace=self.name)
+
+    def worktree_path(self, agent: str) -> Path:
+        return self.tutti_dir / "worktrees" / agent
+
+    def session_name(self, agent: str) -> str:
+        from tutti.sessions.naming import session_name
+
+        return session_name(self.name, agent)
+
+
+def load_workspace(start: Path | None = None) -> Workspace:
+    """Find tutti.toml from `start` (default cwd) upwards, load and validate it."""
+    root = find_workspace_root(start)
+    if root is None:
+        where = (start or Path.cwd()).resolve()
+        raise ConfigError(
+            f"tutti.toml not found (searched from {where} to filesystem root)",
+            hint="Run `tt init` to create tutti.toml",
+        )
+    return load_workspace_at(root)
+
+
+def load_workspace_at(root: Path) -> Workspace:
+    from tutti.config.load import load_config
+
+    loaded = load_config(root / CONFIG_FILENAME)
+    return Workspace(root=root.resolve(), config=loaded.config, warnings=list(loaded.warnings))

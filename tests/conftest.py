@@ -1,0 +1,68 @@
+"""Shared fixtures: an isolated TUTTI_HOME for every test, real git repos, and a way to run
+`tt` exactly as a user does (a subprocess of the installed console script)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def tutti_home(tmp_path_factory, monkeypatch) -> Path:
+    """Every test gets its own global config dir; nothing touches the user's ~/.config."""
+    home = tmp_path_factory.mktemp("tutti-home")
+    monkeypatch.setenv("TUTTI_HOME", str(home))
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Tutti Test")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "test@tutti.invalid")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Tutti Test")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "test@tutti.invalid")
+    return home
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def git_repo(tmp_path) -> Path:
+    """A real git repository on branch main with one commit."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Tutti Test")
+    git(repo, "config", "user.email", "test@tutti.invalid")
+    git(repo, "config", "commit.gpgsign", "false")
+    (repo / "README.md").write_text("# demo\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "initial")
+    return repo
+
+
+@dataclass
+class TTResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def tt():
+    """Run `tt` as a subprocess: `tt(*args, cwd=..., timeout=...)`."""
+
+    def _run(*args: str, cwd: Path | None = None, timeout: float = 120, env: dict | None = None,
+             input: str | None = None) -> TTResult:
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        proc = subprocess.run(
+            [sys.executable, "-m", "tutti", *args], cwd=cwd, capture_output=True, text=True,
+            timeout=timeout, env=full_env, input=input,
+        )
+        return TTResult(proc.returncode, proc.stdout, proc.stderr)
+
+    return _run

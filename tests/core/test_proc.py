@@ -1,0 +1,42 @@
+import time
+
+from tutti import proc
+
+
+def test_large_output_is_drained_without_hanging():
+    # 50 MB on stdout: a runner that reads only after exit would deadlock on the pipe.
+    res = proc.run(proc.shell_argv("head -c 52428800 /dev/zero"), timeout=60)
+    assert res.ok
+    assert res.stdout_bytes == 52428800
+    assert res.truncated and len(res.stdout) <= proc.DEFAULT_CAPTURE_BYTES
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path):
+    pidfile = tmp_path / "child.pid"
+    script = f"sleep 60 & echo $! > {pidfile}; wait"
+    started = time.monotonic()
+    res = proc.run(proc.shell_argv(script), timeout=1)
+    assert res.timed_out and not res.ok
+    assert time.monotonic() - started < 10
+    child = int(pidfile.read_text())
+    time.sleep(0.2)
+    assert not _alive(child), "grandchild survived the timeout"
+
+
+def _alive(pid: int) -> bool:
+    """Running and not a zombie (an orphaned zombie waits for a reaper that may never come)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_stderr_and_exit_code_are_reported():
+    res = proc.run(proc.shell_argv("echo out; echo err >&2; exit 3"))
+    assert res.returncode == 3
+    assert res.stdout.strip() == "out" and res.stderr.strip() == "err"
+
+
+def test_input_is_fed_to_stdin():
+    assert proc.run(["cat"], input="hello").stdout == "hello"
