@@ -16,7 +16,8 @@ FailMode = Literal["open", "closed"]
 LaunchMode = Literal["safe", "auto", "unattended"]
 LaunchPolicy = Literal["constrained", "bypass"]
 
-BUILTIN_RUNTIMES = ("claude-code", "codex", "aider", "gemini-cli", "openclaw")
+# `fake` is the shipped rehearsal agent (tutti.testing.fake_agent): no tokens spent.
+BUILTIN_RUNTIMES = ("claude-code", "codex", "aider", "gemini-cli", "openclaw", "fake")
 
 
 class Model(BaseModel):
