@@ -45,7 +45,43 @@ COMMANDS: dict[str, str] = {
 }
 
 
+# One-line summaries for `tt --help`, so listing commands imports none of them.
+SUMMARIES: dict[str, str] = {
+    "init": "Generate tutti.toml for this repo from a template.",
+    "schema": "Print the JSON Schema of tutti.toml.",
+    "run": "Run a workflow (or --list, --resume, --dry-run).",
+    "verify": "Run the verify workflow; --last shows the previous result.",
+    "runs": "List past runs or show one run's steps.",
+    "doctor": "Check tmux, git, runtimes, profiles and tool packs.",
+    "up": "Launch agents in tmux sessions and worktrees.",
+    "down": "Stop agents (--clean removes their worktrees).",
+    "status": "Show each agent's state (working, idle, waiting, failed ...).",
+    "voices": "Alias of status.",
+    "attach": "Attach your terminal to an agent's tmux session.",
+    "peek": "Print the last lines of an agent's screen.",
+    "logs": "Show an agent's captured output (-f to follow).",
+    "diff": "Show an agent's worktree changes.",
+    "switch": "Pick a running agent and attach to it.",
+    "detect": "Explain how an agent's state was detected.",
+    "send": "Send a prompt to an agent (--wait for it to finish).",
+    "land": "Bring an agent's commits onto the current branch.",
+    "workspaces": "List registered workspaces.",
+    "review": "Send an agent's changes to a reviewer agent for a verdict.",
+    "handoff": "Generate, apply or list handoff packets.",
+    "permissions": "Check, suggest or export command allow rules.",
+    "schedule": "Run or list scheduled workflows.",
+    "serve": "Start the control API and dashboard on 127.0.0.1.",
+    "replay": "Re-render a past API-direct run from its event log.",
+    "usage": "Token usage per agent from the runtimes' own logs.",
+}
+
+
 class LazyGroup(click.Group):
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(COMMANDS) | set(self.commands))
 
