@@ -196,3 +196,80 @@ class CommandFailed(Exception):
         what = "timed out" if result.timed_out else f"exit {result.returncode}"
         super().__init__(f"{' '.join(result.argv)} ({what}): {tail}")
         self.result = result
+
+
+class Spawned:
+    """A long-lived child (e.g. a `tmux -C` control client) whose stdin we keep open.
+
+    stdout is read line by line on a daemon thread and handed to `on_line`; stderr is drained
+    and kept (last 64 KiB). `stop()` kills the whole process group.
+    """
+
+    def __init__(self, popen: subprocess.Popen, on_line: Callable[[bytes], None],
+                 on_exit: Callable[[], None] | None) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+        self._on_line = on_line
+        self._on_exit = on_exit
+        self._err = _Tail(1 << 16)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._err_reader = threading.Thread(target=_drain, args=(popen.stderr, self._err, None), daemon=True)
+        self._reader.start()
+        self._err_reader.start()
+
+    def _read(self) -> None:
+        try:
+            for line in self.popen.stdout:
+                self._on_line(line)
+        except (ValueError, OSError):
+            pass  # stream closed by stop()
+        finally:
+            if self._on_exit is not None:
+                self._on_exit()
+
+    def write(self, data: bytes) -> bool:
+        """Write to the child's stdin; False if it is gone."""
+        try:
+            self.popen.stdin.write(data)
+            self.popen.stdin.flush()
+            return True
+        except (BrokenPipeError, ValueError, OSError):
+            return False
+
+    @property
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    @property
+    def stderr(self) -> str:
+        return self._err.text()
+
+    def stop(self, timeout: float = KILL_GRACE_SECS) -> None:
+        if self.popen.poll() is None:
+            kill_group(self.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                kill_group(self.pid, signal.SIGKILL)
+                self.popen.wait()
+        for stream in (self.popen.stdin,):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self._reader.join(timeout=2)
+
+
+def spawn(argv: Sequence[str], *, on_line: Callable[[bytes], None], on_exit: Callable[[], None] | None = None,
+          cwd: Path | str | None = None, env: Mapping[str, str] | None = None) -> Spawned:
+    """Start a child that runs until stopped, in its own process group, stdin held open."""
+    popen = subprocess.Popen(
+        [str(a) for a in argv],
+        cwd=str(cwd) if cwd is not None else None,
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    return Spawned(popen, on_line, on_exit)
