@@ -1,0 +1,55 @@
+"""`tt schedule list|run`."""
+
+from __future__ import annotations
+
+import click
+
+from tutti.cli.output import echo, emit_json, table
+
+
+@click.group()
+def schedule() -> None:
+    """Run or list scheduled workflows."""
+
+
+@schedule.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_cmd(as_json: bool) -> None:
+    """Show each scheduled workflow and its next fire time."""
+    from tutti.ops.schedule import list_schedules
+    from tutti.workspace import load_workspace
+
+    entries = list_schedules(load_workspace())
+    if as_json:
+        emit_json([e.to_dict() for e in entries])
+        return
+    if not entries:
+        echo("No workflows have a `schedule`.")
+        return
+    rows = [(e.workflow, e.expression, e.timezone, e.to_dict()["next_fire_local"],
+             e.last_run.isoformat() if e.last_run else "-") for e in entries]
+    table(["WORKFLOW", "SCHEDULE", "TIMEZONE", "NEXT FIRE", "LAST RUN"], rows)
+
+
+@schedule.command("run")
+@click.option("--interval", "interval", type=float, default=15.0, show_default=True, help="Seconds between ticks.")
+def run_cmd(interval: float) -> None:
+    """Foreground loop: start each workflow when its schedule is due (Ctrl-C stops)."""
+    from tutti.ops.schedule import run_schedules
+    from tutti.workspace import load_workspace
+
+    ws = load_workspace()
+
+    def report(decisions) -> None:
+        for d in decisions:
+            if d.action == "started":
+                extra = f" ({d.missed_slots} missed slots collapsed)" if d.missed_slots > 1 else ""
+                echo(f"started workflow '{d.workflow}' for slot {d.slot.isoformat()}{extra}")
+            elif d.action == "skipped_in_flight":
+                echo(f"skipped workflow '{d.workflow}': previous run still in flight")
+
+    echo(f"scheduler running for workspace '{ws.name}' (Ctrl-C to stop)")
+    try:
+        run_schedules(ws, interval_secs=max(interval, 0.5), on_tick=report)
+    except KeyboardInterrupt:
+        echo("scheduler stopped")
