@@ -69,4 +69,33 @@ MIGRATIONS: list[str] = [
         data TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # usage: log files read so far (offset + reader state) and de-duplicated usage records
+    """
+    CREATE TABLE usage_files (
+        path TEXT PRIMARY KEY,
+        runtime TEXT NOT NULL,
+        agent TEXT,
+        inode INTEGER NOT NULL DEFAULT 0,
+        offset INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT '{}',
+        scanned_at TEXT NOT NULL
+    );
+
+    CREATE TABLE usage_records (
+        key TEXT PRIMARY KEY,
+        runtime TEXT NOT NULL,
+        agent TEXT,
+        ts TEXT NOT NULL,
+        model TEXT,
+        session_id TEXT,
+        cwd TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_creation_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+        path TEXT
+    );
+    CREATE INDEX usage_records_agent_ts ON usage_records(agent, ts);
+    """,
 ]
