@@ -1,0 +1,358 @@
+"""A scripted fake model server on 127.0.0.1: rehearse providers and agent CLIs offline.
+
+Speaks OpenAI Chat Completions (`/v1/chat/completions`), OpenAI Responses (`/v1/responses`),
+Anthropic Messages (`/v1/messages`) and Gemini (`/v1beta/models/{m}:generateContent` and
+`:streamGenerateContent`), streaming or not, with tool calls — driven by a `Script` of turns.
+
+Control endpoints (JSON):
+- `GET  /_control/requests`  the request log (what clients sent, which turn they got);
+- `GET  /_control/state`     turn cursor, mode, counts;
+- `POST /_control/mode`      `{"mode": "normal"|"auth"|"rate_limit"|"quota"|"server_error"|
+                              "unavailable"|"overloaded"|"hang"|<status>, "retry_after": "2", "times": 0}`;
+- `POST /_control/script`    replace the script (and reset the cursor);
+- `POST /_control/reset`     cursor to 0, log cleared, mode normal.
+
+In-process: ``with ScriptedModelServer(script) as srv: srv.base_url``.
+CLI: ``python -m tutti.testing.model_server script.toml --port 0`` prints the base URL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from tutti.testing import model_wire as wire
+from tutti.testing.model_script import Failure, Script, Turn
+
+_GEMINI = re.compile(r"/models/(?P<model>[^/:]+):(?P<op>generateContent|streamGenerateContent|countTokens)$")
+
+
+@dataclass
+class LoggedRequest:
+    seq: int
+    ts: float
+    method: str
+    path: str
+    protocol: str
+    model: str | None
+    stream: bool
+    body: Any
+    headers: dict[str, str]
+    api_key: str | None
+    turn: int | None = None
+    status: int = 200
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class ScriptedModelServer:
+    def __init__(self, script: Script | dict | list | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.script = script if isinstance(script, Script) else Script.parse(script or {})
+        self._lock = threading.Lock()
+        self.cursor = 0
+        self.log: list[LoggedRequest] = []
+        self.mode: Failure | None = None
+        self._mode_left = 0
+        self._turn_failures: dict[int, int] = {}
+        self.release = threading.Event()  # wakes hanging requests at shutdown
+        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """OpenAI-style base URL (with /v1); Anthropic clients may use `url` or this."""
+        return self.url + "/v1"
+
+    def start(self) -> ScriptedModelServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="scripted-model-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> ScriptedModelServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- control --------------------------------------------------------------------------------
+    def set_mode(self, mode: str | int | dict | None, *, retry_after: str | None = None, times: int = 0) -> None:
+        with self._lock:
+            if mode in (None, "normal", "ok"):
+                self.mode, self._mode_left = None, 0
+                return
+            raw = dict(mode) if isinstance(mode, dict) else {"kind": str(mode)}
+            raw.setdefault("retry_after", retry_after)
+            raw.setdefault("times", times)
+            self.mode = Failure.parse(raw)
+            self._mode_left = self.mode.times
+
+    def load(self, script: Script | dict | list) -> None:
+        with self._lock:
+            self.script = script if isinstance(script, Script) else Script.parse(script)
+            self.cursor = 0
+            self._turn_failures.clear()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.cursor, self.mode, self._mode_left = 0, None, 0
+            self.log.clear()
+            self._turn_failures.clear()
+
+    def requests(self, protocol: str | None = None) -> list[LoggedRequest]:
+        with self._lock:
+            return [r for r in self.log if protocol is None or r.protocol == protocol]
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return {"cursor": self.cursor, "turns": len(self.script.turns), "requests": len(self.log),
+                    "mode": None if self.mode is None else self.mode.kind}
+
+    # -- the decision for one model request ------------------------------------------------------
+    def next_action(self, offers_tools: bool) -> tuple[Turn | None, Failure | None, int | None]:
+        """(turn to play, failure to send instead, turn index)."""
+        with self._lock:
+            if self.mode is not None:
+                failure = self.mode
+                if self._mode_left:
+                    self._mode_left -= 1
+                    if self._mode_left == 0:
+                        self.mode = None
+                return None, failure, None
+            if self.script.tool_requests_only and not offers_tools:
+                return self.script.fallback, None, None
+            if self.cursor >= len(self.script.turns):
+                return self.script.fallback, None, None
+            index = self.cursor
+            turn = self.script.turns[index]
+            if turn.fail is not None:
+                failed = self._turn_failures.get(index, 0)
+                if turn.fail.times == 0 or failed < turn.fail.times:
+                    self._turn_failures[index] = failed + 1
+                    return None, turn.fail, index
+            self.cursor += 1
+            return turn, None, index
+
+    def record(self, entry: LoggedRequest) -> LoggedRequest:
+        with self._lock:
+            entry.seq = len(self.log) + 1
+            self.log.append(entry)
+        return entry
+
+
+def _usage_for(turn: Turn, body: Any) -> dict[str, int]:
+    u = dict(turn.usage or {})
+    approx_in = max(1, len(json.dumps(body)) // 4)
+    approx_out = max(1, (len(turn.text) + sum(len(json.dumps(c.arguments)) for c in turn.tool_calls)) // 4)
+    return {"input_tokens": int(u.get("input_tokens", approx_in)),
+            "output_tokens": int(u.get("output_tokens", approx_out)),
+            "cached_tokens": int(u.get("cached_tokens", 0))}
+
+
+def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "TuttiScriptedModel/1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+            pass
+
+        # -- plumbing ----------------------------------------------------------------------
+        def _body(self) -> Any:
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if not raw:
+                return {}
+            try:
+                return json.loads(raw)
+            except json.JSONDecodeError:
+                return {"_raw": raw.decode("utf-8", "replace")}
+
+        def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+            payload = json.dumps(data).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _sse(self, events: wire.Events, delay_ms: int = 0) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("cache-control", "no-cache")
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            for name, data in events:
+                text = data if isinstance(data, str) else json.dumps(data)
+                frame = (f"event: {name}\n" if name else "") + f"data: {text}\n\n"
+                raw = frame.encode()
+                self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
+                if delay_ms:
+                    self.wfile.flush()
+                    time.sleep(delay_ms / 1000)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+        # -- routes ------------------------------------------------------------------------
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/_control/requests":
+                return self._json(200, [r.to_dict() for r in server.requests()])
+            if path == "/_control/state":
+                return self._json(200, server.state())
+            if path in ("/health", "/healthz"):
+                return self._json(200, {"ok": True})
+            if path.endswith("/models"):
+                return self._json(200, {"object": "list", "data": [
+                    {"id": "scripted-model", "object": "model", "owned_by": "tutti"}],
+                    "models": [{"name": "models/scripted-model"}]})
+            self._json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+
+        def do_POST(self) -> None:
+            path = self.path.split("?", 1)[0]
+            query = self.path.split("?", 1)[1] if "?" in self.path else ""
+            body = self._body()
+            if path.startswith("/_control/"):
+                return self._control(path, body)
+            gem = _GEMINI.search(path)
+            if path.endswith("/chat/completions"):
+                protocol, model = "openai_chat", body.get("model")
+                stream = bool(body.get("stream"))
+            elif path.endswith("/responses"):
+                protocol, model, stream = "openai_responses", body.get("model"), bool(body.get("stream"))
+            elif path.endswith("/messages/count_tokens"):
+                return self._json(200, {"input_tokens": max(1, len(json.dumps(body)) // 4)})
+            elif path.endswith("/messages"):
+                protocol, model, stream = "anthropic", body.get("model"), bool(body.get("stream"))
+            elif gem:
+                if gem["op"] == "countTokens":
+                    return self._json(200, {"totalTokens": max(1, len(json.dumps(body)) // 4)})
+                protocol, model = "gemini", gem["model"]
+                stream = gem["op"] == "streamGenerateContent"
+            else:
+                return self._json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+            key = self.headers.get("authorization", "").removeprefix("Bearer ").strip() or \
+                self.headers.get("x-api-key") or self.headers.get("x-goog-api-key") or None
+            headers = {k.lower(): v for k, v in self.headers.items()
+                       if k.lower() not in ("authorization", "x-api-key", "x-goog-api-key")}
+            entry = server.record(LoggedRequest(0, time.time(), "POST", self.path, protocol, model, stream, body,
+                                                headers, key))
+            turn, failure, index = server.next_action(_offers_tools(protocol, body))
+            entry.turn = index
+            if failure is not None:
+                entry.status = failure.http_status()
+                return self._fail(protocol, failure)
+            assert turn is not None
+            if turn.delay_ms and not stream:
+                time.sleep(turn.delay_ms / 1000)
+            self._play(protocol, turn, model or "scripted-model", stream, body, entry.seq, query)
+
+        def _control(self, path: str, body: Any) -> None:
+            try:
+                if path == "/_control/mode":
+                    server.set_mode(body.get("mode"), retry_after=body.get("retry_after"),
+                                    times=int(body.get("times", 0)))
+                elif path == "/_control/script":
+                    server.load(body)
+                elif path == "/_control/reset":
+                    server.reset()
+                else:
+                    return self._json(404, {"error": {"message": f"no control route {path}"}})
+            except (ValueError, KeyError, TypeError) as exc:
+                return self._json(400, {"error": {"message": str(exc)}})
+            self._json(200, server.state())
+
+        def _fail(self, protocol: str, failure: Failure) -> None:
+            if failure.kind == "hang":
+                # Hold the connection without answering until the client gives up or we stop.
+                server.release.wait(failure.hang_secs)
+                self.close_connection = True
+                return
+            headers = {"retry-after": failure.retry_after} if failure.retry_after is not None else {}
+            self._json(failure.http_status(), wire.error_body("gemini" if protocol == "gemini" else
+                                                              "anthropic" if protocol == "anthropic" else "openai",
+                                                              failure), headers)
+
+        def _play(self, protocol: str, turn: Turn, model: str, stream: bool, body: Any, seq: int, query: str) -> None:
+            usage = _usage_for(turn, body)
+            if protocol == "openai_chat":
+                if not stream:
+                    return self._json(200, wire.chat_response(turn, model, usage, seq))
+                include = bool((body.get("stream_options") or {}).get("include_usage"))
+                return self._sse(wire.chat_events(turn, model, usage, seq, include), turn.delay_ms)
+            if protocol == "openai_responses":
+                if not stream:
+                    return self._json(200, wire.responses_response(turn, model, usage, seq))
+                return self._sse(wire.responses_events(turn, model, usage, seq), turn.delay_ms)
+            if protocol == "anthropic":
+                if not stream:
+                    return self._json(200, wire.messages_response(turn, model, usage, seq))
+                return self._sse(wire.messages_events(turn, model, usage, seq), turn.delay_ms)
+            if not stream:
+                return self._json(200, wire.gemini_response(turn, model, usage, seq))
+            if "alt=sse" in query:
+                return self._sse(wire.gemini_events(turn, model, usage, seq), turn.delay_ms)
+            # Without alt=sse Gemini streams one JSON array.
+            return self._json(200, [data for _, data in wire.gemini_events(turn, model, usage, seq)])
+
+    return Handler
+
+
+def _offers_tools(protocol: str, body: Any) -> bool:
+    if not isinstance(body, dict):
+        return False
+    return bool(body.get("tools"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tutti.testing.model_server",
+                                     description="Scripted fake model server (OpenAI, Anthropic, Gemini) on 127.0.0.1")
+    parser.add_argument("script", nargs="?", help="script of turns (.json or .toml); default: always answer 'Done.'")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = ephemeral)")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    args = parser.parse_args(argv)
+    try:
+        script = Script.load(Path(args.script)) if args.script else Script()
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: cannot load script {args.script}: {exc}", flush=True)
+        return 2
+    server = ScriptedModelServer(script, host=args.host, port=args.port)
+    print(f"scripted model server listening on {server.url} (OpenAI base URL {server.base_url})", flush=True)
+    try:
+        server._httpd.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.release.set()
+        server._httpd.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
