@@ -1,0 +1,39 @@
+"""`tt serve`: the control API, live event stream and dashboard (see `tutti.serve`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("-w", "--workspace", help="registered workspace name or path (default: the one around cwd)")
+@click.option("--all", "all_", is_flag=True, help="serve every registered workspace")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="port (default [dashboard].port or 4040)")
+@click.option("--bind", default=None, help="address to bind (default 127.0.0.1)")
+@click.option("--remote", is_flag=True, help="bind 0.0.0.0 and require the bearer token")
+@click.option("--probe-interval", type=float, default=15.0, hidden=True, help="accepted for compatibility")
+def serve(workspace: str | None, all_: bool, port: int | None, bind: str | None, remote: bool,
+          probe_interval: float) -> None:
+    """Serve the control API, SSE event stream and (with [observe] dashboard = true) the web UI."""
+    from tutti.cli.output import echo
+    from tutti.serve import targets
+
+    plan = targets.plan(workspace=workspace, all_=all_, bind=bind, remote=remote, port=port, cwd=Path.cwd())
+    token = None
+    if plan.auth:
+        from tutti.serve.auth import load_or_create_token, token_hint
+
+        token = load_or_create_token()
+        echo(f"serve: bearer token {token_hint(token)}")
+    from tutti.serve.app import create_app
+
+    app = create_app(plan.workspaces, token=token, dashboard=plan.dashboard)
+    names = ", ".join(ws.name for ws in plan.workspaces)
+    host = f"[{plan.bind}]" if ":" in plan.bind else plan.bind
+    echo(f"serve: http://{host}:{plan.port} — workspaces: {names}"
+         + (" — dashboard at /" if plan.dashboard else ""))
+    import uvicorn
+
+    uvicorn.run(app, host=plan.bind, port=plan.port, log_level="warning", access_log=False)

@@ -1,0 +1,252 @@
+"""State-changing actions: `POST /v1/actions/{action}` (inventory §4.4) over the `tutti.ops` use-cases.
+
+Each action has a pydantic body model (so `/openapi.json` documents it), validates the agent /
+workflow it names against the workspace config (unknown → 404), runs under the idempotency
+protocol when a key is given, and records one `api.action` event — the audit trail `/v1/ops`
+lists. Long work (`run`) returns a `run_id` at once; progress flows through events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from tutti.errors import NotFoundError, TuttiError
+from tutti.serve import idempotency
+from tutti.serve.context import ServeContext, check_id
+from tutti.serve.envelope import _plain, envelope
+from tutti.serve.operations import operation
+from tutti.serve.reads import act
+
+router = APIRouter(prefix="/v1/actions", tags=["actions"])
+
+
+class ActionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    workspace: str | None = Field(None, description="required when the server serves several workspaces")
+    idempotency_key: str | None = Field(None, description="same as the Idempotency-Key header")
+
+
+class UpBody(ActionBody):
+    agent: str | None = None
+    fresh_worktree: bool = False
+
+
+class DownBody(ActionBody):
+    agent: str | None = None
+    clean: bool = False
+
+
+class SendBody(ActionBody):
+    agent: str
+    prompt: str
+    auto_up: bool = False
+    wait: bool = False
+    timeout_secs: int = Field(900, ge=1, le=86400)
+    idle_stable_secs: int = Field(5, ge=0, le=3600)
+    output: bool = False
+    output_lines: int = Field(200, ge=1, le=10000)
+
+
+class RunBody(ActionBody):
+    workflow: str
+    agent: str | None = None
+    strict: bool = False
+    dry_run: bool = False
+
+
+class VerifyBody(ActionBody):
+    workflow: str | None = None
+    agent: str | None = None
+    strict: bool = False
+
+
+class ReviewBody(ActionBody):
+    agent: str
+    reviewer: str = "reviewer"
+
+
+class LandBody(ActionBody):
+    agent: str
+    pr: bool = False
+    force: bool = False
+
+
+class CancelBody(ActionBody):
+    run_id: str
+
+
+class ApproveBody(ActionBody):
+    run_id: str
+    approval_id: str
+    approve: bool
+
+
+IdemHeader = Header(None, alias="Idempotency-Key")
+
+
+def execute(request: Request, action: str, body: ActionBody, header_key: str | None,
+            work: Callable[[Any], Any]) -> JSONResponse:
+    """Run one action in its workspace under the idempotency protocol; record it as `api.action`."""
+    ctx: ServeContext = request.app.state.ctx
+    ws = ctx.workspace(body.workspace)
+    key = idempotency.key_from(header_key, body.idempotency_key)
+    if key:
+        stored = idempotency.claim(ws.store, key, action)
+        if stored is not None:
+            return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
+    audit = {"action": action, "idempotency_key": key, "origin": "api"}
+    try:
+        data = _plain(work(ws))
+    except BaseException as exc:
+        if key:
+            idempotency.release(ws.store, key)
+        message = exc.message if isinstance(exc, TuttiError) else type(exc).__name__
+        ws.store.append_event("api.action", data={**audit, "ok": False, "error": message})
+        raise
+    result = envelope(action, data=data)
+    with ws.store.transaction() as conn:
+        ws.store.append_event("api.action", agent=getattr(body, "agent", None),
+                              run_id=data.get("run_id") if isinstance(data, dict) else None,
+                              data={**audit, "ok": True}, conn=conn)
+        if key:
+            idempotency.complete(conn, key, 200, result)
+    return JSONResponse(result)
+
+
+def _agent(ws, name: str | None) -> str | None:
+    if name is not None and ws.config.agent(name) is None:
+        raise NotFoundError(f"agent '{name}' not found in workspace '{ws.name}'",
+                            hint=f"agents: {', '.join(a.name for a in ws.config.agents) or 'none'}")
+    return name
+
+
+def _workflow(ws, name: str) -> str:
+    if ws.config.workflow(name) is None:
+        raise NotFoundError(f"workflow '{name}' not found in workspace '{ws.name}'",
+                            hint=f"workflows: {', '.join(w.name for w in ws.config.workflows) or 'none'}")
+    return name
+
+
+@router.post("/up", dependencies=[act("up", "action")])
+def up(request: Request, body: UpBody | None = None, idempotency_key: str | None = IdemHeader):
+    body = body or UpBody()
+
+    def work(ws):
+        agent = _agent(ws, body.agent)
+        result = operation("agents", "up")(ws, agent, fresh_worktree=body.fresh_worktree)
+        return {"workspace": ws.name, "agent": body.agent, "fresh_worktree": body.fresh_worktree, "result": result}
+
+    return execute(request, "up", body, idempotency_key, work)
+
+
+@router.post("/down", dependencies=[act("down", "action")])
+def down(request: Request, body: DownBody | None = None, idempotency_key: str | None = IdemHeader):
+    body = body or DownBody()
+
+    def work(ws):
+        agent = _agent(ws, body.agent)
+        result = operation("agents", "down")(ws, agent, clean=body.clean)
+        return {"workspace": ws.name, "agent": body.agent, "clean": body.clean, "result": result}
+
+    return execute(request, "down", body, idempotency_key, work)
+
+
+@router.post("/send", dependencies=[act("send", "action")])
+def send(request: Request, body: SendBody, idempotency_key: str | None = IdemHeader):
+    def work(ws):
+        agent = _agent(ws, body.agent)
+        result = operation("agents", "send")(
+            ws, agent, body.prompt, auto_up=body.auto_up, wait=body.wait,
+            timeout_secs=body.timeout_secs, idle_stable_secs=body.idle_stable_secs,
+            output=body.output, output_lines=body.output_lines,
+        )
+        return {"workspace": ws.name, "agent": body.agent, "send": result}
+
+    return execute(request, "send", body, idempotency_key, work)
+
+
+@router.post("/run", dependencies=[act("run", "action")])
+def run(request: Request, body: RunBody, idempotency_key: str | None = IdemHeader):
+    def work(ws):
+        name, agent = _workflow(ws, body.workflow), _agent(ws, body.agent)
+        data = {"workspace": ws.name, "workflow": name, "agent": agent, "strict": body.strict,
+                "dry_run": body.dry_run, "run_id": None}
+        if body.dry_run:
+            data["plan"] = operation("run", "dry_run")(ws, name, agent=agent, strict=body.strict)
+        else:
+            data["run_id"] = operation("run", "start_run")(ws, name, strict=body.strict, agent=agent, origin="api")
+        return data
+
+    return execute(request, "run", body, idempotency_key, work)
+
+
+@router.post("/verify", dependencies=[act("verify", "action")])
+def verify(request: Request, body: VerifyBody | None = None, idempotency_key: str | None = IdemHeader):
+    body = body or VerifyBody()
+
+    def work(ws):
+        workflow = _workflow(ws, body.workflow) if body.workflow else None
+        kwargs: dict[str, Any] = {"agent": _agent(ws, body.agent), "strict": body.strict}
+        if workflow:
+            kwargs["workflow"] = workflow
+        result = operation("run", "verify")(ws, **kwargs)
+        return {"workspace": ws.name, "workflow": workflow, "agent": body.agent, "strict": body.strict,
+                "result": result}
+
+    return execute(request, "verify", body, idempotency_key, work)
+
+
+@router.post("/review", dependencies=[act("review", "action")])
+def review(request: Request, body: ReviewBody, idempotency_key: str | None = IdemHeader):
+    def work(ws):
+        agent = _agent(ws, body.agent)
+        result = operation("review", "review")(ws, agent, body.reviewer)
+        return {"workspace": ws.name, "agent": body.agent, "reviewer": body.reviewer, "result": result}
+
+    return execute(request, "review", body, idempotency_key, work)
+
+
+@router.post("/land", dependencies=[act("land", "action")])
+def land(request: Request, body: LandBody, idempotency_key: str | None = IdemHeader):
+    def work(ws):
+        agent = _agent(ws, body.agent)
+        result = operation("agents", "land")(ws, agent, force=body.force, pr=body.pr)
+        return {"workspace": ws.name, "agent": body.agent, "pr": body.pr, "force": body.force, "result": result}
+
+    return execute(request, "land", body, idempotency_key, work)
+
+
+@router.post("/cancel", dependencies=[act("cancel", "action")])
+def cancel(request: Request, body: CancelBody, idempotency_key: str | None = IdemHeader):
+    def work(ws):
+        run_id = check_id("run_id", body.run_id)
+        if not ws.store.query("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)):
+            raise NotFoundError(f"run '{run_id}' not found", hint="list runs with GET /v1/runs")
+        result = operation("run", "cancel_run")(ws, run_id)
+        return {"workspace": ws.name, "run_id": run_id, "result": result}
+
+    return execute(request, "cancel", body, idempotency_key, work)
+
+
+@router.post("/approve", dependencies=[act("approve", "action")])
+def approve(request: Request, body: ApproveBody, idempotency_key: str | None = IdemHeader):
+    def work(ws):
+        run_id = check_id("run_id", body.run_id)
+        result = operation("direct", "decide_approval")(ws, run_id, body.approval_id, body.approve)
+        return {"workspace": ws.name, "run_id": run_id, "approval_id": body.approval_id,
+                "approve": body.approve, "result": result}
+
+    return execute(request, "approve", body, idempotency_key, work)
+
+
+@router.post("/{action}", dependencies=[act("action", "action")], include_in_schema=False)
+def unknown(action: str):
+    from tutti.errors import UsageError
+
+    raise UsageError(f"unknown action '{action}'",
+                     hint="actions: up, down, send, run, verify, review, land, cancel, approve")

@@ -1,0 +1,89 @@
+"""The factory-floor view of agents: config plus the latest state event of each agent.
+
+Pure store + config (no tmux): it is what the dashboard paints its stations from, and it stays
+cheap enough to call on every page load however many agents there are.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tutti.workspace import Workspace
+
+# event kind -> station state. Colours live in the dashboard; blocked = needs a human or a fix.
+STATE_BY_KIND = {
+    "agent.working": "working",
+    "agent.idle": "idle",
+    "agent.started": "idle",
+    "agent.auth_recovered": "idle",
+    "agent.provider_recovered": "idle",
+    "agent.recovery_succeeded": "idle",
+    "agent.stopped": "stopped",
+    "agent.auth_failed": "auth_failed",
+    "agent.rate_limited": "rate_limited",
+    "agent.provider_down": "provider_down",
+    "agent.waiting": "waiting",
+    "agent.stuck": "stuck",
+    "agent.recovery_attempted": "recovering",
+    "agent.recovery_failed": "stuck",
+}
+BLOCKED = {"auth_failed", "rate_limited", "provider_down", "waiting"}
+WARNING = {"stuck", "recovering", "unknown"}
+
+
+def state_of(kind: str, data: dict[str, Any]) -> str | None:
+    if kind in STATE_BY_KIND:
+        return STATE_BY_KIND[kind]
+    if kind == "agent.state":  # generic transition events carry the new state in their data
+        value = data.get("to") or data.get("state")
+        return str(value) if value else None
+    return None
+
+
+def agents(ws: Workspace) -> list[dict[str, Any]]:
+    kinds = list(STATE_BY_KIND) + ["agent.state"]
+    marks = ",".join("?" * len(kinds))
+    rows = ws.store.query(
+        f"SELECT agent, kind, ts, seq, data FROM events WHERE seq IN ("
+        f" SELECT MAX(seq) FROM events WHERE agent IS NOT NULL AND kind IN ({marks}) GROUP BY agent)",
+        tuple(kinds),
+    )
+    latest = {r["agent"]: r for r in rows}
+    out = []
+    for agent in ws.config.agents:
+        row = latest.get(agent.name)
+        state, since, data = "stopped", None, {}
+        if row is not None:
+            data = json.loads(row["data"] or "{}")
+            state = state_of(row["kind"], data) or "unknown"
+            since = row["ts"]
+        out.append({
+            "workspace": ws.name,
+            "agent": agent.name,
+            "runtime": ws.config.resolved_runtime(agent) or agent.provider,
+            "role": agent.role,
+            "depends_on": list(agent.depends_on),
+            "state": state,
+            "state_since": since,
+            "context_pct": data.get("context_pct", data.get("ctx_pct")),
+            "session": ws.session_name(agent.name),
+        })
+    return out
+
+
+def workflows(ws: Workspace) -> list[dict[str, Any]]:
+    """Workflows with their stages (one per step) — the dashboard's pipeline comes from here."""
+    out = []
+    for wf in ws.config.workflows:
+        stages = []
+        for i, step in enumerate(wf.steps):
+            agent = getattr(step, "agent", None)
+            label = step.id or (f"{step.type}:{agent}" if agent else step.type)
+            stages.append({"index": i, "id": step.id, "type": step.type, "agent": agent, "label": label})
+        out.append({
+            "workspace": ws.name, "name": wf.name, "description": wf.description,
+            "schedule": wf.schedule, "steps": len(wf.steps), "stages": stages,
+        })
+    return out

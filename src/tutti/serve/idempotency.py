@@ -1,0 +1,92 @@
+"""Idempotency keys, stored atomically in the workspace store (table `idempotency`).
+
+`claim()` INSERTs a `pending` row inside a write transaction; the PRIMARY KEY guarantees only one
+of N concurrent requests with the same key wins. The winner executes and `complete()`s the row with
+its envelope; the others wait for that row and return the stored envelope without executing. A key
+reused for another action is a 409. Failed executions release the key (only successes are
+remembered, so a client may retry). Rows expire (24 h by default) and expired rows are pruned on
+every claim — unlike the original's never-pruned JSON file with a check-then-write race.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from tutti.serve.envelope import ApiError
+
+if TYPE_CHECKING:
+    from tutti.store import Store
+
+DEFAULT_TTL = timedelta(hours=24)
+# A pending row older than this belongs to a server that died mid-request; it may be taken over.
+STALE_PENDING = timedelta(minutes=30)
+WAIT_POLL_SECS = 0.02
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Stored:
+    status: int
+    body: dict[str, Any]
+
+
+def claim(store: Store, key: str, action: str, *, ttl: timedelta = DEFAULT_TTL,
+          wait_timeout: float = 3600.0) -> Stored | None:
+    """None → the caller owns the key and must `complete()` or `release()` it.
+    A Stored → a previous request with this key already succeeded: return its envelope."""
+    deadline = time.monotonic() + wait_timeout
+    while True:
+        now = datetime.now(timezone.utc)
+        with store.transaction() as conn:
+            conn.execute("DELETE FROM idempotency WHERE expires_at < ?", (_iso(now),))
+            try:
+                conn.execute(
+                    "INSERT INTO idempotency (key, action, state, response, created_at, expires_at) "
+                    "VALUES (?, ?, 'pending', NULL, ?, ?)",
+                    (key, action, _iso(now), _iso(now + ttl)),
+                )
+                return None
+            except sqlite3.IntegrityError:
+                row = conn.execute("SELECT * FROM idempotency WHERE key = ?", (key,)).fetchone()
+            if row is not None and row["state"] == "pending" and row["created_at"] < _iso(now - STALE_PENDING):
+                conn.execute("UPDATE idempotency SET created_at = ?, expires_at = ? WHERE key = ?",
+                             (_iso(now), _iso(now + ttl), key))
+                return None
+        if row is None:
+            continue  # released between our INSERT and SELECT: try to claim again
+        if row["action"] != action:
+            raise ApiError(409, "idempotency_conflict",
+                           f"idempotency key '{key}' was already used for action '{row['action']}'", action=action)
+        if row["state"] == "done":
+            stored = json.loads(row["response"])
+            return Stored(stored["status"], stored["body"])
+        if time.monotonic() > deadline:
+            raise ApiError(409, "idempotency_conflict",
+                           f"a request with idempotency key '{key}' is still in progress", action=action)
+        time.sleep(WAIT_POLL_SECS)
+
+
+def complete(conn: sqlite3.Connection, key: str, status: int, body: dict[str, Any]) -> None:
+    """Store the envelope inside the caller's transaction (with the event that records the action)."""
+    conn.execute("UPDATE idempotency SET state = 'done', response = ? WHERE key = ?",
+                 (json.dumps({"status": status, "body": body}), key))
+
+
+def release(store: Store, key: str) -> None:
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM idempotency WHERE key = ? AND state = 'pending'", (key,))
+
+
+def key_from(header: str | None, body_key: str | None) -> str | None:
+    for candidate in (header, body_key):
+        if candidate and candidate.strip():
+            return candidate.strip()[:200]
+    return None

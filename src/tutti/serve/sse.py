@@ -1,0 +1,244 @@
+"""The live event stream: one shared store reader per workspace, fanned out to every client.
+
+`EventHub` runs a single background task per workspace that polls `read_events(last_seq)` every
+~50 ms and puts new events on each subscriber's bounded queue — a hundred clients cost one query
+per tick, not a hundred (the original re-read the whole events file per client per second).
+
+A client resumes from a cursor (`Last-Event-ID` or `?cursor=`): it subscribes FIRST, then reads the
+backlog after its cursor once, then drains its queue, skipping any seq it already sent. Events
+appended before the subscription are in the backlog, events after it are in the queue, and the
+seq check removes the overlap — no gap, no duplicate. A client too slow to keep its queue below
+the bound is told to reconnect (`event: reconnect`) with its last id and resumes the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from tutti.errors import UsageError
+
+if TYPE_CHECKING:
+    from tutti.store import Event, Store
+    from tutti.workspace import Workspace
+
+BATCH = 1000
+
+
+@dataclass(eq=False)
+class Subscriber:
+    queue: asyncio.Queue
+    overflowed: bool = False
+
+
+@dataclass(eq=False)
+class EventHub:
+    """One poller per workspace; started by the first subscriber, stopped after the last leaves."""
+
+    ws: Workspace
+    poll_secs: float = 0.05
+    queue_size: int = 2000
+    subscribers: set[Subscriber] = field(default_factory=set)
+    last_seq: int = 0
+    _task: asyncio.Task | None = None
+    _store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        # A dedicated connection: the poller never waits on the lock action handlers hold.
+        if self._store is None:
+            from tutti.store import open_store
+
+            self._store = open_store(self.ws.root, workspace=self.ws.name)
+        return self._store
+
+    def subscribe(self) -> Subscriber:
+        sub = Subscriber(asyncio.Queue(maxsize=self.queue_size))
+        self.subscribers.add(sub)
+        if self._task is None or self._task.done():
+            self.last_seq = self.store.latest_seq()
+            self._task = asyncio.get_running_loop().create_task(self._poll())
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+
+    async def _poll(self) -> None:
+        while self.subscribers:
+            try:
+                events = await asyncio.to_thread(self.store.read_events, self.last_seq, limit=BATCH)
+            except Exception:  # a locked/busy database must not kill the stream; try next tick
+                events = []
+            for event in events:
+                self.last_seq = event.seq
+                for sub in list(self.subscribers):
+                    if sub.overflowed:
+                        continue
+                    try:
+                        sub.queue.put_nowait(event)
+                    except asyncio.QueueFull:
+                        sub.overflowed = True
+                        with contextlib.suppress(asyncio.QueueFull):
+                            sub.queue.put_nowait(None)  # wake the client so it can say goodbye
+            if len(events) < BATCH:
+                await asyncio.sleep(self.poll_secs)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+# -- cursors -------------------------------------------------------------------------------
+def parse_cursor(value: str | None, store: Store) -> int | None:
+    """A seq (`42`) or an RFC3339 time (resume after the last event at/before it); None = now."""
+    if value is None or value == "":
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    ts = to_store_ts(value)
+    row = store.query("SELECT MAX(seq) FROM events WHERE ts <= ?", (ts,))[0]
+    return row[0] or 0
+
+
+def to_store_ts(value: str) -> str:
+    try:
+        dt = datetime.fromisoformat(value.replace("z", "Z").replace(" ", "+"))
+    except ValueError:
+        raise UsageError(f"invalid cursor '{value}': expected an event seq or an RFC3339 timestamp") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_resume_id(value: str | None, names: list[str]) -> dict[str, str]:
+    """Last-Event-ID: a bare seq when one workspace is streamed, `ws=seq;ws2=seq` for several."""
+    if not value:
+        return {}
+    value = value.strip()
+    if "=" not in value:
+        return {names[0]: value} if len(names) == 1 else {}
+    cursors = {}
+    for part in value.split(";"):
+        name, _, seq = part.partition("=")
+        if name in names and seq.isdigit():
+            cursors[name] = seq
+    return cursors
+
+
+# -- frames --------------------------------------------------------------------------------
+def frame(event: Event, event_id: str, *, named: bool = True) -> str:
+    data = json.dumps(event.to_dict(), default=str, separators=(",", ":"))
+    lines = [f"id: {event_id}"]
+    if named:
+        lines.append(f"event: {event.kind}")
+    lines.append(f"data: {data}")
+    return "\n".join(lines) + "\n\n"
+
+
+@dataclass
+class StreamSpec:
+    workspaces: list[Workspace]
+    cursors: dict[str, int | None]  # workspace name -> last seq already seen (None = now)
+    kinds: list[str] | None = None
+    named: bool = True
+    keepalive_secs: float = 15.0
+    timeout_secs: float | None = None
+
+
+def _wanted(event: Event, kinds: list[str] | None) -> bool:
+    if not kinds:
+        return True
+    return any(event.kind == k or (k.endswith("*") and event.kind.startswith(k[:-1])) for k in kinds)
+
+
+async def stream(spec: StreamSpec, hubs: list[EventHub]) -> AsyncIterator[str]:
+    """Yield SSE frames for the spec until the client goes away (or `timeout_secs`)."""
+    multi = len(spec.workspaces) > 1
+    subs: list[tuple[EventHub, Subscriber]] = [(hub, hub.subscribe()) for hub in hubs]
+    sent: dict[str, int] = {}
+
+    def event_id(ws_name: str, seq: int) -> str:
+        sent[ws_name] = seq
+        return ";".join(f"{k}={v}" for k, v in sorted(sent.items())) if multi else str(seq)
+
+    try:
+        yield ": tutti events stream\n\n"
+        # Backlog, read once per connection (subscribed already, so nothing falls between).
+        for (hub, _sub) in subs:
+            name = hub.ws.name
+            cursor = spec.cursors.get(name)
+            if cursor is None:
+                sent[name] = await asyncio.to_thread(hub.store.latest_seq)
+                continue
+            sent[name] = cursor
+            while True:
+                batch = await asyncio.to_thread(hub.store.read_events, sent[name], limit=BATCH)
+                for event in batch:
+                    if _wanted(event, spec.kinds):
+                        yield frame(event, event_id(name, event.seq), named=spec.named)
+                    else:
+                        sent[name] = event.seq
+                if len(batch) < BATCH:
+                    break
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + spec.timeout_secs if spec.timeout_secs else None
+        if len(subs) == 1:
+            # One workspace (the common case): read its queue directly, no merging task.
+            only_name, only_queue = subs[0][0].ws.name, subs[0][1].queue
+
+            async def next_item():
+                return only_name, await only_queue.get()
+
+            pumps: list[asyncio.Task] = []
+        else:
+            merged: asyncio.Queue = asyncio.Queue()
+            pumps = [loop.create_task(_pump(hub.ws.name, sub, merged)) for hub, sub in subs]
+            next_item = merged.get
+        try:
+            while True:
+                wait = spec.keepalive_secs
+                if deadline is not None:
+                    wait = min(wait, max(0.0, deadline - loop.time()))
+                try:
+                    name, event = await asyncio.wait_for(next_item(), timeout=wait)
+                except asyncio.TimeoutError:
+                    if deadline is not None and loop.time() >= deadline:
+                        yield f"event: end\ndata: {json.dumps({'reason': 'timeout', 'timeout_secs': spec.timeout_secs})}\n\n"
+                        return
+                    yield ": keepalive\n\n"
+                    continue
+                if event is None:  # this client fell too far behind
+                    last = ";".join(f"{k}={v}" for k, v in sorted(sent.items())) if multi else str(sent.get(name, 0))
+                    yield f"event: reconnect\ndata: {json.dumps({'reason': 'slow_client', 'last_event_id': last})}\n\n"
+                    return
+                if event.seq <= sent.get(name, 0):
+                    continue  # already delivered from the backlog
+                if _wanted(event, spec.kinds):
+                    yield frame(event, event_id(name, event.seq), named=spec.named)
+                else:
+                    sent[name] = event.seq
+        finally:
+            for pump in pumps:
+                pump.cancel()
+    finally:
+        for hub, sub in subs:
+            hub.unsubscribe(sub)
+
+
+async def _pump(name: str, sub: Subscriber, merged: asyncio.Queue) -> None:
+    while True:
+        event = await sub.queue.get()
+        await merged.put((name, event))
+        if event is None:
+            return
