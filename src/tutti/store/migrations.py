@@ -98,4 +98,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX usage_records_agent_ts ON usage_records(agent, ts);
     """,
+    # 3: API-direct approvals — a pending tool call waits for an approve/deny decision row
+    """
+    CREATE TABLE approvals (
+        approval_id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        agent TEXT,
+        tool TEXT NOT NULL,
+        args TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL DEFAULT 'pending',
+        requested_at TEXT NOT NULL,
+        decided_at TEXT,
+        decided_by TEXT,
+        reason TEXT
+    );
+    CREATE INDEX approvals_run ON approvals(run_id, status);
+    """,
 ]
