@@ -1,0 +1,53 @@
+"""Aider: screen reading and launch.
+
+Aider is a line-oriented REPL: prompts echo as `> text`, the idle prompt is a bare `>` (or
+`architect>` etc.), the model wait shows a `█░ Waiting for MODEL` scanner on the last line,
+and questions end in `(Y)es/(N)o [Yes]:`. Errors print as `litellm.AuthenticationError: …`;
+after a 401 aider blocks on a yes/no prompt — the error, not the prompt, is the state.
+"""
+
+from __future__ import annotations
+
+from tutti.runtimes.adapter import CliAdapter
+from tutti.runtimes.base import AgentState
+from tutti.runtimes.classifier import LEAD, Classifier, Rule, context_used_pct
+from tutti.runtimes.patterns import BRAILLE_SPINNER, GENERIC_AUTH, GENERIC_DOWN, GENERIC_RATE, failure_rules
+
+W, I, Q = AgentState.WORKING, AgentState.IDLE, AgentState.WAITING
+
+AUTH = (
+    LEAD + r"(?:litellm\.)?AuthenticationError\b",
+    LEAD + r"(?:No API key|API key not found|The API provider is not able to authenticate you)",
+    *GENERIC_AUTH,
+)
+RATE = (
+    LEAD + r"(?:litellm\.)?RateLimitError\b",
+    LEAD + r"The API provider has rate limited you",
+    *GENERIC_RATE,
+)
+DOWN = (
+    LEAD + r"(?:litellm\.)?(?:ServiceUnavailableError|APIConnectionError|InternalServerError|Timeout)\b",
+    LEAD + r"The API provider(?:'s servers are down| is overloaded)",
+    *GENERIC_DOWN,
+)
+
+CLASSIFIER = Classifier(
+    rules=[
+        *failure_rules(auth=AUTH, rate=RATE, down=DOWN),
+        Rule(Q, r"\(Y\)es/\(N\)o.*\[(?:Yes|No)\]:\s*$", "last_lines", name="yes_no"),
+        Rule(W, r"Waiting for \S+|^\s*[░█▒▓]{2,}\s", "last_lines", name="waiting_for_model"),
+        Rule(W, BRAILLE_SPINNER, "last_lines", name="spinner"),
+        Rule(I, r"^\s*[\w-]*>\s*$", "last_lines", name="prompt"),
+    ],
+    prompt_echo=r"^[\w-]*> \S",
+    context_pct=context_used_pct,
+)
+
+
+class AiderAdapter(CliAdapter):
+    name = "aider"
+    default_command = "aider"
+    classifier = CLASSIFIER
+    prompt_style = "flag"
+    prompt_flag = "--message"
+    policy_label = "Aider"

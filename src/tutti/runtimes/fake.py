@@ -1,0 +1,68 @@
+"""The `fake` runtime: Tutti's own fake agent CLI (`python -m tutti.testing.fake_agent`).
+
+It renders the screens of a real runtime ("look": claude by default, or codex / gemini /
+aider), so it is classified with that runtime's classifier — the same code that reads the
+real CLI. Used by tests and by users rehearsing a workflow without spending tokens.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from tutti.errors import ConfigError
+from tutti.runtimes.adapter import BYPASS_WARNING, MODES, POLICIES
+from tutti.runtimes.base import Detection, LaunchContext, LaunchSpec
+
+LOOKS = ("claude", "codex", "gemini", "aider")
+LOOK_ENV = "TUTTI_FAKE_LOOK"
+
+
+def look_classifier(look: str):
+    if look == "codex":
+        from tutti.runtimes.codex import CLASSIFIER
+    elif look == "gemini":
+        from tutti.runtimes.gemini_cli import CLASSIFIER
+    elif look == "aider":
+        from tutti.runtimes.aider import CLASSIFIER
+    else:
+        from tutti.runtimes.claude_code import CLASSIFIER
+    return CLASSIFIER
+
+
+class FakeAdapter:
+    name = "fake"
+    default_command = "tutti.testing.fake_agent"
+
+    def __init__(self, look: str | None = None) -> None:
+        look = look or os.environ.get(LOOK_ENV) or "claude"
+        if look not in LOOKS:
+            raise ConfigError(f"unknown fake agent look '{look}'", hint=f"use one of: {', '.join(LOOKS)}")
+        self.look = look
+        self.classifier = look_classifier(look)
+
+    def build_launch(self, ctx: LaunchContext) -> LaunchSpec:
+        if ctx.mode not in MODES or ctx.policy not in POLICIES:
+            raise ConfigError(f"unknown launch mode/policy '{ctx.mode}/{ctx.policy}' for agent '{ctx.agent}'",
+                              hint=f"modes: {', '.join(MODES)}; policies: {', '.join(POLICIES)}")
+        look = ctx.env.get(LOOK_ENV) or self.look
+        argv = [sys.executable, "-m", "tutti.testing.fake_agent", "--look", look]
+        spec = LaunchSpec(argv=argv, env=dict(ctx.env))
+        if ctx.mode == "unattended" and ctx.policy == "bypass":
+            argv += ["--permission-mode", "bypass"]
+            spec.enforcement = "bypass"
+            spec.notes.append(BYPASS_WARNING)
+        elif ctx.mode == "safe":
+            spec.enforcement = "prompt"
+        else:
+            spec.enforcement = "none"
+            spec.notes.append("fake agent runs no real commands; allow rules are not enforced")
+        if ctx.prompt:
+            argv += ["--prompt", ctx.prompt]
+        return spec
+
+    def classify(self, screen: str) -> Detection:
+        return self.classifier.classify(screen)
+
+    def submit_delay_secs(self) -> float:
+        return 0.1
