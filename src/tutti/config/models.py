@@ -90,6 +90,14 @@ class Agent(Model):
     model: str | None = None
     working_timeout_secs: float | None = None  # flag an agent "working" this long as stuck
     share_home: bool = False  # run the runtime with the user's own HOME/logins
+    # API-direct policy and endpoint (override `[direct]`); see tutti.direct.policy
+    allowed_tools: list[str] | None = None
+    network_boundary: Literal["open", "air-gapped"] | None = None
+    budget_usd: float | None = None
+    requires_approval: list[str] | bool | None = None
+    max_turns: int | None = None
+    base_url: str | None = None  # OpenAI-compatible / Anthropic endpoint when `provider` is a kind
+    api_key_env: str | None = None  # the *name* of the env var holding the key, never the key
 
     def branch_name(self) -> str:
         return self.branch or f"tutti/{self.name}"
@@ -243,6 +251,27 @@ class Gate(Model):
     require_review: bool = False
 
 
+class DirectSettings(Model):
+    """`[direct]`: defaults for every API-direct agent (each agent may override)."""
+
+    allowed_tools: list[str] | None = None
+    network_boundary: Literal["open", "air-gapped"] = "open"
+    budget_usd: float | None = None
+    requires_approval: list[str] | bool = False
+    max_turns: int = 40
+    shell_timeout_secs: float = 120.0
+    approval_timeout_secs: float = 3600.0
+
+
+class ModelPrice(Model):
+    """`[pricing.<model>]`: USD per million tokens, overriding the built-in table."""
+
+    input_per_mtok: float
+    output_per_mtok: float
+    cached_input_per_mtok: float | None = None
+    cache_write_per_mtok: float | None = None
+
+
 class TuttiConfig(Model):
     workspace: WorkspaceSection
     defaults: Defaults = Field(default_factory=Defaults)
@@ -258,6 +287,8 @@ class TuttiConfig(Model):
     observe: Observe = Field(default_factory=Observe)
     webhooks: list[Webhook] = Field(default_factory=list, alias="webhook")
     gate: Gate = Field(default_factory=Gate)
+    direct: DirectSettings = Field(default_factory=DirectSettings)
+    pricing: dict[str, ModelPrice] = Field(default_factory=dict)
 
     def agent(self, name: str) -> Agent | None:
         return next((a for a in self.agents if a.name == name), None)
