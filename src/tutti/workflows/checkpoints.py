@@ -1,0 +1,240 @@
+"""Crash-safe persistence of a run: the store rows first, then the documented files.
+
+Order of writes for every step (so a SIGKILL at any instant leaves a resumable run):
+1. one SQLite transaction: steps row `running` + intent + attempt, and `workflow.step.started`;
+2. the step runs;
+3. one SQLite transaction: steps row outcome/status, and `workflow.step.<status>` —
+   committed before any dependent step is scheduled;
+4. `workflow-intents/{run}/{key}.json` and `workflow-checkpoints/{run}.json` rewritten atomically.
+The store is the source of truth for `--resume`; the files are for users' scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tutti.errors import NotFoundError
+from tutti.fsutil import append_jsonl, write_json_atomic
+from tutti.store.db import now_iso
+from tutti.workflows.steps import StepOutcome
+
+if TYPE_CHECKING:
+    from tutti.workflows.plan import Plan, ResolvedStep
+    from tutti.workspace import Workspace
+
+STEP_EVENT = {"success": "completed", "skipped": "completed", "warning": "warning"}
+
+
+def checkpoint_path(ws: Workspace, run_id: str) -> Path:
+    return ws.state_dir / "workflow-checkpoints" / f"{run_id}.json"
+
+
+def intent_path(ws: Workspace, run_id: str, key: str) -> Path:
+    return ws.state_dir / "workflow-intents" / run_id / f"{key}.json"
+
+
+@dataclass
+class PriorStep:
+    """A step row of an earlier attempt of this run (for resume)."""
+
+    status: str
+    attempt: int
+    intent: dict[str, Any]
+    planned_at: str | None
+    outcome: StepOutcome | None
+
+
+@dataclass
+class RunState:
+    """A run as the store knows it: enough to resume it in a new process."""
+
+    run_id: str
+    workflow: str
+    origin: str
+    status: str
+    strict: bool
+    agent_scope: str | None
+    started_at: str
+    params: dict[str, Any]
+    steps: dict[int, PriorStep] = field(default_factory=dict)
+
+    def outputs(self) -> dict[str, str]:
+        files: dict[str, str] = {}
+        for prior in self.steps.values():
+            if prior.outcome is not None and prior.outcome.ok:
+                files.update(prior.outcome.outputs)
+        return files
+
+
+def load_run_state(ws: Workspace, run_id: str) -> RunState:
+    rows = ws.store.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+    if not rows:
+        raise NotFoundError(f"run '{run_id}' not found in {ws.store.path}", hint="list runs with `tt runs list`")
+    row = rows[0]
+    state = RunState(run_id=run_id, workflow=row["workflow"] or "", origin=row["origin"] or "run",
+                     status=row["status"], strict=bool(row["strict"]), agent_scope=row["agent_scope"],
+                     started_at=row["started_at"], params=json.loads(row["params"] or "{}"))
+    for s in ws.store.query("SELECT * FROM steps WHERE run_id = ? ORDER BY step_index", (run_id,)):
+        outcome = StepOutcome.from_dict(json.loads(s["outcome"])) if s["outcome"] else None
+        state.steps[s["step_index"]] = PriorStep(status=s["status"], attempt=s["attempt"],
+                                                 intent=json.loads(s["intent"] or "{}"),
+                                                 planned_at=s["planned_at"], outcome=outcome)
+    return state
+
+
+class RunRecorder:
+    """Writes one run's rows, events and files. Thread-safe (parallel waves share it)."""
+
+    def __init__(self, ws: Workspace, plan: Plan, run_id: str, origin: str, started_at: str) -> None:
+        self.ws, self.plan, self.run_id, self.origin = ws, plan, run_id, origin
+        self.started_at = started_at
+        self.results: dict[int, dict[str, Any]] = {}
+        self.outputs: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # -- run ------------------------------------------------------------------------------
+    def begin(self, params: dict[str, Any], *, resumed: bool) -> None:
+        store = self.ws.store
+        with store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO runs (run_id, kind, workflow, origin, status, strict, agent_scope, started_at, params) "
+                "VALUES (?, 'workflow', ?, ?, 'running', ?, ?, ?, ?) ON CONFLICT(run_id) DO UPDATE SET "
+                "status = 'running', strict = excluded.strict, finished_at = NULL, params = excluded.params",
+                (self.run_id, self.plan.workflow, self.origin, int(self.plan.strict), self.plan.agent_scope,
+                 self.started_at, json.dumps(params)),
+            )
+            store.append_event("workflow.started", run_id=self.run_id, agent=self.plan.agent_scope, conn=conn,
+                               data={"workflow_name": self.plan.workflow, "origin": self.origin,
+                                     "strict": self.plan.strict, "resumed": resumed,
+                                     "total_steps": len(self.plan.steps),
+                                     "parent_run_id": params.get("parent_run_id")})
+
+    def finish(self, status: str, result: dict[str, Any], event_data: dict[str, Any]) -> None:
+        store = self.ws.store
+        kind = {"succeeded": "workflow.completed", "cancelled": "workflow.cancelled"}.get(status, "workflow.failed")
+        with store.transaction() as conn:
+            conn.execute("UPDATE runs SET status = ?, finished_at = ?, result = ? WHERE run_id = ?",
+                         (status, now_iso(), json.dumps(result, default=str), self.run_id))
+            store.append_event(kind, run_id=self.run_id, agent=self.plan.agent_scope, data=event_data, conn=conn)
+
+    # -- steps ----------------------------------------------------------------------------
+    def step_started(self, step: ResolvedStep, intent: dict[str, Any], attempt: int,
+                     planned_at: str | None) -> str:
+        store = self.ws.store
+        now = now_iso()
+        planned = planned_at or now
+        with store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO steps (run_id, step_index, step_key, step_type, status, attempt, intent, outcome, "
+                "planned_at, started_at) VALUES (?, ?, ?, ?, 'running', ?, ?, NULL, ?, ?) "
+                "ON CONFLICT(run_id, step_index) DO UPDATE SET status = 'running', attempt = excluded.attempt, "
+                "intent = excluded.intent, outcome = NULL, started_at = excluded.started_at, finished_at = NULL",
+                (self.run_id, step.index, step.key, step.type, attempt, json.dumps(intent, default=str), planned, now),
+            )
+            store.append_event("workflow.step.started", run_id=self.run_id, agent=step.agent, step=step.key, conn=conn,
+                               data={"workflow_name": self.plan.workflow, "step_index": step.index,
+                                     "step_id": step.id, "step_type": step.type, "total_steps": len(self.plan.steps),
+                                     "attempt": attempt})
+        self._write_intent(step, intent, attempt, planned, None)
+        return planned
+
+    def step_finished(self, step: ResolvedStep, intent: dict[str, Any], attempt: int, planned_at: str,
+                      outcome: StepOutcome) -> None:
+        store = self.ws.store
+        data = outcome.to_dict()
+        kind = "workflow.step." + STEP_EVENT.get(outcome.status, "failed")
+        with store.transaction() as conn:
+            conn.execute("UPDATE steps SET status = ?, outcome = ?, finished_at = ? WHERE run_id = ? AND step_index = ?",
+                         (outcome.status, json.dumps(data, default=str), now_iso(), self.run_id, step.index))
+            store.append_event(kind, run_id=self.run_id, agent=step.agent, step=step.key, conn=conn,
+                               data={"workflow_name": self.plan.workflow, "step_index": step.index,
+                                     "step_id": step.id, "step_type": step.type, "status": outcome.status,
+                                     "duration_ms": data["duration_ms"], "timed_out": outcome.timed_out,
+                                     "message": outcome.message, "total_steps": len(self.plan.steps)})
+        self._write_intent(step, intent, attempt, planned_at, outcome)
+        self.record(step, outcome)
+
+    def record(self, step: ResolvedStep, outcome: StepOutcome) -> None:
+        """Keep the step result for the checkpoint and rewrite it (also for resumed-done steps)."""
+        with self._lock:
+            self.results[step.index] = step_result(step, outcome)
+            if outcome.ok:
+                self.outputs.update(outcome.outputs)
+            self._write_checkpoint(finished_at=None, success=None)
+
+    # -- files ----------------------------------------------------------------------------
+    def _write_intent(self, step: ResolvedStep, intent: dict[str, Any], attempt: int, planned_at: str,
+                      outcome: StepOutcome | None) -> None:
+        record: dict[str, Any] = {"run_id": self.run_id, "workflow_name": self.plan.workflow,
+                                  "step_index": step.index, "step_id": step.key, "step_type": step.type,
+                                  "planned_at": planned_at, "intent": intent, "attempt": attempt}
+        if outcome is not None:
+            record["outcome"] = {"completed_at": now_iso(), "status": outcome.status, "success": outcome.ok,
+                                 "exit_code": outcome.exit_code, "timed_out": outcome.timed_out,
+                                 "message": outcome.message, "side_effects": outcome.side_effects}
+        write_json_atomic(intent_path(self.ws, self.run_id, step.key), record)
+
+    def _write_checkpoint(self, *, finished_at: str | None, success: bool | None) -> None:
+        results = [self.results[i] for i in sorted(self.results)]
+        failed = [r["step_index"] for r in results if not r["success"]]
+        write_json_atomic(checkpoint_path(self.ws, self.run_id), {
+            "run_id": self.run_id, "workflow_name": self.plan.workflow, "strict": self.plan.strict,
+            "origin": self.origin, "agent_scope": self.plan.agent_scope, "started_at": self.started_at,
+            "finished_at": finished_at, "success": success, "failed_steps": failed, "step_results": results,
+            "output_files": dict(self.outputs),
+            "completed_steps": [r["step_index"] for r in results if r["success"]],
+        })
+
+    def write_final_files(self, *, success: bool, failed_steps: list[int], warning_count: int) -> None:
+        with self._lock:
+            self._write_checkpoint(finished_at=now_iso(), success=success)
+        record: dict[str, Any] = {"workflow_name": self.plan.workflow, "timestamp": now_iso(), "trigger": self.origin,
+                                  "success": success, "strict": self.plan.strict, "failed_steps": failed_steps,
+                                  "warning_count": warning_count, "agent_scope": self.plan.agent_scope,
+                                  "run_id": self.run_id}
+        record.update(template_tag(self.ws.config_path))
+        append_jsonl(self.ws.state_dir / "automation-runs.jsonl", record)
+
+
+def step_result(step: ResolvedStep, outcome: StepOutcome) -> dict[str, Any]:
+    d = outcome.to_dict()
+    d.pop("output_tail", None)
+    return {"step_index": step.index, "step_id": step.id, "step_key": step.key, "step_type": step.type,
+            "agent": step.agent, "fail_mode": step.fail_mode, **d}
+
+
+def template_tag(config_path: Path) -> dict[str, str]:
+    """`# template: {id} {version}` on line 1 of tutti.toml, if present."""
+    try:
+        with open(config_path, encoding="utf-8") as fh:
+            first = fh.readline().strip()
+    except OSError:
+        return {}
+    if not first.startswith("# template:"):
+        return {}
+    parts = first.split(":", 1)[1].split()
+    tag = {"template_id": parts[0]} if parts else {}
+    if len(parts) > 1:
+        tag["template_version"] = parts[1]
+    return tag
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return True

@@ -1,0 +1,299 @@
+"""The workflow engine: schedules a resolved plan as a DAG in waves, for every step type.
+
+A wave is every pending step whose dependencies are done (success, warning or skipped); its
+steps run in parallel threads. A failed step with fail mode `closed` stops scheduling new waves
+(steps already running finish); with `open` it becomes a `warning` and dependents continue.
+Each step's intent and outcome are committed to the store before a dependent starts
+(`checkpoints.RunRecorder`), so `resume` re-runs exactly what had not completed. The engine
+knows step types only through the executor registry (`workflows.steps`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tutti.errors import TuttiError
+from tutti.store.db import now_iso
+from tutti.workflows.checkpoints import RunRecorder, RunState, step_result
+from tutti.workflows.outputs import Outputs
+from tutti.workflows.plan import Plan, ResolvedStep
+from tutti.workflows.settings import EngineSettings, load_settings
+from tutti.workflows.steps import DONE_STATUSES, StepContext, StepOutcome, executor_for
+
+if TYPE_CHECKING:
+    from tutti.workspace import Workspace
+
+MAX_PARALLEL = 8
+FAILED_STATUSES = ("failed", "timed_out", "cancelled")
+OnEvent = Callable[[str, dict[str, Any]], None]
+
+_ACTIVE: dict[str, Engine] = {}  # run_id -> engine running in this process (for cancel)
+_ACTIVE_LOCK = threading.Lock()
+
+
+def new_run_id() -> str:
+    """`{epoch_ms}-{pid}-{4 hex}`: sortable like the original's `{ms}-{pid}`, unique per thread."""
+    return f"{int(time.time() * 1000)}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+def cancel_marker(ws: Workspace, run_id: str) -> Path:
+    return ws.state_dir / "workflow-cancel" / run_id
+
+
+def active_engine(run_id: str) -> Engine | None:
+    with _ACTIVE_LOCK:
+        return _ACTIVE.get(run_id)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    workflow: str
+    origin: str
+    strict: bool
+    agent_scope: str | None
+    status: str  # succeeded | failed | cancelled
+    failed_steps: list[int]
+    warning_count: int
+    steps: list[dict[str, Any]]
+    started_at: str
+    finished_at: str
+    resumed: bool = False
+    parent_run_id: str | None = None
+    hooks: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None  # e.g. a closed workflow_complete hook failure
+
+    @property
+    def success(self) -> bool:
+        return self.status == "succeeded"
+
+    def failure_message(self) -> str:
+        labels = [s for s in self.steps if s["step_index"] in self.failed_steps]
+        detail = "; ".join(f"step {s['step_index']}{' ' + repr(s['step_id']) if s.get('step_id') else ''}: "
+                           f"{s.get('message', '')}" for s in labels)
+        text = f"workflow '{self.workflow}' {'was cancelled' if self.status == 'cancelled' else 'failed'} " \
+               f"(failed steps: {self.failed_steps})"
+        if detail:
+            text += f": {detail}"
+        if self.error:
+            text += f" — {self.error}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "workflow": self.workflow, "origin": self.origin, "strict": self.strict,
+                "agent_scope": self.agent_scope, "status": self.status, "success": self.success,
+                "failed_steps": self.failed_steps, "warning_count": self.warning_count, "steps": self.steps,
+                "started_at": self.started_at, "finished_at": self.finished_at, "resumed": self.resumed,
+                "parent_run_id": self.parent_run_id, "hooks": self.hooks, "error": self.error}
+
+
+class Engine:
+    """Runs one plan once. `prepare()` records the run (returns fast); `execute()` blocks."""
+
+    def __init__(self, ws: Workspace, plan: Plan, *, run_id: str | None = None, resume: RunState | None = None,
+                 origin: str = "run", direct: bool = False, cancel: threading.Event | None = None,
+                 parent_run_id: str | None = None, stack: tuple[str, ...] = (), on_event: OnEvent | None = None,
+                 settings: EngineSettings | None = None) -> None:
+        self.ws, self.plan, self.resume = ws, plan, resume
+        self.run_id = resume.run_id if resume else (run_id or new_run_id())
+        self.origin = resume.origin if resume else origin
+        self.direct = direct
+        self.cancel = cancel or threading.Event()
+        self.parent_run_id = resume.params.get("parent_run_id") if resume else parent_run_id
+        self.stack = (*stack, plan.workflow)
+        self.on_event = on_event
+        self.settings = settings or load_settings()
+        self.started_at = resume.started_at if resume else now_iso()
+        self.recorder = RunRecorder(ws, plan, self.run_id, self.origin, self.started_at)
+        self.outputs = Outputs(ws.state_dir, self.run_id, resume.outputs() if resume else None)
+        self.log_dir = ws.tutti_dir / "logs" / "runs" / self.run_id
+        self.done: dict[int, StepOutcome] = {}
+        self._finished = threading.Event()
+        self._prepared = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def prepare(self) -> str:
+        params = {"workflow": self.plan.workflow, "strict": self.plan.strict, "agent": self.plan.agent_scope,
+                  "force_open": self.plan.force_open,
+                  "origin": self.origin, "direct": self.direct, "pid": os.getpid(),
+                  "parent_run_id": self.parent_run_id,
+                  "resumes": (self.resume.params.get("resumes", 0) + 1) if self.resume else 0,
+                  "plan": [{"index": s.index, "key": s.key, "id": s.id, "type": s.type, "agent": s.agent,
+                            "fail_mode": s.fail_mode, "depends_on": s.depends_on} for s in self.plan.steps]}
+        self.recorder.begin(params, resumed=self.resume is not None)
+        with _ACTIVE_LOCK:
+            _ACTIVE[self.run_id] = self
+        self._prepared = True
+        self._notify("workflow.started", {"run_id": self.run_id, "workflow_name": self.plan.workflow,
+                                          "resumed": self.resume is not None})
+        return self.run_id
+
+    def run(self) -> RunResult:
+        if not self._prepared:
+            self.prepare()
+        return self.execute()
+
+    def execute(self) -> RunResult:
+        watcher = threading.Thread(target=self._watch_cancel_marker, daemon=True)
+        watcher.start()
+        try:
+            self._carry_over_resumed_steps()
+            self._schedule()
+            return self._finish()
+        finally:
+            self._finished.set()
+            with _ACTIVE_LOCK:
+                _ACTIVE.pop(self.run_id, None)
+            cancel_marker(self.ws, self.run_id).unlink(missing_ok=True)
+
+    # -- scheduling -------------------------------------------------------------------------
+    def _carry_over_resumed_steps(self) -> None:
+        if not self.resume:
+            return
+        for index, prior in self.resume.steps.items():
+            if prior.outcome is not None and prior.status in DONE_STATUSES and index <= len(self.plan.steps):
+                self.done[index] = prior.outcome
+                self.recorder.record(self.plan.step(index), prior.outcome)
+
+    def _schedule(self) -> None:
+        pending = [s for s in self.plan.steps if s.index not in self.done]
+        with ThreadPoolExecutor(max_workers=MAX_PARALLEL, thread_name_prefix=f"run-{self.run_id}") as pool:
+            while pending and not self.cancel.is_set():
+                ready = [s for s in pending if all(d in self.done and self.done[d].ok for d in s.depends_on)]
+                if not ready:
+                    break  # only dependents of failed steps remain
+                if len(ready) == 1:
+                    outcomes = [self._run_step(ready[0])]
+                else:
+                    outcomes = list(pool.map(self._run_step, ready))
+                stop = False
+                for step, outcome in zip(ready, outcomes):
+                    self.done[step.index] = outcome
+                    stop = stop or (outcome.status in FAILED_STATUSES and step.fail_mode == "closed")
+                pending = [s for s in pending if s.index not in self.done]
+                if stop:
+                    break
+
+    def _run_step(self, step: ResolvedStep) -> StepOutcome:
+        prior = self.resume.steps.get(step.index) if self.resume else None
+        attempt = prior.attempt + 1 if prior else 1
+        ctx = StepContext(workspace=self.ws, run_id=self.run_id, workflow=self.plan.workflow, origin=self.origin,
+                          strict=self.plan.strict, agent_scope=self.plan.agent_scope, outputs=self.outputs,
+                          cancel=self.cancel, settings=self.settings, log_dir=self.log_dir, emit=self._emit,
+                          direct=self.direct, stack=self.stack, prior_intent=prior.intent if prior else None,
+                          attempt=attempt)
+        try:
+            executor = executor_for(ctx, step)
+        except Exception as exc:  # a broken executor module must not take the run down
+            executor, broken = None, f"cannot load executor for '{step.type}': {type(exc).__name__}: {exc}"
+        else:
+            broken = None
+        intent = step.intent()
+        if executor is not None and hasattr(executor, "plan_intent"):
+            intent = executor.plan_intent(ctx, step, intent)
+        ctx.intent = intent
+        planned = self.recorder.step_started(step, intent, attempt, prior.planned_at if prior else None)
+        self._notify("workflow.step.started", {"step_index": step.index, "step_key": step.key, "type": step.type})
+        started = time.monotonic()
+        outcome = self._invoke(ctx, step, executor, prior, broken)
+        if not outcome.duration:
+            outcome.duration = time.monotonic() - started
+        if outcome.status in ("failed", "timed_out") and step.fail_mode == "open":
+            outcome.side_effects.setdefault("failure_status", outcome.status)
+            outcome.status = "warning"
+        self.recorder.step_finished(step, intent, attempt, planned, outcome)
+        self._notify("workflow.step.finished", {"step": step, "outcome": outcome})
+        return outcome
+
+    def _invoke(self, ctx: StepContext, step: ResolvedStep, executor: Any, prior: Any,
+                broken: str | None) -> StepOutcome:
+        if broken is not None:
+            return StepOutcome(status="failed", message=broken)
+        try:
+            if prior is not None and hasattr(executor, "already_done") and executor.already_done(ctx, step, prior.intent):
+                return StepOutcome(status="skipped", message="already done before the crash (compensator preflight); not replayed")
+            return executor.execute(ctx, step)
+        except TuttiError as exc:
+            status = "cancelled" if self.cancel.is_set() else "failed"
+            return StepOutcome(status=status, message=exc.message)
+        except Exception as exc:  # an executor bug is a failed step, never a crashed run
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.log_dir / f"{step.key}.log", "a", encoding="utf-8") as fh:
+                fh.write(traceback.format_exc())
+            return StepOutcome(status="failed", message=f"internal error in {step.type} step: {type(exc).__name__}: {exc}")
+
+    # -- finishing --------------------------------------------------------------------------
+    def _finish(self) -> RunResult:
+        steps, failed, warnings = [], [], 0
+        for step in self.plan.steps:
+            outcome = self.done.get(step.index)
+            if outcome is None:
+                steps.append({"step_index": step.index, "step_id": step.id, "step_key": step.key,
+                              "step_type": step.type, "agent": step.agent, "status": "not_run", "success": False,
+                              "message": "", "duration_ms": 0})
+                continue
+            steps.append(step_result(step, outcome))
+            if outcome.status in FAILED_STATUSES:
+                failed.append(step.index)
+            elif outcome.status == "warning":
+                warnings += 1
+        complete = all(s.index in self.done for s in self.plan.steps)
+        if self.cancel.is_set() and not (complete and not failed):
+            status = "cancelled"
+        else:
+            status = "succeeded" if complete and not failed else "failed"
+        result = RunResult(run_id=self.run_id, workflow=self.plan.workflow, origin=self.origin,
+                           strict=self.plan.strict, agent_scope=self.plan.agent_scope, status=status,
+                           failed_steps=failed, warning_count=warnings, steps=steps, started_at=self.started_at,
+                           finished_at=now_iso(), resumed=self.resume is not None, parent_run_id=self.parent_run_id)
+        if self.origin != "hook_workflow_complete":  # recursion guard
+            from tutti.workflows.hooks import fire_workflow_complete
+
+            fire_workflow_complete(self.ws, result, settings=self.settings, cancel=self.cancel, stack=self.stack)
+        self.recorder.write_final_files(success=result.success, failed_steps=failed, warning_count=warnings)
+        self.recorder.finish(result.status, result.to_dict(),
+                             {"workflow_name": self.plan.workflow, "origin": self.origin, "success": result.success,
+                              "failed_steps": failed, "strict": self.plan.strict, "status": result.status,
+                              "warning_count": warnings, "error": result.error})
+        self._notify("workflow.finished", {"result": result})
+        return result
+
+    # -- events and cancel ----------------------------------------------------------------
+    def _emit(self, kind: str, data: dict[str, Any] | None = None, agent: str | None = None,
+              step: str | None = None) -> Any:
+        event = self.ws.store.append_event(kind, run_id=self.run_id, agent=agent, step=step, data=data)
+        self._notify(kind, data or {})
+        return event
+
+    def _notify(self, kind: str, data: dict[str, Any]) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(kind, data)
+            except Exception:  # a progress printer must never break a run
+                pass
+
+    def _watch_cancel_marker(self) -> None:
+        """`cancel_run` from another process drops a marker file; this turns it into the Event."""
+        marker = cancel_marker(self.ws, self.run_id)
+        while not self._finished.wait(0.25):
+            if marker.exists():
+                self.cancel.set()
+                return
+
+
+def run_named(ws: Workspace, name: str, *, strict: bool = False, agent: str | None = None, origin: str = "run",
+              force_open: bool = False, **engine_args: Any) -> RunResult:
+    """Resolve workflow `name` and run it to completion (blocking)."""
+    from tutti.workflows.plan import resolve_plan
+
+    plan = resolve_plan(ws, name, agent=agent, strict=strict, force_open=force_open)
+    return Engine(ws, plan, origin=origin, **engine_args).run()

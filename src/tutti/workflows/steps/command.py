@@ -1,0 +1,180 @@
+"""`command` steps: run the configured shell string, streamed to a log, with retries.
+
+The string comes from the user's own tutti.toml and runs as `/bin/sh -c` (not a login shell, so
+dotfiles do not change behaviour); only output templates are substituted into it, each value
+shell-quoted. stdout/stderr are drained while the child runs (a child printing 50 MB cannot
+block) and the whole process group is killed on timeout or cancel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tutti import proc
+from tutti.errors import TuttiError
+from tutti.fsutil import append_jsonl
+from tutti.store.db import now_iso
+from tutti.workflows.outputs import render
+from tutti.workflows.steps import StepContext, StepOutcome, import_optional
+
+if TYPE_CHECKING:
+    from tutti.workflows.plan import ResolvedStep
+
+LOG_CAP_BYTES = 32 << 20  # keep the first 32 MiB of a step's output on disk
+TAIL_CHARS = 2000
+
+
+class StepLog:
+    """Per-step log file written while the command runs (both streams, interleaved)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._fh = open(path, "ab")  # noqa: SIM115 - closed in close()
+        self._lock = threading.Lock()
+        self._written = 0
+        self._capped = False
+
+    def header(self, text: str) -> None:
+        self.write(f"--- {now_iso()} {text} ---\n".encode())
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            if self._written >= LOG_CAP_BYTES:
+                if not self._capped:
+                    self._fh.write(b"\n[tutti: log capped at 32 MiB; further output not stored]\n")
+                    self._capped = True
+                return
+            chunk = data[: LOG_CAP_BYTES - self._written]
+            self._fh.write(chunk)
+            self._written += len(chunk)
+
+    def close(self) -> None:
+        with self._lock:
+            self._fh.close()
+
+
+def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
+    cfg = step.config
+    assert step.cwd is not None
+    if not step.cwd.is_dir():
+        what = "agent worktree" if step.cwd_kind == "agent_worktree" and cfg.subdir is None else "command step subdir"
+        raise TuttiError(f"{what} does not exist: {step.cwd}",
+                         hint=f"start the agent first: tt up {step.agent}" if step.agent else "create the directory")
+    command = render(cfg.run, ctx.outputs)
+    _check_policy(ctx, step, command)
+    before = _stat(step.output_json)
+
+    log = StepLog(ctx.log_dir / f"{step.key}.log")
+    env = _environment(ctx, step)
+    attempts = ctx.settings.attempts
+    started = time.monotonic()
+    result: proc.ProcResult | None = None
+    done = 0
+    try:
+        for attempt in range(1, attempts + 1):
+            done = attempt
+            log.header(f"attempt {attempt}/{attempts}: {command}")
+            result = proc.run(proc.shell_argv(command), cwd=step.cwd, env=env, timeout=step.timeout_secs,
+                              on_stdout=log.write, on_stderr=log.write, cancel=ctx.cancel,
+                              capture_bytes=64 << 10)
+            log.header(f"exit {result.returncode}{' (timed out)' if result.timed_out else ''}")
+            if result.ok or ctx.cancel.is_set() or attempt == attempts:
+                break
+            if ctx.sleep(ctx.settings.backoff_secs(attempt)):
+                break
+    finally:
+        log.close()
+    assert result is not None
+    outcome = StepOutcome(status="success", exit_code=result.returncode, timed_out=result.timed_out,
+                          duration=time.monotonic() - started, attempts=done, log_path=str(log.path),
+                          output_tail=_tail(result))
+    suffix = f" (after {done} attempts)" if done > 1 else ""
+    if ctx.cancel.is_set() and not result.ok:
+        outcome.status, outcome.message = "cancelled", f"cancelled: {command}"
+    elif result.timed_out:
+        outcome.status = "timed_out"
+        outcome.message = f"command timed out after {step.timeout_secs}s: {command}{suffix}"
+    elif result.returncode != 0:
+        outcome.status = "failed"
+        outcome.message = f"command failed (exit {result.returncode}): {command}{suffix}"
+    else:
+        outcome.message = "ok" + suffix
+        if step.output_json is not None:
+            outcome.outputs[cfg.id] = _capture_output(ctx, step, before)
+    return outcome
+
+
+def _environment(ctx: StepContext, step: ResolvedStep) -> dict[str, str]:
+    """The user's environment + [workspace.env] + [agent.env] + TUTTI_* facts about the run."""
+    env = dict(os.environ)
+    config = ctx.workspace.config
+    env.update(config.workspace.env.variables())
+    agent = config.agent(step.agent) if step.agent else None
+    if agent is not None:
+        env.update({k: str(v) for k, v in agent.env.items()})
+        env["TUTTI_AGENT"] = agent.name
+    env.update(TUTTI_WORKSPACE=ctx.workspace.name, TUTTI_WORKSPACE_ROOT=str(ctx.workspace.root),
+               TUTTI_RUN_ID=ctx.run_id, TUTTI_WORKFLOW=ctx.workflow, TUTTI_STEP=step.key)
+    return env
+
+
+def _stat(path: Path | None) -> tuple[int, int] | None:
+    try:
+        st = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size) if st else None
+
+
+def _capture_output(ctx: StepContext, step: ResolvedStep, before: tuple[int, int] | None) -> str:
+    assert step.output_json is not None
+    sid = step.config.id
+    after = _stat(step.output_json)
+    if after is None:
+        raise TuttiError(f"failed reading output_json for step '{sid}': {step.output_json} was not written",
+                         hint="make the command write that file, or remove output_json")
+    if before is not None and after == before:
+        # A file left by an earlier run would silently feed stale data to later steps.
+        raise TuttiError(f"output_json for step '{sid}' is stale: {step.output_json} was not rewritten by the command",
+                         hint="make the command (re)write that file")
+    try:
+        value = json.loads(step.output_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TuttiError(f"failed parsing output_json for step '{sid}': {step.output_json}: {exc}",
+                         hint="the file must contain one JSON document") from None
+    return ctx.outputs.store(sid, value)
+
+
+def _tail(result: proc.ProcResult) -> str:
+    parts = [p for p in (result.stdout[-TAIL_CHARS:], result.stderr[-TAIL_CHARS:]) if p.strip()]
+    return "\n".join(parts)[-TAIL_CHARS:]
+
+
+def _check_policy(ctx: StepContext, step: ResolvedStep, command: str) -> None:
+    """Global `[permissions].allow` gates workflow commands when configured (inventory §6.3)."""
+    rules = ctx.settings.allow_rules
+    if rules is None:
+        return
+    permissions = import_optional("tutti.policy.permissions")
+    if permissions is None:
+        return  # the policy layer is not built yet; nothing to enforce against
+    decision = permissions.check_command(command, rules)
+    allowed = bool(decision.allowed)
+    data: dict[str, Any] = {"workflow": ctx.workflow, "run_id": ctx.run_id, "step_index": step.index,
+                            "command": command, "matched_rule": getattr(decision, "matched_rule", None),
+                            "suggested_rule": getattr(decision, "suggested_rule", None)}
+    record = {"timestamp": now_iso(), "workspace": ctx.workspace.name, "agent": step.agent, "runtime": None,
+              "action": "workflow_command", "mode": "workflow", "policy": "configured", "enforcement": "hard",
+              "decision": "allow" if allowed else "block", "reason": getattr(decision, "reason", None), "data": data}
+    append_jsonl(ctx.workspace.state_dir / "policy-decisions.jsonl", record)
+    ctx.emit("policy.decision", data={k: v for k, v in record.items() if k != "timestamp"}, step=step.key)
+    if not allowed:
+        rule = data["suggested_rule"] or " ".join(command.split()[:2])
+        raise TuttiError(f"command blocked by permissions policy: '{command}' (hint: add allow rule '{rule}')",
+                         hint=f"add '{rule}' to [permissions] allow in {ctx.settings.rules_source}")
