@@ -134,6 +134,8 @@ def edit_global(path: Path | None = None) -> Iterator[Any]:
                               "fix the TOML syntax, then retry").to_error() from None
         yield doc
         new_text = tomlkit.dumps(doc)
+        if not new_text.endswith("\n"):
+            new_text += "\n"
         config = build_model(doc.unwrap(), file, GlobalConfig)
         for issue in global_problems(config, file):
             raise issue.to_error()

@@ -1,0 +1,112 @@
+"""What a Python repository already uses for checks, so the `python` template's verify
+workflow runs the same tools (pytest always; ruff, else flake8; mypy) and nothing it lacks."""
+
+from __future__ import annotations
+
+import configparser
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class PythonTooling:
+    ruff: str | None = None  # where it is configured, e.g. "pyproject.toml [tool.ruff]"
+    flake8: str | None = None
+    mypy: str | None = None
+    mypy_files_configured: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"ruff": self.ruff, "flake8": self.flake8, "mypy": self.mypy}
+
+
+def detect_tooling(root: Path) -> PythonTooling:
+    tooling = PythonTooling()
+    tool = _pyproject_tool_table(root / "pyproject.toml")
+    ini_sections = _ini_sections(root)
+
+    for name in ("ruff.toml", ".ruff.toml"):
+        if (root / name).is_file():
+            tooling.ruff = name
+    if "ruff" in tool:
+        tooling.ruff = "pyproject.toml [tool.ruff]"
+
+    if (root / ".flake8").is_file():
+        tooling.flake8 = ".flake8"
+    elif "flake8" in tool:
+        tooling.flake8 = "pyproject.toml [tool.flake8]"
+    elif "flake8" in ini_sections:
+        tooling.flake8 = f"{ini_sections['flake8']} [flake8]"
+
+    mypy_table = tool.get("mypy")
+    if isinstance(mypy_table, dict):
+        tooling.mypy = "pyproject.toml [tool.mypy]"
+        tooling.mypy_files_configured = "files" in mypy_table
+    else:
+        for name in ("mypy.ini", ".mypy.ini"):
+            if (root / name).is_file():
+                tooling.mypy = name
+                tooling.mypy_files_configured = _ini_has(root / name, "mypy", "files")
+        if tooling.mypy is None and "mypy" in ini_sections:
+            tooling.mypy = f"{ini_sections['mypy']} [mypy]"
+            tooling.mypy_files_configured = _ini_has(root / ini_sections["mypy"], "mypy", "files")
+    return tooling
+
+
+def verify_steps_toml(root: Path) -> str:
+    """The `[[workflow.step]]` tables of the python template's verify workflow."""
+    tooling = detect_tooling(root)
+    python = "python" if shutil.which("python") else "python3"
+    steps = [("tests", f"{python} -m pytest -q", 900)]
+    if tooling.ruff:
+        steps.append(("lint", "ruff check .", 300))
+    elif tooling.flake8:
+        steps.append(("lint", f"{python} -m flake8", 300))
+    if tooling.mypy:
+        target = "" if tooling.mypy_files_configured else " ."
+        steps.append(("types", f"{python} -m mypy{target}", 600))
+    blocks = [
+        f'[[workflow.step]]\nid = "{sid}"\ntype = "command"\nrun = "{run}"\nfail_mode = "closed"\ntimeout_secs = {secs}\n'
+        for sid, run, secs in steps
+    ]
+    return "\n".join(blocks)
+
+
+def _pyproject_tool_table(path: Path) -> dict:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    tool = data.get("tool")
+    return tool if isinstance(tool, dict) else {}
+
+
+def _ini_sections(root: Path) -> dict[str, str]:
+    """section name -> the file (setup.cfg / tox.ini) that declares it."""
+    found: dict[str, str] = {}
+    for name in ("setup.cfg", "tox.ini"):
+        parser = _read_ini(root / name)
+        if parser is None:
+            continue
+        for section in ("flake8", "mypy"):
+            if parser.has_section(section):
+                found.setdefault(section, name)
+    return found
+
+
+def _ini_has(path: Path, section: str, key: str) -> bool:
+    parser = _read_ini(path)
+    return bool(parser and parser.has_option(section, key))
+
+
+def _read_ini(path: Path) -> configparser.ConfigParser | None:
+    if not path.is_file():
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return None
+    return parser

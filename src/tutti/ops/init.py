@@ -1,0 +1,137 @@
+"""`tt init`: write tutti.toml from a template chosen by name, path or repository detection,
+ignore `.tutti/` in git, and register the workspace in the global registry."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tutti.errors import ConfigError, TuttiError
+from tutti.paths import CONFIG_FILENAME
+
+GITIGNORE_ENTRY = ".tutti/"
+_GITIGNORE_EQUIVALENTS = {".tutti", ".tutti/", "/.tutti", "/.tutti/", ".tutti/*", "/.tutti/*", ".tutti/**"}
+
+
+@dataclass
+class InitResult:
+    path: str
+    workspace: str
+    template: str
+    version: str
+    description: str
+    source: str  # "built-in" or the custom template's path
+    reason: str  # why this template (detection explanation or "requested with --template")
+    matches: list[dict] = field(default_factory=list)
+    roles: list[dict] = field(default_factory=list)  # {role, runtime, description}
+    agents: list[str] = field(default_factory=list)
+    workflows: list[str] = field(default_factory=list)
+    overwritten: bool = False
+    gitignore: str = "unchanged"  # created | updated | unchanged
+    registered: bool = False
+    global_config_created: bool = False
+    warnings: list[str] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def init_workspace(root: Path, *, template: str | None = None, force: bool = False,
+                   template_base: Path | None = None) -> InitResult:
+    """Write `root/tutti.toml`. `template` is a built-in name or a file path (relative paths are
+    resolved against `template_base`, default `root`); without it the repository is detected."""
+    from tutti.config import templates
+    from tutti.config.load import load_config_text
+    from tutti.fsutil import write_text_atomic
+
+    root = root.resolve()
+    target = root / CONFIG_FILENAME
+    existed = target.exists()
+    if existed and not force:
+        raise ConfigError(f"{CONFIG_FILENAME} already exists in {root}",
+                          hint="edit it, or pass --force to overwrite it with a fresh template")
+
+    if template:
+        chosen = templates.resolve(template, template_base or root)
+        source = "built-in" if not templates.is_template_path(template) else chosen.source
+        picked = templates.TemplatePick(chosen, f"using template '{chosen.name}' (requested with --template)")
+    else:
+        picked = templates.pick(root)
+        source = "built-in"
+
+    text = templates.render(picked.template, root)
+    try:
+        loaded = load_config_text(text, target, file=f"template '{picked.template.name}'")
+    except ConfigError as exc:
+        raise ConfigError(f"generated config from template '{picked.template.name}' is invalid: {exc.message}",
+                          hint=exc.hint or "fix the template body") from None
+    write_text_atomic(target, text)
+
+    config = loaded.config
+    result = InitResult(
+        path=str(target), workspace=config.workspace.name, template=picked.template.name,
+        version=picked.template.meta.version, description=picked.template.meta.description, source=source,
+        reason=picked.reason, matches=[m.to_dict() for m in picked.matches],
+        roles=_roles(picked.template, config), agents=[a.name for a in config.agents],
+        workflows=[w.name for w in config.workflows], overwritten=existed, warnings=list(loaded.warnings),
+    )
+    result.gitignore = ensure_gitignored(root)
+    _register(result, root)
+    if not _inside_git_repo(root):
+        result.warnings.append(f"{root} is not a git repository: agents need git for their worktrees (run `git init`)")
+    result.next_steps = _next_steps(result)
+    return result
+
+
+def ensure_gitignored(root: Path) -> str:
+    """Make sure `.tutti/` is ignored by git; returns created | updated | unchanged."""
+    from tutti.fsutil import write_text_atomic
+
+    path = root / ".gitignore"
+    if not path.exists():
+        write_text_atomic(path, f"{GITIGNORE_ENTRY}\n")
+        return "created"
+    try:
+        current = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}", hint=f"add the line {GITIGNORE_ENTRY} to it yourself") from None
+    if any(line.strip() in _GITIGNORE_EQUIVALENTS for line in current.splitlines()):
+        return "unchanged"
+    sep = "" if not current or current.endswith("\n") else "\n"
+    write_text_atomic(path, f"{current}{sep}{GITIGNORE_ENTRY}\n")
+    return "updated"
+
+
+def _register(result: InitResult, root: Path) -> None:
+    """Registration failures never undo a written tutti.toml: they become warnings."""
+    from tutti.config.global_config import ensure_global_file, register_workspace
+
+    try:
+        result.global_config_created = ensure_global_file()
+        register_workspace(result.workspace, root)
+        result.registered = True
+    except TuttiError as exc:
+        result.warnings.append(f"workspace not registered in the global config: {exc.message}")
+
+
+def _roles(template, config) -> list[dict]:
+    rows = []
+    for role, runtime in (config.roles or {}).items():
+        meta = template.meta.roles.get(role)
+        rows.append({"role": role, "runtime": runtime, "description": meta.description if meta else None})
+    return rows
+
+
+def _inside_git_repo(root: Path) -> bool:
+    return any((p / ".git").exists() for p in (root, *root.parents))
+
+
+def _next_steps(result: InitResult) -> list[str]:
+    steps = [f"review {CONFIG_FILENAME} (agents, roles, workflows)"]
+    if "verify" in result.workflows:
+        steps.append("tt run verify --strict   # run the verify workflow now")
+    steps.append("tt doctor                # check tmux, git and the agents' runtimes")
+    if result.agents:
+        steps.append("tt up                    # start the agents")
+    return steps
