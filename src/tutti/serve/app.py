@@ -184,7 +184,9 @@ def _dashboard_routes(app: FastAPI) -> None:
     @app.get("/v1/dashboard", tags=["read"])
     async def dashboard_info(request: Request):
         ctx: ServeContext = request.app.state.ctx
-        return ok("dashboard", {"workspaces": sorted(ctx.workspaces), "auth": ctx.token is not None})
+        latest = {name: ws.store.latest_seq() for name, ws in ctx.workspaces.items()}
+        return ok("dashboard", {"workspaces": sorted(ctx.workspaces), "auth": ctx.token is not None,
+                                "latest_seq": latest})
 
 
 LOGIN_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Tutti — sign in</title>

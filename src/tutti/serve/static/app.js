@@ -1,0 +1,368 @@
+// Tutti dashboard: vanilla JS, no build step. Live state comes from one EventSource on
+// /v1/events/stream; HTTP reads happen at boot and when focus mode opens or an agent's events arrive.
+"use strict";
+
+const STATE_BY_KIND = {
+  "agent.working": "working", "agent.idle": "idle", "agent.started": "idle",
+  "agent.auth_recovered": "idle", "agent.provider_recovered": "idle", "agent.recovery_succeeded": "idle",
+  "agent.stopped": "stopped", "agent.auth_failed": "auth_failed", "agent.rate_limited": "rate_limited",
+  "agent.provider_down": "provider_down", "agent.waiting": "waiting", "agent.stuck": "stuck",
+  "agent.recovery_attempted": "recovering", "agent.recovery_failed": "stuck",
+};
+const BLOCKED = new Set(["auth_failed", "rate_limited", "provider_down", "waiting"]);
+const WARNING = new Set(["stuck", "recovering", "unknown"]);
+const TIMELINE_MAX = 200;
+const BACKLOG = 150; // events replayed at boot to rebuild runs and the timeline
+
+const ui = {
+  agents: new Map(),    // name -> agent row
+  workflows: new Map(), // name -> {name, description, stages}
+  runs: new Map(),      // run_id -> {run_id, workflow, status, stages: [{label, status}], current}
+  workspace: null,
+  source: null,
+  focus: null,          // {agent, timer, pending}
+};
+
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, attrs = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "dataset") Object.assign(node.dataset, v);
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) node.append(child);
+  return node;
+};
+
+function colorOf(state) {
+  if (state === "working") return "working";
+  if (BLOCKED.has(state)) return "blocked";
+  if (WARNING.has(state)) return "warning";
+  return "idle";
+}
+
+async function api(path, body) {
+  const init = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  };
+  const res = await fetch(path, { credentials: "same-origin", ...init });
+  if (res.status === 401) { location.href = "/login"; throw new Error("unauthorized"); }
+  const env = await res.json();
+  if (!env.ok) throw new Error(env.error ? env.error.message : `HTTP ${res.status}`);
+  return env.data;
+}
+const q = (path) => `${path}${path.includes("?") ? "&" : "?"}workspace=${encodeURIComponent(ui.workspace)}`;
+
+// -- stations ------------------------------------------------------------------------------
+function renderFloor() {
+  const floor = $('[data-testid="floor"]');
+  floor.replaceChildren();
+  for (const a of ui.agents.values()) {
+    floor.append(el("button", {
+      class: "station", "data-testid": `station-${a.agent}`, "data-agent": a.agent,
+      "data-state": a.state, "data-color": colorOf(a.state), onclick: () => openFocus(a.agent),
+    },
+    el("div", { class: "name" }, a.agent),
+    el("div", { class: "meta" }, [a.runtime, a.role].filter(Boolean).join(" · ") || "agent"),
+    el("div", { class: "state" }, el("span", { class: "lamp" }), el("span", { "data-testid": `station-state-${a.agent}` }, a.state.replace("_", " ")))));
+  }
+  renderHud();
+}
+
+function setAgentState(name, state) {
+  const a = ui.agents.get(name);
+  if (!a || !state) return;
+  a.state = state;
+  const node = document.querySelector(`[data-testid="station-${CSS.escape(name)}"]`);
+  if (node) {
+    node.dataset.state = state;
+    node.dataset.color = colorOf(state);
+    node.querySelector(`[data-testid="station-state-${CSS.escape(name)}"]`).textContent = state.replace("_", " ");
+  }
+  renderHud();
+  if (ui.focus && ui.focus.agent === name) $('[data-testid="focus-state"]').textContent = state;
+}
+
+function renderHud() {
+  const states = [...ui.agents.values()].map((a) => a.state);
+  $('[data-testid="hud-working"]').textContent = states.filter((s) => s === "working").length;
+  $('[data-testid="hud-blocked"]').textContent = states.filter((s) => BLOCKED.has(s)).length;
+  $('[data-testid="hud-waiting"]').textContent = states.filter((s) => s === "waiting").length
+    + [...ui.runs.values()].filter((r) => r.status === "waiting_approval").length;
+  const active = [...ui.runs.values()].filter((r) => r.status === "running");
+  $('[data-testid="hud-stage"]').textContent = active.length
+    ? active.map((r) => `${r.workflow}: ${r.current >= 0 ? r.stages[r.current].label : "starting"}`).join(" · ")
+    : "—";
+}
+
+// -- runs and the pipeline -----------------------------------------------------------------
+function runFor(event) {
+  const id = event.run_id || event.correlation_id;
+  if (!id) return null;
+  let run = ui.runs.get(id);
+  if (!run) {
+    const name = event.data.workflow_name || event.data.workflow || "workflow";
+    const wf = ui.workflows.get(name);
+    const stages = (wf ? wf.stages : []).map((s) => ({ label: s.label, status: "pending" }));
+    run = { run_id: id, workflow: name, status: "running", stages, current: -1, startedAt: event.ts };
+    ui.runs.set(id, run);
+  }
+  return run;
+}
+
+function stageIndex(run, event) {
+  const d = event.data;
+  let idx = Number.isInteger(d.step_index) ? d.step_index : Number.isInteger(d.index) ? d.index : null;
+  if (idx === null && event.step) idx = run.stages.findIndex((s) => s.label === event.step);
+  if (idx === null || idx < 0) return -1;
+  while (run.stages.length <= idx) run.stages.push({ label: event.step || `step ${run.stages.length + 1}`, status: "pending" });
+  return idx;
+}
+
+function applyWorkflowEvent(event) {
+  const run = runFor(event);
+  if (!run) return;
+  const k = event.kind;
+  if (k === "workflow.started") run.status = "running";
+  else if (k.startsWith("workflow.step.")) {
+    const idx = stageIndex(run, event);
+    if (idx >= 0) {
+      const phase = k.slice("workflow.step.".length);
+      run.stages[idx].status = phase === "started" ? "running" : phase;
+      if (phase === "started" || idx > run.current) run.current = idx;
+    }
+  } else if (k === "workflow.completed") run.status = "completed";
+  else if (k === "workflow.failed") run.status = "failed";
+  else if (k === "workflow.cancelled") run.status = "cancelled";
+  else if (k === "workflow.waiting_approval" || k === "direct.approval_requested") run.status = "waiting_approval";
+  if (["completed", "failed", "cancelled"].includes(run.status) && run.current >= 0
+      && run.stages[run.current].status === "running") run.stages[run.current].status = run.status === "completed" ? "completed" : "failed";
+  scheduleRender();
+}
+
+let renderQueued = false;
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => { renderQueued = false; renderRuns(); renderHud(); });
+}
+
+function renderRuns() {
+  const runs = [...ui.runs.values()].sort((a, b) => (b.startedAt || "").localeCompare(a.startedAt || ""));
+  const list = $('[data-testid="runs"]');
+  list.replaceChildren(...runs.slice(0, 20).map((r) => {
+    const done = r.stages.filter((s) => ["completed", "warning", "failed"].includes(s.status)).length;
+    return el("li", { "data-testid": `run-${r.run_id}` },
+      el("div", {}, el("strong", {}, r.workflow), " ",
+        el("span", { class: "status", "data-status": r.status, "data-testid": `run-status-${r.run_id}` }, r.status)),
+      el("div", { class: "muted", "data-testid": `run-progress-${r.run_id}` }, `${done}/${r.stages.length} steps · ${r.run_id}`));
+  }));
+  const pipeline = $('[data-testid="pipeline"]');
+  const visible = runs.filter((r) => r.status === "running" || r.status === "waiting_approval").concat(
+    runs.filter((r) => !(r.status === "running" || r.status === "waiting_approval")).slice(0, 1));
+  if (!visible.length) { pipeline.replaceChildren(el("p", { class: "empty" }, "No active runs.")); return; }
+  pipeline.replaceChildren(...visible.map((r) => el("div", { class: "run", "data-testid": `pipeline-${r.run_id}` },
+    el("div", { class: "run-head" }, el("span", {}, r.workflow), el("span", { class: "muted" }, r.status)),
+    el("div", { class: "stages" }, ...r.stages.map((s, i) => {
+      const stage = el("div", { class: "stage", "data-status": s.status, "data-testid": `stage-${r.run_id}-${i}`, title: s.label }, s.label);
+      if (i === r.current && r.status === "running") stage.append(el("span", { class: "dot", "data-testid": `run-dot-${r.run_id}` }));
+      return stage;
+    })))));
+}
+
+// -- dispatch ------------------------------------------------------------------------------
+function renderWorkflows() {
+  const list = $('[data-testid="dispatch"]');
+  if (!ui.workflows.size) { list.replaceChildren(el("li", { class: "empty" }, "No workflows in tutti.toml.")); return; }
+  list.replaceChildren(...[...ui.workflows.values()].map((wf) => el("li", {},
+    el("div", {}, el("div", {}, wf.name), el("div", { class: "desc" }, wf.description || `${wf.steps} steps`)),
+    el("button", { "data-testid": `dispatch-run-${wf.name}`, onclick: (e) => dispatch(wf.name, e.target) }, "Run"))));
+}
+
+async function dispatch(name, button) {
+  button.disabled = true;
+  try {
+    const data = await api("/v1/actions/run", { workspace: ui.workspace, workflow: name });
+    runFor({ run_id: data.run_id, data: { workflow_name: name }, ts: new Date().toISOString() });
+    scheduleRender();
+  } catch (err) {
+    alert(`Could not start ${name}: ${err.message}`);
+  } finally { button.disabled = false; }
+}
+
+// -- timeline ------------------------------------------------------------------------------
+function addTimeline(event) {
+  const list = $('[data-testid="timeline"]');
+  const who = [event.agent, event.step].filter(Boolean).join(" / ");
+  list.prepend(el("li", { "data-seq": event.seq },
+    el("span", { class: "ts" }, (event.ts || "").slice(11, 19)),
+    el("span", {}, el("span", { class: "kind" }, event.kind), who ? ` ${who}` : "")));
+  while (list.children.length > TIMELINE_MAX) list.lastChild.remove();
+}
+
+// -- focus mode ----------------------------------------------------------------------------
+function openFocus(agent) {
+  closeFocus();
+  ui.focus = { agent, timer: null, pending: null };
+  $('[data-testid="focus-title"]').textContent = agent;
+  $('[data-testid="focus-state"]').textContent = ui.agents.get(agent).state;
+  $('[data-testid="focus-terminal"]').textContent = "loading…";
+  $('[data-testid="focus-note"]').textContent = "";
+  $('[data-testid="focus"]').hidden = false;
+  refreshFocus(true);
+  // Events drive refreshes; this slow timer only covers output that produces no event.
+  ui.focus.timer = setInterval(() => {
+    const a = ui.agents.get(agent);
+    if (a && a.state === "working") refreshFocus(false);
+  }, 5000);
+  $('[data-testid="focus-prompt"]').focus();
+}
+
+function closeFocus() {
+  if (!ui.focus) return;
+  clearInterval(ui.focus.timer);
+  clearTimeout(ui.focus.pending);
+  ui.focus = null;
+  $('[data-testid="focus"]').hidden = true;
+}
+
+function focusEvent(event) {
+  if (!ui.focus || event.agent !== ui.focus.agent || ui.focus.pending) return;
+  ui.focus.pending = setTimeout(() => { if (ui.focus) { ui.focus.pending = null; refreshFocus(false); } }, 150);
+}
+
+async function refreshFocus(withUsage) {
+  const f = ui.focus;
+  if (!f) return;
+  const path = `/v1/agents/${encodeURIComponent(ui.workspace)}/${encodeURIComponent(f.agent)}/focus?lines=200${withUsage ? "&usage=true" : ""}`;
+  let data;
+  try { data = await api(path); } catch (err) { $('[data-testid="focus-note"]').textContent = err.message; return; }
+  if (!ui.focus || ui.focus.agent !== f.agent) return;
+  const term = $('[data-testid="focus-terminal"]');
+  const atBottom = term.scrollTop + term.clientHeight >= term.scrollHeight - 20;
+  term.textContent = data.terminal ?? (data.errors.terminal ? `(${data.errors.terminal})` : "(agent not running)");
+  if (atBottom) term.scrollTop = term.scrollHeight;
+  $('[data-testid="focus-start"]').hidden = data.running;
+  const pct = typeof data.context_pct === "number" ? data.context_pct : null;
+  const fill = $('[data-testid="focus-ctx"]');
+  fill.style.width = pct === null ? "0" : `${Math.min(100, pct)}%`;
+  fill.dataset.level = pct === null || pct <= 70 ? "green" : pct <= 90 ? "amber" : "red";
+  $('[data-testid="focus-ctx-label"]').textContent = pct === null ? "—" : `${Math.round(pct)}%`;
+  if (data.usage) {
+    $('[data-testid="focus-usage"]').replaceChildren(...Object.entries(data.usage).flatMap(([k, v]) =>
+      [el("dt", {}, k.replace("_", " ")), el("dd", {}, typeof v === "number" ? v.toLocaleString() : String(v))]));
+  }
+  if (data.diff) {
+    $('[data-testid="focus-diff"]').textContent = data.diff.text || "(no changes)";
+    $('[data-testid="focus-diffstat"]').textContent = `${data.diff.files_changed} files +${data.diff.insertions} −${data.diff.deletions}`;
+  } else {
+    $('[data-testid="focus-diff"]').textContent = data.errors.diff ? `(${data.errors.diff})` : "";
+  }
+}
+
+async function sendPrompt(e) {
+  e.preventDefault();
+  const input = $('[data-testid="focus-prompt"]');
+  const prompt = input.value.trim();
+  if (!prompt || !ui.focus) return;
+  const note = $('[data-testid="focus-note"]');
+  note.textContent = "sending…";
+  try {
+    await api("/v1/actions/send", { workspace: ui.workspace, agent: ui.focus.agent, prompt, auto_up: true });
+    input.value = "";
+    note.textContent = "sent";
+    refreshFocus(false);
+  } catch (err) { note.textContent = `send failed: ${err.message}`; }
+}
+
+async function startAgent() {
+  if (!ui.focus) return;
+  const note = $('[data-testid="focus-note"]');
+  note.textContent = "starting…";
+  try {
+    await api("/v1/actions/up", { workspace: ui.workspace, agent: ui.focus.agent });
+    note.textContent = "started";
+    refreshFocus(false);
+  } catch (err) { note.textContent = `start failed: ${err.message}`; }
+}
+
+// -- the live stream -----------------------------------------------------------------------
+function onEvent(event) {
+  addTimeline(event);
+  if (event.agent) {
+    let state = STATE_BY_KIND[event.kind];
+    if (!state && event.kind === "agent.state") state = event.data.to || event.data.state;
+    if (state) setAgentState(event.agent, state);
+    if (typeof event.data.context_pct === "number" && ui.agents.has(event.agent)) ui.agents.get(event.agent).context_pct = event.data.context_pct;
+    focusEvent(event);
+  }
+  if (event.kind.startsWith("workflow.")) applyWorkflowEvent(event);
+}
+
+function connect(cursor) {
+  if (ui.source) ui.source.close();
+  const conn = $('[data-testid="conn"]');
+  conn.dataset.state = "connecting";
+  // as_message: every kind arrives on onmessage (EventSource has no wildcard listener).
+  // On reconnect the browser sends Last-Event-ID itself, so nothing is missed or repeated.
+  const source = new EventSource(q(`/v1/events/stream?as_message=true&cursor=${cursor}`));
+  source.onopen = () => { conn.dataset.state = "live"; };
+  source.onerror = () => { conn.dataset.state = source.readyState === EventSource.CLOSED ? "down" : "connecting"; };
+  source.onmessage = (msg) => {
+    if (msg.lastEventId) lastSeq = msg.lastEventId;
+    try { onEvent(JSON.parse(msg.data)); } catch (err) { console.error(err); }
+  };
+  // The server dropped us for being slow: resume from the last event we did get.
+  source.addEventListener("reconnect", () => { source.close(); connect(lastSeq); });
+  ui.source = source;
+}
+let lastSeq = 0;
+
+async function load(workspace) {
+  ui.workspace = workspace;
+  closeFocus();
+  ui.agents.clear(); ui.workflows.clear(); ui.runs.clear();
+  $('[data-testid="timeline"]').replaceChildren();
+  const [agents, workflows] = await Promise.all([api(q("/v1/agents")), api(q("/v1/workflows"))]);
+  for (const a of agents) ui.agents.set(a.agent, a);
+  for (const wf of workflows) ui.workflows.set(wf.name, wf);
+  renderFloor(); renderWorkflows(); renderRuns();
+  const latest = await latestSeq();
+  lastSeq = Math.max(0, latest - BACKLOG);
+  connect(lastSeq);
+}
+
+async function latestSeq() {
+  const data = await api(q("/v1/dashboard"));
+  return (data.latest_seq && data.latest_seq[ui.workspace]) || 0;
+}
+
+function setupTabs() {
+  const panels = document.querySelectorAll("[data-panel]");
+  const select = (name) => {
+    document.querySelectorAll(".tabs button").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
+    panels.forEach((p) => p.classList.toggle("active-tab", p.dataset.panel === name));
+  };
+  document.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => select(b.dataset.tab)));
+  select("floor");
+}
+
+async function boot() {
+  setupTabs();
+  $('[data-testid="focus-close"]').addEventListener("click", closeFocus);
+  $('[data-testid="focus-start"]').addEventListener("click", startAgent);
+  $('[data-testid="focus-form"]').addEventListener("submit", sendPrompt);
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeFocus(); });
+  const info = await api("/v1/dashboard");
+  const select = $('[data-testid="workspace-select"]');
+  if (info.workspaces.length > 1) {
+    select.hidden = false;
+    select.replaceChildren(...info.workspaces.map((w) => el("option", { value: w }, w)));
+    select.addEventListener("change", () => load(select.value));
+  }
+  await load(info.workspaces[0]);
+  document.body.dataset.ready = "true";
+}
+
+boot().catch((err) => { console.error(err); $('[data-testid="conn"]').dataset.state = "down"; });
