@@ -1,0 +1,35 @@
+"""`tt usage [--agent A] [--since 7d] [--json]`."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.option("-a", "--agent", default=None, help="Only this agent.")
+@click.option("--since", default=None, help="Only usage since: 30m, 24h, 7d, 2w, today, or an ISO date/time.")
+@click.option("-w", "--workspace", "workspace", default=None, help="A registered workspace instead of the current one.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def usage(agent: str | None, since: str | None, workspace: str | None, as_json: bool) -> None:
+    """Token usage per agent, read from the runtimes' own logs."""
+    from tutti.cli.output import emit_json, table, warn
+    from tutti.ops.resolve import current_workspace
+    from tutti.ops.usage import usage_report
+
+    ws = current_workspace(workspace)
+    report = usage_report(ws, agent=agent, since=since)
+    if as_json:
+        emit_json(report)
+        return
+    for err in report.scan.get("errors", []):
+        warn(f"usage log skipped: {err}")
+    rows = [
+        (a.agent, a.runtime or "-", a.totals.input_tokens, a.totals.cache_creation_tokens,
+         a.totals.cache_read_tokens, a.totals.output_tokens, a.totals.total_tokens, a.totals.requests)
+        for a in report.agents
+    ]
+    t = report.total
+    rows.append(("total", "", t.input_tokens, t.cache_creation_tokens, t.cache_read_tokens,
+                 t.output_tokens, t.total_tokens, t.requests))
+    title = f"Token usage — {report.workspace}" + (f" since {report.since}" if report.since else "")
+    table(["agent", "runtime", "input", "cache write", "cache read", "output", "total", "requests"], rows, title=title)

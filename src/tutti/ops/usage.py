@@ -1,0 +1,126 @@
+"""`tt usage`: token usage per agent, read from the runtimes' own logs.
+
+Every call first scans incrementally (only bytes appended since the last call are read, see
+`tutti.usage.scan`), then sums the de-duplicated records in the store.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from tutti.errors import NotFoundError, UsageError
+from tutti.usage.records import UsageRecord, UsageTotals
+
+if TYPE_CHECKING:
+    from tutti.workspace import Workspace
+
+UNATTRIBUTED = "(workspace)"  # records from the workspace root that no single agent owns
+
+
+@dataclass
+class AgentUsage:
+    agent: str
+    runtime: str | None
+    totals: UsageTotals = field(default_factory=UsageTotals)
+    last_ts: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"agent": self.agent, "runtime": self.runtime, "last_ts": self.last_ts, **self.totals.to_dict()}
+
+
+@dataclass
+class UsageReport:
+    workspace: str
+    since: str | None
+    agents: list[AgentUsage]
+    total: UsageTotals
+    scan: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workspace": self.workspace, "since": self.since,
+            "agents": [a.to_dict() for a in self.agents], "total": self.total.to_dict(), "scan": self.scan,
+        }
+
+
+def usage_report(ws: Workspace, *, agent: str | None = None, since: str | None = None,
+                 env: dict[str, str] | None = None) -> UsageReport:
+    """Usage per agent (every configured agent is listed, with zeros when it used nothing)."""
+    from tutti.usage.scan import scan
+
+    if agent is not None and ws.config.agent(agent) is None:
+        known = ", ".join(a.name for a in ws.config.agents) or "(none)"
+        raise NotFoundError(f"unknown agent '{agent}' in {ws.config_path}", hint=f"agents: {known}")
+    since_ts = parse_since(since) if since else None
+    stats = scan(ws, env)
+    rows: dict[str, AgentUsage] = {}
+    for a in ws.config.agents:
+        if agent is None or a.name == agent:
+            rows[a.name] = AgentUsage(a.name, ws.config.resolved_runtime(a))
+    total = UsageTotals()
+    for rec, rec_agent in _records(ws, agent=agent, since_ts=since_ts):
+        name = rec_agent or UNATTRIBUTED
+        row = rows.setdefault(name, AgentUsage(name, rec.runtime))
+        row.totals.add(rec)
+        row.last_ts = max(row.last_ts or "", rec.ts) or None
+        total.add(rec)
+    return UsageReport(ws.name, since_ts, list(rows.values()), total, stats.to_dict())
+
+
+def usage_for_agent(ws: Workspace, agent: str, *, since: str | None = None) -> dict[str, Any]:
+    """One agent's figures as a plain dict — what `tt status --json` and the API embed
+    (`input_tokens`, `cache_creation_tokens`, `cache_read_tokens`, `output_tokens`,
+    `reasoning_tokens`, `total_tokens`, `requests`, `models`, `last_ts`)."""
+    report = usage_report(ws, agent=agent, since=since)
+    row = next((a for a in report.agents if a.agent == agent), None)
+    data = row.to_dict() if row else AgentUsage(agent, None).to_dict()
+    data.pop("agent", None)
+    return data
+
+
+def _records(ws: Workspace, *, agent: str | None, since_ts: str | None):
+    where, params = [], []
+    if agent is not None:
+        where.append("agent = ?")
+        params.append(agent)
+    if since_ts:
+        where.append("ts >= ?")
+        params.append(since_ts)
+    sql = "SELECT * FROM usage_records" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY ts"
+    for r in ws.store.query(sql, tuple(params)):
+        rec = UsageRecord(
+            key=r["key"], runtime=r["runtime"], ts=r["ts"], model=r["model"], session_id=r["session_id"],
+            cwd=r["cwd"], input_tokens=r["input_tokens"], cache_creation_tokens=r["cache_creation_tokens"],
+            cache_read_tokens=r["cache_read_tokens"], output_tokens=r["output_tokens"],
+            reasoning_tokens=r["reasoning_tokens"],
+        )
+        yield rec, r["agent"]
+
+
+_DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str, *, now: datetime | None = None) -> str:
+    """`30m`, `24h`, `7d`, `2w`, `today`, an ISO date or datetime → RFC3339 UTC (`...Z`)."""
+    now = now or datetime.now(timezone.utc)
+    raw = text.strip().lower()
+    m = _DURATION.match(raw)
+    if m:
+        when = now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+    elif raw == "today":
+        when = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        try:
+            when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(
+                f"--since {text!r}: not a duration or date",
+                hint="use e.g. 30m, 24h, 7d, 2w, today, 2026-11-24 or 2026-11-24T09:00:00Z",
+            ) from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
