@@ -1,0 +1,207 @@
+"""`tt run` and `tt verify`: parse, call `tutti.ops.run`, render."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tutti.cli.output import echo, emit_json, table
+from tutti.errors import UsageError, WorkflowFailed
+
+if TYPE_CHECKING:
+    from tutti.workflows.engine import RunResult
+
+
+@click.command("run")
+@click.argument("workflow", required=False)
+@click.option("--resume", "resume", metavar="RUN_ID", help="Continue a crashed/failed run; completed steps are skipped.")
+@click.option("--list", "list_", is_flag=True, help="List the configured workflows.")
+@click.option("--agent", help="Run every agent-scoped step against this agent.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--strict", is_flag=True, help="Every step fails closed.")
+@click.option("--dry-run", is_flag=True, help="Print the resolved plan without running it.")
+@click.option("--direct", is_flag=True, help="Prompt steps use the API-direct executor when the agent has a provider.")
+def run(workflow: str | None, resume: str | None, list_: bool, agent: str | None, as_json: bool, strict: bool,
+        dry_run: bool, direct: bool) -> None:
+    """Run a workflow from tutti.toml (or list them, dry-run one, resume a run)."""
+    from tutti.workspace import load_workspace
+
+    _check_run_args(workflow, resume, list_, agent, strict, dry_run, direct)
+    ws = load_workspace()
+    from tutti.ops import run as ops
+
+    if list_:
+        rows = ops.list_workflows(ws)
+        if as_json:
+            emit_json([{k: r[k] for k in ("name", "description", "steps")} for r in rows])
+        elif not rows:
+            echo("No workflows configured.")
+        else:
+            table(["Workflow", "Steps", "Description"], [[r["name"], r["steps"], r["description"] or ""] for r in rows])
+        return
+    if dry_run:
+        plan = ops.dry_run(ws, workflow or "", agent=agent, strict=strict)
+        if as_json:
+            emit_json(plan)
+        else:
+            _render_plan(plan)
+        return
+    if resume:
+        preview = ops.resume_preview(ws, resume, strict=strict)
+        _render_resume_preview(preview, err=as_json)
+    result = _interruptible(lambda cancel, on_event: ops.run_workflow(
+        ws, workflow, strict=strict, agent=agent, resume=resume, cancel=cancel, direct=direct, on_event=on_event),
+        progress=not as_json)
+    _render_result(result, as_json)
+    if not result.success:
+        raise WorkflowFailed(result.failure_message(), hint=_failure_hint(result))
+
+
+@click.command("verify")
+@click.option("--last", is_flag=True, help="Show the last verify summary instead of running.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--workflow", default=None, help="Workflow to run (default: verify).")
+@click.option("--agent", help="Run agent-scoped steps against this agent.")
+@click.option("--strict", is_flag=True, help="Fail (exit 1) when a step fails; otherwise command failures are warnings.")
+def verify(last: bool, as_json: bool, workflow: str | None, agent: str | None, strict: bool) -> None:
+    """Run the verify workflow (exits non-zero only with --strict)."""
+    from tutti.workspace import load_workspace
+
+    if last and (workflow or agent or strict):
+        raise UsageError("--last cannot be used with --workflow, --agent or --strict", hint="tt verify --last [--json]")
+    ws = load_workspace()
+    from tutti.ops import run as ops
+
+    if last:
+        found = ops.last_verify(ws)
+        if as_json:
+            emit_json(found)
+        elif not found["found"]:
+            echo("No verify run recorded yet. Run `tt verify`.")
+        else:
+            s = found["summary"]
+            table(["#", "Step", "Type", "Status", "Duration", "Message"],
+                  [[x["step_index"], x.get("step_id") or "", x["step_type"], x["status"], _secs(x.get("duration_ms")),
+                    x.get("message", "")] for x in s.get("steps", [])])
+            echo(f"Last verify ({s['workflow_name']}, {s['timestamp']}, run {s.get('run_id')}): "
+                 f"{'success' if s['success'] else 'failed'}" + ("" if s["success"] else f" (steps: {s['failed_steps']})"))
+        return
+    result = _interruptible(lambda cancel, on_event: ops.verify(ws, workflow or "verify", strict=strict, agent=agent,
+                                                                 on_event=on_event), progress=not as_json)
+    _render_result(result, as_json)
+    if not result.success and strict:
+        raise WorkflowFailed(f"verify failed in strict mode (failed steps: {result.failed_steps}): "
+                             + result.failure_message(), hint=_failure_hint(result))
+
+
+# -- argument rules (inventory §1) ---------------------------------------------------------------
+def _check_run_args(workflow: str | None, resume: str | None, list_: bool, agent: str | None, strict: bool,
+                    dry_run: bool, direct: bool) -> None:
+    if list_ and (workflow or resume or agent or strict or dry_run or direct):
+        raise UsageError("--list cannot be combined with a WORKFLOW, --resume, --agent, --strict, --dry-run or --direct",
+                         hint="tt run --list [--json]")
+    if resume and (workflow or dry_run):
+        raise UsageError("--resume cannot be combined with a WORKFLOW name or --dry-run",
+                         hint="tt run --resume RUN_ID (the workflow comes from the run)")
+    if not list_ and not resume and not workflow:
+        raise UsageError("workflow name is required unless --list or --resume is set", hint="tt run --list")
+
+
+# -- running with Ctrl-C → cancel ------------------------------------------------------------------
+def _interruptible(fn: Callable[[threading.Event, Any], RunResult], *, progress: bool) -> RunResult:
+    """Run in a worker thread so Ctrl-C cancels the run cleanly (process groups killed, status
+    `cancelled`) instead of orphaning the commands."""
+    cancel = threading.Event()
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = fn(cancel, _progress if progress else None)
+        except BaseException as exc:  # re-raised in the main thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="tt-run", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        try:
+            worker.join(0.2)
+        except KeyboardInterrupt:
+            echo("cancelling run (Ctrl-C)...", err=True)
+            cancel.set()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _progress(kind: str, data: dict[str, Any]) -> None:
+    if kind == "workflow.started":
+        verb = "resuming" if data.get("resumed") else "run"
+        echo(f"{verb} {data['run_id']} ({data['workflow_name']})", err=True)
+    elif kind == "workflow.step.finished":
+        step, outcome = data["step"], data["outcome"]
+        msg = f"  [{step.index}] {step.key:<24} {outcome.status:<9} {outcome.duration:6.1f}s"
+        if outcome.status not in ("success", "skipped"):
+            msg += f"  {outcome.message}"
+        echo(msg, err=True)
+
+
+# -- rendering -------------------------------------------------------------------------------------
+def _secs(ms: Any) -> str:
+    return "" if ms is None else f"{ms / 1000:.1f}s"
+
+
+def _render_result(result: RunResult, as_json: bool) -> None:
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    table(["#", "Type", "Status", "Duration", "Message"],
+          [[s["step_index"], s["step_type"], s["status"], _secs(s.get("duration_ms")), _short(s.get("message", ""))]
+           for s in result.steps])
+    if result.success:
+        extra = f" with {result.warning_count} warning(s)" if result.warning_count else ""
+        echo(f"Result: success{extra} (run {result.run_id})")
+    else:
+        echo(f"Result: {result.status} (steps: {result.failed_steps}) (run {result.run_id})")
+    for hook in result.hooks:
+        if not hook["success"]:
+            echo(f"hook {hook['action']} ({hook['fail_mode']}): {hook['message']}", err=True)
+
+
+def _short(text: str, width: int = 90) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def _failure_hint(result: RunResult) -> str:
+    logs = [s.get("log_path") for s in result.steps if s["step_index"] in result.failed_steps and s.get("log_path")]
+    hint = f"details: tt runs show {result.run_id}; after fixing: tt run --resume {result.run_id}"
+    if logs:
+        hint += f"; log: {logs[0]}"
+    return hint
+
+
+def _render_plan(plan: dict[str, Any]) -> None:
+    strict = " (strict)" if plan["strict"] else ""
+    echo(f"Workflow: {plan['workflow']}{strict}" + (f" — {plan['description']}" if plan.get("description") else ""))
+    rows = []
+    for s in plan["steps"]:
+        deps = ",".join(str(d) for d in s["depends_on"])
+        rows.append([s["index"], s["type"], s.get("agent") or "", s.get("cwd") or "", s.get("fail_mode") or "",
+                     deps, s.get("command") or s.get("summary") or s.get("workflow") or ""])
+    table(["#", "Type", "Agent", "CWD", "Fail", "After", "Summary"], rows)
+    echo("Waves: " + "  ".join("[" + ",".join(str(i) for i in w) + "]" for w in plan["waves"]))
+
+
+def _render_resume_preview(preview: dict[str, Any], *, err: bool) -> None:
+    out = (lambda m: echo(m, err=True)) if err else echo
+    out(f"Resuming run {preview['run_id']} of '{preview['workflow']}' (was {preview['status']})")
+    if preview["skip"]:
+        out("  skip (already done): " + ", ".join(f"{s['index']} {s['key']}" for s in preview["skip"]))
+    out("  will run: " + ", ".join(f"{s['index']} {s['key']} (attempt {s['attempt']})" for s in preview["run"]))
+    for note in preview["compensator"]:
+        out(f"  compensator preflight: {note}")
+    sys.stdout.flush()
