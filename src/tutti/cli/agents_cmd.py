@@ -1,0 +1,409 @@
+"""`tt up|down|status|voices|attach|peek|logs|diff|switch|detect|send|land|workspaces`.
+
+Thin: parse arguments, call `tutti.ops`, render. Agents are addressed as `agent` or
+`workspace/agent` (one resolver: `ops.resolve`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+
+from tutti.cli.output import echo, emit_json, table, warn
+
+ws_option = click.option("-w", "--workspace", "workspace", metavar="WS", help="A registered workspace name (default: the one around cwd).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+def _ws(name: str | None):
+    from tutti.ops.resolve import current_workspace
+
+    return current_workspace(name)
+
+
+def _ref(agent: str, workspace: str | None):
+    from tutti.ops.resolve import resolve_agent
+
+    return resolve_agent(agent, _ws(workspace) if workspace else None)
+
+
+def _targets(workspace: str | None, all_: bool):
+    """The workspaces a command acts on: every registered one with --all, else one."""
+    if not all_:
+        return [(None, _ws(workspace), None)]
+    from tutti.ops.resolve import all_workspaces
+
+    return [(name, ws, err) for name, _root, ws, err in all_workspaces()]
+
+
+# -- up / down ---------------------------------------------------------------------------------
+@click.command()
+@click.argument("agent", required=False)
+@ws_option
+@click.option("--all", "all_", is_flag=True, help="Every registered workspace.")
+@click.option("--fresh-worktree", is_flag=True, help="Recreate agent worktrees from the project HEAD.")
+@click.option("--mode", type=click.Choice(["safe", "auto", "unattended"]), help="Launch mode (default: [launch].mode).")
+@click.option("--policy", type=click.Choice(["constrained", "bypass"]), help="Launch policy (default: [launch].policy).")
+@json_option
+def up(agent, workspace, all_, fresh_worktree, mode, policy, as_json) -> None:
+    """Launch agents in tmux sessions and git worktrees (depends_on order)."""
+    from tutti.errors import TuttiError
+    from tutti.ops.agents import up as do_up
+
+    results, rows = [], []
+    for name, ws, err in _targets(workspace, all_):
+        if ws is None:
+            warn(f"{name}: {err}")
+            continue
+        try:
+            ref_agent = agent
+            if agent and "/" in agent:
+                ref = _ref(agent, workspace)
+                ws, ref_agent = ref.ws, ref.name
+            res = do_up(ws, ref_agent, fresh_worktree=fresh_worktree, mode=mode, policy=policy)
+        except TuttiError as exc:
+            if not all_:
+                raise
+            warn(f"{ws.name}: {exc.message}")
+            continue
+        results.append(res)
+        for w in res.warnings:
+            warn(w)
+        for s in res.skipped:
+            echo(f"skip {s['agent']} ({s['reason']})", err=True)
+        rows += [((ws.name,) if all_ else ()) + (a.agent, a.runtime, a.session, a.branch or "(project root)") for a in res.launched]
+    if as_json:
+        emit_json([r.to_dict() for r in results])
+        return
+    if not rows:
+        echo("No agents to launch.")
+        return
+    table((["Workspace"] if all_ else []) + ["Agent", "Runtime", "Session", "Branch"], rows)
+    echo("hint: tt status · tt peek AGENT · tt attach AGENT · tt send AGENT \"...\"")
+
+
+@click.command()
+@click.argument("agent", required=False)
+@ws_option
+@click.option("--all", "all_", is_flag=True, help="Every registered workspace.")
+@click.option("--clean", is_flag=True, help="Also remove worktrees (and branches tutti created).")
+@json_option
+def down(agent, workspace, all_, clean, as_json) -> None:
+    """Stop agents (and with --clean remove their worktrees)."""
+    from tutti.errors import TuttiError
+    from tutti.ops.agents import down as do_down
+
+    results = []
+    for name, ws, err in _targets(workspace, all_):
+        if ws is None:
+            warn(f"{name}: {err}")
+            continue
+        ref_agent = agent
+        if agent and "/" in agent:
+            ref = _ref(agent, workspace)
+            ws, ref_agent = ref.ws, ref.name
+        results.append(do_down(ws, ref_agent, clean=clean))
+    if as_json:
+        emit_json([r.to_dict() for r in results])
+    else:
+        stopped = sum(len(r.stopped) for r in results)
+        for r in results:
+            for w in r.warnings:
+                warn(w)
+            for c in r.cleaned:
+                echo(f"removed worktree {c['path']}" + (f" and branch {c['branch']}" if c["branch_deleted"] else ""))
+        echo(f"Stopped {stopped} agent(s)." if stopped else "No running agents to stop.")
+    failures = [f for r in results for f in r.hook_failures]
+    if failures:
+        raise TuttiError(f"hook failures: {'; '.join(failures)}", hint="see the hook output above; fix the hook command")
+
+
+# -- status ------------------------------------------------------------------------------------
+def _status(workspace, all_, as_json) -> None:
+    from tutti.ops.agents import status as do_status
+
+    rows, data = [], []
+    for name, ws, err in _targets(workspace, all_):
+        if ws is None:
+            rows.append((name, "(config error)", "", err or "", ""))
+            data.append({"workspace": name, "error": err})
+            continue
+        for st in do_status(ws):
+            data.append(st.to_dict())
+            evidence = ", ".join(st.evidence[:2])
+            rows.append(((ws.name,) if all_ else ()) + (st.agent, st.runtime or "-", st.status, st.session, evidence))
+    if as_json:
+        emit_json(data)
+        return
+    if not rows:
+        echo("No agents configured.")
+        return
+    table((["Workspace"] if all_ else []) + ["Agent", "Runtime", "Status", "Session", "Evidence"], rows)
+
+
+@click.command()
+@ws_option
+@click.option("--all", "all_", is_flag=True, help="Every registered workspace.")
+@json_option
+def status(workspace, all_, as_json) -> None:
+    """Live state of every agent, with the evidence for it."""
+    _status(workspace, all_, as_json)
+
+
+@click.command()
+@ws_option
+@click.option("--all", "all_", is_flag=True, help="Every registered workspace.")
+@json_option
+def voices(workspace, all_, as_json) -> None:
+    """Alias of `tt status`."""
+    _status(workspace, all_, as_json)
+
+
+# -- looking at an agent ----------------------------------------------------------------------
+@click.command()
+@click.argument("agent")
+@ws_option
+def attach(agent, workspace) -> None:
+    """Attach your terminal to the agent's tmux session (Ctrl+b d to detach)."""
+    from tutti.errors import AgentNotRunning
+    from tutti.sessions.tmux import TmuxBackend
+
+    ref = _ref(agent, workspace)
+    backend = TmuxBackend()
+    if not backend.exists(ref.session):
+        raise AgentNotRunning(f"agent '{ref.name}' is not running", hint=f"Start the agent first: tt up {ref.name}")
+    others = [a.name for a in ref.ws.config.agents if a.name != ref.name]
+    hint = f" ── tt attach {others[0]}" if others else ""
+    backend.set_status_bar(ref.session, f" tutti: {ref.name} ({ref.ws.name}) ── Ctrl+b d to detach{hint} ")
+    argv = backend.attach_argv(ref.session)
+    os.execvp(argv[0], argv)  # hand the terminal to tmux (not a child: we are replaced)
+
+
+@click.command()
+@click.argument("agent")
+@ws_option
+@click.option("-l", "--lines", default=50, show_default=True, help="Lines of scrollback above the visible screen.")
+def peek(agent, workspace, lines) -> None:
+    """Print the agent's screen."""
+    from tutti.ops.agents import peek as do_peek
+
+    ref = _ref(agent, workspace)
+    echo(do_peek(ref.ws, ref.name, lines))
+
+
+@click.command()
+@click.argument("agent")
+@ws_option
+@click.option("-l", "--lines", default=50, show_default=True, help="Last N lines.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new output.")
+def logs(agent, workspace, lines, follow) -> None:
+    """Show what the agent printed (captured by the background watcher)."""
+    from tutti.errors import NotFoundError
+
+    ref = _ref(agent, workspace)
+    path = ref.ws.tutti_dir / "logs" / f"{ref.name}.log"
+    if not path.exists():
+        raise NotFoundError(f"log file not found for '{ref.name}' at {path}",
+                            hint=f"the watcher writes it while the agent runs: start it with `tt up {ref.name}`")
+    text = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    if text and text[-1] == "":
+        text.pop()
+    for line in text[-lines:]:
+        echo(line)
+    if not follow:
+        return
+    pos = path.stat().st_size
+    try:
+        while True:
+            time.sleep(0.5)
+            size = path.stat().st_size if path.exists() else 0
+            if size < pos:  # truncated / rotated
+                pos = 0
+            if size > pos:
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    fh.seek(pos)
+                    sys.stdout.write(fh.read())
+                    sys.stdout.flush()
+                pos = size
+    except KeyboardInterrupt:
+        return
+
+
+@click.command()
+@click.argument("agent")
+@ws_option
+@click.option("--staged", is_flag=True, help="Only staged changes.")
+@click.option("--name-only", "name_only", is_flag=True, help="Only file names.")
+@click.option("--stat", is_flag=True, help="A diffstat.")
+@json_option
+def diff(agent, workspace, staged, name_only, stat, as_json) -> None:
+    """What the agent changed since it branched (commits + uncommitted work)."""
+    from tutti.errors import UsageError
+    from tutti.ops.diff import diff as do_diff
+
+    if name_only and stat:
+        raise UsageError("--name-only and --stat cannot be used together", hint="pick one")
+    ref = _ref(agent, workspace)
+    mode = "name-only" if name_only else "stat" if stat else "staged" if staged else "patch"
+    res = do_diff(ref.ws, ref.name, mode, staged=staged)
+    if as_json:
+        emit_json(res)
+        return
+    echo(f"worktree: {res.worktree}")
+    echo(f"branch:   {res.branch}")
+    if res.commits:
+        echo("commits:")
+        for c in res.commits:
+            echo(f"  {c}")
+    if res.status:
+        echo("status:")
+        for s in res.status:
+            echo(f"  {s}")
+    echo(f"{res.files_changed} file(s) changed, {res.insertions} insertion(s), {res.deletions} deletion(s)")
+    if res.text:
+        echo("")
+        echo(res.text.rstrip("\n"))
+
+
+@click.command()
+@click.argument("agent")
+@ws_option
+@click.option("-l", "--lines", default=200, show_default=True, help="Lines of screen history to consider.")
+@json_option
+def detect(agent, workspace, lines, as_json) -> None:
+    """Show how the detector classifies the agent's screen, and why."""
+    from tutti.ops.agents import detect as do_detect
+
+    ref = _ref(agent, workspace)
+    info = do_detect(ref.ws, ref.name, lines=max(lines, 20))
+    if as_json:
+        emit_json(info)
+        return
+    for key in ("workspace", "agent", "runtime", "session", "status", "confidence", "detail"):
+        echo(f"{key + ':':<12}{info[key] if info[key] is not None else '-'}")
+    echo("evidence:")
+    for e in info["evidence"] or ["(none)"]:
+        echo(f"  {e}")
+
+
+@click.command()
+@json_option
+def switch(as_json) -> None:
+    """Pick a running agent (any registered workspace) and attach to it."""
+    from tutti.ops.agents import status as do_status
+    from tutti.ops.resolve import all_workspaces, load_workspace
+    from tutti.sessions.tmux import TmuxBackend
+
+    seen, choices = set(), []
+    candidates = []
+    try:
+        candidates.append(load_workspace())
+    except Exception:
+        pass
+    candidates += [ws for _n, _r, ws, _e in all_workspaces() if ws is not None]
+    for ws in candidates:
+        if ws.root in seen:
+            continue
+        seen.add(ws.root)
+        choices += [st for st in do_status(ws) if st.running]
+    if as_json:
+        emit_json(choices)
+        return
+    if not choices:
+        echo("No running agents.")
+        return
+    for i, st in enumerate(choices, 1):
+        echo(f"{i:>3}  {st.workspace}/{st.agent:<20} {st.runtime or '-':<12} {st.status}")
+    if not sys.stdin.isatty():
+        return
+    pick = click.prompt("attach to #", type=click.IntRange(1, len(choices)))
+    chosen = choices[pick - 1]
+    argv = TmuxBackend().attach_argv(chosen.session)
+    os.execvp(argv[0], argv)
+
+
+# -- send / land ---------------------------------------------------------------------------------
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("agent")
+@click.argument("prompt", nargs=-1, required=True, type=click.UNPROCESSED)
+@ws_option
+@click.option("--auto-up", is_flag=True, help="Launch the agent first if it is not running.")
+@click.option("--wait", is_flag=True, help="Wait until the agent has finished.")
+@click.option("--timeout-secs", default=900, show_default=True, type=float)
+@click.option("--idle-stable-secs", default=5, show_default=True, type=float)
+@click.option("--output", is_flag=True, help="Print what the agent printed for this prompt.")
+@click.option("--output-lines", default=200, show_default=True, type=int)
+@click.option("--answer", is_flag=True, help="Send even if the agent is waiting on a dialog (the text answers it).")
+@json_option
+def send(agent, prompt, workspace, auto_up, wait, timeout_secs, idle_stable_secs, output, output_lines, answer, as_json) -> None:
+    """Send a prompt to an agent."""
+    from tutti.ops.send import send as do_send
+
+    ref = _ref(agent, workspace)
+    res = do_send(ref.ws, ref.name, " ".join(prompt), auto_up=auto_up, wait=wait, timeout_secs=timeout_secs,
+                  idle_stable_secs=idle_stable_secs, output=output, output_lines=output_lines, answer=answer)
+    if as_json:
+        emit_json(res)
+        return
+    for w in res.warnings:
+        warn(w)
+    if wait:
+        detail = f"; {res.completion_detail}" if res.completion_detail else ""
+        echo(f"sent prompt to {res.agent} ({res.workspace}) and wait completed ({res.completion_source}{detail})")
+    else:
+        echo(f"sent prompt to {res.agent} ({res.workspace})")
+    if output:
+        echo(res.captured_output or "(no new output captured)")
+
+
+@click.command()
+@click.argument("agent")
+@ws_option
+@click.option("--pr", is_flag=True, help="Push the branch and open a GitHub PR instead of landing locally.")
+@click.option("--force", is_flag=True, help="Stash local changes first and restore them afterwards.")
+@json_option
+def land(agent, workspace, pr, force, as_json) -> None:
+    """Bring the agent's commits onto the current branch."""
+    from tutti.ops.land import land as do_land
+
+    ref = _ref(agent, workspace)
+    gate = os.environ.get("TT_ENFORCE_MERGE_GATE", "").lower() in ("1", "true", "yes", "on")
+    res = do_land(ref.ws, ref.name, force=force, pr=pr, gate=gate)
+    if as_json:
+        emit_json(res)
+        return
+    for w in res.warnings:
+        (echo if w.startswith("No new commits") else warn)(w)
+    if res.wip_commit:
+        echo(f"committed uncommitted work in the worktree as {res.wip_commit}")
+    if res.pr_url:
+        echo(f"opened {res.pr_url}")
+    elif res.commits:
+        for c in res.commits:
+            echo(f"  {c}")
+        echo(f"Landed {res.landed} commit(s) from {res.agent} ({res.branch}) onto {res.onto}.")
+
+
+@click.command()
+@click.argument("action", required=False, type=click.Choice(["status"]))
+@json_option
+def workspaces(action, as_json) -> None:
+    """Registered workspaces and how many of their agents run."""
+    from tutti.ops.agents import workspaces as do_workspaces
+
+    items = do_workspaces()
+    if as_json:
+        emit_json(items)
+        return
+    if not items:
+        echo("No registered workspaces.")
+        return
+    if action == "status":
+        table(["Workspace", "Agents", "Running"],
+              [(w.name, "?" if w.agents is None else w.agents,
+                "(config error)" if w.agents is None else f"{w.running}/{w.agents}") for w in items])
+    else:
+        table(["Workspace", "Path", "Agents"], [(w.name, w.path, "?" if w.agents is None else w.agents) for w in items])

@@ -1,0 +1,362 @@
+"""Agent lifecycle use-cases: up, down, status, peek, detect, workspaces (inventory §1).
+
+Every function takes a Workspace, returns a dataclass with `to_dict()` and raises TuttiError;
+nothing here prints. The CLI (`cli/agents_cmd.py`) and the HTTP API call the same functions.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tutti.config.models import Agent, GlobalConfig, Profile
+from tutti.errors import ConfigError, SessionError, UsageError
+from tutti.fsutil import append_jsonl
+from tutti.ops.resolve import all_workspaces, find_agent, load_global
+from tutti.runtimes.base import AgentState, LaunchContext
+from tutti.sessions import agent_state, worktree
+from tutti.sessions.backend import SessionBackend, default_backend
+from tutti.sessions.watcher import adapter_for, classify_pane
+from tutti.store.db import now_iso
+from tutti.workspace import Workspace
+
+MODES = ("safe", "auto", "unattended")
+POLICIES = ("constrained", "bypass")
+
+
+# -- results ------------------------------------------------------------------------------
+@dataclass
+class LaunchedAgent:
+    agent: str
+    runtime: str
+    session: str
+    workdir: str
+    branch: str | None
+    enforcement: str
+
+
+@dataclass
+class UpResult:
+    workspace: str
+    launched: list[LaunchedAgent] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {agent, reason}
+    warnings: list[str] = field(default_factory=list)
+    watcher_pid: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DownResult:
+    workspace: str
+    stopped: list[str] = field(default_factory=list)
+    cleaned: list[dict[str, Any]] = field(default_factory=list)
+    hook_failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class AgentStatus:
+    workspace: str
+    agent: str
+    runtime: str | None
+    session: str
+    running: bool
+    state: str
+    status: str
+    confidence: float
+    evidence: list[str]
+    detail: str | None
+    workdir: str | None
+    branch: str | None
+    context_used_pct: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class WorkspaceStatus:
+    name: str
+    path: str
+    agents: int | None
+    running: int | None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- helpers --------------------------------------------------------------------------------
+def start_order(ws: Workspace, names: list[str] | None = None) -> list[Agent]:
+    """Agents in `depends_on` order (Kahn, stable by config order)."""
+    agents = ws.config.agents if names is None else [find_agent(ws, n) for n in names]
+    by_name = {a.name: a for a in agents}
+    pending = {a.name: {d for d in a.depends_on if d in by_name} for a in agents}
+    order: list[Agent] = []
+    while pending:
+        ready = [a.name for a in agents if a.name in pending and not pending[a.name]]
+        if not ready:
+            raise ConfigError(f"{ws.config_path}: dependency cycle detected among agents: {', '.join(sorted(pending))}",
+                              hint="remove one of the depends_on entries that form the cycle")
+        for name in ready:
+            order.append(by_name[name])
+            del pending[name]
+        for deps in pending.values():
+            deps.difference_update(ready)
+    return order
+
+
+def is_running(backend: SessionBackend, session: str) -> bool:
+    """True when the session exists and its agent process is alive (a dead pane is stopped)."""
+    pane = backend.pane(session)
+    return pane is not None and not pane.dead
+
+
+def _compatible(runtime: str, profile: Profile) -> bool:
+    """Whether a profile's `command` may replace the runtime's binary (inventory §5.1)."""
+    command, provider = (profile.command or "").lower(), (profile.provider or "").lower()
+    return {
+        "claude-code": "claude" in command or provider == "anthropic",
+        "codex": "codex" in command or provider == "openai",
+        "aider": "aider" in command,
+        "openclaw": "openclaw" in command or provider == "openclaw",
+        "gemini-cli": "gemini" in command or provider in ("google", "gemini"),
+    }.get(runtime, False)
+
+
+def _profile_usage(gc: GlobalConfig, profile: str, backend: SessionBackend, current: Workspace) -> int:
+    """Running agent sessions across registered workspaces whose default profile is `profile`."""
+    live = set(backend.list())
+    seen_roots: set[Path] = set()
+    count = 0
+    workspaces = [current] + [w for _n, _r, w, _e in all_workspaces() if w is not None]
+    for ws in workspaces:
+        if ws.root in seen_roots or ws.config.workspace.auth.default_profile != profile:
+            continue
+        seen_roots.add(ws.root)
+        count += sum(1 for a in ws.config.agents if ws.session_name(a.name) in live)
+    return count
+
+
+def _record_policy(ws: Workspace, agent: str, runtime: str, mode: str, policy: str, enforcement: str,
+                   rules: int, argv: list[str]) -> None:
+    effective = "n/a" if mode == "safe" else ("constrained" if mode == "auto" else policy)
+    record = {"timestamp": now_iso(), "workspace": ws.name, "agent": agent, "runtime": runtime, "action": "launch",
+              "mode": mode, "policy": effective, "enforcement": enforcement, "decision": "allow", "reason": None,
+              "data": {"policy_rules": rules, "runtime": runtime, "command": argv[0] if argv else None}}
+    append_jsonl(ws.state_dir / "policy-decisions.jsonl", record)
+
+
+def _session_env(ws: Workspace, agent: Agent, runtime: str, workdir: Path, profile: Profile | None,
+                 bypass: bool) -> dict[str, str]:
+    env = ws.config.workspace.env.variables()
+    env.update({str(k): str(v) for k, v in agent.env.items()})
+    env.update({"TUTTI_AGENT": agent.name, "TUTTI_WORKSPACE": ws.name, "TUTTI_WORKSPACE_ROOT": str(ws.root)})
+    try:
+        from tutti.runtimes.prepare import prepare_runtime_env
+    except ImportError:
+        return env
+    return prepare_runtime_env(ws, agent.name, runtime, env, profile=profile, workdir=workdir, bypass=bypass)
+
+
+# -- up ---------------------------------------------------------------------------------------
+def up(ws: Workspace, agent: str | None = None, *, fresh_worktree: bool = False, mode: str | None = None,
+       policy: str | None = None, backend: SessionBackend | None = None, start_watcher: bool = True) -> UpResult:
+    """Launch one agent (or all, in depends_on order) in tmux sessions and worktrees."""
+    backend = backend or default_backend()
+    mode = mode or ws.config.launch.mode
+    policy = policy or ws.config.launch.policy
+    if mode not in MODES:
+        raise UsageError(f"unknown launch mode '{mode}'", hint=f"use one of: {', '.join(MODES)}")
+    if policy not in POLICIES:
+        raise UsageError(f"unknown launch policy '{policy}'", hint=f"use one of: {', '.join(POLICIES)}")
+    for sub in ("state", "logs", "worktrees"):
+        (ws.tutti_dir / sub).mkdir(parents=True, exist_ok=True)
+    result = UpResult(workspace=ws.name)
+    if agent is not None:
+        target = find_agent(ws, agent)
+        for dep in target.depends_on:
+            if not is_running(backend, ws.session_name(dep)):
+                result.warnings.append(f"dependency '{dep}' is not running")
+        agents = [target]
+    else:
+        agents = start_order(ws)
+
+    gc = load_global()
+    allow_rules = list(gc.permissions.allow) if gc.permissions else []
+    profile_name = ws.config.workspace.auth.default_profile
+    profile = gc.profile(profile_name) if profile_name else None
+    limit = profile.max_concurrent if profile else None
+    refused = False
+
+    for cfg in agents:
+        session = ws.session_name(cfg.name)
+        runtime = ws.config.resolved_runtime(cfg)
+        if not runtime:
+            raise ConfigError(f"{ws.config_path}: agent '{cfg.name}' has no runtime (set runtime on agent or in [defaults])",
+                              hint='add runtime = "claude-code" (or another runtime) to the agent or [defaults]')
+        pane = backend.pane(session)
+        if pane is not None and not pane.dead:
+            result.skipped.append({"agent": cfg.name, "reason": "already running"})
+            continue
+        if pane is not None and pane.dead:
+            result.warnings.append(f"{cfg.name}: previous session had exited (status {pane.dead_status}); relaunching")
+            backend.kill(session)
+        if limit is not None and _profile_usage(gc, profile_name, backend, ws) >= limit:
+            result.warnings.append(f"{cfg.name}: profile '{profile_name}' reached max_concurrent ({limit}); not launched")
+            result.skipped.append({"agent": cfg.name, "reason": f"profile '{profile_name}' at max_concurrent {limit}"})
+            refused = True
+            continue
+        launched = _launch(ws, cfg, runtime, session, backend, fresh=fresh_worktree or cfg.fresh_worktree, mode=mode,
+                           policy=policy, allow_rules=allow_rules, profile=profile, warnings=result.warnings)
+        result.launched.append(launched)
+
+    if not result.launched and refused:
+        used = _profile_usage(gc, profile_name, backend, ws)
+        raise SessionError(f"profile '{profile_name}' reached max_concurrent ({used}/{limit})",
+                           hint="stop an agent (tt down AGENT) or raise max_concurrent in the global config")
+    if result.launched and start_watcher:
+        from tutti.sessions.watcher import ensure_running
+
+        result.watcher_pid = ensure_running(ws)
+    return result
+
+
+def _launch(ws: Workspace, cfg: Agent, runtime: str, session: str, backend: SessionBackend, *, fresh: bool,
+            mode: str, policy: str, allow_rules: list[str], profile: Profile | None, warnings: list[str]) -> LaunchedAgent:
+    adapter = adapter_for(ws, cfg.name)
+    branch: str | None = None
+    workdir = ws.root
+    if ws.config.uses_worktree(cfg):
+        wt = worktree.prepare(ws.root, ws.state_dir, cfg.name, cfg.branch_name(), fresh=fresh)
+        warnings.extend(wt.warnings)
+        workdir, branch = wt.workdir, wt.branch
+    command = profile.command if profile and profile.command and _compatible(runtime, profile) else None
+    bypass = mode == "unattended" and policy == "bypass"
+    env = _session_env(ws, cfg, runtime, workdir, profile, bypass)
+    ctx = LaunchContext(agent=cfg.name, workspace=ws.name, workdir=workdir, state_dir=ws.state_dir, command=command,
+                        prompt=cfg.prompt, mode=mode, policy=policy, allow_rules=allow_rules, env=env)
+    spec = adapter.build_launch(ctx)
+    warnings.extend(f"{cfg.name}: {n}" for n in spec.notes)
+    session_env = {**env, **spec.env}
+    _record_policy(ws, cfg.name, runtime, mode, policy, spec.enforcement, len(allow_rules), spec.argv)
+    backend.create(session, spec.argv, cwd=workdir, env=session_env)
+    started = now_iso()
+    agent_state.update_state(ws.state_dir, cfg.name, name=cfg.name, runtime=runtime, session_name=session,
+                             worktree_path=str(workdir) if branch else None, branch=branch, state=AgentState.WORKING,
+                             status="Working", started_at=started, stopped_at=None, evidence=[], detail=None)
+    ws.store.append_event("agent.started", agent=cfg.name,
+                          correlation_id=f"launch-{int(time.time() * 1000)}-{cfg.name}",
+                          data={"runtime": runtime, "session_name": session, "mode": mode, "policy": policy,
+                                "enforcement": spec.enforcement, "workdir": str(workdir), "branch": branch})
+    return LaunchedAgent(cfg.name, runtime, session, str(workdir), branch, spec.enforcement)
+
+
+# -- down -------------------------------------------------------------------------------------
+def down(ws: Workspace, agent: str | None = None, *, clean: bool = False,
+         backend: SessionBackend | None = None) -> DownResult:
+    """Stop one agent (or all, dependents first); `clean` also removes worktrees + tutti branches."""
+    backend = backend or default_backend()
+    agents = [find_agent(ws, agent)] if agent else list(reversed(start_order(ws)))
+    result = DownResult(workspace=ws.name)
+    for cfg in agents:
+        session = ws.session_name(cfg.name)
+        if backend.exists(session):
+            agent_state.update_state(ws.state_dir, cfg.name, state=AgentState.STOPPED, status="Stopped",
+                                     stopped_at=now_iso(), detail="stopped by tt down")
+            backend.kill(session)
+            ws.store.append_event("agent.stopped", agent=cfg.name, data={"reason": "manual", "session_name": session})
+            result.stopped.append(cfg.name)
+            result.hook_failures.extend(_agent_stop_hooks(ws, cfg.name))
+        if clean and ws.config.uses_worktree(cfg):
+            removed = worktree.remove(ws.root, ws.state_dir, cfg.name, cfg.branch_name())
+            result.warnings.extend(removed.warnings)
+            if removed.removed or removed.branch_deleted:
+                result.cleaned.append(removed.to_dict())
+    return result
+
+
+def _agent_stop_hooks(ws: Workspace, agent: str) -> list[str]:
+    try:
+        from tutti.workflows.hooks import fire_agent_stop
+    except ImportError:
+        return []
+    results = fire_agent_stop(ws, agent)
+    return [f"{agent}: {r.message}" for r in results if getattr(r, "failed_closed", False)]
+
+
+# -- status / detect / peek ---------------------------------------------------------------------
+def agent_status(ws: Workspace, cfg: Agent, backend: SessionBackend) -> AgentStatus:
+    session = ws.session_name(cfg.name)
+    runtime = ws.config.resolved_runtime(cfg)
+    saved = agent_state.read_state(ws.state_dir, cfg.name) or {}
+    pane = backend.pane(session)
+    common = dict(workspace=ws.name, agent=cfg.name, runtime=runtime, session=session,
+                  workdir=saved.get("worktree_path") or (str(ws.root) if pane else None), branch=saved.get("branch"))
+    if pane is None:
+        return AgentStatus(running=False, state=AgentState.STOPPED.value, status="Stopped", confidence=1.0,
+                           evidence=["session:absent"], detail=None, **common)
+    det, _screen = classify_pane(backend, session, adapter_for(ws, cfg.name))
+    return AgentStatus(running=not pane.dead, state=det.state.value,
+                       status=agent_state.status_string(det.state, det.detail), confidence=round(det.confidence, 3),
+                       evidence=list(det.evidence), detail=det.detail, context_used_pct=det.context_used_pct, **common)
+
+
+def status(ws: Workspace, *, backend: SessionBackend | None = None) -> list[AgentStatus]:
+    """Live classification of every agent (read-only: no events, no files written)."""
+    backend = backend or default_backend()
+    return [agent_status(ws, cfg, backend) for cfg in ws.config.agents]
+
+
+def detect(ws: Workspace, agent: str, *, lines: int = 200, backend: SessionBackend | None = None) -> dict[str, Any]:
+    """Detector diagnostics (the original's stable JSON fields, plus `state` and `evidence`)."""
+    backend = backend or default_backend()
+    cfg = find_agent(ws, agent)
+    st = agent_status(ws, cfg, backend)
+
+    def match(state: AgentState) -> str | None:
+        return (st.detail or next((e for e in st.evidence if e.startswith(state.value)), None)) if st.state == state.value else None
+
+    return {
+        "workspace": ws.name, "agent": cfg.name, "runtime": st.runtime, "session": st.session,
+        "status": st.status, "state": st.state, "running": st.running, "confidence": st.confidence,
+        "matched_patterns": st.evidence, "evidence": st.evidence, "detail": st.detail,
+        "auth_match": match(AgentState.AUTH_FAILED), "rate_limit_match": match(AgentState.RATE_LIMITED),
+        "provider_down_match": match(AgentState.PROVIDER_DOWN),
+        "completion_match": next((e for e in st.evidence if e.startswith(("idle", "completion"))), None)
+        if st.state == AgentState.IDLE.value else None,
+        "lines": lines,
+    }
+
+
+def peek(ws: Workspace, agent: str, lines: int = 50, *, backend: SessionBackend | None = None) -> str:
+    """The agent's visible screen plus `lines` lines of scrollback."""
+    backend = backend or default_backend()
+    cfg = find_agent(ws, agent)
+    session = ws.session_name(cfg.name)
+    if not backend.exists(session):
+        from tutti.errors import AgentNotRunning
+
+        raise AgentNotRunning(f"agent '{cfg.name}' is not running", hint=f"Start the agent first: tt up {cfg.name}")
+    return backend.capture(session, scrollback=max(lines, 0))
+
+
+# -- workspaces ---------------------------------------------------------------------------------
+def workspaces(*, backend: SessionBackend | None = None) -> list[WorkspaceStatus]:
+    backend = backend or default_backend()
+    live = set(backend.list())
+    out = []
+    for name, root, ws, error in all_workspaces():
+        if ws is None:
+            out.append(WorkspaceStatus(name, str(root), None, None, error))
+            continue
+        running = sum(1 for a in ws.config.agents if ws.session_name(a.name) in live)
+        out.append(WorkspaceStatus(name, str(root), len(ws.config.agents), running))
+    return out

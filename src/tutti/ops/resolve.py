@@ -1,0 +1,93 @@
+"""The one resolver of agent references and workspaces (the original had five copies).
+
+An agent reference is `agent` (in the current workspace) or `workspace/agent` (any workspace
+in the global registry); it is split at the first `/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tutti.config.models import Agent, GlobalConfig
+from tutti.errors import ConfigError, NotFoundError, UsageError
+from tutti.workspace import Workspace, load_workspace, load_workspace_at
+
+
+@dataclass
+class AgentRef:
+    ws: Workspace
+    agent: Agent
+
+    @property
+    def name(self) -> str:
+        return self.agent.name
+
+    @property
+    def session(self) -> str:
+        return self.ws.session_name(self.agent.name)
+
+
+def load_global() -> GlobalConfig:
+    """The global config (defaults when absent)."""
+    try:
+        from tutti.config.global_config import load_global as _load
+    except ImportError:  # pragma: no cover - the config module ships with the package
+        return GlobalConfig()
+    return _load()
+
+
+def registry() -> dict[str, Path]:
+    """Registered workspace name → root directory."""
+    return {w.name: Path(w.path).expanduser() for w in load_global().registered_workspaces}
+
+
+def workspace_by_name(name: str) -> Workspace:
+    roots = registry()
+    if name not in roots:
+        known = ", ".join(sorted(roots)) or "(none registered)"
+        raise NotFoundError(f"workspace '{name}' is not registered", hint=f"registered workspaces: {known}; run `tt init` in a project to register it")
+    root = roots[name]
+    if not (root / "tutti.toml").is_file():
+        raise ConfigError(f"workspace '{name}' is registered at {root}, but {root / 'tutti.toml'} does not exist",
+                          hint="fix or remove the [[registered_workspace]] entry in the global config")
+    return load_workspace_at(root)
+
+
+def current_workspace(name: str | None = None, start: Path | None = None) -> Workspace:
+    """`-w NAME` if given, else the workspace containing `start` (default cwd)."""
+    return workspace_by_name(name) if name else load_workspace(start)
+
+
+def all_workspaces() -> list[tuple[str, Path, Workspace | None, str | None]]:
+    """Every registered workspace: (name, root, loaded workspace or None, error message)."""
+    out = []
+    for name, root in sorted(registry().items()):
+        try:
+            out.append((name, root, load_workspace_at(root), None))
+        except Exception as exc:  # a broken workspace must not hide the others
+            out.append((name, root, None, getattr(exc, "message", str(exc))))
+    return out
+
+
+def find_agent(ws: Workspace, name: str) -> Agent:
+    agent = ws.config.agent(name)
+    if agent is None:
+        names = ", ".join(a.name for a in ws.config.agents) or "(none)"
+        raise NotFoundError(f"agent '{name}' not found in config ({ws.config_path})", hint=f"agents in '{ws.name}': {names}")
+    return agent
+
+
+def resolve_agent(ref: str, ws: Workspace | None = None, *, start: Path | None = None) -> AgentRef:
+    """`agent` or `workspace/agent` → (workspace, agent)."""
+    ref = ref.strip()
+    if not ref:
+        raise UsageError("agent name cannot be empty", hint="pass an agent name, e.g. `tt peek backend`")
+    if "/" in ref:
+        ws_name, agent_name = ref.split("/", 1)
+        if ws is None or ws.name != ws_name:
+            ws = workspace_by_name(ws_name)
+    else:
+        agent_name = ref
+        ws = ws or load_workspace(start)
+    return AgentRef(ws, find_agent(ws, agent_name))

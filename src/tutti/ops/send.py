@@ -1,0 +1,128 @@
+"""`send`: deliver a prompt to a running agent, optionally wait for it to finish (§1, §5.6).
+
+Delivery is one bracketed paste plus exactly one Enter (no blind extra Enters). With
+`auto_up`, a stopped agent is launched and the prompt waits until the agent is really ready:
+classified idle and stable. A `waiting` agent (dialog, approval, question) is not typed into
+unless `answer=True` — otherwise the prompt would answer the dialog by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tutti.errors import AgentNotRunning, ProviderError, SessionError, UsageError
+from tutti.ops.resolve import find_agent
+from tutti.runtimes.base import AgentState
+from tutti.sessions.backend import SessionBackend, default_backend
+from tutti.sessions.screen import pane_delta
+from tutti.sessions.settle import SettleResult, wait_for_settle
+from tutti.sessions.watcher import adapter_for, classify_pane
+from tutti.workspace import Workspace
+
+READY_TIMEOUT_SECS = 45.0
+READY_STABLE_SECS = 1.0
+
+
+@dataclass
+class SendResult:
+    workspace: str
+    agent: str
+    waited: bool
+    completion_source: str | None = None
+    completion_detail: str | None = None
+    captured_output: str | None = None
+    state: str | None = None
+    auto_started: bool = False
+    warnings: list[str] = field(default_factory=list)
+    elapsed_secs: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fail(agent: str, res: SettleResult, timeout_secs: float, during: str = "send_wait_failed") -> None:
+    """Turn a non-completed wait into the matching TuttiError."""
+    detail = res.detail or ", ".join(res.evidence[:3]) or res.state
+    if res.outcome in ("auth_failed", "rate_limited", "provider_down"):
+        raise ProviderError(f"{during}: {res.outcome} (agent='{agent}', detail='{detail}')",
+                            hint=f"inspect with `tt peek {agent}`; fix credentials/quota, then retry", code=res.outcome)
+    if res.outcome == "waiting":
+        raise SessionError(f"{during}: waiting (agent='{agent}' is blocked on a dialog or question: '{detail}')",
+                           hint=f"answer it with `tt attach {agent}` or `tt send {agent} --answer ...`", code="agent_waiting")
+    if res.outcome == "stopped":
+        raise AgentNotRunning(f"{during}: session_exited (agent='{agent}', detail='{detail}')",
+                              hint=f"see its last screen with `tt peek {agent}`, then `tt up {agent}`")
+    raise SessionError(f"{during}: idle_timeout (agent='{agent}', timeout_secs={int(timeout_secs)})",
+                       hint=f"the agent is still {res.state}; check `tt peek {agent}` or raise --timeout-secs", code="idle_timeout")
+
+
+def send(ws: Workspace, agent: str, prompt: str, *, auto_up: bool = False, wait: bool = False,
+         timeout_secs: float = 900, idle_stable_secs: float = 5, output: bool = False, output_lines: int = 200,
+         answer: bool = False, startup_grace_secs: float = 10.0, backend: SessionBackend | None = None) -> SendResult:
+    if not prompt.strip():
+        raise UsageError("prompt cannot be empty", hint=f"tt send {agent} \"what to do\"")
+    backend = backend or default_backend()
+    cfg = find_agent(ws, agent)
+    session = ws.session_name(cfg.name)
+    adapter = adapter_for(ws, cfg.name)
+    result = SendResult(ws.name, cfg.name, waited=wait)
+
+    pane = backend.pane(session)
+    if pane is None or pane.dead:
+        if not auto_up:
+            why = "its agent process exited" if pane is not None else "no session"
+            raise AgentNotRunning(f"agent '{cfg.name}' is not running ({why})", hint=f"Start the agent first: tt up {cfg.name}")
+        from tutti.ops.agents import up
+
+        up(ws, cfg.name, backend=backend)
+        result.auto_started = True
+        ready = wait_for_settle(backend, session, adapter, timeout_secs=READY_TIMEOUT_SECS,
+                                idle_stable_secs=READY_STABLE_SECS, require_activity=False)
+        if not ready.completed:
+            if ready.outcome == "timeout":
+                raise SessionError(
+                    f"agent '{cfg.name}' did not become ready after auto-up within {int(READY_TIMEOUT_SECS)}s (state: {ready.state})",
+                    hint=f"run `tt up {cfg.name}` first, then retry `tt send`")
+            _fail(cfg.name, ready, READY_TIMEOUT_SECS, during="auto_up_failed")
+    else:
+        det, _ = classify_pane(backend, session, adapter)
+        if det.state is AgentState.WAITING and not answer:
+            raise SessionError(f"agent '{cfg.name}' is waiting for input ({det.detail or ', '.join(det.evidence[:2])})",
+                               hint=f"answer the dialog with `tt attach {cfg.name}`, or pass --answer to send this text as the answer",
+                               code="agent_waiting")
+        if det.state is AgentState.UNKNOWN:
+            result.warnings.append(f"agent '{cfg.name}' state is unknown; the prompt may hit a shell or a dialog")
+        elif det.state.is_failure:
+            result.warnings.append(f"agent '{cfg.name}' looks {det.state.value}: {det.detail or ''}".rstrip(": "))
+
+    before = backend.capture(session, scrollback=max(output_lines, 20)) if output else ""
+    backend.send_text(session, prompt, submit=False)
+    baseline = backend.capture(session)
+    delay = adapter.submit_delay_secs()
+    if delay > 0:
+        import time
+
+        time.sleep(delay)
+    backend.send_keys(session, "Enter")
+
+    if wait:
+        res = wait_for_settle(backend, session, adapter, timeout_secs=timeout_secs, idle_stable_secs=idle_stable_secs,
+                              startup_grace_secs=startup_grace_secs, baseline=baseline)
+        result.elapsed_secs = res.elapsed_secs
+        result.state = res.state
+        if not res.completed:
+            _fail(cfg.name, res, timeout_secs)
+        result.completion_source = res.source
+        result.completion_detail = res.detail
+    if output:
+        after = backend.capture(session, scrollback=max(output_lines, 20))
+        delta = pane_delta(before, after)
+        lines = delta.split("\n")
+        result.captured_output = "\n".join(lines[-output_lines:]) if delta.strip() else ""
+    if result.state is None:
+        det, _ = classify_pane(backend, session, adapter)
+        result.state = det.state.value
+    ws.store.append_event("agent.prompt_sent", agent=cfg.name, data={
+        "chars": len(prompt), "waited": wait, "completion_source": result.completion_source, "auto_started": result.auto_started})
+    return result

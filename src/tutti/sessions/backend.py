@@ -1,0 +1,70 @@
+"""The session backend interface: what Tutti needs from a terminal multiplexer.
+
+Callers (ops, the watcher, workflow steps) talk to this protocol only, so a second backend
+(zellij, a plain pty) can be added without touching them. `sessions.tmux.TmuxBackend` is the
+implementation shipped today; `default_backend()` returns it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass
+class PaneInfo:
+    """The one pane of an agent session."""
+
+    session: str
+    pane_id: str  # e.g. "%3" — the id control-mode notifications carry
+    pid: int | None
+    dead: bool  # the agent process exited (the pane remains for diagnosis)
+    dead_status: int | None
+    width: int
+    height: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class SessionBackend(Protocol):
+    name: str
+
+    def create(self, session: str, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
+               width: int = 200, height: int = 50) -> PaneInfo:
+        """Start `argv` in a new detached session; env reaches the process, never the screen."""
+        ...
+
+    def exists(self, session: str) -> bool: ...
+
+    def kill(self, session: str) -> bool:
+        """Kill the session; False if it did not exist."""
+        ...
+
+    def send_text(self, session: str, text: str, *, submit: bool = True, submit_delay: float = 0.0) -> None:
+        """Paste `text` as one bracketed paste, then (optionally) press Enter exactly once."""
+        ...
+
+    def send_keys(self, session: str, *keys: str) -> None: ...
+
+    def capture(self, session: str, *, scrollback: int = 0) -> str:
+        """The visible screen plus `scrollback` lines of history, wrapped lines joined."""
+        ...
+
+    def list(self) -> list[str]:
+        """Names of all live sessions on this backend."""
+        ...
+
+    def set_env(self, session: str, key: str, value: str) -> None: ...
+
+    def pane(self, session: str) -> PaneInfo | None: ...
+
+    def pane_pid(self, session: str) -> int | None: ...
+
+
+def default_backend() -> SessionBackend:
+    from tutti.sessions.tmux import TmuxBackend
+
+    return TmuxBackend()

@@ -1,0 +1,198 @@
+"""`TmuxBackend`: agent sessions over the `tmux` binary (every call goes through `tutti.proc`).
+
+Differences from the original tool, on purpose (inventory §5.5, §12.9–10, §12.13):
+- fixed window size (200×50, `window-size manual`) so lines never wrap differently between
+  captures and a control client or a small attached terminal cannot resize it;
+- the agent argv runs directly as the pane's process (no shell typed into), environment passed
+  with `new-session -e` — nothing is ever typed into the pane as an `export` line;
+- `remain-on-exit on`: a crashed agent leaves its last screen, and the pane is reported dead;
+- prompts go through a uniquely named paste buffer as one bracketed paste, then exactly one
+  Enter — no blind extra Enters.
+
+`TUTTI_TMUX_SOCKET` selects a dedicated server (`tmux -L NAME`) so tests and sandboxes never
+touch the user's own tmux server.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from tutti import proc
+from tutti.errors import AgentNotRunning, SessionError
+from tutti.sessions.backend import PaneInfo
+
+SOCKET_ENV = "TUTTI_TMUX_SOCKET"
+_TIMEOUT = 20.0
+_PANE_FORMAT = "#{pane_id}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_width}\t#{pane_height}"
+_NO_SERVER = ("no server running", "error connecting", "no current", "No such file or directory")
+
+
+def session_target(session: str) -> str:
+    """Exact-match target: `=name` never matches `name-2` by prefix."""
+    return f"={session}"
+
+
+def pane_target(session: str) -> str:
+    return f"={session}:"
+
+
+class TmuxBackend:
+    name = "tmux"
+
+    def __init__(self, socket: str | None = None, binary: str = "tmux") -> None:
+        self.socket = socket if socket is not None else (os.environ.get(SOCKET_ENV) or None)
+        self.binary = binary
+
+    # -- plumbing -------------------------------------------------------------------------
+    def argv(self, *args: str) -> list[str]:
+        base = [self.binary]
+        if self.socket:
+            base += ["-L", self.socket]
+        return base + list(args)
+
+    def _run(self, *args: str, input: str | bytes | None = None, check: bool = True) -> proc.ProcResult:
+        if shutil.which(self.binary) is None:
+            raise SessionError("tmux is not installed", hint="Install tmux: apt install tmux / brew install tmux")
+        res = proc.run(self.argv(*args), input=input, timeout=_TIMEOUT)
+        if check and not res.ok:
+            detail = (res.stderr.strip() or res.stdout.strip() or f"exit {res.returncode}").splitlines()[-1]
+            raise SessionError(f"tmux command failed: tmux {args[0]}: {detail}",
+                               hint="check that the tmux server is running (`tmux ls`)")
+        return res
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def create(self, session: str, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
+               width: int = 200, height: int = 50) -> PaneInfo:
+        if self.exists(session):
+            raise SessionError(f"tmux session '{session}' already exists", hint=f"stop it first: tt down, or tmux kill-session -t {session}")
+        if not argv:
+            raise SessionError(f"empty launch command for session '{session}'")
+        args = ["new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), "-c", str(cwd)]
+        for key, value in env.items():
+            args += ["-e", f"{key}={value}"]
+        # Several arguments are exec'd by tmux directly (no shell parses them); a single one
+        # is a shell-command, so quote it.
+        args += ["--", *argv] if len(argv) > 1 else ["--", shlex.join(argv)]
+        # Chained in the same tmux invocation, so the options are in place before the server
+        # loop can notice an agent that exits at once.
+        win = pane_target(session)
+        args += [";", "set-option", "-w", "-t", win, "remain-on-exit", "on",
+                 ";", "set-option", "-w", "-t", win, "window-size", "manual",
+                 ";", "set-option", "-t", win, "history-limit", "10000"]
+        self._run(*args)
+        info = self.pane(session)
+        if info is None:
+            raise SessionError(f"tmux session '{session}' vanished right after creation")
+        return info
+
+    def exists(self, session: str) -> bool:
+        if shutil.which(self.binary) is None:
+            return False
+        return self._run("has-session", "-t", session_target(session), check=False).ok
+
+    def kill(self, session: str) -> bool:
+        if not self.exists(session):
+            return False
+        res = self._run("kill-session", "-t", session_target(session), check=False)
+        return res.ok
+
+    def list(self) -> list[str]:
+        if shutil.which(self.binary) is None:
+            return []
+        res = self._run("list-sessions", "-F", "#{session_name}", check=False)
+        if not res.ok:
+            return []
+        return [line for line in res.stdout.splitlines() if line]
+
+    def panes(self) -> dict[str, PaneInfo]:
+        """Every session's (first) pane in one tmux call: session name → PaneInfo."""
+        if shutil.which(self.binary) is None:
+            return {}
+        res = self._run("list-panes", "-a", "-F", "#{session_name}\t" + _PANE_FORMAT, check=False)
+        out: dict[str, PaneInfo] = {}
+        if not res.ok:
+            return out
+        for line in res.stdout.splitlines():
+            parts = line.split("\t")
+            if len(parts) == 7 and parts[0] not in out:
+                out[parts[0]] = _pane_info(parts[0], parts[1:])
+        return out
+
+    def pane(self, session: str) -> PaneInfo | None:
+        res = self._run("display-message", "-p", "-t", pane_target(session), _PANE_FORMAT, check=False)
+        if not res.ok:
+            return None
+        parts = res.stdout.rstrip("\n").split("\t")
+        return _pane_info(session, parts) if len(parts) == 6 else None
+
+    def pane_pid(self, session: str) -> int | None:
+        info = self.pane(session)
+        return info.pid if info else None
+
+    def set_env(self, session: str, key: str, value: str) -> None:
+        self._run("set-environment", "-t", pane_target(session), key, value)
+
+    # -- input ----------------------------------------------------------------------------
+    def send_text(self, session: str, text: str, *, submit: bool = True, submit_delay: float = 0.0) -> None:
+        self._require(session)
+        buffer = f"tutti-{uuid.uuid4().hex}"
+        self._run("load-buffer", "-b", buffer, "-", input=text.encode("utf-8"))
+        # -p: bracketed paste when the application asked for it, so a multi-line prompt is one
+        # input, not one submission per line; -d deletes the buffer afterwards.
+        self._run("paste-buffer", "-d", "-p", "-b", buffer, "-t", pane_target(session))
+        if submit:
+            if submit_delay > 0:
+                time.sleep(submit_delay)
+            self._run("send-keys", "-t", pane_target(session), "Enter")
+
+    def send_keys(self, session: str, *keys: str) -> None:
+        self._require(session)
+        if keys:
+            self._run("send-keys", "-t", pane_target(session), *keys)
+
+    # -- output ---------------------------------------------------------------------------
+    def capture(self, session: str, *, scrollback: int = 0) -> str:
+        args = ["capture-pane", "-p", "-J", "-t", pane_target(session)]
+        if scrollback > 0:
+            args += ["-S", f"-{scrollback}"]
+        res = self._run(*args, check=False)
+        if not res.ok:
+            raise AgentNotRunning(f"session '{session}' is not running", hint="Start the agent first: tt up <agent>")
+        lines = [line.rstrip() for line in res.stdout.split("\n")]
+        while lines and not lines[-1]:
+            lines.pop()
+        return "\n".join(lines)
+
+    def control_argv(self, session: str) -> list[str]:
+        """argv of a control-mode client attached to `session` (for the watcher)."""
+        return self.argv("-C", "attach-session", "-f", "ignore-size", "-t", session_target(session))
+
+    def attach_argv(self, session: str) -> list[str]:
+        if os.environ.get("TMUX") and not self.socket:
+            return self.argv("switch-client", "-t", session_target(session))
+        return self.argv("attach-session", "-t", session_target(session))
+
+    def set_status_bar(self, session: str, left: str) -> None:
+        target = pane_target(session)
+        for option, value in (("status", "on"), ("status-style", "bg=#1a1a2e,fg=#e0e0e0"),
+                              ("status-left-length", "120"), ("status-left", left)):
+            self._run("set-option", "-t", target, option, value, check=False)
+
+    def _require(self, session: str) -> None:
+        if not self.exists(session):
+            raise AgentNotRunning(f"session '{session}' is not running", hint="Start the agent first: tt up <agent>")
+
+
+def _pane_info(session: str, parts: list[str]) -> PaneInfo:
+    pane_id, pid, dead, status, width, height = parts
+    return PaneInfo(
+        session=session, pane_id=pane_id, pid=int(pid) if pid.isdigit() else None, dead=dead == "1",
+        dead_status=int(status) if status.lstrip("-").isdigit() else None,
+        width=int(width) if width.isdigit() else 0, height=int(height) if height.isdigit() else 0,
+    )

@@ -1,0 +1,340 @@
+"""Event-driven agent state detection for one workspace.
+
+One `Watcher` per workspace attaches a tmux control-mode client to each agent session. When
+a pane writes (`%output`), the pane is classified at once (leading edge, throttled while
+output keeps streaming) and again when output settles (`settle_secs` of quiet). Nothing is
+captured while a pane is silent, so idle agents cost (almost) nothing.
+
+On a state change the watcher appends ONE event to the workspace store (`agent.working`,
+`agent.idle`, `agent.waiting`, `agent.auth_failed`, `agent.rate_limited`,
+`agent.provider_down`, `agent.stopped`; data `{from, to, evidence, detail, source}`), updates
+`.tutti/state/{agent}.json`, and appends what the pane printed to `.tutti/logs/{agent}.log`.
+
+Run as a background process per workspace (`python -m tutti.sessions.watcher ROOT`, pidfile
+`.tutti/state/watcher.pid`); it exits when no session of the workspace remains. `tt serve`
+can run the same class in a thread (`Watcher(ws).run(stop_event)`).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tutti.runtimes.base import AgentState, Detection, RuntimeAdapter
+from tutti.sessions import agent_state
+from tutti.sessions.control import ControlClient
+from tutti.sessions.screen import pane_delta
+from tutti.sessions.tmux import TmuxBackend
+from tutti.store.db import now_iso
+from tutti.workspace import Workspace
+
+PIDFILE = "watcher.pid"
+LOG_SCROLLBACK = 300
+
+
+def adapter_for(ws: Workspace, agent: str) -> RuntimeAdapter:
+    """The runtime adapter of an agent (explicit runtime > role > [defaults])."""
+    from tutti.errors import ConfigError, NotFoundError
+    from tutti.runtimes.registry import get_adapter
+
+    cfg = ws.config.agent(agent)
+    if cfg is None:
+        raise NotFoundError(f"agent '{agent}' not found in config", hint=f"agents: {', '.join(a.name for a in ws.config.agents) or '(none)'}")
+    runtime = ws.config.resolved_runtime(cfg)
+    if not runtime:
+        raise ConfigError(f"{ws.config_path}: agent '{agent}' has no runtime (set runtime on agent or in [defaults])",
+                          hint="add runtime = \"claude-code\" (or another runtime) to the [[agent]] table")
+    return get_adapter(runtime, ws.config)
+
+
+def classify_pane(backend: TmuxBackend, session: str, adapter: RuntimeAdapter) -> tuple[Detection, str]:
+    """(detection, visible screen). A dead pane is `stopped`, whatever its last screen says."""
+    pane = backend.pane(session)
+    if pane is None:
+        return Detection(AgentState.STOPPED, 1.0, ["session:gone"], "session not found"), ""
+    screen = backend.capture(session)
+    if pane.dead:
+        status = f"exit status {pane.dead_status}" if pane.dead_status is not None else "exited"
+        det = adapter.classify(screen)
+        detail = f"agent process {status}" + (f"; last screen: {det.state.value}" if det.state is not AgentState.UNKNOWN else "")
+        evidence = ["session:pane_dead", *det.evidence]
+        return Detection(AgentState.STOPPED, 1.0, evidence, det.detail or detail), screen
+    return adapter.classify(screen), screen
+
+
+@dataclass
+class _Pane:
+    agent: str
+    session: str
+    adapter: RuntimeAdapter
+    state: AgentState
+    client: ControlClient | None = None
+    pane_id: str | None = None
+    last_output: float = 0.0
+    last_classified: float = 0.0
+    dirty: bool = False  # output arrived since the last classification
+    unsettled: bool = False  # output arrived since the last settle classification
+    log_screen: str = ""
+    evidence: list[str] = field(default_factory=list)
+
+
+class Watcher:
+    def __init__(self, ws: Workspace, backend: TmuxBackend | None = None, *, settle_secs: float = 0.3,
+                 throttle_secs: float = 0.25, rescan_secs: float = 5.0, write_logs: bool = True) -> None:
+        self.ws = ws
+        self.backend = backend or TmuxBackend()
+        self.settle_secs = settle_secs
+        self.throttle_secs = throttle_secs
+        self.rescan_secs = rescan_secs
+        self.write_logs = write_logs
+        self.panes: dict[str, _Pane] = {}
+        self._queue: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.classifications = 0  # how many captures+classifies ran (benchmarks read it)
+
+    # -- public -------------------------------------------------------------------------
+    def run(self, stop: threading.Event | None = None, *, exit_when_empty: bool = True,
+            startup_grace: float = 10.0) -> None:
+        stop = stop or threading.Event()
+        started = time.monotonic()
+        next_rescan = 0.0
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now >= next_rescan:
+                    self.rescan()
+                    next_rescan = now + self.rescan_secs
+                    if not self.panes and exit_when_empty and now - started >= startup_grace:
+                        return
+                timeout = max(0.0, min(next_rescan, self._next_deadline()) - time.monotonic())
+                try:
+                    kind, who = self._queue.get(timeout=min(timeout, 1.0))
+                except queue.Empty:
+                    kind, who = "", ""
+                if kind == "rescan":
+                    next_rescan = 0.0
+                elif kind == "output":
+                    self._on_output(who)
+                self._drain_queue()
+                self._due()
+        finally:
+            for p in self.panes.values():
+                if p.client:
+                    p.client.stop()
+
+    def rescan(self) -> None:
+        """Attach to new sessions of the workspace, notice dead and vanished ones."""
+        live = self.backend.panes()
+        for agent in self.ws.config.agents:
+            session = self.ws.session_name(agent.name)
+            p = self.panes.get(agent.name)
+            if session in live and p is None:
+                self._attach(agent.name, session, live[session].pane_id)
+            elif session not in live and p is not None:
+                self._detach(p, gone=True)
+            elif p is not None and live[session].dead and p.state is not AgentState.STOPPED:
+                self._classify(p, settle=True)
+
+    # -- internals ----------------------------------------------------------------------
+    def _attach(self, agent: str, session: str, pane_id: str) -> None:
+        try:
+            adapter = adapter_for(self.ws, agent)
+        except Exception as exc:  # an unknown runtime must not kill the watcher for the others
+            print(f"watcher: cannot watch {agent}: {exc}", file=sys.stderr)
+            return
+        previous = agent_state.read_state(self.ws.state_dir, agent) or {}
+        try:
+            state = AgentState(previous.get("state") or "unknown")
+        except ValueError:
+            state = AgentState.UNKNOWN
+        p = _Pane(agent, session, adapter, state, pane_id=pane_id)
+        p.client = ControlClient(
+            self.backend, session,
+            on_output=lambda _pane, a=agent: self._queue.put(("output", a)),
+            on_notify=lambda name, rest, a=agent: self._notify(a, name, rest),
+            on_exit=lambda: self._queue.put(("rescan", "")),
+        ).start()
+        p.client.subscribe("dead", "#{pane_dead}")
+        self.panes[agent] = p
+        self._classify(p, settle=True)
+
+    def _detach(self, p: _Pane, *, gone: bool) -> None:
+        if p.client:
+            p.client.stop()
+        self.panes.pop(p.agent, None)
+        current = agent_state.read_state(self.ws.state_dir, p.agent) or {}
+        if gone and current.get("state") != AgentState.STOPPED.value and current.get("status") != "Stopped":
+            # Killed outside `tt down` (which records the stop itself).
+            self._transition(p, Detection(AgentState.STOPPED, 1.0, ["session:gone"], "session ended"))
+
+    def _notify(self, agent: str, name: str, rest: str) -> None:
+        if name == "sessions-changed":
+            self._queue.put(("rescan", ""))
+        elif name == "subscription-changed" and rest.startswith("dead ") and rest.rstrip().endswith(": 1"):
+            self._queue.put(("output", agent))
+
+    def _drain_queue(self) -> None:
+        while True:
+            try:
+                kind, who = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "output":
+                self._on_output(who)
+            elif kind == "rescan":
+                self.rescan()
+
+    def _on_output(self, agent: str) -> None:
+        p = self.panes.get(agent)
+        if p is None:
+            return
+        now = time.monotonic()
+        p.last_output = now
+        p.dirty = p.unsettled = True
+        if now - p.last_classified >= self.throttle_secs:
+            self._classify(p, settle=False)  # leading edge: react within milliseconds
+
+    def _next_deadline(self) -> float:
+        deadline = time.monotonic() + 1.0
+        for p in self.panes.values():
+            if p.unsettled:
+                deadline = min(deadline, p.last_output + self.settle_secs)
+            if p.dirty:
+                deadline = min(deadline, p.last_classified + self.throttle_secs)
+        return deadline
+
+    def _due(self) -> None:
+        now = time.monotonic()
+        for p in list(self.panes.values()):
+            if p.unsettled and now - p.last_output >= self.settle_secs:
+                self._classify(p, settle=True)
+            elif p.dirty and now - p.last_classified >= self.throttle_secs:
+                self._classify(p, settle=False)
+
+    def _classify(self, p: _Pane, *, settle: bool) -> None:
+        p.last_classified = time.monotonic()
+        p.dirty = False
+        if settle:
+            p.unsettled = False
+        try:
+            det, _screen = classify_pane(self.backend, p.session, p.adapter)
+        except Exception as exc:  # capture races with a session being killed
+            print(f"watcher: classify {p.agent}: {exc}", file=sys.stderr)
+            return
+        self.classifications += 1
+        if det.state is not AgentState.UNKNOWN and det.state is not p.state:
+            self._transition(p, det)
+        if settle and self.write_logs:
+            self._append_log(p, det.state)
+
+    def _transition(self, p: _Pane, det: Detection) -> None:
+        previous = p.state
+        p.state = det.state
+        p.evidence = list(det.evidence)
+        self.ws.store.append_event(det.state.event_kind, agent=p.agent, data={
+            "from": previous.value, "to": det.state.value, "evidence": det.evidence,
+            "detail": det.detail, "source": "watcher", "session_name": p.session,
+        })
+        fields = {"state": det.state, "evidence": det.evidence, "detail": det.detail,
+                  "context_used_pct": det.context_used_pct}
+        if det.state is AgentState.STOPPED:
+            fields["stopped_at"] = now_iso()
+        agent_state.update_state(self.ws.state_dir, p.agent, **fields)
+
+    def _append_log(self, p: _Pane, state: AgentState) -> None:
+        try:
+            screen = self.backend.capture(p.session, scrollback=LOG_SCROLLBACK)
+        except Exception:
+            return
+        new = pane_delta(p.log_screen, screen)
+        p.log_screen = screen
+        if not new.strip():
+            return
+        log = self.ws.tutti_dir / "logs" / f"{p.agent}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {now_iso()} [{state.value}] ---\n{new}\n")
+
+
+# -- the background process --------------------------------------------------------------
+def pidfile(ws_root: Path) -> Path:
+    return ws_root / ".tutti" / "state" / PIDFILE
+
+
+def running_pid(ws_root: Path) -> int | None:
+    """pid of this workspace's live watcher process, if any."""
+    try:
+        pid = int(pidfile(ws_root).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    if b"tutti.sessions.watcher" in cmdline and str(ws_root).encode() in cmdline:
+        return pid
+    return None
+
+
+def ensure_running(ws: Workspace) -> int:
+    """Start the workspace watcher in the background unless one is alive; return its pid."""
+    pid = running_pid(ws.root)
+    if pid is not None:
+        return pid
+    from tutti import proc
+
+    child = proc.spawn([sys.executable, "-m", "tutti.sessions.watcher", str(ws.root)], on_line=lambda _l: None,
+                       cwd=ws.root)
+    # Wait (briefly) for the child to claim the pidfile, so a second `tt up` does not start another.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and running_pid(ws.root) != child.pid and child.alive:
+        time.sleep(0.02)
+    return child.pid
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tutti.fsutil import write_text_atomic
+    from tutti.workspace import load_workspace_at
+
+    args = argv if argv is not None else sys.argv[1:]
+    root = Path(args[0]).resolve()
+    ws = load_workspace_at(root)
+    logs = ws.tutti_dir / "logs"
+    ws.state_dir.mkdir(parents=True, exist_ok=True)
+    logs.mkdir(parents=True, exist_ok=True)
+    # Detached: our stdio pipes die with the `tt` that started us.
+    fd = os.open(logs / "watcher.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    sys.stdout = os.fdopen(1, "w", buffering=1)
+    sys.stderr = os.fdopen(2, "w", buffering=1)
+    import fcntl
+
+    # One watcher per workspace: the lock is held for the life of the process.
+    lock = open(ws.state_dir / "watcher.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return 0
+    write_text_atomic(pidfile(root), f"{os.getpid()}\n")
+    print(f"{now_iso()} watcher {os.getpid()} started for {root}")
+    try:
+        Watcher(ws).run()
+    finally:
+        try:
+            if pidfile(root).read_text().strip() == str(os.getpid()):
+                pidfile(root).unlink()
+        except FileNotFoundError:
+            pass
+        print(f"{now_iso()} watcher {os.getpid()} exiting")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
