@@ -274,7 +274,7 @@ def _budget_problems(config: TuttiConfig) -> Iterator[Problem]:
                       "use a positive token count, or remove the key for no cap")
     agents = {a.name for a in config.agents}
     for agent, cap in budget.agent_weekly_tokens.items():
-        where = keypath.join("budget", "agent_weekly_tokens", agent)
+        where = keypath.join("budget", "agent_weekly_tokens", agent if agent.strip() else repr(agent))
         if not agent.strip():
             yield Problem(where, "budget.agent_weekly_tokens contains an empty agent key", "remove the empty key")
         elif cap <= 0:
