@@ -66,3 +66,30 @@ def tt():
         return TTResult(proc.returncode, proc.stdout, proc.stderr)
 
     return _run
+
+
+@pytest.fixture
+def tmux_socket(monkeypatch) -> str:
+    """A private tmux server for this test (`TUTTI_TMUX_SOCKET`), killed at teardown together
+    with any Tutti watcher process that was started against it."""
+    import shutil
+    import signal
+    import uuid
+
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    name = f"tutti-test-{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("TUTTI_TMUX_SOCKET", name)
+    monkeypatch.delenv("TMUX", raising=False)
+    yield name
+    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
+    marker = f"TUTTI_TMUX_SOCKET={name}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0") and \
+                    b"tutti.sessions.watcher" in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGTERM)
+        except (OSError, ValueError):
+            continue

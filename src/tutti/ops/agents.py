@@ -250,8 +250,8 @@ def _launch(ws: Workspace, cfg: Agent, runtime: str, session: str, backend: Sess
     backend.create(session, spec.argv, cwd=workdir, env=session_env)
     started = now_iso()
     agent_state.update_state(ws.state_dir, cfg.name, name=cfg.name, runtime=runtime, session_name=session,
-                             worktree_path=str(workdir) if branch else None, branch=branch, state=AgentState.WORKING,
-                             status="Working", started_at=started, stopped_at=None, evidence=[], detail=None)
+                             worktree_path=str(workdir) if branch else None, branch=branch, state=AgentState.UNKNOWN,
+                             status="Starting", started_at=started, stopped_at=None, evidence=[], detail=None)
     ws.store.append_event("agent.started", agent=cfg.name,
                           correlation_id=f"launch-{int(time.time() * 1000)}-{cfg.name}",
                           data={"runtime": runtime, "session_name": session, "mode": mode, "policy": policy,

@@ -125,10 +125,12 @@ class TmuxBackend:
         return out
 
     def pane(self, session: str) -> PaneInfo | None:
-        res = self._run("display-message", "-p", "-t", pane_target(session), _PANE_FORMAT, check=False)
-        if not res.ok:
+        # list-panes, not display-message: the latter "succeeds" with empty fields for a
+        # session that does not exist.
+        res = self._run("list-panes", "-t", pane_target(session), "-F", _PANE_FORMAT, check=False)
+        if not res.ok or not res.stdout.strip():
             return None
-        parts = res.stdout.rstrip("\n").split("\t")
+        parts = res.stdout.splitlines()[0].split("\t")
         return _pane_info(session, parts) if len(parts) == 6 else None
 
     def pane_pid(self, session: str) -> int | None:
