@@ -1,0 +1,1 @@
+"""Permission policy: allow-rule matching, runtime exports (Claude settings) and shell shims."""
