@@ -93,3 +93,66 @@ def tmux_socket(monkeypatch) -> str:
                 os.kill(int(entry.name), signal.SIGTERM)
         except (OSError, ValueError):
             continue
+
+
+@pytest.fixture
+def fake_workspace(git_repo, tmux_socket):
+    """`fake_workspace(agents, script=..., env=...)` → a git repo with a tutti.toml whose agents
+    run the shipped fake agent CLI (runtime `fake`), each recording received prompts to
+    `<repo>/.records/<agent>.jsonl`. Uses the test's private tmux server."""
+
+    def _make(agents: list[dict], *, script: str | None = None, env: dict | None = None, name: str = "demo") -> Path:
+        records = git_repo / ".records"
+        records.mkdir(exist_ok=True)
+        lines = [f'[workspace]\nname = "{name}"\n', '[defaults]\nruntime = "fake"\n']
+        if env:
+            lines.append("[workspace.env]\n" + "".join(f'{k} = "{v}"\n' for k, v in env.items()))
+        script_path = records / "script.toml"
+        script_path.write_text(script or 'work_secs = 0.6\nreply = "Done."\n')
+        for agent in agents:
+            agent_env = {"TUTTI_FAKE_SCRIPT": str(script_path),
+                         "TUTTI_FAKE_RECORD": str(records / f"{agent['name']}.jsonl")}
+            body = [f'[[agent]]\nname = "{agent["name"]}"\n']
+            if agent.get("depends_on"):
+                body.append("depends_on = [" + ", ".join(f'"{d}"' for d in agent["depends_on"]) + "]\n")
+            for key in ("branch", "worktree"):
+                if key in agent:
+                    value = agent[key]
+                    body.append(f"{key} = " + (str(value).lower() if isinstance(value, bool) else f'"{value}"') + "\n")
+            body.append("env = { " + ", ".join(f'{k} = "{v}"' for k, v in agent_env.items()) + " }\n")
+            lines.append("".join(body))
+        (git_repo / "tutti.toml").write_text("\n".join(lines))
+        ignore = git_repo / ".git" / "info" / "exclude"
+        ignore.write_text(ignore.read_text() + ".records/\ntutti.toml\n")
+        return git_repo
+
+    return _make
+
+
+@pytest.fixture
+def agent_pipeline(git_repo, tmux_socket):
+    """`agent_pipeline(agents, body)` → a workspace root whose agents run the fake agent CLI, each
+    driven by its OWN JSON script: `agents = {"planner": {"rule": [...]}, ...}` (fake_script
+    format), `body` = the rest of tutti.toml (workflows, [gate], ...). Prompts are recorded to
+    `<repo>/.records/<agent>.jsonl`; `.tutti/`, `.records/` and tutti.toml stay untracked so
+    the project tree is clean for `land`. Uses the test's private tmux server."""
+    import json as _json
+
+    def _make(agents: dict[str, dict], body: str = "", *, name: str = "pipe", persistent: tuple[str, ...] = ()) -> Path:
+        records = git_repo / ".records"
+        records.mkdir(exist_ok=True)
+        parts = [f'[workspace]\nname = "{name}"\n', '[defaults]\nruntime = "fake"\n']
+        for agent, script in agents.items():
+            script_path = records / f"{agent}.script.json"
+            script_path.write_text(_json.dumps({"work_secs": 0.5, **script}))
+            parts.append(
+                f'[[agent]]\nname = "{agent}"\n' + ("persistent = true\n" if agent in persistent else "")
+                + f'env = {{ TUTTI_FAKE_SCRIPT = "{script_path}", TUTTI_FAKE_RECORD = "{records / (agent + ".jsonl")}" }}\n'
+            )
+        parts.append(body)
+        (git_repo / "tutti.toml").write_text("\n".join(parts))
+        exclude = git_repo / ".git" / "info" / "exclude"
+        exclude.write_text(exclude.read_text() + ".records/\ntutti.toml\n.tutti/\n")
+        return git_repo
+
+    return _make

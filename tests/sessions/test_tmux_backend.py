@@ -1,0 +1,140 @@
+"""TmuxBackend against a real, private tmux server."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tutti.errors import AgentNotRunning, SessionError
+from tutti.sessions.tmux import TmuxBackend
+
+# A tiny terminal program: enables bracketed paste like real agent CLIs, records each raw
+# chunk it reads, and prints its environment variable of interest.
+RECORDER = r"""
+import os, sys, json, termios, tty
+out = sys.argv[1]
+fd = sys.stdin.fileno()
+tty.setraw(fd)
+sys.stdout.write("\x1b[?2004h" + "ready var=" + str(os.environ.get("PROBE_VAR") is not None) + "\r\n")
+sys.stdout.flush()
+with open(out, "ab") as fh:
+    while True:
+        data = os.read(fd, 65536)
+        if not data:
+            break
+        fh.write(data)
+        fh.flush()
+"""
+
+
+def wait_until(cond, timeout=20.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def backend(tmux_socket) -> TmuxBackend:
+    return TmuxBackend()
+
+
+def start_recorder(backend: TmuxBackend, tmp_path: Path, name: str = "rec", env: dict | None = None) -> Path:
+    raw = tmp_path / f"{name}.raw"
+    raw.write_bytes(b"")
+    backend.create(name, [sys.executable, "-c", RECORDER, str(raw)], cwd=tmp_path, env=env or {})
+    wait_until(lambda: "ready" in backend.capture(name))
+    return raw
+
+
+def test_backend_uses_the_dedicated_socket(backend, tmux_socket):
+    assert backend.argv("ls")[:3] == ["tmux", "-L", tmux_socket]
+
+
+def test_create_runs_argv_in_a_fixed_200x50_window(backend, tmp_path):
+    info = backend.create("fixed", ["sleep", "30"], cwd=tmp_path, env={})
+    assert (info.width, info.height) == (200, 50)
+    assert backend.exists("fixed") and "fixed" in backend.list()
+    assert info.pid and not info.dead
+
+
+def test_environment_reaches_the_process_but_never_the_screen(backend, tmp_path):
+    secret = "sk-do-not-show-4242"
+    out = tmp_path / "env.json"
+    prog = f"import os, json; json.dump(dict(os.environ), open({str(out)!r}, 'w')); import time; time.sleep(30)"
+    backend.create("envs", [sys.executable, "-c", prog], cwd=tmp_path, env={"MY_SECRET": secret})
+    env = wait_until(lambda: out.exists() and out.stat().st_size and json.loads(out.read_text()))
+    assert env["MY_SECRET"] == secret
+    screen = backend.capture("envs", scrollback=1000)
+    assert secret not in screen and "export" not in screen
+
+
+def test_exact_session_targets_do_not_match_by_prefix(backend, tmp_path):
+    backend.create("agent-2", ["sleep", "30"], cwd=tmp_path, env={})
+    assert not backend.exists("agent")
+    assert backend.pane("agent") is None
+    assert backend.kill("agent") is False
+    assert backend.exists("agent-2")
+
+
+def test_multi_line_text_is_one_bracketed_paste_then_exactly_one_enter(backend, tmp_path):
+    raw = start_recorder(backend, tmp_path)
+    backend.send_text("rec", "line one\nline two\nline three", submit_delay=0.05)
+    data = wait_until(lambda: raw.read_bytes().endswith(b"\r") and raw.read_bytes())
+    assert data.startswith(b"\x1b[200~") and data.count(b"\x1b[200~") == 1
+    body, _, after = data.partition(b"\x1b[201~")
+    assert body[len(b"\x1b[200~"):].replace(b"\r", b"\n") == b"line one\nline two\nline three"
+    assert after == b"\r"  # one Enter, no blind extras
+
+
+def test_a_900_line_paste_arrives_intact(backend, tmp_path):
+    raw = start_recorder(backend, tmp_path)
+    text = "\n".join(f"line {i:04d} " + "x" * 60 for i in range(900))
+    backend.send_text("rec", text)
+    wait_until(lambda: raw.read_bytes().endswith(b"\x1b[201~\r"), timeout=30)
+    body = raw.read_bytes()[len(b"\x1b[200~"):-len(b"\x1b[201~\r")]
+    assert body.replace(b"\r", b"\n").decode() == text
+
+
+def test_crashed_agent_leaves_a_dead_pane_with_its_last_screen(backend, tmp_path):
+    backend.create("crash", ["sh", "-c", "echo 'fatal: model exploded'; exit 7"], cwd=tmp_path, env={})
+    info = wait_until(lambda: (p := backend.pane("crash")) and p.dead and p)
+    assert info.dead_status == 7
+    assert "fatal: model exploded" in backend.capture("crash", scrollback=50)
+
+
+def test_capture_includes_scrollback_on_request(backend, tmp_path):
+    backend.create("long", ["sh", "-c", "seq 1 200; sleep 30"], cwd=tmp_path, env={})
+    wait_until(lambda: "200" in backend.capture("long"))
+    assert "\n1\n" not in "\n" + backend.capture("long") + "\n"
+    assert "\n1\n" in "\n" + backend.capture("long", scrollback=500) + "\n"
+
+
+def test_kill_removes_the_session(backend, tmp_path):
+    backend.create("gone", ["sleep", "30"], cwd=tmp_path, env={})
+    assert backend.kill("gone") is True
+    assert not backend.exists("gone") and backend.pane("gone") is None
+
+
+def test_creating_an_existing_session_is_an_error(backend, tmp_path):
+    backend.create("dup", ["sleep", "30"], cwd=tmp_path, env={})
+    with pytest.raises(SessionError):
+        backend.create("dup", ["sleep", "30"], cwd=tmp_path, env={})
+
+
+def test_sending_to_a_missing_session_raises_agent_not_running(backend):
+    with pytest.raises(AgentNotRunning):
+        backend.send_text("nobody", "hello")
+    with pytest.raises(AgentNotRunning):
+        backend.capture("nobody")
+
+
+def test_list_is_empty_without_a_server(backend):
+    assert backend.list() == [] and backend.panes() == {}

@@ -1,0 +1,120 @@
+"""The control-mode watcher turns pane output into state-change events in the store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from tutti.ops.agents import up
+from tutti.sessions import agent_state
+from tutti.sessions.tmux import TmuxBackend
+from tutti.sessions.watcher import Watcher, running_pid
+from tutti.workspace import load_workspace_at
+
+SCRIPT = """
+work_secs = 0.8
+reply = "Done."
+
+[[rule]]
+match = "log me in"
+fail = "auth"
+
+[[rule]]
+match = "die now"
+fail = "crash"
+exit_code = 3
+"""
+
+
+def wait_until(cond, timeout=30.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def kinds(ws, agent="a"):
+    return [e.kind for e in ws.store.read_events(agent=agent)]
+
+
+@pytest.fixture
+def watched(fake_workspace):
+    root = fake_workspace([{"name": "a"}], script=SCRIPT)
+    ws = load_workspace_at(root)
+    up(ws, start_watcher=False)
+    watcher = Watcher(ws)
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.run, args=(stop,), kwargs={"exit_when_empty": False}, daemon=True)
+    thread.start()
+    wait_until(lambda: "agent.idle" in kinds(ws))
+    yield ws, watcher
+    stop.set()
+    thread.join(timeout=10)
+
+
+def test_startup_is_reported_as_idle_once_the_agent_is_ready(watched):
+    ws, _ = watched
+    assert kinds(ws) == ["agent.started", "agent.idle"]
+    assert agent_state.read_state(ws.state_dir, "a")["status"] == "Idle"
+
+
+def test_a_prompt_produces_working_then_idle_with_evidence(watched):
+    ws, _ = watched
+    TmuxBackend().send_text(ws.session_name("a"), "hello there", submit_delay=0.1)
+    wait_until(lambda: kinds(ws)[-2:] == ["agent.working", "agent.idle"])
+    working = [e for e in ws.store.read_events(agent="a") if e.kind == "agent.working"][0]
+    assert working.data["from"] == "idle" and working.data["to"] == "working"
+    assert working.data["source"] == "watcher" and working.data["evidence"]
+    log = ws.tutti_dir / "logs" / "a.log"
+    wait_until(lambda: log.exists() and "Done." in log.read_text())
+    assert "hello there" in log.read_text()
+
+
+def test_an_auth_failure_is_one_auth_failed_event(watched):
+    ws, _ = watched
+    TmuxBackend().send_text(ws.session_name("a"), "please log me in", submit_delay=0.1)
+    wait_until(lambda: "agent.auth_failed" in kinds(ws))
+    time.sleep(1.0)
+    assert kinds(ws).count("agent.auth_failed") == 1
+    state = agent_state.read_state(ws.state_dir, "a")
+    assert state["state"] == "auth_failed" and state["status"].startswith("Auth Failed")
+
+
+def test_a_crash_is_reported_as_stopped(watched):
+    ws, _ = watched
+    TmuxBackend().send_text(ws.session_name("a"), "die now", submit_delay=0.1)
+    wait_until(lambda: "agent.stopped" in kinds(ws))
+    event = [e for e in ws.store.read_events(agent="a") if e.kind == "agent.stopped"][-1]
+    assert "session:pane_dead" in event.data["evidence"]
+
+
+def test_an_idle_agent_costs_no_captures(watched):
+    ws, watcher = watched
+    time.sleep(1.0)  # let the startup settle
+    before = watcher.classifications
+    time.sleep(2.5)
+    assert watcher.classifications == before
+
+
+def test_background_watcher_exits_when_the_last_session_ends(fake_workspace):
+    root = fake_workspace([{"name": "a"}], script=SCRIPT)
+    ws = load_workspace_at(root)
+    result = up(ws)
+    pid = result.watcher_pid
+    assert pid and wait_until(lambda: running_pid(ws.root) == pid)
+    try:
+        wait_until(lambda: "agent.idle" in kinds(ws))
+        TmuxBackend().kill(ws.session_name("a"))  # killed behind Tutti's back
+        wait_until(lambda: "agent.stopped" in kinds(ws))
+        wait_until(lambda: running_pid(ws.root) is None, timeout=30)
+        assert not (ws.state_dir / "watcher.pid").exists()
+    finally:
+        if running_pid(ws.root):
+            os.kill(pid, signal.SIGTERM)
