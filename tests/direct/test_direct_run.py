@@ -140,3 +140,26 @@ def test_openai_provider_asks_for_streamed_usage(git_repo, direct_ws, model_serv
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     assert {t["function"]["name"] for t in body["tools"]} == {"read_file", "write_file", "apply_patch", "shell",
                                                              "grep", "glob"}
+
+
+def test_tt_send_direct_runs_the_loop_and_prints_cost(git_repo, direct_ws, model_server, tt):
+    srv = model_server(fix_script("true"))
+    _setup(git_repo, direct_ws, srv)
+    out = tt("send", "fixer", "--direct", "Fix", "the", "bug", cwd=git_repo)
+    assert out.returncode == 0, out.stderr
+    assert "completed (end_turn)" in out.stdout and "4 model calls, 3 tool calls" in out.stdout
+    assert "Fixed add(); the tests pass." in out.stderr  # streamed model text
+    first_user = srv.requests()[0].body["messages"][1]
+    assert first_user == {"role": "user", "content": "Fix the bug"}
+    as_json = tt("send", "fixer", "--direct", "--json", "again", cwd=git_repo)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["status"] == "completed"
+
+
+def test_tt_send_direct_reports_provider_failure_as_one_line_error(git_repo, direct_ws, model_server, tt):
+    srv = model_server(fix_script("true"))
+    srv.set_mode("auth")
+    _setup(git_repo, direct_ws, srv)
+    out = tt("send", "fixer", "--direct", "Fix", cwd=git_repo)
+    assert out.returncode == 1
+    assert "error[provider]:" in out.stderr and "authentication failed" in out.stderr
+    assert "Traceback" not in out.stderr and SECRET not in out.stderr + out.stdout

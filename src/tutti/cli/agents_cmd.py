@@ -337,12 +337,18 @@ def switch(as_json) -> None:
 @click.option("--output", is_flag=True, help="Print what the agent printed for this prompt.")
 @click.option("--output-lines", default=200, show_default=True, type=int)
 @click.option("--answer", is_flag=True, help="Send even if the agent is waiting on a dialog (the text answers it).")
+@click.option("--direct", is_flag=True, help="Run the prompt through the agent's API-direct loop (provider/model agents).")
 @json_option
-def send(agent, prompt, workspace, auto_up, wait, timeout_secs, idle_stable_secs, output, output_lines, answer, as_json) -> None:
+def send(agent, prompt, workspace, auto_up, wait, timeout_secs, idle_stable_secs, output, output_lines, answer, as_json,
+         direct=False) -> None:
     """Send a prompt to an agent."""
     from tutti.ops.send import send as do_send
 
     ref = _ref(agent, workspace)
+    if direct:
+        from tutti.cli.direct_cmd import send_direct_cli
+
+        return send_direct_cli(ref.ws, ref.name, " ".join(prompt), as_json=as_json)
     res = do_send(ref.ws, ref.name, " ".join(prompt), auto_up=auto_up, wait=wait, timeout_secs=timeout_secs,
                   idle_stable_secs=idle_stable_secs, output=output, output_lines=output_lines, answer=answer)
     if as_json:
