@@ -23,12 +23,23 @@ def display_path(path: Path | str) -> str:
     return str(p) if rel.startswith("..") else rel
 
 
+def one_line(text: str) -> str:
+    """Control characters (a newline in an agent name, say) shown escaped: messages stay one line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+
+
 @dataclass(frozen=True)
 class ConfigIssue:
     file: str  # display form of the file (or `template 'x'`)
     key_path: str  # e.g. "workflow 'verify' → step 2 (command) → subdir"
     message: str  # e.g. "invalid config: workflow 'verify', step 2 has empty subdir"
     hint: str
+
+    def __post_init__(self) -> None:
+        for name in ("file", "key_path", "message", "hint"):
+            object.__setattr__(self, name, one_line(getattr(self, name)))
 
     def render(self) -> str:
         """One line: file, message and — unless the message already shows it — the key path."""

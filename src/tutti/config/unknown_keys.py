@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from tutti.config import keypath
+from tutti.config.issues import one_line
 
 # Tables whose extra keys are data, not typos: [workspace.env] holds env vars.
 _OPEN_TABLES = ("WorkspaceEnv",)
@@ -38,7 +39,7 @@ def _walk(model: BaseModel, path: list[str], out: list[str], file: str) -> None:
             where = keypath.join(*path, key)
             close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
             suggestion = f" — did you mean '{close[0]}'?" if close else " (ignored)"
-            out.append(f"{file}: unknown key '{where}'{suggestion}")
+            out.append(one_line(f"{file}: unknown key '{where}'{suggestion}"))
     for name, field in type(model).model_fields.items():
         value = getattr(model, name, None)
         key = field.alias or name
