@@ -56,9 +56,9 @@ def agent_running(ws: Workspace, agent: str) -> bool:
 
 def send_prompt(ws: Workspace, agent: str, text: str) -> None:
     """Deliver `text` to a running agent without waiting (the sessions layer's `send`)."""
-    from tutti.ops import agents as agent_ops
+    from tutti.ops.send import send
 
-    agent_ops.send(ws, agent, text, wait=False)
+    send(ws, agent, text, wait=False)
 
 
 def request_review(ws: Workspace, agent: str, reviewer: str = "reviewer", *, run_id: str | None = None,

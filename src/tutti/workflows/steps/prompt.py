@@ -1,0 +1,280 @@
+"""`type = "prompt"`: send text to a CLI agent and wait for real completion (inventory §6.3).
+
+Completion needs evidence, never a footer redraw (#65, #67, #122):
+* `wait_for_idle = true`: the agent must show activity (classified working, or the prompt was
+  consumed and the screen body changed) within max(startup_grace_secs, 20) s, then be idle and
+  stable; a timeout is forgiven only when `output_json` was written.
+* `artifact_glob` with `wait_for_idle = false` (artifact-polling, for human-in-the-loop skills):
+  done when a NEW file matching the glob appears — while the agent may sit at its prompt;
+  fails fast when the session exits, cleanly at `wait_timeout_secs`.
+* neither: fire-and-forget once the prompt is delivered.
+
+`output_json` (needs `id`): resolved in the agent's working directory; a stale file is deleted
+before sending; when the agent returns without writing it, it is asked ONCE more.
+`inject_files`: templates rendered, every source and destination kept inside the workspace;
+relative entries land at the same relative path in the agent's worktree, absolute ones
+(e.g. `{{output.plan.path}}`) under `.tutti-inject/` there (git-excluded, and recorded as
+injected so `tt land` never commits them).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tutti.errors import ConfigError, NotFoundError, TuttiError
+from tutti.paths import inside
+from tutti.store.db import now_iso
+from tutti.workflows.artifacts import ArtifactSessionGone, ArtifactTimeout, expand_glob, new_files, snapshot, wait_for_file
+from tutti.workflows.outputs import render
+from tutti.workflows.steps import StepOutcome
+from tutti.workflows.steps import agent_session as sessions
+
+if TYPE_CHECKING:
+    from tutti.workflows.plan import ResolvedStep
+    from tutti.workflows.steps import StepContext
+
+MIN_ACTIVITY_GRACE = 20
+OUTPUT_JSON_WAIT = 15.0
+RETRY_WAIT = 120.0
+ARTIFACT_POLL = 1.0
+INJECT_DIR = ".tutti-inject"
+RETRY_TEXT = ("You returned without writing the required output file at {path}. Do not explain or summarize. "
+              "Write that JSON file now, fully overwrite it, then reply with a brief confirmation.")
+
+
+def agent_workdir(ctx: StepContext, agent: str) -> Path:
+    ws = ctx.workspace
+    cfg = ws.config.agent(agent)
+    if cfg is not None and ws.config.uses_worktree(cfg):
+        return ws.worktree_path(agent)
+    return ws.root
+
+
+def _output_json_path(ctx: StepContext, step: ResolvedStep) -> Path | None:
+    cfg = step.config
+    if not cfg.output_json:
+        return None
+    if not cfg.id:
+        raise ConfigError(f"step {step.label} → output_json: uses output_json but is missing id", hint='add id = "..."')
+    target = Path(cfg.output_json)
+    target = target if target.is_absolute() else agent_workdir(ctx, step.agent) / target
+    if not inside(ctx.workspace.root, target):
+        raise ConfigError(f"step {step.label} → output_json: '{cfg.output_json}' must stay inside the workspace",
+                          hint="use a path relative to the agent's worktree")
+    return target
+
+
+def inject(ctx: StepContext, step: ResolvedStep) -> list[str]:
+    """Copy `inject_files` into the agent's workdir; returns destination paths relative to it."""
+    root = ctx.workspace.root
+    dest_base = agent_workdir(ctx, step.agent)
+    copied: list[str] = []
+    for entry in step.config.inject_files:
+        rendered = render(entry, ctx.outputs, quote=False).strip()
+        src = Path(rendered) if Path(rendered).is_absolute() else root / rendered
+        if not inside(root, src):
+            raise ConfigError(f"step {step.label} → inject_files: '{entry}' resolves outside the workspace ({src})",
+                              hint="inject only files inside the workspace")
+        if not src.is_file():
+            raise NotFoundError(f"inject_files source does not exist: {src}", hint="check the path or the producing step")
+        rel = Path(INJECT_DIR) / src.name if Path(rendered).is_absolute() else Path(rendered)
+        dest = dest_base / rel
+        if not inside(dest_base, dest):
+            raise ConfigError(f"step {step.label} → inject_files: '{entry}' would be written outside {dest_base}",
+                              hint="use a path inside the workspace")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if src.resolve() != dest.resolve():
+            shutil.copyfile(src, dest)
+        copied.append(str(rel))
+    if copied:
+        _mark_injected(ctx, step.agent, dest_base, copied)
+    return copied
+
+
+def _mark_injected(ctx: StepContext, agent: str, workdir: Path, rels: list[str]) -> None:
+    from tutti.gates.review import _exclude_from_git
+
+    if any(r.startswith(INJECT_DIR) for r in rels):
+        _exclude_from_git(workdir, INJECT_DIR + "/")
+    try:  # tell `tt land` these are Tutti's files, not the agent's work
+        from tutti.sessions import worktree
+
+        with worktree._registry(ctx.workspace.state_dir) as data:
+            entry = data.get(agent)
+            if isinstance(entry, dict):
+                entry["injected"] = sorted(set(entry.get("injected", [])) | set(rels))
+    except (ImportError, AttributeError):
+        pass
+
+
+def _fresh(path: Path, before: tuple[int, int] | None) -> bool:
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return before is None or (st.st_mtime_ns, st.st_size) != before
+
+
+def _wait_output_json(ctx: StepContext, path: Path, timeout: float) -> bool:
+    def find() -> Path | None:
+        if not path.exists():
+            return None
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return path
+
+    try:
+        wait_for_file(find, timeout=timeout, poll=0.5, cancel=ctx.cancel, what=f"output_json {path}")
+        return True
+    except TuttiError:
+        return False
+
+
+def _settle(ctx: StepContext, step: ResolvedStep, delivery: sessions.Delivery, timeout: float,
+            grace: float) -> dict[str, Any]:
+    """Phase 1: activity within `grace` (and maybe completion); phase 2: idle and stable."""
+    from tutti.sessions.settle import wait_for_settle
+
+    b, ad = sessions.backend(), sessions.adapter(ctx, step.agent)
+    first = wait_for_settle(b, delivery.session, ad, timeout_secs=min(grace, timeout), idle_stable_secs=sessions.IDLE_STABLE_SECS,
+                            startup_grace_secs=timeout + 1, baseline=delivery.baseline, cancel=ctx.cancel)
+    if first.completed:
+        return {"completion": first.source, "activity": first.activity_seen, "elapsed": first.elapsed_secs}
+    if first.outcome != "timeout":
+        raise sessions.settle_error(step.agent, first.outcome, first.detail, "wait_for_idle")
+    if not first.activity_seen:
+        raise TuttiError(f"prompt did not start activity or produce output within {int(min(grace, timeout))}s",
+                         hint=f"check `tt peek {step.agent}`: the prompt may not have been submitted")
+    remaining = timeout - (time.monotonic() - delivery.sent_at)
+    if remaining <= 0:
+        raise TuttiError(f"wait_for_idle timed out after {int(timeout)}s")
+    second = wait_for_settle(b, delivery.session, ad, timeout_secs=remaining, idle_stable_secs=sessions.IDLE_STABLE_SECS,
+                             require_activity=False, cancel=ctx.cancel)
+    if second.completed:
+        return {"completion": "runtime_signal", "activity": True, "elapsed": time.monotonic() - delivery.sent_at}
+    if second.outcome == "timeout":
+        raise TuttiError(f"wait_for_idle timed out after {int(timeout)}s", hint=f"raise wait_timeout_secs or check `tt peek {step.agent}`")
+    raise sessions.settle_error(step.agent, second.outcome, second.detail, "wait_for_idle")
+
+
+def _capture_artifact(ctx: StepContext, name: str, files: list[Path], effects: dict[str, Any]) -> str:
+    chosen = files[0]
+    if len(files) > 1:
+        effects.setdefault("warnings", []).append(
+            f"{len(files)} new files match the artifact glob; captured the newest: {chosen}")
+    text = chosen.read_text(encoding="utf-8", errors="replace")
+    ctx.outputs.store(name, text)  # {name}.json: the content as a JSON string
+    raw = ctx.outputs.dir / f"{name}.raw"
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(chosen, raw)
+    ctx.outputs.register(name, str(raw))  # {{output.NAME.path}} is the raw copy
+    effects["artifact"] = str(chosen)
+    return str(raw)
+
+
+def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
+    cfg = step.config
+    agent = step.agent
+    started_wall = now_iso()
+    started = time.monotonic()
+    text = render(cfg.text, ctx.outputs, quote=False)
+    output_json = _output_json_path(ctx, step)
+    timeout = float(cfg.effective_wait_timeout)
+    grace = float(max(cfg.effective_startup_grace, MIN_ACTIVITY_GRACE))
+    effects: dict[str, Any] = {"agent": agent}
+
+    effects["started_session"] = sessions.ensure_agent(ctx, agent)
+    injected = inject(ctx, step)
+    if injected:
+        effects["injected"] = injected
+    before_json = None
+    if output_json is not None:
+        output_json.unlink(missing_ok=True)  # a stale file must never short-circuit the wait
+    pattern = None
+    if cfg.artifact_glob:
+        pattern = expand_glob(cfg.artifact_glob, workspace_root=ctx.workspace.root,
+                              workspace_name=ctx.workspace.name, agent=agent)
+        before_artifacts = snapshot(pattern)
+        effects["artifact_glob"] = pattern
+    artifact_name = cfg.artifact_name or cfg.id or "artifact"
+
+    delivery = sessions.deliver(ctx, agent, text)
+    outcome = StepOutcome(status="success", side_effects=effects)
+
+    if pattern is not None and not cfg.wait_for_idle:
+        # Artifact-polling mode: the file is the completion signal, whatever the screen says.
+        def find() -> Path | None:
+            files = new_files(pattern, before_artifacts)
+            return files[0] if files else None
+
+        try:
+            wait_for_file(find, timeout=timeout, poll=ARTIFACT_POLL, cancel=ctx.cancel,
+                          alive=lambda: sessions.is_running(ctx, agent), what=f"artifact '{artifact_name}'", settle=0.5)
+        except ArtifactSessionGone:
+            raise TuttiError(f"session exited before artifact '{artifact_name}' was produced",
+                             hint=f"see `tt peek {agent}`") from None
+        except ArtifactTimeout:
+            raise TuttiError(f"artifact '{artifact_name}' not found after {int(timeout)}s of polling",
+                             hint="raise wait_timeout_secs, or check the glob and that the agent writes the file") from None
+        outcome.outputs[artifact_name] = _capture_artifact(ctx, artifact_name, new_files(pattern, before_artifacts), effects)
+        outcome.message = f"artifact '{artifact_name}' captured"
+    elif cfg.wait_for_idle:
+        try:
+            effects.update(_settle(ctx, step, delivery, timeout, grace))
+            outcome.message = "agent finished (idle and stable after activity)"
+        except TuttiError as exc:
+            if output_json is not None and _fresh(output_json, before_json) and "timed out" in exc.message:
+                effects["note"] = "output_json detected after wait_for_idle timeout"
+            else:
+                raise
+        if pattern is not None:
+            deadline = time.monotonic() + 5
+            files = new_files(pattern, before_artifacts)
+            while not files and time.monotonic() < deadline and not ctx.sleep(0.5):
+                files = new_files(pattern, before_artifacts)
+            if not files:
+                raise TuttiError(f"artifact '{artifact_name}' was not produced (glob {pattern})",
+                                 hint="check that the agent writes the file the glob expects")
+            outcome.outputs[artifact_name] = _capture_artifact(ctx, artifact_name, files, effects)
+    else:
+        outcome.message = "prompt delivered (fire-and-forget: wait_for_idle = false)"
+
+    if output_json is not None:
+        if not _wait_output_json(ctx, output_json, OUTPUT_JSON_WAIT if cfg.wait_for_idle else timeout):
+            # The one re-ask (§6.3): the agent returned without writing the file.
+            sessions.deliver(ctx, agent, RETRY_TEXT.format(path=output_json))
+            effects["output_json_reasked"] = True
+            if not _wait_output_json(ctx, output_json, RETRY_WAIT):
+                raise TuttiError(f"{cfg.id} retry did not produce output within {int(RETRY_WAIT)}s",
+                                 hint=f"the agent must write {output_json}")
+        try:
+            value = json.loads(output_json.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise TuttiError(f"failed parsing output_json for step '{cfg.id}': {output_json}: {exc}") from None
+        outcome.outputs[cfg.id] = ctx.outputs.store(cfg.id, value)
+
+    _maybe_handoff(ctx, agent, effects)
+    effects["window"] = {"started_at": started_wall, "finished_at": now_iso()}
+    outcome.duration = time.monotonic() - started
+    return outcome
+
+
+def _maybe_handoff(ctx: StepContext, agent: str, effects: dict[str, Any]) -> None:
+    """Context health: after the agent settles, auto-handoff when `[handoff] auto` says so."""
+    if not ctx.workspace.config.handoff.auto:
+        return
+    try:
+        from tutti.ops.handoff import context_used_pct, maybe_auto_handoff
+
+        screen = sessions.backend().capture(ctx.workspace.session_name(agent))
+        packet = maybe_auto_handoff(ctx.workspace, agent, context_used_pct(ctx.workspace, agent, screen))
+        if packet is not None:
+            effects["handoff"] = packet.packet
+    except TuttiError:
+        pass
