@@ -69,6 +69,7 @@ def send(ws: Workspace, agent: str, prompt: str, *, auto_up: bool = False, wait:
     result = SendResult(ws.name, cfg.name, waited=wait)
 
     pane = backend.pane(session)
+    det_state = AgentState.UNKNOWN
     if pane is None or pane.dead:
         if not auto_up:
             why = "its agent process exited" if pane is not None else "no session"
@@ -87,6 +88,7 @@ def send(ws: Workspace, agent: str, prompt: str, *, auto_up: bool = False, wait:
             _fail(cfg.name, ready, READY_TIMEOUT_SECS, during="auto_up_failed")
     else:
         det, _ = classify_pane(backend, session, adapter)
+        det_state = det.state
         if det.state is AgentState.WAITING and not answer:
             raise SessionError(f"agent '{cfg.name}' is waiting for input ({det.detail or ', '.join(det.evidence[:2])})",
                                hint=f"answer the dialog with `tt attach {cfg.name}`, or pass --answer to send this text as the answer",
@@ -97,7 +99,11 @@ def send(ws: Workspace, agent: str, prompt: str, *, auto_up: bool = False, wait:
             result.warnings.append(f"agent '{cfg.name}' looks {det.state.value}: {det.detail or ''}".rstrip(": "))
 
     before = backend.capture(session, scrollback=max(output_lines, 20)) if output else ""
-    backend.send_text(session, prompt, submit=False)
+    if answer and det_state is AgentState.WAITING:
+        # Dialogs take keystrokes, not pastes (a paste never answers a dialog): type it.
+        backend.send_keys(session, "-l", prompt)
+    else:
+        backend.send_text(session, prompt, submit=False)
     baseline = backend.capture(session)
     delay = adapter.submit_delay_secs()
     if delay > 0:

@@ -1,0 +1,104 @@
+"""ops.land and ops.diff over real git worktrees (the agent's work is made with git directly)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tutti.errors import RoutingError
+from tutti.ops.diff import diff
+from tutti.ops.land import land
+from tutti.sessions import worktree
+from tutti.workspace import load_workspace_at
+
+
+def git(cwd, *args):
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def ws(git_repo):
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "demo"\n[defaults]\nruntime = "fake"\n[[agent]]\nname = "a"\n')
+    exclude = git_repo / ".git/info/exclude"
+    exclude.write_text(exclude.read_text() + "tutti.toml\n")
+    workspace = load_workspace_at(git_repo)
+    worktree.prepare(workspace.root, workspace.state_dir, "a", "tutti/a")
+    return workspace
+
+
+def agent_commit(ws, name, content, message):
+    wt = ws.worktree_path("a")
+    (wt / name).write_text(content)
+    git(wt, "add", "-A")
+    git(wt, "commit", "-qm", message)
+
+
+def test_land_cherry_picks_the_agent_commits_onto_the_current_branch(ws):
+    agent_commit(ws, "one.txt", "1\n", "agent: one")
+    agent_commit(ws, "two.txt", "2\n", "agent: two")
+    res = land(ws, "a")
+    assert res.landed == 2 and res.onto == "main"
+    log = git(ws.root, "log", "--format=%s")
+    assert log.splitlines()[:2] == ["agent: two", "agent: one"]
+    assert (ws.root / "two.txt").read_text() == "2\n"
+    assert [e.kind for e in ws.store.read_events(kinds=["land.completed"])] == ["land.completed"]
+
+
+def test_landing_twice_lands_nothing_new(ws):
+    agent_commit(ws, "one.txt", "1\n", "agent: one")
+    land(ws, "a")
+    again = land(ws, "a")
+    assert again.landed == 0 and "No new commits" in again.warnings[0]
+
+
+def test_uncommitted_agent_work_becomes_one_named_wip_commit(ws):
+    (ws.worktree_path("a") / "draft.txt").write_text("draft\n")
+    res = land(ws, "a")
+    assert res.wip_commit and res.landed == 1
+    assert "work in progress from agent 'a'" in git(ws.root, "log", "-1", "--format=%s")
+
+
+def test_land_refuses_dirty_tree_without_force(ws):
+    agent_commit(ws, "one.txt", "1\n", "agent: one")
+    (ws.root / "README.md").write_text("local edit\n")
+    with pytest.raises(RoutingError, match="tracked changes"):
+        land(ws, "a")
+
+
+def test_force_stashes_and_restores_local_changes(ws):
+    agent_commit(ws, "one.txt", "1\n", "agent: one")
+    (ws.root / "README.md").write_text("local edit\n")
+    res = land(ws, "a", force=True)
+    assert res.landed == 1 and res.stashed and res.stash_restored
+    assert (ws.root / "README.md").read_text() == "local edit\n"
+    assert git(ws.root, "stash", "list") == ""
+
+
+def test_a_conflict_lands_nothing_and_leaves_the_project_clean(ws):
+    agent_commit(ws, "one.txt", "1\n", "agent: one")
+    agent_commit(ws, "README.md", "agent version\n", "agent: readme")
+    (ws.root / "README.md").write_text("my version\n")
+    git(ws.root, "commit", "-qam", "mine")
+    head = git(ws.root, "rev-parse", "HEAD")
+    with pytest.raises(RoutingError, match="conflict in README.md"):
+        land(ws, "a")
+    assert git(ws.root, "rev-parse", "HEAD") == head
+    assert git(ws.root, "status", "--porcelain").strip() == ""
+
+
+def test_land_without_a_worktree_is_a_routing_error(git_repo):
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "demo"\n[[agent]]\nname = "b"\nruntime = "fake"\n')
+    with pytest.raises(RoutingError, match="worktree not found"):
+        land(load_workspace_at(git_repo), "b")
+
+
+def test_diff_shows_committed_and_uncommitted_agent_changes(ws):
+    agent_commit(ws, "one.txt", "1\n", "agent: one")
+    (ws.worktree_path("a") / "README.md").write_text("# demo\nmore\n")
+    res = diff(ws, "a")
+    assert "+1" in res.text and "+more" in res.text
+    assert res.files_changed == 2 and res.insertions == 2 and res.deletions == 0
+    assert res.commits and res.commits[0].endswith("agent: one")
+    assert diff(ws, "a", "name-only").text.split() == ["README.md", "one.txt"]
+    assert "2 files changed" in diff(ws, "a", "stat").text

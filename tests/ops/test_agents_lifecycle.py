@@ -1,0 +1,158 @@
+"""ops.agents: up / down / status / peek / detect / workspaces against real tmux and git."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from tutti.errors import AgentNotRunning, ConfigError, NotFoundError
+from tutti.ops import agents
+from tutti.ops.resolve import resolve_agent
+from tutti.sessions.tmux import TmuxBackend
+from tutti.workspace import load_workspace_at
+
+
+def wait_until(cond, timeout=30.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def git(cwd, *args):
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+THREE = [{"name": "c", "depends_on": ["b"]}, {"name": "a"}, {"name": "b", "depends_on": ["a"]}]
+
+
+def test_up_launches_in_depends_on_order_with_sessions_and_worktrees(fake_workspace):
+    ws = load_workspace_at(fake_workspace(THREE))
+    res = agents.up(ws, start_watcher=False)
+    assert [a.agent for a in res.launched] == ["a", "b", "c"]
+    backend = TmuxBackend()
+    for name in "abc":
+        assert backend.exists(ws.session_name(name))
+        assert git(ws.worktree_path(name), "rev-parse", "--abbrev-ref", "HEAD").strip() == f"tutti/{name}"
+    started = [e.agent for e in ws.store.read_events(kinds=["agent.started"])]
+    assert started == ["a", "b", "c"]
+    state = json.loads((ws.state_dir / "a.json").read_text())
+    assert state["session_name"] == ws.session_name("a") and state["branch"] == "tutti/a"
+
+
+def test_up_skips_agents_that_already_run(fake_workspace):
+    ws = load_workspace_at(fake_workspace([{"name": "a"}]))
+    agents.up(ws, start_watcher=False)
+    again = agents.up(ws, start_watcher=False)
+    assert again.launched == [] and again.skipped == [{"agent": "a", "reason": "already running"}]
+
+
+def test_up_one_agent_warns_about_missing_dependencies(fake_workspace):
+    ws = load_workspace_at(fake_workspace(THREE))
+    res = agents.up(ws, "b", start_watcher=False)
+    assert [a.agent for a in res.launched] == ["b"]
+    assert "dependency 'a' is not running" in res.warnings
+
+
+def test_up_rejects_a_dependency_cycle(fake_workspace):
+    root = fake_workspace([{"name": "a", "depends_on": ["b"]}, {"name": "b", "depends_on": ["a"]}])
+    with pytest.raises(ConfigError, match="dependency cycle"):
+        agents.up(load_workspace_at(root), start_watcher=False)
+    assert TmuxBackend().list() == []
+
+
+def test_up_with_worktree_failure_never_falls_back_to_the_root(fake_workspace):
+    from tutti.errors import RoutingError
+
+    ws = load_workspace_at(fake_workspace([{"name": "a", "branch": "main"}]))  # main is checked out in the root
+    with pytest.raises(RoutingError):
+        agents.up(ws, start_watcher=False)
+    assert not TmuxBackend().exists(ws.session_name("a"))
+
+
+def test_up_records_a_policy_decision(fake_workspace):
+    ws = load_workspace_at(fake_workspace([{"name": "a"}]))
+    agents.up(ws, start_watcher=False, mode="safe")
+    record = json.loads((ws.state_dir / "policy-decisions.jsonl").read_text().splitlines()[-1])
+    assert record["action"] == "launch" and record["agent"] == "a" and record["mode"] == "safe"
+
+
+def test_down_clean_leaves_no_session_worktree_or_branch(fake_workspace):
+    ws = load_workspace_at(fake_workspace(THREE))
+    agents.up(ws, start_watcher=False)
+    res = agents.down(ws, clean=True)
+    assert sorted(res.stopped) == ["a", "b", "c"]
+    assert TmuxBackend().list() == []
+    assert not any((ws.tutti_dir / "worktrees").iterdir())
+    assert "tutti/" not in git(ws.root, "branch", "--list")
+    stopped = [e for e in ws.store.read_events(kinds=["agent.stopped"])]
+    assert {e.agent for e in stopped} == {"a", "b", "c"} and stopped[0].data["reason"] == "manual"
+
+
+def test_status_reports_live_state_with_evidence(fake_workspace):
+    ws = load_workspace_at(fake_workspace([{"name": "a"}, {"name": "b"}]))
+    agents.up(ws, "a", start_watcher=False)
+    rows = wait_until(lambda: (r := agents.status(ws)) and r[0].state == "idle" and r)
+    st = {s.agent: s for s in rows}
+    assert st["a"].running and st["a"].evidence
+    assert st["b"].state == "stopped" and not st["b"].running
+
+
+def test_peek_shows_the_screen_but_never_the_secrets(fake_workspace):
+    secret = "sk-live-secret-0042"
+    ws = load_workspace_at(fake_workspace([{"name": "a"}], env={"API_TOKEN": secret}))
+    agents.up(ws, start_watcher=False)
+    screen = wait_until(lambda: (s := agents.peek(ws, "a", 200)) and "❯" in s and s)
+    assert secret not in screen
+    raw = subprocess.run(["tmux", "-L", TmuxBackend().socket, "capture-pane", "-p", "-S", "-1000", "-t",
+                          f"={ws.session_name('a')}:"], capture_output=True, text=True).stdout
+    assert secret not in raw
+    env = subprocess.run(["tmux", "-L", TmuxBackend().socket, "show-environment", "-t", f"={ws.session_name('a')}:",
+                          "API_TOKEN"], capture_output=True, text=True).stdout
+    assert secret in env  # it did reach the session environment
+
+
+def test_peek_of_a_stopped_agent_is_agent_not_running(fake_workspace):
+    ws = load_workspace_at(fake_workspace([{"name": "a"}]))
+    with pytest.raises(AgentNotRunning):
+        agents.peek(ws, "a")
+
+
+def test_detect_has_the_documented_json_fields(fake_workspace):
+    ws = load_workspace_at(fake_workspace([{"name": "a"}]))
+    agents.up(ws, start_watcher=False)
+    info = wait_until(lambda: (d := agents.detect(ws, "a")) and d["state"] == "idle" and d)
+    for key in ("workspace", "agent", "runtime", "session", "status", "confidence", "matched_patterns",
+                "auth_match", "rate_limit_match", "provider_down_match", "completion_match", "evidence"):
+        assert key in info
+    assert info["completion_match"] and info["auth_match"] is None
+
+
+def test_workspace_slash_agent_resolves_through_the_registry(fake_workspace, tutti_home):
+    root = fake_workspace([{"name": "a"}], name="proj")
+    (tutti_home / "config.toml").write_text(f'[[registered_workspace]]\nname = "proj"\npath = "{root}"\n')
+    ref = resolve_agent("proj/a")
+    assert ref.ws.root == root and ref.name == "a"
+    with pytest.raises(NotFoundError):
+        resolve_agent("proj/zzz")
+    with pytest.raises(NotFoundError):
+        resolve_agent("nope/a")
+    listed = agents.workspaces()
+    assert [(w.name, w.agents, w.running) for w in listed] == [("proj", 1, 0)]
+
+
+def test_max_concurrent_of_the_default_profile_is_respected(fake_workspace, tutti_home):
+    root = fake_workspace([{"name": "a"}, {"name": "b"}])
+    toml = root / "tutti.toml"
+    toml.write_text(toml.read_text().replace('name = "demo"\n', 'name = "demo"\n[workspace.auth]\ndefault_profile = "p"\n', 1))
+    (tutti_home / "config.toml").write_text('[[profile]]\nname = "p"\nmax_concurrent = 1\n')
+    ws = load_workspace_at(root)
+    res = agents.up(ws, start_watcher=False)
+    assert [a.agent for a in res.launched] == ["a"]
+    assert res.skipped[0]["agent"] == "b" and "max_concurrent" in res.skipped[0]["reason"]
