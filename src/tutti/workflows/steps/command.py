@@ -35,7 +35,7 @@ class StepLog:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._fh = open(path, "ab")  # noqa: SIM115 - closed in close()
+        self._fh = open(path, "ab", buffering=0)  # unbuffered: readers see output live; closed in close()
         self._lock = threading.Lock()
         self._written = 0
         self._capped = False

@@ -1,0 +1,36 @@
+"""Polling and process helpers shared by the engine tests."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30.0, interval: float = 0.05):
+    """Poll until `predicate()` is truthy (generous timeouts: the machine is shared)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def alive(pid: int) -> bool:
+    """Running and not a zombie (an orphaned zombie waits for a reaper that may never come)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def kill_group_of(pid: int) -> None:
+    import signal
+
+    try:
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
