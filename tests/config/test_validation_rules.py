@@ -33,6 +33,8 @@ RULES = [
      "agent 'c' has role 'tester' but [roles] does not define it", "agent 'c' → role"),
     ("unknown_runtime", '[[agent]]\nname = "c"\nruntime = "cursor"',
      "agent 'c' uses unknown runtime 'cursor'", "agent 'c' → runtime"),
+    ("unknown_fake_look", '[[agent]]\nname = "c"\nruntime = "fake:vim"',
+     "agent 'c' uses unknown runtime 'fake:vim'", "agent 'c' → runtime"),
     ("unknown_runtime_via_role", '[roles]\nx = "nope"\n[[agent]]\nname = "c"\nrole = "x"',
      "agent 'c' uses unknown runtime 'nope'", "roles → x"),
     ("memory_empty", '[[agent]]\nname = "c"\nruntime = "codex"\nmemory = " "',
@@ -229,6 +231,8 @@ def test_validate_all_collects_several_problems_in_order(tmp_path):
                 'artifact_glob = "~/.gstack/projects/{slug}/*-design-*.md"\nartifact_name = "design_doc"'),
     # a valid schedule with an IANA time zone
     A_WF + 'schedule = "*/30 9-17 * * 1-5"\ntimezone = "Europe/Berlin"\n' + CMD,
+    # the runtime registry's aliases and the fake agent's looks
+    '[[agent]]\nname = "c"\nruntime = "claude"\n[[agent]]\nname = "d"\nruntime = "fake:codex"',
     # ensure_running steps may carry an id (real templates do)
     A_WF + step('type = "ensure_running"\nid = "ensure_a"\nagent = "a"'),
 ])

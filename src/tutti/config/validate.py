@@ -55,6 +55,21 @@ def known_runtimes(config: TuttiConfig) -> set[str]:
     return set(BUILTIN_RUNTIMES) | {r.name for r in config.runtimes if r.name.strip()}
 
 
+def is_known_runtime(name: str, known: set[str]) -> bool:
+    """Declared/built-in names, the registry's aliases (`claude`) and fake looks (`fake:codex`)."""
+    if name in known:
+        return True
+    from tutti.runtimes.registry import ALIASES
+
+    if name in ALIASES:
+        return True
+    if name.startswith("fake:"):
+        from tutti.runtimes.fake import LOOKS
+
+        return name.split(":", 1)[1] in LOOKS
+    return False
+
+
 def relative_path_problem(value: str) -> str | None:
     """Why a config path would leave the workspace, or None when it stays inside."""
     p = PurePosixPath(value.strip())
@@ -181,7 +196,7 @@ def _role_and_runtime_problems(config: TuttiConfig) -> Iterator[Problem]:
         if not agent.runtime and (agent.provider or agent.model):
             continue  # API-direct agent: Tutti calls the model itself, no CLI runtime needed
         runtime = config.resolved_runtime(agent)
-        if runtime is None or runtime in known:
+        if runtime is None or is_known_runtime(runtime, known):
             continue
         if agent.runtime:
             where = keypath.agent_path(agent.name, "runtime")
