@@ -44,7 +44,9 @@ class FakePane:
         return self.tmux("capture-pane", "-p", "-t", self.session)
 
     def classify(self):
-        return FakeAdapter(self.look).classify(self.capture())
+        # The default adapter, as `tt` builds it for runtime = "fake": it must find the look
+        # from the screen itself (the `fake:<look>` marker), whatever look was launched.
+        return FakeAdapter().classify(self.capture())
 
     def paste(self, text: str) -> None:
         buf = f"t{uuid.uuid4().hex[:8]}"

@@ -154,3 +154,12 @@ def test_initial_prompt_flag_is_submitted_at_start(fake_pane):
     fake_pane.wait_for(lambda: fake_pane.recorded(), what="initial prompt")
     assert fake_pane.recorded()[0]["prompt"] == "first task"
     fake_pane.wait_state("idle")
+
+
+def test_idle_agent_redraws_when_the_window_is_resized(fake_pane):
+    fake_pane.start()
+    fake_pane.wait_state("idle")
+    assert "─" * 200 in fake_pane.capture()
+    fake_pane.tmux("resize-window", "-t", fake_pane.session, "-x", "120", "-y", "40")
+    fake_pane.wait_for(lambda: "─" * 120 + "\n" in fake_pane.capture(), what="redraw at 120 columns")
+    fake_pane.wait_state("idle")

@@ -8,6 +8,7 @@ real CLI. Used by tests and by users rehearsing a workflow without spending toke
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from tutti.errors import ConfigError
@@ -16,6 +17,7 @@ from tutti.runtimes.base import Detection, LaunchContext, LaunchSpec
 
 LOOKS = ("claude", "codex", "gemini", "aider")
 LOOK_ENV = "TUTTI_FAKE_LOOK"
+_MARK = re.compile(r"\bfake:(claude|codex|gemini|aider)\b")
 
 
 def look_classifier(look: str):
@@ -62,7 +64,11 @@ class FakeAdapter:
         return spec
 
     def classify(self, screen: str) -> Detection:
-        return self.classifier.classify(screen)
+        """Classify with the classifier of the look on screen (its chrome carries a
+        `fake:<look>` marker), else of the configured look."""
+        found = _MARK.findall(screen)
+        classifier = look_classifier(found[-1]) if found else self.classifier
+        return classifier.classify(screen)
 
     def submit_delay_secs(self) -> float:
         return 0.1

@@ -367,8 +367,29 @@ class Terminal:
         self.write("\x1b[H" + body + "\x1b[K\x1b[J" if len(lines) < rows else "\x1b[H" + body + "\x1b[K")
 
 
+def _wake_on_resize() -> int | None:
+    """A pipe that becomes readable on SIGWINCH, so an idle agent redraws after a resize."""
+    import signal
+
+    try:
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        signal.signal(signal.SIGWINCH, lambda *_: _poke(w))
+        return r
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _poke(fd: int) -> None:
+    try:
+        os.write(fd, b"x")
+    except OSError:
+        pass
+
+
 def run(agent: Agent, fd_in: int = 0, fd_out: int = 1, initial_prompt: str | None = None) -> int:
     parser = InputParser(agent)
+    wake = _wake_on_resize()
     with Terminal(fd_in, fd_out) as term:
         term.write("\x1b[2J")
         if initial_prompt:
@@ -392,7 +413,13 @@ def run(agent: Agent, fd_in: int = 0, fd_out: int = 1, initial_prompt: str | Non
             timeout = FRAME_SECS if agent.job is not None else None
             if parser.buf == "\x1b":
                 timeout = 0.05
-            ready, _, _ = select.select([fd_in], [], [], timeout)
+            watched = [fd_in] if wake is None else [fd_in, wake]
+            ready, _, _ = select.select(watched, [], [], timeout)
+            if wake is not None and wake in ready:
+                os.read(wake, 4096)  # resized: loop around and redraw
+                last = None
+                if fd_in not in ready:
+                    continue
             if not ready:
                 parser.flush_lone_escape()
                 continue
@@ -405,6 +432,13 @@ def run(agent: Agent, fd_in: int = 0, fd_out: int = 1, initial_prompt: str | Non
     return agent.exit_code or 0
 
 
+def _env_float(name: str) -> float | None:
+    try:
+        return float(os.environ[name]) if os.environ.get(name) else None
+    except ValueError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tutti.testing.fake_agent",
                                  description="A fake coding-agent CLI for rehearsals and tests.")
@@ -414,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="TOML/JSON script of per-prompt behaviour (env TUTTI_FAKE_SCRIPT)")
     ap.add_argument("--prompt", default=None, help="an initial prompt, submitted at start")
     ap.add_argument("--permission-mode", default="default", help="`bypass` shows the bypass footer")
-    ap.add_argument("--work-secs", type=float, default=None, help="override the default work time")
+    ap.add_argument("--work-secs", type=float, default=_env_float("TUTTI_FAKE_WORK_SECS"),
+                    help="override the default work time (env TUTTI_FAKE_WORK_SECS)")
     args = ap.parse_args(argv)
 
     from tutti.errors import TuttiError

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 BRAILLE = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 STARS = "·✢✳✶✻✽"
+# Every look keeps this marker in its always-visible chrome, so the `fake` adapter knows which
+# runtime's classifier reads the screen even when the look was picked by an agent's env.
+MARK = "fake:"
 VERBS = ("Thinking", "Pondering", "Brewing", "Noodling", "Crafting")
 
 
@@ -112,7 +115,7 @@ class ClaudeLook(Look):
 
     def banner(self, v: View) -> list[str]:
         width = min(max(v.cols, 40), 100)
-        title = "─── Claude Code (tutti fake agent) "
+        title = f"─── Claude Code (tutti fake agent, {MARK}claude) "
         inner = width - 2
         body = ["Welcome back!", "fake-model · no tokens spent", v.cwd]
         return [f"╭{title}{'─' * max(0, inner - len(title))}╮",
@@ -139,7 +142,7 @@ class ClaudeLook(Look):
         if v.state == "waiting":
             return [_rule(v), " Create file", f" {v.dialog_path}", "",
                     f" Do you want to create {v.dialog_path}?", " ❯ 1. Yes", "   2. No", "",
-                    " Esc to cancel · Tab to amend"]
+                    f" Esc to cancel · Tab to amend · {MARK}claude"]
         return []
 
     def composer(self, v: View) -> list[str]:
@@ -151,14 +154,14 @@ class ClaudeLook(Look):
             footer = "  ⏵⏵ bypass permissions on (shift+tab to cycle)"
         else:
             footer = "  ? for shortcuts"
-        return [_rule(v), f"❯ {v.input}", _rule(v), footer]
+        return [_rule(v), f"❯ {v.input}", _rule(v), f"{footer} · {MARK}claude"]
 
 
 class CodexLook(Look):
     name = "codex"
 
     def banner(self, v: View) -> list[str]:
-        return ["  >_ OpenAI Codex (tutti fake agent)", f"     {v.cwd}", ""]
+        return [f"  >_ OpenAI Codex (tutti fake agent, {MARK}codex)", f"     {v.cwd}", ""]
 
     def echo(self, prompt: str) -> list[str]:
         return [f"› {prompt_summary(prompt)}", ""]
@@ -180,21 +183,21 @@ class CodexLook(Look):
             return ["  Would you like to make the following edits?", "",
                     f"  Destination: {v.cwd}/{v.dialog_path}", "",
                     "› 1. Yes, proceed (y)", "  2. No, and tell Codex what to do differently (esc)", "",
-                    "  Press enter to confirm or esc to cancel"]
+                    f"  Press enter to confirm or esc to cancel · {MARK}codex"]
         return []
 
     def composer(self, v: View) -> list[str]:
         if v.state == "waiting":
             return []
         return [f"› {v.input or 'Ask Codex to do anything'}", "",
-                f"  fake-model default · {v.context_left}% left · {v.cwd}", "  ? for shortcuts"]
+                f"  fake-model default · {v.context_left}% left · {v.cwd}", f"  ? for shortcuts · {MARK}codex"]
 
 
 class GeminiLook(Look):
     name = "gemini"
 
     def banner(self, v: View) -> list[str]:
-        return [" Gemini CLI (tutti fake agent)", "", "Tips for getting started:",
+        return [f" Gemini CLI (tutti fake agent, {MARK}gemini)", "", "Tips for getting started:",
                 "1. Ask coding questions, edit code or run commands", "2. Be specific for the best results", ""]
 
     def echo(self, prompt: str) -> list[str]:
@@ -216,7 +219,7 @@ class GeminiLook(Look):
         if v.state == "waiting":
             width = min(max(v.cols, 40), 100) - 2
             body = [f"? WriteFile  Writing to {v.dialog_path}", "", "Apply this change?", "",
-                    "● 1. Allow once", "  2. No, suggest changes (esc)"]
+                    "● 1. Allow once", "  2. No, suggest changes (esc)", "", f"{MARK}gemini"]
             return [f"╭{'─' * width}╮", *[f"│ {t:<{width - 2}} │" for t in body], f"╰{'─' * width}╯"]
         return []
 
@@ -225,15 +228,15 @@ class GeminiLook(Look):
             return []
         mode = " YOLO Ctrl+Y" if v.bypass else " Shift+Tab to accept edits"
         return [_rule(v), mode, f" >   {v.input or 'Type your message or @path/to/file'}",
-                " workspace (/directory)        model", f" {v.cwd}        fake-model ({v.context_left}% context left)"]
+                " workspace (/directory)        model", f" {v.cwd}        fake-model ({v.context_left}% context left) · {MARK}gemini"]
 
 
 class AiderLook(Look):
     name = "aider"
 
     def banner(self, v: View) -> list[str]:
-        return ["Aider (tutti fake agent)", "Model: fake-model with whole edit format",
-                f"Git repo: {v.cwd}", _rule(v)]
+        return [f"Aider (tutti fake agent, {MARK}aider)", "Model: fake-model with whole edit format",
+                f"Git repo: {v.cwd}", _rule_plain()]
 
     def answer(self, text: str, secs: float) -> list[str]:
         return [*text.split("\n"), "", "Tokens: 600 sent, 20 received.", _rule_plain()]
@@ -260,7 +263,7 @@ class AiderLook(Look):
 
 
 def _rule_plain() -> str:
-    return "─" * 60
+    return "─" * 56 + f" {MARK}aider"
 
 
 LOOKS: dict[str, type[Look]] = {"claude": ClaudeLook, "codex": CodexLook, "gemini": GeminiLook, "aider": AiderLook}
