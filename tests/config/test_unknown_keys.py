@@ -38,3 +38,6 @@ def test_unknown_keys_never_fail_the_load(tt, tmp_path):
     (tmp_path / "tutti.toml").write_text('colour = "blue"\n' + BASE)
     result = tt("run", "--list", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    # the CLI prints each warning once, to stderr (stdout stays clean for --json consumers)
+    assert result.stderr.count("warning: tutti.toml: unknown key 'colour' (ignored)") == 1
+    assert "colour" not in result.stdout

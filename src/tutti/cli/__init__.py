@@ -118,8 +118,10 @@ def cli() -> None:
 
 
 def main() -> None:
+    from tutti.config import notices
     from tutti.errors import TuttiError
 
+    notices.subscribe(_warn_once)  # config warnings (unknown keys) go to stderr, once each
     try:
         cli.main(standalone_mode=False)
     except TuttiError as exc:
@@ -139,3 +141,12 @@ def main() -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        click.echo(f"warning: {message}", err=True)

@@ -49,8 +49,12 @@ class ConfigReport:
 
 def load_config(path: Path) -> LoadedConfig:
     """Load and validate `path`; raise the first problem as a ConfigValidationError."""
+    from tutti.config import notices
+
     file = display_path(path)
-    return load_config_text(read_config_text(path, file), path, file=file)
+    loaded = load_config_text(read_config_text(path, file), path, file=file)
+    notices.publish(loaded.warnings)  # the CLI prints them to stderr; they never fail a load
+    return loaded
 
 
 def load_config_text(text: str, path: Path, *, file: str | None = None) -> LoadedConfig:
