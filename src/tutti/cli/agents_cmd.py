@@ -30,8 +30,12 @@ def _ref(agent: str, workspace: str | None):
     return resolve_agent(agent, _ws(workspace) if workspace else None)
 
 
-def _targets(workspace: str | None, all_: bool):
-    """The workspaces a command acts on: every registered one with --all, else one."""
+def _targets(workspace: str | None, all_: bool, agent: str | None = None):
+    """(name, workspace, error) triples a command acts on: every registered one with --all,
+    the one named by a `workspace/agent` reference, else `-w` or the one around cwd."""
+    if agent and "/" in agent:
+        ref = _ref(agent, workspace)
+        return [(None, ref.ws, None)]
     if not all_:
         return [(None, _ws(workspace), None)]
     from tutti.ops.resolve import all_workspaces
@@ -54,16 +58,13 @@ def up(agent, workspace, all_, fresh_worktree, mode, policy, as_json) -> None:
     from tutti.ops.agents import up as do_up
 
     results, rows = [], []
-    for name, ws, err in _targets(workspace, all_):
+    agent_name = agent.split("/", 1)[1] if agent and "/" in agent else agent
+    for name, ws, err in _targets(workspace, all_, agent):
         if ws is None:
             warn(f"{name}: {err}")
             continue
         try:
-            ref_agent = agent
-            if agent and "/" in agent:
-                ref = _ref(agent, workspace)
-                ws, ref_agent = ref.ws, ref.name
-            res = do_up(ws, ref_agent, fresh_worktree=fresh_worktree, mode=mode, policy=policy)
+            res = do_up(ws, agent_name, fresh_worktree=fresh_worktree, mode=mode, policy=policy)
         except TuttiError as exc:
             if not all_:
                 raise
@@ -97,15 +98,12 @@ def down(agent, workspace, all_, clean, as_json) -> None:
     from tutti.ops.agents import down as do_down
 
     results = []
-    for name, ws, err in _targets(workspace, all_):
+    agent_name = agent.split("/", 1)[1] if agent and "/" in agent else agent
+    for name, ws, err in _targets(workspace, all_, agent):
         if ws is None:
             warn(f"{name}: {err}")
             continue
-        ref_agent = agent
-        if agent and "/" in agent:
-            ref = _ref(agent, workspace)
-            ws, ref_agent = ref.ws, ref.name
-        results.append(do_down(ws, ref_agent, clean=clean))
+        results.append(do_down(ws, agent_name, clean=clean))
     if as_json:
         emit_json([r.to_dict() for r in results])
     else:
