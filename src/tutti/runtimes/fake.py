@@ -57,8 +57,7 @@ class FakeAdapter:
         elif ctx.mode == "safe":
             spec.enforcement = "prompt"
         else:
-            spec.enforcement = "none"
-            spec.notes.append("fake agent runs no real commands; allow rules are not enforced")
+            spec.enforcement = "none"  # the fake agent runs no commands, so there is nothing to enforce
         if ctx.prompt:
             argv += ["--prompt", ctx.prompt]
         return spec
