@@ -145,3 +145,19 @@ def test_concurrent_registrations_lose_nothing(tutti_home):
         pool.map(_register_many, [(str(tutti_home), f"p{n}", 10) for n in range(4)], chunksize=1)
     names = {w.name for w in gc.registered_workspaces()}
     assert names == {f"p{n}-{i}" for n in range(4) for i in range(10)}
+
+
+def test_unknown_global_keys_are_published_as_warnings():
+    from tutti.config import notices
+
+    path = gc.global_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[dashboard]\nprot = 1\n')
+    seen: list[str] = []
+    notices.subscribe(seen.append)
+    try:
+        gc.load_global()
+    finally:
+        notices.unsubscribe(seen.append)
+    assert seen == ["config.toml: unknown key 'dashboard → prot' — did you mean 'port'?"] or \
+        seen[0].endswith("unknown key 'dashboard → prot' — did you mean 'port'?")

@@ -148,3 +148,13 @@ def test_list_templates(tt, tmp_path):
     assert result.returncode == 0
     assert [t["name"] for t in json.loads(result.stdout)] == ["gstack-startup", "minimal", "python", "rust-cli"]
     assert not (tmp_path / "tutti.toml").exists()
+
+
+def test_custom_template_from_home_relative_path(tt, git_repo, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "t.toml").write_text('[template]\nname = "t"\nversion = "1"\n# ── config below ──\n'
+                                 '[workspace]\nname = "{{project_name}}"\n')
+    result = tt("init", "-t", "~/t.toml", cwd=git_repo, env={"HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    assert (git_repo / "tutti.toml").read_text().startswith("# template: t 1\n")

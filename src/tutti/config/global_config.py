@@ -78,6 +78,10 @@ def load_global(path: Path | None = None) -> GlobalConfig:
     config = build_model(parse_toml(read_config_text(path, file), file), file, GlobalConfig)
     for issue in global_problems(config, file):
         raise issue.to_error()
+    from tutti.config import notices
+    from tutti.config.unknown_keys import unknown_key_warnings
+
+    notices.publish(unknown_key_warnings(config, file))
     return config
 
 

@@ -139,7 +139,8 @@ def resolve(name_or_path: str, cwd: Path) -> Template:
     """A built-in by name, or a custom template file when the value looks like a path."""
     if not is_template_path(name_or_path):
         return builtin(name_or_path)
-    path = (cwd / name_or_path).expanduser()
+    path = Path(name_or_path).expanduser()
+    path = path if path.is_absolute() else cwd / path
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
