@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ class ScriptedModelServer:
         self._mode_left = 0
         self._turn_failures: dict[int, int] = {}
         self.release = threading.Event()  # wakes hanging requests at shutdown
-        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._httpd = _QuietServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -162,6 +163,24 @@ class ScriptedModelServer:
         return entry
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def get_request(self):  # type: ignore[no-untyped-def]
+        conn, addr = super().get_request()
+        # Small SSE frames must not wait for delayed ACKs (Nagle): ~40 ms per frame otherwise.
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, addr
+
+    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        # Clients closing keep-alive connections (or giving up on a hang) are normal here.
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def _usage_for(turn: Turn, body: Any) -> dict[str, int]:
     u = dict(turn.usage or {})
     approx_in = max(1, len(json.dumps(body)) // 4)
@@ -206,15 +225,17 @@ def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("cache-control", "no-cache")
             self.send_header("transfer-encoding", "chunked")
             self.end_headers()
+            pending: list[bytes] = []
             for name, data in events:
                 text = data if isinstance(data, str) else json.dumps(data)
-                frame = (f"event: {name}\n" if name else "") + f"data: {text}\n\n"
-                raw = frame.encode()
-                self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
-                if delay_ms:
-                    self.wfile.flush()
+                raw = ((f"event: {name}\n" if name else "") + f"data: {text}\n\n").encode()
+                pending.append(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
+                if delay_ms:  # paced streaming: each frame on its own, then a pause
+                    self.wfile.write(b"".join(pending))
+                    pending.clear()
                     time.sleep(delay_ms / 1000)
-            self.wfile.write(b"0\r\n\r\n")
+            pending.append(b"0\r\n\r\n")
+            self.wfile.write(b"".join(pending))
             self.wfile.flush()
 
         # -- routes ------------------------------------------------------------------------
