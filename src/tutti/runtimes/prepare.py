@@ -199,6 +199,10 @@ def _codex(env: dict[str, str], home: Path, workdir: Path, provider: Provider, s
     notice["hide_rate_limit_model_nudge"] = True
     tui = doc.setdefault("tui", tomlkit.table())
     tui["show_tooltips"] = False
+    # Codex 0.169's TUI otherwise starts a shared app-server daemon that outlives the tmux
+    # session (and `tt down`), keeps the config it started with and holds a control socket
+    # under /tmp/codex-daemon-<uid>/; a relaunch then fails with "control socket is already in use".
+    doc.setdefault("features", tomlkit.table())["daemon_auto_start"] = False
     _trust_codex_project(doc, workdir)
     write_text_atomic(path, tomlkit.dumps(doc))
 
@@ -232,6 +236,16 @@ def _gemini(env: dict[str, str], home: Path, provider: Provider, share_home: boo
         env.setdefault("GEMINI_MODEL", provider.model)
     # Folder trust without a dialog; the user's own trustedFolders.json stays untouched.
     env["GEMINI_CLI_TRUST_WORKSPACE"] = "true"
+    # Local-file telemetry only (nothing leaves the machine): the one place Gemini CLI records
+    # a failed API call while its screen just says "Thinking..." for minutes
+    # (runtimes.signals.gemini_telemetry reads it). Env vars, so it works with share_home too.
+    home.mkdir(parents=True, exist_ok=True)
+    env.update({
+        "GEMINI_TELEMETRY_ENABLED": "true",
+        "GEMINI_TELEMETRY_TARGET": "local",
+        "GEMINI_TELEMETRY_OUTFILE": str(gemini_telemetry_file(home)),
+        "GEMINI_TELEMETRY_LOG_PROMPTS": "false",
+    })
     if share_home:
         return
     env["GEMINI_CLI_HOME"] = str(home)
@@ -247,6 +261,10 @@ def _gemini(env: dict[str, str], home: Path, provider: Provider, share_home: boo
         data.setdefault("ui", {}).setdefault("hideTips", True)
 
     _update_json(home / ".gemini" / "settings.json", seed)
+
+
+def gemini_telemetry_file(home: Path) -> Path:
+    return home / "gemini-telemetry.log"
 
 
 # -- Aider --------------------------------------------------------------------------------------------
