@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from tutti.ops.direct import replay, send_direct
+from tutti.ops.direct import send_direct
 
 from .conftest import SECRET, api_profile, commit_all, events
 

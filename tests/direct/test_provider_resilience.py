@@ -26,7 +26,7 @@ def test_429_with_retry_after_is_retried_after_the_delay(direct_ws, model_server
     assert 0.9 <= gap < 10, gap  # waited what the server asked, not the 20 ms backoff
     retry = [e.data for e in events(ws, result.run_id) if e.kind == "direct.provider_retry"]
     assert retry and retry[0]["status"] == 429 and retry[0]["retry_after"] == 1.0
-    model_call = [e.data for e in events(ws, result.run_id) if e.kind == "direct.model_call"][0]
+    model_call = next(e.data for e in events(ws, result.run_id) if e.kind == "direct.model_call")
     assert model_call["attempts"] == 2
 
 
@@ -53,7 +53,7 @@ def test_a_provider_that_stays_down_fails_over_to_the_next_profile(direct_ws, mo
     failover = [e.data for e in evs if e.kind == "direct.provider_failover"]
     assert len(failover) == 1 and failover[0]["from_profile"] == "primary"
     assert failover[0]["to_profile"] == "secondary" and failover[0]["reason"] == "unavailable"
-    call = [e.data for e in evs if e.kind == "direct.model_call"][0]
+    call = next(e.data for e in evs if e.kind == "direct.model_call")
     assert call["profile"] == "secondary" and call["model"] == "claude-haiku-4-5"
 
 

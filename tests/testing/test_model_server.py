@@ -68,7 +68,7 @@ def test_openai_responses_stream_has_function_call_items(srv):
     assert names[0] == "response.created" and names[-1] == "response.completed"
     assert "response.output_text.delta" in names and "response.function_call_arguments.delta" in names
     completed = events[-1][1]["response"]
-    call = [i for i in completed["output"] if i["type"] == "function_call"][0]
+    call = next(i for i in completed["output"] if i["type"] == "function_call")
     assert call["name"] == "write_file" and json.loads(call["arguments"])["path"] == "a.txt"
     assert completed["usage"]["input_tokens_details"]["cached_tokens"] == 10
     assert [d["sequence_number"] for _, d in events] == list(range(len(events)))
@@ -80,7 +80,7 @@ def test_anthropic_messages_stream_with_tool_use(srv):
     assert [e for e, _ in events][:2] == ["message_start", "ping"] and events[-1][0] == "message_stop"
     start = [d for e, d in events if e == "content_block_start"]
     assert start[1]["content_block"]["type"] == "tool_use" and start[1]["content_block"]["name"] == "write_file"
-    delta = [d for e, d in events if e == "message_delta"][0]
+    delta = next(d for e, d in events if e == "message_delta")
     assert delta["delta"]["stop_reason"] == "tool_use" and delta["usage"]["output_tokens"] == 12
     assert events[0][1]["message"]["usage"]["cache_read_input_tokens"] == 10
 

@@ -7,7 +7,7 @@ the loop, the store payloads and `tt replay` only ever see these types.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Role = Literal["user", "assistant"]
 
@@ -48,7 +48,7 @@ class ToolResultBlock:
                 "is_error": self.is_error}
 
 
-Block = Union[TextBlock, ToolUseBlock, ToolResultBlock]
+Block = TextBlock | ToolUseBlock | ToolResultBlock
 
 
 @dataclass

@@ -110,7 +110,7 @@ def apply_hunks(original: str, patch: FilePatch, max_drift: int = 200) -> str:
         old = hunk.old
         want = max(hunk.old_start - 1, 0) if old else hunk.old_start
         found = None
-        for drift in range(0, max_drift + 1):
+        for drift in range(max_drift + 1):
             for candidate in ((want + drift,) if drift == 0 else (want + drift, want - drift)):
                 if candidate < pos or candidate + len(old) > len(src):
                     continue

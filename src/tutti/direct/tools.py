@@ -129,9 +129,7 @@ class ToolBox:
         """Why this call would touch a path outside the root (None when it stays inside).
         Used by the policy gate so escapes are refused and recorded before the tool runs."""
         raw_paths: list[Any] = []
-        if tool in ("read_file", "write_file"):
-            raw_paths.append(args.get("path"))
-        elif tool == "grep" and "path" in args:
+        if tool in ("read_file", "write_file") or tool == "grep" and "path" in args:
             raw_paths.append(args.get("path"))
         elif tool == "apply_patch" and isinstance(args.get("patch"), str):
             try:
@@ -223,7 +221,7 @@ class ToolBox:
         env = {k: v for k, v in os.environ.items() if k not in self.hidden_env}
         result = proc.run(proc.shell_argv(command), cwd=self.root, env=env, timeout=timeout, cancel=self.cancel,
                           capture_bytes=MAX_OUTPUT_CHARS * 4)
-        status = "timed out after %gs (process group killed)" % timeout if result.timed_out else \
+        status = f"timed out after {timeout:g}s (process group killed)" if result.timed_out else \
             f"exit code {result.returncode}"
         parts = [status]
         if result.stdout:

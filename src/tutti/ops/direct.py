@@ -120,7 +120,7 @@ def _money(x: Any) -> str:
 def _entry(ev: Any) -> ReplayEntry | None:
     d, kind = ev.data, ev.kind
     turn = d.get("turn")
-    base = dict(seq=ev.seq, ts=ev.ts, turn=turn, step=ev.step, data=d)
+    base = {"seq": ev.seq, "ts": ev.ts, "turn": turn, "step": ev.step, "data": d}
     if kind == "direct.run.started":
         return ReplayEntry(kind="start", title=f"run started: agent {ev.agent} via {d.get('profile') or d.get('provider')} "
                            f"model {d.get('model')} (max {d.get('max_turns')} turns)", detail=d.get("prompt", ""), **base)
@@ -174,7 +174,7 @@ def replay(ws: Workspace, run_id: str) -> Replay:
             break
         after = batch[-1].seq
     rows = ws.store.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
-    run = {k: rows[0][k] for k in rows[0].keys()} if rows else None
+    run = {k: rows[0][k] for k in rows[0]} if rows else None
     if not entries:
         if run is None:
             raise NotFoundError(f"run '{run_id}' not found in {ws.store.path}",

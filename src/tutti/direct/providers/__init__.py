@@ -38,5 +38,11 @@ def build_provider(settings: ProviderSettings, **kwargs) -> Provider:
                       hint=f"use one of: {', '.join(PROVIDER_KINDS)}")
 
 
-__all__ = ["Provider", "ProviderCallError", "ProviderSettings", "build_provider", "default_base_url",
-           "PROVIDER_KINDS"]
+__all__ = [
+    "PROVIDER_KINDS",
+    "Provider",
+    "ProviderCallError",
+    "ProviderSettings",
+    "build_provider",
+    "default_base_url",
+]

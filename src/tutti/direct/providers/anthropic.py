@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from tutti.direct.messages import Message, StreamDelta, TextBlock, ToolResultBlock, ToolSpec, ToolUseBlock, Usage
+from tutti.direct.messages import (
+    Message,
+    StreamDelta,
+    TextBlock,
+    ToolResultBlock,
+    ToolSpec,
+    ToolUseBlock,
+    Usage,
+)
 from tutti.direct.providers.base import Provider, ProviderCallError, redact
 
 API_VERSION = "2023-06-01"
@@ -89,9 +97,9 @@ class AnthropicProvider(Provider):
                                                                            "stop_sequence") else "other")
                 out = payload.get("usage") or {}
                 if out:
-                    merged = usage_from_anthropic({**{"input_tokens": usage.input_tokens,
+                    merged = usage_from_anthropic({"input_tokens": usage.input_tokens,
                                                       "cache_read_input_tokens": usage.cached_tokens,
-                                                      "cache_creation_input_tokens": usage.cache_write_tokens}, **out})
+                                                      "cache_creation_input_tokens": usage.cache_write_tokens, **out})
                     yield StreamDelta("usage", usage=merged)
             elif kind == "message_stop":
                 return

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
@@ -98,7 +98,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     current = now if now is not None else time.time()
     return max(0.0, when.timestamp() - current)
 
@@ -116,7 +116,7 @@ def iter_sse(lines: Iterator[str]) -> Iterator[tuple[str | None, str]]:
         if line.startswith(":"):
             continue
         name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
+        value = value.removeprefix(" ")
         if name == "event":
             event = value
         elif name == "data":
@@ -233,8 +233,7 @@ class Provider:
                 if response.status_code >= 400:
                     response.read()
                     raise self._http_error(response.status_code, response.text, response.headers.get("retry-after"))
-                for delta in self._parse_stream(iter_sse(response.iter_lines())):
-                    yield delta
+                yield from self._parse_stream(iter_sse(response.iter_lines()))
         except httpx.TimeoutException as exc:
             raise _Retryable(ProviderCallError(
                 f"{self.settings.label}: no response within {self.settings.timeout_secs:g}s ({type(exc).__name__})",

@@ -6,7 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from tutti.direct.messages import Message, StreamDelta, TextBlock, ToolResultBlock, ToolSpec, ToolUseBlock, Usage
+from tutti.direct.messages import (
+    Message,
+    StreamDelta,
+    TextBlock,
+    ToolResultBlock,
+    ToolSpec,
+    Usage,
+)
 from tutti.direct.providers.base import Provider, ProviderCallError, redact
 
 _FINISH = {"stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use", "length": "max_tokens"}
