@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shlex
-from pathlib import Path
 
 from tutti.errors import ConfigError, PolicyError
 from tutti.runtimes.base import Detection, LaunchContext, LaunchSpec
@@ -120,8 +119,3 @@ class CliAdapter:
 
     def submit_delay_secs(self) -> float:
         return self.submit_delay
-
-    def structured_state(self, env: dict[str, str], workdir: Path, pid: int | None) -> Detection | None:
-        """A state read from the runtime's own state file or log, when it has one (see
-        `signals.py`); callers merge it with the screen via `signals.combine`."""
-        return None

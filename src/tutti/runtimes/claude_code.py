@@ -71,8 +71,3 @@ class ClaudeCodeAdapter(CliAdapter):
         spec.enforcement = "hard"
         spec.notes.append(f"claude settings written to {path}")
         return ctx.prompt
-
-    def structured_state(self, env, workdir, pid):
-        from tutti.runtimes.signals import claude_state
-
-        return claude_state(env, pid)

@@ -66,8 +66,3 @@ class CodexAdapter(CliAdapter):
         prompt = super().constrained(ctx, spec, rules)
         spec.argv += ["-a", "never", "-s", "workspace-write"]
         return prompt
-
-    def structured_state(self, env, workdir, pid):
-        from tutti.runtimes.signals import codex_state
-
-        return codex_state(env, workdir)

@@ -71,6 +71,3 @@ class FakeAdapter:
 
     def submit_delay_secs(self) -> float:
         return 0.1
-
-    def structured_state(self, env, workdir, pid) -> Detection | None:
-        return None  # the screen is the fake agent's only signal, as for most real CLIs
