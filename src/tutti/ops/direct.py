@@ -174,7 +174,7 @@ def replay(ws: Workspace, run_id: str) -> Replay:
             break
         after = batch[-1].seq
     rows = ws.store.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
-    run = {k: rows[0][k] for k in rows[0]} if rows else None
+    run = dict(zip(rows[0].keys(), tuple(rows[0]))) if rows else None
     if not entries:
         if run is None:
             raise NotFoundError(f"run '{run_id}' not found in {ws.store.path}",
