@@ -152,3 +152,31 @@ def test_schedule_list_cli_shows_next_fire(tmp_path, tt):
     assert data[0]["workflow"] == "nightly"
     nxt = datetime.fromisoformat(data[0]["next_fire"])
     assert (nxt.hour, nxt.minute) == (3, 0) and nxt > datetime.now(UTC)
+
+
+def test_schedule_run_foreground_loop_starts_a_due_workflow(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "tutti.toml").write_text(
+        '[workspace]\nname = "s"\n\n[[workflow]]\nname = "tick"\nschedule = "* * * * *"\n\n'
+        '[[workflow.step]]\ntype = "command"\nrun = "echo ran >> ticked.txt"\n'
+    )
+    child = subprocess.Popen([sys.executable, "-m", "tutti", "schedule", "run", "--interval", "1"], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (tmp_path / "ticked.txt").exists():
+            assert child.poll() is None, child.communicate()
+            time.sleep(0.2)
+        first_minute = int(time.time() // 60)
+        time.sleep(2.5)  # further ticks in the same minute do not start it again
+        minutes = int(time.time() // 60) - first_minute + 1
+        assert 1 <= (tmp_path / "ticked.txt").read_text().count("ran") <= minutes
+    finally:
+        os.killpg(child.pid, signal.SIGINT)
+        out, _ = child.communicate(timeout=30)
+    assert "started workflow 'tick'" in out
