@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.config.conftest import FIXTURES
+
 from tutti.config import templates
 from tutti.config.load import diagnose_config, load_config, load_config_text
 

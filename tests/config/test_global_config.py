@@ -121,9 +121,8 @@ def test_duplicate_profiles_are_rejected():
 def test_edit_that_would_break_the_file_writes_nothing():
     gc.ensure_global_file()
     before = gc.global_path().read_text()
-    with pytest.raises(ConfigError):
-        with gc.edit_global() as doc:
-            doc["dashboard"] = {"port": "not-a-port"}
+    with pytest.raises(ConfigError), gc.edit_global() as doc:
+        doc["dashboard"] = {"port": "not-a-port"}
     assert gc.global_path().read_text() == before
 
 

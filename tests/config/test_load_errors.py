@@ -6,15 +6,15 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from tests.config.conftest import BASE
+
 from tutti.config.issues import ConfigValidationError
 from tutti.config.load import diagnose_config, load_config
 from tutti.errors import ConfigError
 
 CASES = [
-    ("wrong_type_in_step", '[[workflow]]\nname = "verify"\n[[workflow.step]]\ntype = "command"\nrun = "true"\n'
-     '[[workflow.step]]\ntype = "command"\nrun = "x"\ntimeout_secs = "ten"',
+    ("wrong_type_in_step", ('[[workflow]]\nname = "verify"\n[[workflow.step]]\ntype = "command"\nrun = "true"\n'
+                            '[[workflow.step]]\ntype = "command"\nrun = "x"\ntimeout_secs = "ten"'),
      "workflow 'verify' → step 2 (command) → timeout_secs: expected an integer, got \"ten\""),
     ("missing_run", '[[workflow]]\nname = "verify"\n[[workflow.step]]\ntype = "command"',
      "workflow 'verify' → step 1 (command) → run: missing required key 'run'"),

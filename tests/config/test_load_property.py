@@ -18,8 +18,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from tests.config.conftest import FIXTURES
+
 from tutti.config import templates
 from tutti.config.issues import ConfigValidationError
 from tutti.config.load import diagnose_config, load_config

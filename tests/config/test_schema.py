@@ -7,8 +7,8 @@ import tomllib
 
 import jsonschema
 import pytest
-
 from tests.config.conftest import FIXTURES
+
 from tutti.config import templates
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tests.config.conftest import BASE
 
 from tutti.config.issues import ConfigValidationError
-from tests.config.conftest import BASE
 
 A_WF = '\n[[workflow]]\nname = "w"\n'
 
@@ -24,8 +24,8 @@ RULES = [
      "agent 'c' depends on 'zz', which does not exist", "agent 'c' → depends_on[1]"),
     ("agent_dep_self", '[[agent]]\nname = "c"\nruntime = "codex"\ndepends_on = ["c"]',
      "agent 'c' depends on itself", "agent 'c' → depends_on"),
-    ("agent_cycle", '[[agent]]\nname = "c"\nruntime = "codex"\ndepends_on = ["d"]\n'
-                    '[[agent]]\nname = "d"\nruntime = "codex"\ndepends_on = ["c"]',
+    ("agent_cycle", ('[[agent]]\nname = "c"\nruntime = "codex"\ndepends_on = ["d"]\n'
+                     '[[agent]]\nname = "d"\nruntime = "codex"\ndepends_on = ["c"]'),
      "dependency cycle detected among agents", "agent → depends_on"),
     ("role_no_table", '[[agent]]\nname = "c"\nrole = "tester"',
      "agent 'c' has role 'tester' but [roles] table is not defined", "agent 'c' → role"),
@@ -70,8 +70,8 @@ RULES = [
     ("schedule_unparsable", A_WF + 'schedule = "61 * * * *"\n' + CMD,
      "workflow 'w' has invalid schedule '61 * * * *': cron parse failed:", "workflow 'w' → schedule"),
     ("prompt_wait_without_idle", A_WF + step('type = "prompt"\nagent = "a"\ntext = "go"\nwait_timeout_secs = 5'),
-     "workflow 'w', step 1 sets wait_timeout_secs/startup_grace_secs but wait_for_idle is false; "
-     "set wait_for_idle = true or remove the wait settings", "workflow 'w' → step 1 (prompt) → wait_for_idle"),
+     ("workflow 'w', step 1 sets wait_timeout_secs/startup_grace_secs but wait_for_idle is false; "
+      "set wait_for_idle = true or remove the wait settings"), "workflow 'w' → step 1 (prompt) → wait_for_idle"),
     ("prompt_unknown_agent", A_WF + step('type = "prompt"\nagent = "zz"\ntext = "go"'),
      "workflow 'w', step 1 references unknown agent 'zz'", "workflow 'w' → step 1 (prompt) → agent"),
     ("prompt_empty_text", A_WF + step('type = "prompt"\nagent = "a"\ntext = "  "'),

@@ -24,5 +24,5 @@ def unsubscribe(listener: Callable[[str], None]) -> None:
 
 def publish(messages: Iterable[str]) -> None:
     for message in messages:
-        for listener in list(_listeners):
+        for listener in _listeners:
             listener(message)

@@ -21,7 +21,7 @@ from tutti.config.models import (
     Workflow,
     WorkflowStep,
 )
-from tutti.config.validate import Problem, listing, has_cycle, relative_path_problem
+from tutti.config.validate import Problem, has_cycle, listing, relative_path_problem
 
 _ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -79,7 +79,7 @@ def _cron_problem(expr: str) -> str | None:
 
     try:
         croniter(expr)
-    except Exception as exc:  # croniter raises a zoo of types (ValueError, KeyError, …) for bad input
+    except Exception as exc:  # noqa: BLE001 — croniter raises a zoo of types (ValueError, KeyError, …) for bad input
         return f"cron parse failed: {exc}"
     return None
 
@@ -91,7 +91,7 @@ def _timezone_problem(name: str) -> str | None:
         return "empty time zone name"
     try:
         ZoneInfo(name)
-    except Exception:  # ZoneInfoNotFoundError, ValueError, OSError for odd names
+    except Exception:  # noqa: BLE001 — ZoneInfoNotFoundError, ValueError, OSError for odd names
         return "unknown IANA time zone"
     return None
 
