@@ -1,0 +1,65 @@
+"""Agent loop stop conditions and cost accounting."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tutti.direct.messages import Usage
+from tutti.direct.pricing import PriceTable
+from tutti.ops.direct import send_direct
+
+from .conftest import api_profile, events
+
+
+def _agent(extra: str = "") -> str:
+    return f'[[agent]]\nname = "bot"\nprovider = "main"\nworktree = false\n{extra}\n'
+
+
+def test_max_turns_stops_a_model_that_never_finishes(direct_ws, model_server):
+    srv = model_server({"turns": [], "fallback": {"tool_calls": [{"name": "glob", "arguments": {"pattern": "*"}}]}})
+    ws = direct_ws(_agent("max_turns = 3"), api_profile("main", srv))
+    result = send_direct(ws, "bot", "loop forever")
+    assert (result.status, result.stop_reason) == ("stopped", "max_turns")
+    assert len(srv.requests()) == 3 and result.totals["tool_calls"] == 3
+    assert events(ws, result.run_id)[-1].data["stop_reason"] == "max_turns"
+
+
+def test_cancel_stops_the_loop_between_turns(direct_ws, model_server):
+    srv = model_server({"turns": [], "fallback": {"tool_calls": [{"name": "shell", "arguments": {"command": "true"}}]}})
+    ws = direct_ws(_agent(), api_profile("main", srv))
+    cancel = threading.Event()
+
+    def approver(req):
+        cancel.set()  # the user hits ^C while being asked
+        return True
+
+    ws.config.agent("bot").requires_approval = ["shell"]
+    result = send_direct(ws, "bot", "go", cancel=cancel, approver=approver)
+    assert (result.status, result.stop_reason) == ("stopped", "cancelled")
+    assert len(srv.requests()) == 1
+
+
+def test_pricing_override_from_tutti_toml_and_unknown_models(direct_ws, model_server):
+    srv = model_server({"turns": [{"text": "hi", "usage": {"input_tokens": 1_000_000, "output_tokens": 1_000_000}}]})
+    ws = direct_ws(_agent(), api_profile("main", srv, model="my-local-model"),
+                   "[pricing.my-local-model]\ninput_per_mtok = 1.0\noutput_per_mtok = 2.0\n")
+    result = send_direct(ws, "bot", "hi")
+    call = next(e.data for e in events(ws, result.run_id) if e.kind == "direct.model_call")
+    assert call["cost_usd"] == pytest.approx(3.0) and call["priced"]
+
+    table = PriceTable()
+    assert table.cost("totally-unknown", Usage(10, 10)) == (0.0, False)
+    # dated snapshots and router prefixes find their family
+    assert table.lookup("claude-sonnet-4-5-20250929") == table.lookup("claude-sonnet-4-5")
+    assert table.lookup("openai/gpt-4o-mini") == table.lookup("gpt-4o-mini")
+
+
+def test_malformed_tool_arguments_become_a_tool_error_for_the_model(direct_ws, model_server):
+    srv = model_server({"turns": [{"tool_calls": [{"name": "read_file", "arguments": {"wrong": 1}}]}, {"text": "ok"}]})
+    ws = direct_ws(_agent(), api_profile("main", srv))
+    result = send_direct(ws, "bot", "go")
+    assert result.ok
+    tool = next(e.data for e in events(ws, result.run_id) if e.kind == "direct.tool_call")
+    assert tool["is_error"] and "missing required argument `path`" in tool["result"]
