@@ -1,0 +1,147 @@
+"""Structured state signals — what the runtimes write about themselves — preferred over the
+screen wherever a runtime offers one:
+
+- Claude Code: the live state file `<config dir>/sessions/<pid>.json` (`claude_state`), found
+  through the tmux pane's process tree and checked against the process start time;
+- Codex: the rollout log (`codex_rollout`): `task_started` / `task_complete` turn edges and
+  the error a failed turn ended with;
+- Gemini CLI: its local telemetry file (`gemini_telemetry`): failed API calls with their HTTP
+  status while the screen only says `Thinking...`.
+
+`read_structured` gives one Detection for an agent (or None); `merge` combines it with the
+screen classification; `StructuredAdapter` wraps a runtime adapter so that every
+`classify(screen)` call includes the structured signal. `delivery` confirms a prompt started
+a turn; `working_timeout` flags an agent working for too long.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tutti.runtimes.base import AgentState, Detection
+
+if TYPE_CHECKING:
+    from tutti.workspace import Workspace
+
+
+@dataclass
+class SignalSources:
+    """Where one agent's runtime writes its structured signals."""
+
+    runtime: str | None
+    workdir: Path
+    claude_config_dir: Path | None = None
+    codex_home: Path | None = None
+    gemini_telemetry: Path | None = None
+
+
+def sources_for(ws: Workspace, agent: str, env: dict[str, str] | None = None) -> SignalSources:
+    """Mirrors `runtimes.prepare`: the agent's isolated home, or the user's with share_home."""
+    from tutti.runtimes.prepare import agent_home, gemini_telemetry_file
+
+    cfg = ws.config.agent(agent)
+    runtime = ws.config.resolved_runtime(cfg) if cfg else None
+    workdir = ws.worktree_path(agent) if (cfg is None or ws.config.uses_worktree(cfg)) else ws.root
+    env = dict(os.environ if env is None else env)
+    home = agent_home(ws, agent)
+    user_home = Path(env.get("HOME") or Path.home())
+    shared = bool(cfg and cfg.share_home)
+    return SignalSources(
+        runtime=runtime,
+        workdir=workdir,
+        claude_config_dir=(Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else user_home / ".claude")
+        if shared else home / ".claude",
+        codex_home=(Path(env.get("CODEX_HOME") or user_home / ".codex")) if shared else home / ".codex",
+        gemini_telemetry=gemini_telemetry_file(home),
+    )
+
+
+def read_structured(sources: SignalSources, *, pane_pid: int | None) -> Detection | None:
+    """The structured signal of the agent's runtime right now, or None if it has none."""
+    if sources.runtime == "claude-code" and pane_pid is not None and sources.claude_config_dir:
+        from tutti.runtimes.signals.claude_state import find_session_state, sessions_dir
+
+        st = find_session_state(sessions_dir(sources.claude_config_dir), pane_pid)
+        return st.to_detection() if st else None
+    if sources.runtime == "codex" and sources.codex_home:
+        from tutti.runtimes.signals.codex_rollout import find_rollout, read_rollout
+
+        path = find_rollout(sources.codex_home, sources.workdir)
+        return read_rollout(path).to_detection() if path else None
+    if sources.runtime == "gemini-cli" and sources.gemini_telemetry:
+        from tutti.runtimes.signals.gemini_telemetry import failure_detection
+
+        return failure_detection(sources.gemini_telemetry)
+    return None
+
+
+def merge(screen: Detection, structured: Detection | None) -> Detection:
+    """One state from the screen and the structured signal.
+
+    1. `waiting` from the state file wins (a dialog is open: nothing else matters);
+    2. a failure the runtime logged itself (rollout error, telemetry api_error) wins;
+    3. a failure or a dialog on the screen wins over structured working/idle — error lines and
+       some dialogs are only on the screen;
+    4. otherwise structured working/idle wins over the screen's guess.
+    """
+    if structured is None:
+        return screen
+    if structured.state is AgentState.WAITING or structured.state.is_failure:
+        return _with(structured, screen)
+    if screen.state.is_failure or screen.state in (AgentState.WAITING, AgentState.STOPPED):
+        return _with(screen, structured)
+    return _with(structured, screen)
+
+
+def _with(winner: Detection, other: Detection) -> Detection:
+    evidence = [*winner.evidence, *(e for e in other.evidence if e not in winner.evidence)]
+    return Detection(
+        state=winner.state, confidence=winner.confidence, evidence=evidence,
+        detail=winner.detail if winner.detail is not None else other.detail,
+        context_used_pct=winner.context_used_pct if winner.context_used_pct is not None else other.context_used_pct,
+        source=winner.source,
+    )
+
+
+class StructuredAdapter:
+    """A runtime adapter whose `classify(screen)` also reads the structured signal.
+
+    `pane_pid` is called lazily (the pane may be restarted between calls). Everything else is
+    delegated to the wrapped adapter, so it can stand in wherever an adapter is expected.
+    """
+
+    def __init__(self, inner: Any, sources: SignalSources, pane_pid: Callable[[], int | None]) -> None:
+        self._inner = inner
+        self.sources = sources
+        self._pane_pid = pane_pid
+
+    def classify(self, screen: str) -> Detection:
+        det = self._inner.classify(screen)
+        try:
+            structured = read_structured(self.sources, pane_pid=self._pane_pid())
+        except OSError:
+            structured = None  # a log rotated away mid-read: the screen alone this time
+        return merge(det, structured)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def with_structured_signals(ws: Workspace, agent: str, adapter: Any, session: str | None = None,
+                            backend: Any = None) -> StructuredAdapter:
+    """Wrap `adapter` for `agent`. The pane pid is read from tmux (`backend.pane_pid(session)`)."""
+    session = session or ws.session_name(agent)
+
+    def pane_pid() -> int | None:
+        nonlocal backend
+        if backend is None:
+            from tutti.sessions.backend import default_backend
+
+            backend = default_backend()
+        return backend.pane_pid(session)
+
+    return StructuredAdapter(adapter, sources_for(ws, agent), pane_pid)

@@ -1,0 +1,37 @@
+"""Recognising a failure from a runtime's own error text (status codes and provider wording)."""
+
+from __future__ import annotations
+
+import re
+
+from tutti.runtimes.base import AgentState
+
+_RULES: list[tuple[AgentState, re.Pattern[str]]] = [
+    (AgentState.AUTH_FAILED, re.compile(
+        r"\b(?:401|403)\b|unauthori[sz]ed|invalid[ _-]?api[ _-]?key|authentication[_ ]error|"
+        r"incorrect api key|permission[_ ]denied|PERMISSION_DENIED|UNAUTHENTICATED", re.I)),
+    (AgentState.RATE_LIMITED, re.compile(
+        r"\b429\b|rate[ _-]?limit|too many requests|quota|RESOURCE_EXHAUSTED|usage limit", re.I)),
+    (AgentState.PROVIDER_DOWN, re.compile(
+        r"\b50[0-4]\b|\b529\b|overloaded|service unavailable|bad gateway|gateway timeout|"
+        r"internal server error|connection (?:refused|reset|error)|UNAVAILABLE", re.I)),
+]
+
+
+def classify_error_text(text: str) -> tuple[AgentState, str] | None:
+    """(failure state, matched text) for an error message, or None if it names no failure."""
+    for state, pattern in _RULES:
+        m = pattern.search(text)
+        if m:
+            return state, m.group(0)
+    return None
+
+
+def state_for_status(status: int) -> AgentState | None:
+    if status in (401, 403):
+        return AgentState.AUTH_FAILED
+    if status == 429:
+        return AgentState.RATE_LIMITED
+    if status >= 500:
+        return AgentState.PROVIDER_DOWN
+    return None
