@@ -8,7 +8,11 @@ import pytest
 
 from tutti.policy.commandline import UnparseableCommand, split_commands
 from tutti.policy.permissions import (
-    check_command, export_claude_settings, policy_appendix, rule_matches, shell_rules,
+    check_command,
+    export_claude_settings,
+    policy_appendix,
+    rule_matches,
+    shell_rules,
     write_claude_settings,
 )
 

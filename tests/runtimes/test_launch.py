@@ -15,8 +15,8 @@ from tutti.runtimes.registry import get_adapter
 
 
 def ctx(tmp_path, **kw) -> LaunchContext:
-    base = dict(agent="coder", workspace="ws", workdir=tmp_path / "wt", state_dir=tmp_path / "state",
-                prompt="Fix the bug; don't break 'things'")
+    base = {"agent": "coder", "workspace": "ws", "workdir": tmp_path / "wt", "state_dir": tmp_path / "state",
+            "prompt": "Fix the bug; don't break 'things'"}
     base.update(kw)
     return LaunchContext(**base)
 

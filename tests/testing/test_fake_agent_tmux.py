@@ -127,9 +127,11 @@ content = "hello from prompt {n}\\n"
     fake_pane.send("please create notes.txt now")
     fake_pane.wait_for(lambda: "Created notes.txt." in fake_pane.capture(), what="reply")
     assert (repo / "notes.txt").read_text() == "hello from prompt 1\n"
-    log = subprocess.run(["git", "log", "--format=%s", "-1"], cwd=repo, capture_output=True, text=True).stdout
+    log = subprocess.run(["git", "log", "--format=%s", "-1"], cwd=repo, capture_output=True, text=True,
+                         check=True).stdout
     assert log.strip() == "add notes.txt"
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True,
+                            check=True).stdout
     assert status == ""
 
 

@@ -77,6 +77,7 @@ class Screen:
     lines: list[str]
     turn_start: int = 0
     bottom_lines: int = BOTTOM_LINES
+    _cache: dict = field(default_factory=dict, repr=False)  # region/logical results per screen
 
     @classmethod
     def parse(cls, text: str, *, prompt_echo: re.Pattern[str] | None = None,
@@ -91,6 +92,12 @@ class Screen:
 
     def region(self, where: str) -> list[tuple[int, str]]:
         """(line index, text) pairs of a region."""
+        key = ("region", where)
+        if key not in self._cache:
+            self._cache[key] = self._region(where)
+        return self._cache[key]
+
+    def _region(self, where: str) -> list[tuple[int, str]]:
         if where == "screen":
             return list(enumerate(self.lines))
         if where == "turn":
@@ -106,6 +113,12 @@ class Screen:
         A line counts as wrapped when it is long (≥ 80 columns) and the next one is indented
         continuation text; the joined line keeps the index of its first physical line.
         """
+        key = ("logical", where)
+        if key not in self._cache:
+            self._cache[key] = self._logical(where)
+        return self._cache[key]
+
+    def _logical(self, where: str) -> list[tuple[int, str]]:
         out: list[tuple[int, str]] = []
         for i, ln in self.region(where):
             if out and _is_continuation(out[-1][1], ln) and out[-1][0] + _count_joined(out[-1]) == i:
@@ -224,10 +237,10 @@ def decide(hits: list[_Hit], context_used_pct: float | None = None) -> Detection
 
 
 # -- context window ------------------------------------------------------------------------------
-_LEFT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%\s*(?:of\s+)?(?:context\s+)?(?:window\s+)?left", re.I)
-_LEFT_UNTIL = re.compile(r"context left until auto-compact:\s*(\d{1,3}(?:\.\d+)?)\s*%", re.I)
-_USED = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%\s*(?:of\s+)?(?:context\s+)?(?:window\s+)?used", re.I)
-_CTX_USED = re.compile(r"context(?:\s+used)?:?\s*(\d{1,3}(?:\.\d+)?)\s*%", re.I)
+_LEFT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%\s*(?:of\s+)?(?:context\s+)?(?:window\s+)?left", re.IGNORECASE)
+_LEFT_UNTIL = re.compile(r"context left until auto-compact:\s*(\d{1,3}(?:\.\d+)?)\s*%", re.IGNORECASE)
+_USED = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%\s*(?:of\s+)?(?:context\s+)?(?:window\s+)?used", re.IGNORECASE)
+_CTX_USED = re.compile(r"context(?:\s+used)?:?\s*(\d{1,3}(?:\.\d+)?)\s*%", re.IGNORECASE)
 
 
 def context_used_pct(screen: Screen, lines: int = 6) -> float | None:

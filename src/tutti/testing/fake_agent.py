@@ -24,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from tutti.testing.fake_looks import LOOKS, View, get_look, input_summary
 from tutti.testing.fake_script import Action, Script, load_script
@@ -329,7 +330,7 @@ class Terminal:
         self.saved = None
         self.is_tty = os.isatty(fd_in)
 
-    def __enter__(self) -> Terminal:
+    def __enter__(self) -> Self:
         if self.is_tty:
             import termios
 
