@@ -159,6 +159,17 @@ RULES = [
     ("budget_unknown_agent", '[budget.agent_weekly_tokens]\nzz = 10',
      "budget.agent_weekly_tokens references unknown agent 'zz'", "budget → agent_weekly_tokens → zz"),
     # -- Tutti additions ------------------------------------------------------------------------
+    ("workspace_name_empty", '[workspace]\nname = " "\n[[agent]]\nname = "a"\nruntime = "codex"', "workspace name cannot be empty", "workspace → name"),
+    ("agent_name_escapes", '[[agent]]\nname = ".."\nruntime = "codex"',
+     "agent name '..' must be a plain name (letters, digits, '.', '_', '-')", "agent '..' → name"),
+    ("agent_name_path", '[[agent]]\nname = "x/../../y"\nruntime = "codex"',
+     "agent name 'x/../../y' must be a plain name", "agent 'x/../../y' → name"),
+    ("agent_name_option", '[[agent]]\nname = "-b"\nruntime = "codex"',
+     "agent name '-b' must be a plain name", "agent '-b' → name"),
+    ("agent_branch_invalid", '[[agent]]\nname = "c"\nruntime = "codex"\nbranch = "feature..x"',
+     "agent 'c' has invalid branch name 'feature..x'", "agent 'c' → branch"),
+    ("agent_branch_option", '[[agent]]\nname = "c"\nruntime = "codex"\nbranch = "--force"',
+     "agent 'c' has invalid branch name '--force'", "agent 'c' → branch"),
     ("custom_runtime_duplicate", '[[runtime]]\nname = "x"\ncommand = "x"\n[[runtime]]\nname = "x"\ncommand = "y"',
      "duplicate runtime name: 'x'", "runtime 'x' → name"),
     ("custom_runtime_empty_command", '[[runtime]]\nname = "x"\ncommand = ""',
@@ -181,10 +192,14 @@ RULES = [
 ]
 
 
+def document(extra: str) -> str:
+    return extra + "\n" if extra.startswith("[workspace]") else BASE + "\n" + extra + "\n"
+
+
 @pytest.mark.parametrize("extra,message,key_path", [r[1:] for r in RULES], ids=[r[0] for r in RULES])
 def test_rule_rejects_with_exact_message_and_key_path(load_text, extra, message, key_path):
     with pytest.raises(ConfigValidationError) as info:
-        load_text(BASE + "\n" + extra + "\n")
+        load_text(document(extra))
     err = info.value
     assert f"invalid config: {message}" in err.message
     assert err.key_path.startswith(key_path)
@@ -197,7 +212,7 @@ def test_every_rule_also_reported_by_validate_all(tmp_path):
 
     for name, extra, message, _ in RULES:
         path = tmp_path / f"{name}.toml"
-        path.write_text(BASE + "\n" + extra + "\n", encoding="utf-8")
+        path.write_text(document(extra), encoding="utf-8")
         report = diagnose_config(path)
         assert any(f"invalid config: {message}" in i.message for i in report.issues), name
 
@@ -233,6 +248,9 @@ def test_validate_all_collects_several_problems_in_order(tmp_path):
     A_WF + 'schedule = "*/30 9-17 * * 1-5"\ntimezone = "Europe/Berlin"\n' + CMD,
     # the runtime registry's aliases and the fake agent's looks
     '[[agent]]\nname = "c"\nruntime = "claude"\n[[agent]]\nname = "d"\nruntime = "fake:codex"',
+    # ordinary agent names and branches
+    '[[agent]]\nname = "docs-release"\nruntime = "codex"\nbranch = "auto/issue-42"\n'
+    '[[agent]]\nname = "api_v2.1"\nruntime = "codex"\nbranch = "feature/x"',
     # ensure_running steps may carry an id (real templates do)
     A_WF + step('type = "ensure_running"\nid = "ensure_a"\nagent = "a"'),
 ])

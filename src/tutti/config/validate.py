@@ -45,7 +45,7 @@ def validate_all(config: TuttiConfig, file: str) -> list[ConfigIssue]:
 def _issues(config: TuttiConfig, file: str) -> Iterator[ConfigIssue]:
     from tutti.config.workflow_rules import workflow_problems
 
-    for rules in (_runtime_problems, _agent_problems, workflow_problems, _hook_problems,
+    for rules in (_workspace_problems, _runtime_problems, _agent_problems, workflow_problems, _hook_problems,
                   _tool_pack_problems, _budget_problems, _webhook_problems, _gate_problems):
         for p in rules(config):
             yield ConfigIssue(file, p.key_path, PREFIX + p.message, p.hint)
@@ -121,6 +121,18 @@ def _pattern_problems(rt: CustomRuntime, where: str) -> Iterator[Problem]:
 
 
 # -- agents -------------------------------------------------------------------------------------
+# An agent name becomes a tmux session, a git branch and a directory under .tutti/worktrees:
+# keep it a plain token so it can never escape that directory or read as a git option.
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+_BAD_BRANCH = re.compile(r"(^[-/.])|(\.\.)|([\s~^:?*\[\\\x00-\x1f\x7f])|(@\{)|(/\.)|(//)|([./]$)|(\.lock$)")
+
+
+def _workspace_problems(config: TuttiConfig) -> Iterator[Problem]:
+    if not config.workspace.name.strip():
+        yield Problem("workspace → name", "workspace name cannot be empty",
+                      "set [workspace] name = \"<project>\"; it names tmux sessions and the registry entry")
+
+
 def _agent_problems(config: TuttiConfig) -> Iterator[Problem]:
     names = {a.name for a in config.agents}
     seen: set[str] = set()
@@ -128,10 +140,18 @@ def _agent_problems(config: TuttiConfig) -> Iterator[Problem]:
         if not agent.name.strip():
             yield Problem(f"agent[{i}] → name", f"agent[{i}] name cannot be empty",
                           "give every [[agent]] a unique, non-empty name")
+        elif not _PLAIN_NAME.match(agent.name) or agent.name.endswith(".lock"):
+            yield Problem(keypath.agent_path(agent.name, "name"),
+                          f"agent name '{agent.name}' must be a plain name (letters, digits, '.', '_', '-')",
+                          "the name is used for the agent's tmux session, git branch and worktree directory")
         elif agent.name in seen:
             yield Problem(keypath.agent_path(agent.name, "name"), f"duplicate agent name: '{agent.name}'",
                           "agent names must be unique: rename or remove one of them")
         seen.add(agent.name)
+        if agent.branch is not None and (not agent.branch.strip() or _BAD_BRANCH.search(agent.branch)):
+            yield Problem(keypath.agent_path(agent.name, "branch"),
+                          f"agent '{agent.name}' has invalid branch name '{agent.branch}'",
+                          "use a git branch name such as \"tutti/backend\" (no spaces, '..', '~', '^', ':' or leading '-')")
 
     for agent in config.agents:
         for n, dep in enumerate(agent.depends_on, start=1):
