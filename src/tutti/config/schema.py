@@ -58,7 +58,6 @@ def tutti_schema() -> dict[str, Any]:
     _drop_nulls(schema)
     return {
         "$schema": SCHEMA_DIALECT,
-        "$id": "https://tutti.dev/schemas/tutti.toml.json",
         **{k: v for k, v in schema.items() if k not in ("title", "description")},
         "title": "tutti.toml",
         "description": "Tutti workspace configuration: agents, roles, workflows, hooks and webhooks. "

@@ -31,13 +31,13 @@ class Problem:
     hint: str
 
 
-def validate(config: TuttiConfig, file: str) -> None:
+def validate(config: TuttiConfig, file: str = "tutti.toml") -> None:
     """Raise the first problem as a ConfigValidationError (exit code 2)."""
     for issue in _issues(config, file):
         raise issue.to_error()
 
 
-def validate_all(config: TuttiConfig, file: str) -> list[ConfigIssue]:
+def validate_all(config: TuttiConfig, file: str = "tutti.toml") -> list[ConfigIssue]:
     """Every problem in the file, in the order the original would report them."""
     return list(_issues(config, file))
 
