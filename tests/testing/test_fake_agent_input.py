@@ -88,3 +88,23 @@ def test_writes_outside_the_working_directory_are_refused(tmp_path):
     problems = agent._apply(script.action_for("go", 1))
     assert problems and "outside" in problems[0]
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_esc_interrupts_work_and_runs_the_next_queued_prompt(tmp_path):
+    agent = make_agent(tmp_path)
+    parser = InputParser(agent)
+    parser.feed(b"one\rtwo\r")
+    parser.feed(b"\x1b")
+    parser.flush_lone_escape()  # a lone ESC with nothing after it is the Esc key
+    assert "  ⎿  Interrupted by user" in agent.transcript
+    assert agent.job is not None and agent.job.prompt == "two"
+
+
+def test_every_look_carries_its_marker_for_the_fake_adapter(tmp_path):
+    from tutti.runtimes.fake import FakeAdapter
+
+    for look in ("claude", "codex", "gemini", "aider"):
+        agent = Agent(look_name=look, script=Script(), cwd=tmp_path)
+        screen = "\n".join(agent.screen(120, 40))
+        assert f"fake:{look}" in screen
+        assert FakeAdapter("claude").classify(screen).state.value == "idle", look
