@@ -53,6 +53,10 @@ class SessionBackend(Protocol):
         """The visible screen plus `scrollback` lines of history, wrapped lines joined."""
         ...
 
+    def snapshot(self, session: str) -> tuple[PaneInfo | None, str]:
+        """(pane, visible screen) together; (None, "") when the session does not exist."""
+        ...
+
     def list(self) -> list[str]:
         """Names of all live sessions on this backend."""
         ...

@@ -171,6 +171,20 @@ class TmuxBackend:
             lines.pop()
         return "\n".join(lines)
 
+    def snapshot(self, session: str) -> tuple[PaneInfo | None, str]:
+        """Pane info and visible screen in ONE tmux call (the watcher's hot path)."""
+        target = pane_target(session)
+        res = self._run("list-panes", "-t", target, "-F", _PANE_FORMAT, ";",
+                        "capture-pane", "-p", "-J", "-t", target, check=False)
+        head, _, screen = res.stdout.partition("\n")
+        parts = head.split("\t")
+        if not res.ok or len(parts) != 6:
+            return None, ""
+        lines = [line.rstrip() for line in screen.split("\n")]
+        while lines and not lines[-1]:
+            lines.pop()
+        return _pane_info(session, parts), "\n".join(lines)
+
     def control_argv(self, session: str) -> list[str]:
         """argv of a control-mode client attached to `session` (for the watcher)."""
         return self.argv("-C", "attach-session", "-f", "ignore-size", "-t", session_target(session))

@@ -54,10 +54,9 @@ def adapter_for(ws: Workspace, agent: str) -> RuntimeAdapter:
 
 def classify_pane(backend: TmuxBackend, session: str, adapter: RuntimeAdapter) -> tuple[Detection, str]:
     """(detection, visible screen). A dead pane is `stopped`, whatever its last screen says."""
-    pane = backend.pane(session)
+    pane, screen = backend.snapshot(session)
     if pane is None:
         return Detection(AgentState.STOPPED, 1.0, ["session:gone"], "session not found"), ""
-    screen = backend.capture(session)
     if pane.dead:
         status = f"exit status {pane.dead_status}" if pane.dead_status is not None else "exited"
         det = adapter.classify(screen)
@@ -85,7 +84,7 @@ class _Pane:
 
 class Watcher:
     def __init__(self, ws: Workspace, backend: TmuxBackend | None = None, *, settle_secs: float = 0.3,
-                 throttle_secs: float = 0.25, rescan_secs: float = 5.0, write_logs: bool = True) -> None:
+                 throttle_secs: float = 0.1, rescan_secs: float = 5.0, write_logs: bool = True) -> None:
         self.ws = ws
         self.backend = backend or TmuxBackend()
         self.settle_secs = settle_secs
