@@ -190,7 +190,7 @@ def pick(root: Path) -> TemplatePick:
     reason = f"picked '{best.template.name}' (matched {', '.join(best.matched)})"
     others = [f"{m.template.name} (score {m.score:g})" for m in matches[1:]]
     if others:
-        reason += f"; also matched {', '.join(others)} with a lower score (score {best.score:g})"
+        reason += f" — score {best.score:g}, ahead of {', '.join(others)}"
     return TemplatePick(best.template, reason, matches)
 
 
