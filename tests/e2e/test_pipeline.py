@@ -242,3 +242,52 @@ def test_sigkill_after_land_then_resume_does_not_repeat_the_land(agent_pipeline)
     assert steps["after"]["status"] == "success"
     assert git(root, "rev-parse", "main").strip() == landed_head  # no second cherry-pick
     assert git(root, "log", "--format=%s", "main").count("feat: calc module") == 1
+
+
+REVIEW_ONLY = """
+[[workflow]]
+name = "rev"
+
+[[workflow.step]]
+id = "review"
+type = "review"
+agent = "implementer"
+reviewer = "reviewer"
+"""
+
+
+def test_resume_after_crash_during_review_does_not_resend_the_packet(agent_pipeline, tt):
+    # The reviewer never writes a verdict by itself: a human will, after the crash.
+    root = agent_pipeline({"implementer": {}, "reviewer": {}}, REVIEW_ONLY, persistent=("reviewer",))
+    assert tt("up", "implementer", cwd=root, timeout=120).returncode == 0
+    wt = root / ".tutti" / "worktrees" / "implementer"
+    (wt / "calc.py").write_text(CALC)
+    git(wt, "add", "calc.py")
+    git(wt, "commit", "-q", "-m", "feat: calc module")
+    child = subprocess.Popen([sys.executable, "-m", "tutti", "run", "rev"], cwd=root,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    records = root / ".records" / "reviewer.jsonl"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not records.exists():
+            assert child.poll() is None, child.communicate()
+            time.sleep(0.2)
+        assert records.exists(), "the review request never reached the reviewer"
+        time.sleep(1)
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    prompt = json.loads(records.read_text().splitlines()[0])["prompt"]
+    verdict_path = Path(prompt.split("verdict as JSON to ", 1)[1].split(" with", 1)[0])
+    verdict_path.write_text(json.dumps({"verdict": "approve", "summary": "late but fine", "findings": []}))
+    db = sqlite3.connect(root / ".tutti" / "tutti.db")
+    run_id = db.execute("SELECT run_id FROM runs WHERE workflow = 'rev'").fetchone()[0]
+    db.close()
+    res = subprocess.run([sys.executable, "-m", "tutti", "run", "--resume", run_id, "--json"], cwd=root,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    step = steps_of(root, run_id)["review"]
+    assert step["status"] == "success"
+    assert step["outcome"]["side_effects"]["resumed_request"] is True
+    assert step["outcome"]["side_effects"]["verdict"]["summary"] == "late but fine"
+    assert len(records.read_text().splitlines()) == 1  # the packet was not sent twice

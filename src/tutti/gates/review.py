@@ -173,6 +173,7 @@ def verdict_request_path(ws: Workspace, reviewer: str, packet: ReviewPacket) -> 
     """A fresh verdict path inside the reviewer's worktree, excluded from git."""
     base = reviewer_dir(ws, reviewer)
     _exclude_from_git(base, VERDICT_DIRNAME + "/")
+    (base / VERDICT_DIRNAME).mkdir(parents=True, exist_ok=True)  # the reviewer only writes a file
     return base / VERDICT_DIRNAME / f"{packet.path.stem}-verdict.json"
 
 
