@@ -260,3 +260,40 @@ def test_an_executor_crash_is_a_failed_step_not_a_crashed_run(make_ws, monkeypat
     assert result.steps[0]["message"] == "internal error in land step: RuntimeError: boom"
     log = ws.tutti_dir / "logs" / "runs" / result.run_id / "001-land.log"
     assert "RuntimeError: boom" in log.read_text()
+
+
+def test_executors_can_register_run_end_callbacks(make_ws, monkeypatch, tmp_path):
+    from tutti.workflows import steps
+
+    plug = tmp_path / "plug2"
+    plug.mkdir()
+    (plug / "finalizing.py").write_text(textwrap.dedent("""
+        from tutti.workflows.steps import StepOutcome
+
+        def execute(ctx, step):
+            root = ctx.workspace.root
+            ctx.at_run_end(lambda: (root / "cleaned").write_text(ctx.run_id))
+            return StepOutcome(status="success", message="ok")
+    """))
+    monkeypatch.syspath_prepend(str(plug))
+    monkeypatch.setitem(steps.EXECUTOR_MODULES, "review", "finalizing")
+    ws = make_ws(textwrap.dedent("""
+        [[agent]]
+        name = "a"
+        runtime = "claude-code"
+        [[agent]]
+        name = "reviewer"
+        runtime = "claude-code"
+        [[workflow]]
+        name = "w"
+        [[workflow.step]]
+        type = "review"
+        agent = "a"
+        [[workflow.step]]
+        type = "command"
+        run = "test ! -f cleaned"
+        fail_mode = "closed"
+    """))
+    result = ops.run_workflow(ws, "w")
+    assert result.success  # the callback ran after the steps, not during them
+    assert (ws.root / "cleaned").read_text() == result.run_id

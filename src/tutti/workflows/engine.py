@@ -119,6 +119,8 @@ class Engine:
         self.done: dict[int, StepOutcome] = {}
         self._finished = threading.Event()
         self._prepared = False
+        self._finalizers: list[Callable[[], None]] = []
+        self._finalizers_lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------------
     def prepare(self) -> str:
@@ -190,7 +192,7 @@ class Engine:
                           strict=self.plan.strict, agent_scope=self.plan.agent_scope, outputs=self.outputs,
                           cancel=self.cancel, settings=self.settings, log_dir=self.log_dir, emit=self._emit,
                           direct=self.direct, stack=self.stack, prior_intent=prior.intent if prior else None,
-                          attempt=attempt)
+                          attempt=attempt, at_run_end=self._at_run_end)
         try:
             executor = executor_for(ctx, step)
         except Exception as exc:  # a broken executor module must not take the run down
@@ -255,6 +257,7 @@ class Engine:
                            strict=self.plan.strict, agent_scope=self.plan.agent_scope, status=status,
                            failed_steps=failed, warning_count=warnings, steps=steps, started_at=self.started_at,
                            finished_at=now_iso(), resumed=self.resume is not None, parent_run_id=self.parent_run_id)
+        self._run_finalizers()
         if self.origin != "hook_workflow_complete":  # recursion guard
             from tutti.workflows.hooks import fire_workflow_complete
 
@@ -266,6 +269,19 @@ class Engine:
                               "warning_count": warnings, "error": result.error})
         self._notify("workflow.finished", {"result": result})
         return result
+
+    def _at_run_end(self, fn: Callable[[], None]) -> None:
+        with self._finalizers_lock:
+            self._finalizers.append(fn)
+
+    def _run_finalizers(self) -> None:
+        with self._finalizers_lock:
+            finalizers, self._finalizers = self._finalizers, []
+        for fn in finalizers:
+            try:
+                fn()
+            except Exception as exc:  # cleanup trouble is reported, never fatal to the run
+                self._emit("workflow.finalizer_failed", {"error": f"{type(exc).__name__}: {exc}"})
 
     # -- events and cancel ----------------------------------------------------------------
     def _emit(self, kind: str, data: dict[str, Any] | None = None, agent: str | None = None,

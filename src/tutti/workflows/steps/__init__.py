@@ -12,6 +12,9 @@ The executor interface (what a new step type implements — the engine never cha
         already in place (e.g. the branch is merged, the review packet exists) so the engine
         records it as done instead of replaying it.
 
+Optional `plan_intent(ctx, step, intent) -> dict` lets an executor add facts to the intent
+before it is committed (the nested-workflow executor records its child run id there).
+
 Executors live in `tutti.workflows.steps.<type>` modules and are imported lazily: `prompt`,
 `ensure_running`, `review` and `land` come with the agent-sessions layer; until a module
 exists the step fails with a clear error. Prompt steps of API-direct agents (`provider` set,
@@ -105,6 +108,9 @@ class StepContext:
     intent: dict[str, Any] = field(default_factory=dict)  # this attempt's recorded intent
     prior_intent: dict[str, Any] | None = None  # on resume: the intent recorded before the crash
     attempt: int = 1
+    # Register a callback the engine calls once when this run's steps are over (before its
+    # workflow_complete hooks), e.g. to reclaim agent sessions the run started.
+    at_run_end: Callable[[Callable[[], None]], None] = lambda fn: None
 
     def sleep(self, seconds: float) -> bool:
         """Wait that long unless cancelled; True when cancelled."""

@@ -50,7 +50,10 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     verdict = "succeeded" if result.success else ("was cancelled" if result.status == "cancelled" else "failed")
     message = f"nested workflow '{name}' {verdict} (run {result.run_id})"
     if not result.success and result.failed_steps:
-        message += f" (failed steps: {result.failed_steps})"
+        # Name the innermost failing step, so the outermost error is actionable on its own.
+        details = [f"step {s['step_index']}: {s.get('message', '')}" for s in result.steps
+                   if s["step_index"] in result.failed_steps]
+        message += f" (failed steps: {result.failed_steps}): " + "; ".join(details)
     status = "success" if result.success else ("cancelled" if result.status == "cancelled" else "failed")
     return StepOutcome(status=status, message=message,
                        side_effects={"child_run_id": result.run_id, "child_status": result.status})
