@@ -107,3 +107,14 @@ def test_cli_renders_non_utf8_file_without_traceback(tt, tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error[config]: tutti.toml: is not valid UTF-8")
     assert "Traceback" not in result.stderr
+
+
+def test_integers_are_accepted_where_numbers_are_expected(load_text):
+    cfg = load_text(BASE + '[budget]\nwarn_threshold_pct = 80\n').config
+    assert cfg.budget.warn_threshold_pct == 80.0
+
+
+def test_strings_are_not_coerced_to_numbers_or_booleans(load_text):
+    with pytest.raises(ConfigValidationError) as info:
+        load_text(BASE + '[defaults]\nworktree = "false"\n')
+    assert "defaults → worktree: expected true or false, got \"false\"" in info.value.message
