@@ -180,3 +180,21 @@ def test_schedule_run_foreground_loop_starts_a_due_workflow(tmp_path):
         os.killpg(child.pid, signal.SIGINT)
         out, _ = child.communicate(timeout=30)
     assert "started workflow 'tick'" in out
+
+
+def test_a_live_run_started_elsewhere_counts_as_in_flight_but_a_crashed_one_does_not(tmp_path):
+    import os
+
+    ws = make_ws(tmp_path, [{"name": "nightly", "schedule": "* * * * *", "timezone": "UTC"}])
+    launched = []
+    s = Scheduler(ws, launcher=launched.append, run_in_thread=False)
+    with ws.store.transaction() as conn:
+        conn.execute("INSERT INTO runs (run_id, workflow, status, started_at, params) VALUES "
+                     "('live', 'nightly', 'running', 'x', ?)", (json.dumps({"pid": os.getpid()}),))
+        conn.execute("INSERT INTO runs (run_id, workflow, status, started_at, params) VALUES "
+                     "('dead', 'nightly', 'running', 'x', ?)", (json.dumps({"pid": 2 ** 22 + 12345}),))
+    assert s.tick(datetime(2026, 1, 1, 10, 0, tzinfo=UTC))[0].action == "skipped_in_flight"
+    with ws.store.transaction() as conn:
+        conn.execute("UPDATE runs SET status = 'succeeded' WHERE run_id = 'live'")
+    assert s.tick(datetime(2026, 1, 1, 10, 1, tzinfo=UTC))[0].action == "started"
+    assert launched == ["nightly"]

@@ -201,8 +201,28 @@ class Scheduler:
             write_json_atomic(self.state_path, state)
 
     def in_flight(self, workflow: str) -> bool:
+        """Started by this scheduler and still running, or a live run of it in the store (a
+        manual `tt run`, another scheduler): either way, do not start it again."""
         t = self._threads.get(workflow)
-        return t is not None and t.is_alive()
+        if t is not None and t.is_alive():
+            return True
+        return self._running_elsewhere(workflow)
+
+    def _running_elsewhere(self, workflow: str) -> bool:
+        from tutti.workflows.checkpoints import pid_alive
+
+        try:
+            rows = self.ws.store.query("SELECT params FROM runs WHERE workflow = ? AND status = 'running'", (workflow,))
+        except Exception:  # noqa: BLE001 - no store yet means nothing is running
+            return False
+        for row in rows:
+            try:
+                pid = json.loads(row["params"] or "{}").get("pid")
+            except ValueError:
+                continue
+            if pid_alive(pid):  # a crashed run's row stays 'running'; its pid is gone
+                return True
+        return False
 
     # -- decisions -----------------------------------------------------------------------
     def entries(self, now: datetime) -> list[ScheduleEntry]:
