@@ -25,6 +25,7 @@ class StuckVerdict:
     working_since: str
     working_secs: float
     timeout_secs: float
+    since_seq: int = 0  # event seq that opened the working period (flag once per period)
 
     @property
     def message(self) -> str:
@@ -37,15 +38,20 @@ class StuckVerdict:
 
 def working_since(ws: Workspace, agent: str) -> str | None:
     """Timestamp of the `agent.working` event that opened the current working period."""
+    start = _working_start(ws, agent)
+    return start[1] if start else None
+
+
+def _working_start(ws: Workspace, agent: str) -> tuple[int, str] | None:
     rows = ws.store.query(
-        f"SELECT ts, kind FROM events WHERE agent = ? AND kind IN ({','.join('?' * len(_STATE_KINDS))}) "
+        f"SELECT seq, ts, kind FROM events WHERE agent = ? AND kind IN ({','.join('?' * len(_STATE_KINDS))}) "
         "ORDER BY seq DESC LIMIT 200", (agent, *_STATE_KINDS))
-    since = None
+    start = None
     for row in rows:
         if row["kind"] != AgentState.WORKING.event_kind:
             break
-        since = row["ts"]
-    return since
+        start = (row["seq"], row["ts"])
+    return start
 
 
 def check_working_timeout(ws: Workspace, agent: str, state: AgentState, *,
@@ -55,21 +61,22 @@ def check_working_timeout(ws: Workspace, agent: str, state: AgentState, *,
     timeout = cfg.working_timeout_secs if cfg else None
     if not timeout or state is not AgentState.WORKING:
         return None
-    since = working_since(ws, agent)
-    if since is None:
+    start = _working_start(ws, agent)
+    if start is None:
         return None
+    since_seq, since = start
     now = now or datetime.now(timezone.utc)
     secs = (now - datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds()
     if secs < timeout:
         return None
-    return StuckVerdict(agent, since, round(secs, 1), float(timeout))
+    return StuckVerdict(agent, since, round(secs, 1), float(timeout), since_seq)
 
 
 def flag_stuck(ws: Workspace, verdict: StuckVerdict) -> bool:
     """Append one `agent.stuck` event per working period; False if already flagged."""
     with ws.store.transaction() as conn:
-        seen = conn.execute("SELECT 1 FROM events WHERE agent = ? AND kind = ? AND ts >= ? LIMIT 1",
-                            (verdict.agent, STUCK_EVENT, verdict.working_since)).fetchone()
+        seen = conn.execute("SELECT 1 FROM events WHERE agent = ? AND kind = ? AND seq > ? LIMIT 1",
+                            (verdict.agent, STUCK_EVENT, verdict.since_seq)).fetchone()
         if seen:
             return False
         ws.store.append_event(STUCK_EVENT, agent=verdict.agent, data=verdict.to_dict(), conn=conn)
