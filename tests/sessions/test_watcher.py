@@ -118,3 +118,14 @@ def test_background_watcher_exits_when_the_last_session_ends(fake_workspace):
     finally:
         if running_pid(ws.root):
             os.kill(pid, signal.SIGTERM)
+
+
+def test_only_one_watcher_per_workspace_emits_events(fake_workspace):
+    from tutti.sessions.watcher import try_lock
+
+    ws = load_workspace_at(fake_workspace([{"name": "a"}], script=SCRIPT))
+    held = try_lock(ws)
+    try:
+        assert Watcher(ws).run(threading.Event()) is False  # returns at once, watches nothing
+    finally:
+        held.close()

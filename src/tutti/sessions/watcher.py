@@ -49,7 +49,11 @@ def adapter_for(ws: Workspace, agent: str) -> RuntimeAdapter:
     if not runtime:
         raise ConfigError(f"{ws.config_path}: agent '{agent}' has no runtime (set runtime on agent or in [defaults])",
                           hint="add runtime = \"claude-code\" (or another runtime) to the [[agent]] table")
-    return get_adapter(runtime, ws.config)
+    # Structured state first (Claude's state file, Codex's rollout, Gemini's telemetry), merged
+    # with the screen rules on every classify() — see tutti.runtimes.signals.
+    from tutti.runtimes.signals import with_structured_signals
+
+    return with_structured_signals(ws, agent, get_adapter(runtime, ws.config))
 
 
 def classify_pane(backend: TmuxBackend, session: str, adapter: RuntimeAdapter) -> tuple[Detection, str]:
@@ -94,10 +98,20 @@ class Watcher:
         self.panes: dict[str, _Pane] = {}
         self._queue: queue.Queue[tuple[str, str]] = queue.Queue()
         self.classifications = 0  # how many captures+classifies ran (benchmarks read it)
+        self._config_mtime: float | None = None
 
     # -- public -------------------------------------------------------------------------
     def run(self, stop: threading.Event | None = None, *, exit_when_empty: bool = True,
-            startup_grace: float = 10.0) -> None:
+            startup_grace: float = 10.0, exclusive: bool = True) -> bool:
+        """Watch until `stop` is set (or, with `exit_when_empty`, no session remains).
+
+        `exclusive`: take the workspace's watcher lock first, so a background watcher and one
+        inside `tt serve` never both emit events; returns False at once if another holds it
+        (callers that must keep watching retry later: the other one exits with its last session).
+        """
+        lock = try_lock(self.ws) if exclusive else None
+        if exclusive and lock is None:
+            return False
         stop = stop or threading.Event()
         started = time.monotonic()
         next_rescan = 0.0
@@ -108,7 +122,7 @@ class Watcher:
                     self.rescan()
                     next_rescan = now + self.rescan_secs
                     if not self.panes and exit_when_empty and now - started >= startup_grace:
-                        return
+                        return True
                 timeout = max(0.0, min(next_rescan, self._next_deadline()) - time.monotonic())
                 try:
                     kind, who = self._queue.get(timeout=min(timeout, 1.0))
@@ -120,17 +134,24 @@ class Watcher:
                     self._on_output(who)
                 self._drain_queue()
                 self._due()
+            return True
         finally:
             for p in self.panes.values():
                 if p.client:
                     p.client.stop()
+            if lock is not None:
+                lock.close()
 
     def rescan(self) -> None:
         """Attach to new sessions of the workspace, notice dead and vanished ones."""
+        self._reload_config()
         live = self.backend.panes()
         for agent in self.ws.config.agents:
             session = self.ws.session_name(agent.name)
             p = self.panes.get(agent.name)
+            if p is not None and session in live and p.client is not None and p.client.exited:
+                self._detach(p, gone=False)  # our control client died (not the session): reattach
+                p = None
             if session in live and p is None:
                 self._attach(agent.name, session, live[session].pane_id)
             elif session not in live and p is not None:
@@ -139,6 +160,23 @@ class Watcher:
                 self._classify(p, settle=True)
 
     # -- internals ----------------------------------------------------------------------
+    def _reload_config(self) -> None:
+        """Pick up agents added to tutti.toml while running (a broken edit keeps the old config)."""
+        try:
+            mtime = self.ws.config_path.stat().st_mtime
+        except OSError:
+            return
+        if self._config_mtime is None:
+            self._config_mtime = mtime
+        elif mtime != self._config_mtime:
+            self._config_mtime = mtime
+            try:
+                from tutti.workspace import load_workspace_at
+
+                self.ws.config = load_workspace_at(self.ws.root).config
+            except Exception as exc:
+                print(f"watcher: keeping the previous config: {exc}", file=sys.stderr)
+
     def _attach(self, agent: str, session: str, pane_id: str) -> None:
         try:
             adapter = adapter_for(self.ws, agent)
@@ -279,6 +317,20 @@ def running_pid(ws_root: Path) -> int | None:
     return None
 
 
+def try_lock(ws: Workspace):
+    """The workspace's exclusive watcher lock (an open file), or None if another holds it."""
+    import fcntl
+
+    ws.state_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(ws.state_dir / "watcher.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return None
+    return lock
+
+
 def ensure_running(ws: Workspace) -> int:
     """Start the workspace watcher in the background unless one is alive; return its pid."""
     pid = running_pid(ws.root)
@@ -313,26 +365,41 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(devnull, 0)
     sys.stdout = os.fdopen(1, "w", buffering=1)
     sys.stderr = os.fdopen(2, "w", buffering=1)
-    import fcntl
-
-    # One watcher per workspace: the lock is held for the life of the process.
-    lock = open(ws.state_dir / "watcher.lock", "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    # One watcher per workspace: the lock is held for the life of the process. Wait a little
+    # for it: a previous watcher may be on its way out.
+    lock = None
+    deadline = time.monotonic() + 5
+    while lock is None and time.monotonic() < deadline:
+        lock = try_lock(ws)
+        if lock is None:
+            time.sleep(0.1)
+    if lock is None:
         return 0
-    write_text_atomic(pidfile(root), f"{os.getpid()}\n")
     print(f"{now_iso()} watcher {os.getpid()} started for {root}")
     try:
-        Watcher(ws).run()
+        while True:
+            write_text_atomic(pidfile(root), f"{os.getpid()}\n")
+            Watcher(ws).run(exclusive=False)
+            _release_pidfile(root)
+            # A `tt up` may have started a session while we were deciding to exit (and seen
+            # our pid as alive): look once more before letting go of the lock.
+            backend = TmuxBackend()
+            live = set(backend.list())
+            if not any(ws.session_name(a.name) in live for a in ws.config.agents):
+                break
     finally:
-        try:
-            if pidfile(root).read_text().strip() == str(os.getpid()):
-                pidfile(root).unlink()
-        except FileNotFoundError:
-            pass
+        _release_pidfile(root)
+        lock.close()
         print(f"{now_iso()} watcher {os.getpid()} exiting")
     return 0
+
+
+def _release_pidfile(root: Path) -> None:
+    try:
+        if pidfile(root).read_text().strip() == str(os.getpid()):
+            pidfile(root).unlink()
+    except FileNotFoundError:
+        pass
 
 
 if __name__ == "__main__":
