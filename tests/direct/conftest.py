@@ -30,7 +30,7 @@ def model_server():
 
 def commit_all(repo: Path, message: str = "update") -> None:
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True, capture_output=True)
-    subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo, check=True, capture_output=True)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", message], cwd=repo, check=True, capture_output=True)
 
 
 @pytest.fixture

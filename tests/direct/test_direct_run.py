@@ -163,3 +163,12 @@ def test_tt_send_direct_reports_provider_failure_as_one_line_error(git_repo, dir
     assert out.returncode == 1
     assert "error[provider]:" in out.stderr and "authentication failed" in out.stderr
     assert "Traceback" not in out.stderr and SECRET not in out.stderr + out.stdout
+
+
+def test_a_run_reuses_one_keep_alive_connection(git_repo, direct_ws, model_server):
+    for kind, model in (("openai", "gpt-4o"), ("anthropic", "claude-sonnet-4-5")):
+        srv = model_server(fix_script("true"))
+        ws = direct_ws('[[agent]]\nname = "fixer"\nprovider = "main"\nworktree = false\n',
+                       api_profile("main", srv, kind=kind, model=model))
+        assert send_direct(ws, "fixer", "Fix it").ok
+        assert len({r.client_port for r in srv.requests()}) == 1, kind

@@ -24,11 +24,6 @@ if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
 
-def is_direct_agent(ws: Workspace, agent: Agent) -> bool:
-    """An agent runs API-direct when it names a provider or a model and no CLI runtime."""
-    return bool(agent.provider or (agent.model and not agent.runtime))
-
-
 def _lookup_key(ws: Workspace, agent: Agent, env_name: str | None) -> str | None:
     if not env_name:
         return None

@@ -48,6 +48,7 @@ class LoggedRequest:
     api_key: str | None
     turn: int | None = None
     status: int = 200
+    client_port: int = 0  # the client's TCP port: equal ports = a reused keep-alive connection
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -281,7 +282,7 @@ def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()
                        if k.lower() not in ("authorization", "x-api-key", "x-goog-api-key")}
             entry = server.record(LoggedRequest(0, time.time(), "POST", self.path, protocol, model, stream, body,
-                                                headers, key))
+                                                headers, key, client_port=self.client_address[1]))
             turn, failure, index = server.next_action(_offers_tools(protocol, body))
             entry.turn = index
             if failure is not None:

@@ -131,14 +131,24 @@ class Provider:
     kind = "base"
 
     def __init__(self, settings: ProviderSettings, *, client: httpx.Client | None = None) -> None:
-        import httpx
-
         self.settings = settings
-        self._client = client or httpx.Client(
-            timeout=httpx.Timeout(settings.timeout_secs, connect=min(10.0, settings.timeout_secs)),
-            # Keys never come from the environment implicitly (no ~/.netrc, no proxies' auth).
-            trust_env=False,
-        )
+        self._own_client = client is None
+        self.__client = client
+
+    @property
+    def _client(self) -> httpx.Client:
+        # Built on first use: a client costs ~80 ms (TLS context), and fallback profiles that
+        # are never needed should not pay it.
+        if self.__client is None:
+            import httpx
+
+            s = self.settings
+            self.__client = httpx.Client(
+                timeout=httpx.Timeout(s.timeout_secs, connect=min(10.0, s.timeout_secs)),
+                # Keys never come from the environment implicitly (no ~/.netrc, no proxies' auth).
+                trust_env=False,
+            )
+        return self.__client
 
     # -- wire format (subclasses) ------------------------------------------------------------
     def _request(self, messages: list[Message], tools: list[ToolSpec], system: str | None) -> tuple[str, dict, dict]:
@@ -221,7 +231,9 @@ class Provider:
         )
 
     def close(self) -> None:
-        self._client.close()
+        if self.__client is not None and self._own_client:
+            self.__client.close()
+            self.__client = None
 
     # -- one attempt --------------------------------------------------------------------------
     def _stream_once(self, messages: list[Message], tools: list[ToolSpec], system: str | None) -> Iterator[StreamDelta]:
@@ -233,7 +245,12 @@ class Provider:
                 if response.status_code >= 400:
                     response.read()
                     raise self._http_error(response.status_code, response.text, response.headers.get("retry-after"))
-                yield from self._parse_stream(iter_sse(response.iter_lines()))
+                events = iter_sse(response.iter_lines())
+                yield from self._parse_stream(events)
+                for _ in events:
+                    # Read to the end (past `[DONE]` / `message_stop`) so the connection goes
+                    # back to the pool instead of being closed: one TCP connect per run, not per turn.
+                    pass
         except httpx.TimeoutException as exc:
             raise _Retryable(ProviderCallError(
                 f"{self.settings.label}: no response within {self.settings.timeout_secs:g}s ({type(exc).__name__})",
