@@ -30,7 +30,7 @@ def ws(git_repo):
 def agent_commit(ws, name, content, message):
     wt = ws.worktree_path("a")
     (wt / name).write_text(content)
-    git(wt, "add", "-A")
+    git(wt, "add", "--", name)
     git(wt, "commit", "-qm", message)
 
 
@@ -102,3 +102,20 @@ def test_diff_shows_committed_and_uncommitted_agent_changes(ws):
     assert res.commits and res.commits[0].endswith("agent: one")
     assert diff(ws, "a", "name-only").text.split() == ["README.md", "one.txt"]
     assert "2 files changed" in diff(ws, "a", "stat").text
+
+
+def test_land_never_commits_the_injected_memory_section(ws):
+    from tutti.sessions.memory import with_section
+
+    wt = ws.worktree_path("a")
+    (wt / "CLAUDE.md").write_text(with_section("", "secret team memory"))
+    worktree.record_injected(ws.state_dir, "a", "CLAUDE.md")
+    agent_commit(ws, "one.txt", "1\n", "agent: one")
+    res = land(ws, "a")
+    assert res.wip_commit is None and res.landed == 1
+    assert not (ws.root / "CLAUDE.md").exists()
+    # an agent's own edit of the file is kept, without the managed section
+    (wt / "CLAUDE.md").write_text(with_section("", "secret team memory") + "\nAgent note.\n")
+    res = land(ws, "a")
+    assert res.wip_commit and (ws.root / "CLAUDE.md").read_text().strip() == "Agent note."
+    assert "secret team memory" in (wt / "CLAUDE.md").read_text()

@@ -156,3 +156,15 @@ def test_max_concurrent_of_the_default_profile_is_respected(fake_workspace, tutt
     res = agents.up(ws, start_watcher=False)
     assert [a.agent for a in res.launched] == ["a"]
     assert res.skipped[0]["agent"] == "b" and "max_concurrent" in res.skipped[0]["reason"]
+
+
+def test_memory_is_prepended_to_the_initial_prompt(fake_workspace):
+    root = fake_workspace([{"name": "a"}])
+    (root / "mem.md").write_text("Keep answers short.\n")
+    toml = root / "tutti.toml"
+    toml.write_text(toml.read_text().replace('name = "a"\n', 'name = "a"\nmemory = "mem.md"\nprompt = "say hi"\n'))
+    ws = load_workspace_at(root)
+    agents.up(ws, start_watcher=False)
+    rec = root / ".records" / "a.jsonl"
+    first = wait_until(lambda: rec.exists() and rec.read_text().strip() and json.loads(rec.read_text().splitlines()[0]))
+    assert first["prompt"] == "## Agent Memory\n\nKeep answers short.\n\n---\n\nsay hi"

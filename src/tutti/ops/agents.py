@@ -16,7 +16,7 @@ from tutti.errors import ConfigError, SessionError, UsageError
 from tutti.fsutil import append_jsonl
 from tutti.ops.resolve import all_workspaces, find_agent, load_global
 from tutti.runtimes.base import AgentState, LaunchContext
-from tutti.sessions import agent_state, worktree
+from tutti.sessions import agent_state, memory, worktree
 from tutti.sessions.backend import SessionBackend, default_backend
 from tutti.sessions.watcher import adapter_for, classify_pane
 from tutti.store.db import now_iso
@@ -241,8 +241,13 @@ def _launch(ws: Workspace, cfg: Agent, runtime: str, session: str, backend: Sess
     command = profile.command if profile and profile.command and _compatible(runtime, profile) else None
     bypass = mode == "unattended" and policy == "bypass"
     env = _session_env(ws, cfg, runtime, workdir, profile, bypass)
+    injection = memory.inject(ws.root, cfg.name, cfg.memory, runtime, workdir, cfg.prompt, in_worktree=branch is not None)
+    if injection.injected_file:
+        worktree.record_injected(ws.state_dir, cfg.name, injection.injected_file)
+    if injection.note:
+        warnings.append(f"{cfg.name}: {injection.note}")
     ctx = LaunchContext(agent=cfg.name, workspace=ws.name, workdir=workdir, state_dir=ws.state_dir, command=command,
-                        prompt=cfg.prompt, mode=mode, policy=policy, allow_rules=allow_rules, env=env)
+                        prompt=injection.prompt, mode=mode, policy=policy, allow_rules=allow_rules, env=env)
     spec = adapter.build_launch(ctx)
     warnings.extend(f"{cfg.name}: {n}" for n in spec.notes)
     session_env = {**env, **spec.env}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tutti import proc
@@ -52,10 +53,31 @@ def _wip_commit(ws: Workspace, agent: str, path) -> str | None:
     injected = (recorded(ws.state_dir, agent) or {}).get("injected", [])
     pathspec = [".", *(f":(exclude){p}" for p in injected)]
     git(path, "add", "-A", "--", *pathspec)
+    for rel in injected:
+        _stage_without_memory(path, rel)
     if git(path, "diff", "--cached", "--quiet", check=False).ok:
-        return None  # only injected files were dirty
+        return None  # only Tutti's own injected content was dirty
     git(path, "commit", "-q", "-m", f"tutti: work in progress from agent '{agent}' (committed by tt land)")
     return git(path, "rev-parse", "--short", "HEAD").stdout.strip()
+
+
+def _stage_without_memory(worktree: Path, rel: str) -> None:
+    """Stage the agent's own edits of an injected file, minus Tutti's managed section."""
+    from tutti.sessions.memory import strip_section
+
+    file = worktree / rel
+    if not file.exists():
+        return
+    original = file.read_text(encoding="utf-8")
+    stripped = strip_section(original)
+    tracked = git(worktree, "ls-files", "--error-unmatch", rel, check=False).ok
+    if not tracked and not stripped.strip():
+        return  # the file exists only because Tutti created it
+    try:
+        file.write_text(stripped, encoding="utf-8")
+        git(worktree, "add", "--", rel)
+    finally:
+        file.write_text(original, encoding="utf-8")
 
 
 def land(ws: Workspace, agent: str, *, force: bool = False, pr: bool = False, gate: bool = False) -> LandResult:

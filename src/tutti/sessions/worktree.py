@@ -184,9 +184,19 @@ def prepare(root: Path, state_dir: Path, agent: str, branch: str, *, fresh: bool
             warnings.append(f"branch '{branch}' was not created by tutti: checked out as it is, not reset")
         git(root, "worktree", "add", str(path), branch)
     with _registry(state_dir) as reg:
-        reg[agent] = {"path": str(path), "branch": branch, "created_branch": created,
+        reg[agent] = {**{k: v for k, v in reg.get(agent, {}).items() if k == "injected"},
+                      "path": str(path), "branch": branch, "created_branch": created,
                       "base": git(root, "rev-parse", "HEAD").stdout.strip(), "created_at": now_iso()}
     return Worktree(agent, path, path / prefix if prefix else path, branch, created, reused=False, warnings=warnings)
+
+
+def record_injected(state_dir: Path, agent: str, rel_path: str) -> None:
+    """Remember a file Tutti wrote into the worktree (land keeps its managed part out of commits)."""
+    with _registry(state_dir) as reg:
+        entry = reg.setdefault(agent, {})
+        injected = entry.setdefault("injected", [])
+        if rel_path not in injected:
+            injected.append(rel_path)
 
 
 def remove(root: Path, state_dir: Path, agent: str, branch: str | None = None) -> RemovedWorktree:
