@@ -34,3 +34,14 @@ def kill_group_of(pid: int) -> None:
         os.killpg(os.getpgid(pid), signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def unvalidated_workspace(root, toml_text: str):
+    """A Workspace built from the raw model, bypassing config validation — for testing the
+    engine's own guards against documents validation would already reject."""
+    import tomllib
+
+    from tutti.config.models import TuttiConfig
+    from tutti.workspace import Workspace
+
+    return Workspace(root=root, config=TuttiConfig.model_validate(tomllib.loads(toml_text)))

@@ -6,6 +6,8 @@ import textwrap
 
 from tutti.ops import run as ops
 
+from .helpers import unvalidated_workspace
+
 NESTED = textwrap.dedent("""
     [[workflow]]
     name = "outer"
@@ -59,11 +61,6 @@ def test_failed_nested_workflow_fails_the_parent_and_resume_continues_the_child(
 def test_nested_workflow_cycle_fails_instead_of_recursing(git_repo):
     # Config validation rejects such cycles; the engine guards anyway (defense in depth), so
     # build the workspace from the raw model, bypassing validation.
-    import tomllib
-
-    from tutti.config.models import TuttiConfig
-    from tutti.workspace import Workspace
-
     text = textwrap.dedent("""
         [workspace]
         name = "demo"
@@ -78,7 +75,7 @@ def test_nested_workflow_cycle_fails_instead_of_recursing(git_repo):
         type = "workflow"
         workflow = "a"
     """)
-    ws = Workspace(root=git_repo, config=TuttiConfig.model_validate(tomllib.loads(text)))
+    ws = unvalidated_workspace(git_repo, text)
     result = ops.run_workflow(ws, "a")
     assert not result.success
     assert "nested workflow cycle: a → b → a" in result.failure_message()

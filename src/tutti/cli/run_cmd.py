@@ -87,15 +87,16 @@ def verify(last: bool, as_json: bool, workflow: str | None, agent: str | None, s
             table(["#", "Step", "Type", "Status", "Duration", "Message"],
                   [[x["step_index"], x.get("step_id") or "", x["step_type"], x["status"], _secs(x.get("duration_ms")),
                     x.get("message", "")] for x in s.get("steps", [])])
-            echo(f"Last verify ({s['workflow_name']}, {s['timestamp']}, run {s.get('run_id')}): "
-                 f"{'success' if s['success'] else 'failed'}" + ("" if s["success"] else f" (steps: {s['failed_steps']})"))
+            warned = f" with {s['warning_count']} warning(s)" if s.get("warning_count") else ""
+            verdict = f"success{warned}" if s["success"] else f"failed (steps: {s['failed_steps']})"
+            echo(f"Last verify ({s['workflow_name']}, {s['timestamp']}, run {s.get('run_id')}): {verdict}")
         return
     result = _interruptible(lambda cancel, on_event: ops.verify(ws, workflow or "verify", strict=strict, agent=agent,
                                                                  on_event=on_event), progress=not as_json)
     _render_result(result, as_json)
     if not result.success and strict:
         raise WorkflowFailed(f"verify failed in strict mode (failed steps: {result.failed_steps}): "
-                             + result.failure_message(), hint=_failure_hint(result))
+                             + result.failure_detail(), hint=_failure_hint(result))
 
 
 # -- argument rules (inventory §1) ---------------------------------------------------------------
@@ -158,9 +159,9 @@ def _render_result(result: RunResult, as_json: bool) -> None:
     if as_json:
         emit_json(result.to_dict())
         return
-    table(["#", "Type", "Status", "Duration", "Message"],
-          [[s["step_index"], s["step_type"], s["status"], _secs(s.get("duration_ms")), _short(s.get("message", ""))]
-           for s in result.steps])
+    table(["#", "Step", "Type", "Status", "Duration", "Message"],
+          [[s["step_index"], s.get("step_id") or "", s["step_type"], s["status"], _secs(s.get("duration_ms")),
+            _short(s.get("message", ""))] for s in result.steps])
     if result.success:
         extra = f" with {result.warning_count} warning(s)" if result.warning_count else ""
         echo(f"Result: success{extra} (run {result.run_id})")

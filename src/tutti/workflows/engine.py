@@ -76,17 +76,19 @@ class RunResult:
     def success(self) -> bool:
         return self.status == "succeeded"
 
-    def failure_message(self) -> str:
-        labels = [s for s in self.steps if s["step_index"] in self.failed_steps]
-        detail = "; ".join(f"step {s['step_index']}{' ' + repr(s['step_id']) if s.get('step_id') else ''}: "
-                           f"{s.get('message', '')}" for s in labels)
-        text = f"workflow '{self.workflow}' {'was cancelled' if self.status == 'cancelled' else 'failed'} " \
-               f"(failed steps: {self.failed_steps})"
-        if detail:
-            text += f": {detail}"
+    def failure_detail(self) -> str:
+        """`step 2 'tests': command failed (exit 1): ...` for each failed step (+ hook error)."""
+        parts = [f"step {s['step_index']}{' ' + repr(s['step_id']) if s.get('step_id') else ''}: {s.get('message', '')}"
+                 for s in self.steps if s["step_index"] in self.failed_steps]
         if self.error:
-            text += f" — {self.error}"
-        return text
+            parts.append(self.error)
+        return "; ".join(parts)
+
+    def failure_message(self) -> str:
+        verdict = "was cancelled" if self.status == "cancelled" else "failed"
+        text = f"workflow '{self.workflow}' {verdict} (failed steps: {self.failed_steps})"
+        detail = self.failure_detail()
+        return f"{text}: {detail}" if detail else text
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "workflow": self.workflow, "origin": self.origin, "strict": self.strict,

@@ -1,0 +1,144 @@
+"""`tt run`, `tt runs`: arguments, listing, dry-run JSON, results, exit codes."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+CONFIG = textwrap.dedent("""
+    [workspace]
+    name = "demo"
+
+    [[agent]]
+    name = "dev"
+    runtime = "claude-code"
+    worktree = false
+
+    [[workflow]]
+    name = "build"
+    description = "Build it"
+    [[workflow.step]]
+    id = "gen"
+    type = "command"
+    run = "echo '{\\"v\\": 1}' > gen.json"
+    output_json = "gen.json"
+    [[workflow.step]]
+    type = "command"
+    run = "cat {{output.gen.path}}"
+    fail_mode = "closed"
+
+    [[workflow]]
+    name = "broken"
+    [[workflow.step]]
+    id = "boom"
+    type = "command"
+    run = "exit 7"
+    fail_mode = "closed"
+""")
+
+
+@pytest.fixture
+def repo(git_repo):
+    (git_repo / "tutti.toml").write_text(CONFIG)
+    return git_repo
+
+
+def test_run_list_table_and_json(tt, repo):
+    res = tt("run", "--list", cwd=repo)
+    assert res.returncode == 0
+    assert res.stdout.splitlines()[0].split() == ["Workflow", "Steps", "Description"]
+    data = json.loads(tt("run", "--list", "--json", cwd=repo).stdout)
+    assert data == [{"name": "build", "description": "Build it", "steps": 2},
+                    {"name": "broken", "description": None, "steps": 1}]
+
+
+def test_run_list_without_workflows(tt, git_repo):
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "empty"\n')
+    assert tt("run", "--list", cwd=git_repo).stdout.strip() == "No workflows configured."
+    assert json.loads(tt("run", "--list", "--json", cwd=git_repo).stdout) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    ((), "workflow name is required unless --list or --resume is set"),
+    (("--list", "build"), "--list cannot be combined"),
+    (("--list", "--strict"), "--list cannot be combined"),
+    (("--resume", "123-4", "build"), "--resume cannot be combined with a WORKFLOW name or --dry-run"),
+    (("--resume", "123-4", "--dry-run"), "--resume cannot be combined"),
+])
+def test_run_argument_conflicts_exit_2(tt, repo, args, message):
+    res = tt("run", *args, cwd=repo)
+    assert res.returncode == 2
+    assert res.stderr.startswith(f"error[usage]: {message}")
+    assert "Traceback" not in res.stderr
+
+
+def test_dry_run_json_has_literal_commands_and_resolved_cwd(tt, repo):
+    res = tt("run", "build", "--dry-run", "--json", cwd=repo)
+    assert res.returncode == 0, res.stderr
+    plan = json.loads(res.stdout)
+    assert plan["workflow"] == "build" and plan["strict"] is False and plan["waves"] == [[1], [2]]
+    step = plan["steps"][1]
+    assert step["type"] == "command" and step["command"] == "cat {{output.gen.path}}"  # not rendered
+    assert step["cwd"] == str(repo.resolve()) and step["fail_mode"] == "closed" and step["index"] == 2
+    strict = json.loads(tt("run", "build", "--dry-run", "--json", "--strict", cwd=repo).stdout)
+    assert [s["fail_mode"] for s in strict["steps"]] == ["closed", "closed"]
+    assert not (repo / "gen.json").exists()  # nothing ran
+
+
+def test_unknown_workflow_and_agent_are_clear_errors(tt, repo):
+    res = tt("run", "nope", cwd=repo)
+    assert res.returncode == 1 and res.stderr.startswith("error[not_found]: workflow 'nope' not found")
+    res = tt("run", "build", "--agent", "ghost", cwd=repo)
+    assert res.returncode == 1 and res.stderr.startswith("error[not_found]: unknown agent 'ghost'")
+
+
+def test_run_json_result_and_failure_exit_code(tt, repo):
+    ok = tt("run", "build", "--json", cwd=repo)
+    assert ok.returncode == 0, ok.stderr
+    data = json.loads(ok.stdout)
+    assert data["success"] is True and data["status"] == "succeeded" and len(data["steps"]) == 2
+    bad = tt("run", "broken", "--json", cwd=repo)
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["failed_steps"] == [1]
+    assert "error[workflow]: workflow 'broken' failed (failed steps: [1]): step 1 'boom': command failed (exit 7)" \
+        in bad.stderr
+
+
+def test_runs_list_and_show_read_the_store(tt, repo):
+    tt("run", "build", cwd=repo)
+    tt("run", "broken", cwd=repo)
+    runs = json.loads(tt("runs", "list", "--json", cwd=repo).stdout)
+    assert [r["workflow"] for r in runs] == ["broken", "build"]
+    assert [r["status"] for r in runs] == ["failed", "succeeded"]
+    assert runs[1]["steps_done"] == 2 and runs[1]["steps_total"] == 2
+    limited = json.loads(tt("runs", "list", "--json", "--limit", "1", cwd=repo).stdout)
+    assert len(limited) == 1
+    failed_id = runs[0]["run_id"]
+    show = tt("runs", "show", failed_id, cwd=repo)
+    assert show.returncode == 0
+    assert f"Next action: tt run --resume {failed_id}" in show.stdout
+    assert "command failed (exit 7): exit 7" in show.stdout
+    detail = json.loads(tt("runs", "show", failed_id, "--json", cwd=repo).stdout)
+    assert detail["steps"][0]["status"] == "failed" and detail["cost_usd"] == 0
+    missing = tt("runs", "show", "nope-1", cwd=repo)
+    assert missing.returncode == 1 and "run 'nope-1' not found" in missing.stderr
+
+
+def test_runs_list_empty(tt, repo):
+    assert tt("runs", "list", cwd=repo).stdout.strip() == "No tracked runs."
+
+
+def test_resume_unknown_run_is_not_found_not_a_usage_error(tt, repo):
+    res = tt("run", "--resume", "1234-5", cwd=repo)
+    assert res.returncode == 1
+    assert res.stderr.startswith("error[not_found]: run '1234-5' not found")
+
+
+def test_invalid_config_exits_2_without_traceback(tt, git_repo):
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "x"\n[[workflow]]\nname = "w"\n[[workflow.step]]\n'
+                                         'type = "command"\n')
+    res = tt("run", "w", cwd=git_repo)
+    assert res.returncode == 2
+    assert res.stderr.startswith("error[config]:") and "Traceback" not in res.stderr
