@@ -56,13 +56,19 @@ def load(root: Path):
     return load_workspace_at(root)
 
 
+class Served(str):
+    """The base URL, carrying the app so tests can look at server-side state."""
+
+    app = None
+
+
 @contextmanager
-def serving(workspaces, *, token=None, dashboard=True, keepalive_secs=15.0):
+def serving(workspaces, *, token=None, dashboard=True, **options):
     import uvicorn
 
     from tutti.serve.app import create_app
 
-    app = create_app(workspaces, token=token, dashboard=dashboard, keepalive_secs=keepalive_secs)
+    app = create_app(workspaces, token=token, dashboard=dashboard, **options)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -77,7 +83,9 @@ def serving(workspaces, *, token=None, dashboard=True, keepalive_secs=15.0):
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        url = Served(f"http://127.0.0.1:{port}")
+        url.app = app
+        yield url
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -101,3 +109,35 @@ def client(server):
 
     with httpx.Client(base_url=server, timeout=30) as c:
         yield c
+
+
+class SSEReader:
+    """Parses `text/event-stream` frames from a streaming httpx response."""
+
+    def __init__(self, response) -> None:
+        self.response = response
+        self.lines = response.iter_lines()
+        self.comments: list[str] = []
+
+    def next_frame(self) -> dict:
+        frame: dict = {}
+        for line in self.lines:
+            if line == "":
+                if frame:
+                    return frame
+                continue
+            if line.startswith(":"):
+                self.comments.append(line[1:].strip())
+                continue
+            name, _, value = line.partition(":")
+            frame[name] = value[1:] if value.startswith(" ") else value
+        raise EOFError("stream closed")
+
+    def next_event(self) -> dict:
+        """The next frame that carries an event (skips nothing else: ids are checked by callers)."""
+        import json
+
+        frame = self.next_frame()
+        if "data" in frame:
+            frame["json"] = json.loads(frame["data"])
+        return frame

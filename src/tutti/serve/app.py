@@ -6,6 +6,7 @@ All errors become the `{ok, action, error, data}` envelope in the handlers regis
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,17 +28,23 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def create_app(workspaces: list[Workspace], *, token: str | None, dashboard: bool,
-               keepalive_secs: float = 15.0, poll_secs: float = 0.05) -> FastAPI:
+               keepalive_secs: float = 15.0, poll_secs: float = 0.05, queue_size: int = 2000) -> FastAPI:
     names = [ws.name for ws in workspaces]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise UsageError(f"two served workspaces are both named '{dup}'",
                          hint="give each workspace a unique [workspace].name in its tutti.toml")
     ctx = ServeContext({ws.name: ws for ws in workspaces}, token=token, dashboard=dashboard,
-                       keepalive_secs=keepalive_secs, poll_secs=poll_secs)
+                       keepalive_secs=keepalive_secs, poll_secs=poll_secs, queue_size=queue_size)
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        for hub in ctx.hubs.values():
+            await hub.close()
+
     app = FastAPI(title="Tutti control API", version=__version__,
                   description="Envelope `{ok, action, error, data}` on every response.",
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.ctx = ctx
     app.add_middleware(auth.GuardMiddleware, token=token)
     _error_handlers(app)
@@ -46,11 +53,6 @@ def create_app(workspaces: list[Workspace], *, token: str | None, dashboard: boo
     app.include_router(webhooks.router)
     _stream_route(app)
     _login_routes(app)
-
-    @app.on_event("shutdown")
-    async def _close_hubs() -> None:
-        for hub in ctx.hubs.values():
-            await hub.close()
 
     if dashboard:
         _dashboard_routes(app)
@@ -70,10 +72,6 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
         return error_response(exc.status, exc.action or _action(request)[0], exc.code, exc.message)
-
-    @app.exception_handler(auth.BodyTooLarge)
-    async def too_large(request: Request, exc: auth.BodyTooLarge):
-        return error_response(413, _action(request)[0], "payload_too_large", "request body exceeds 1 MB")
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):

@@ -127,27 +127,37 @@ class GuardMiddleware:
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
             await _reject(send, 413, _action_for(path), "payload_too_large", "request body exceeds 1 MB")
             return
-        await self.app(scope, _capped(receive), send)
+        await _capped(self.app, scope, receive, send, _action_for(path))
 
 
-def _capped(receive):
-    """Count streamed (chunked) body bytes too: a missing Content-Length is no way around the cap."""
+async def _capped(app, scope, receive, send, action: str) -> None:
+    """Count streamed (chunked) body bytes too: a missing Content-Length is no way around the cap.
+    Past the cap we answer 413 ourselves, tell the app the client left, and drop its reply."""
     seen = 0
+    rejected = False
 
-    async def wrapped():
-        nonlocal seen
+    async def capped_receive():
+        nonlocal seen, rejected
+        if rejected:
+            return {"type": "http.disconnect"}
         message = await receive()
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > MAX_BODY_BYTES:
-                raise BodyTooLarge()
+                rejected = True
+                await _reject(send, 413, action, "payload_too_large", "request body exceeds 1 MB")
+                return {"type": "http.disconnect"}
         return message
 
-    return wrapped
+    async def guarded_send(message):
+        if not rejected:
+            await send(message)
 
-
-class BodyTooLarge(Exception):
-    pass
+    try:
+        await app(scope, capped_receive, guarded_send)
+    except Exception:
+        if not rejected:
+            raise
 
 
 def _action_for(path: str) -> str:

@@ -82,9 +82,12 @@ class EventHub:
                     try:
                         sub.queue.put_nowait(event)
                     except asyncio.QueueFull:
+                        # Too slow: empty its queue and leave a single None telling it to reconnect.
+                        # Nothing is lost — it resumes from the last id it actually received.
                         sub.overflowed = True
-                        with contextlib.suppress(asyncio.QueueFull):
-                            sub.queue.put_nowait(None)  # wake the client so it can say goodbye
+                        while not sub.queue.empty():
+                            sub.queue.get_nowait()
+                        sub.queue.put_nowait(None)
             if len(events) < BATCH:
                 await asyncio.sleep(self.poll_secs)
 

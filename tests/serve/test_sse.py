@@ -1,0 +1,174 @@
+"""The live event stream: frame format, cursors, resume without gap or duplicate, keep-alives,
+slow clients and several workspaces — real server, real streaming client."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+
+from conftest import SSEReader, load, serving, write_workspace
+
+TIMEOUT = httpx.Timeout(30.0)
+
+
+def stream(url: str, **kwargs):
+    return httpx.stream("GET", url + "/v1/events/stream", timeout=TIMEOUT, **kwargs)
+
+
+def test_frames_carry_seq_id_kind_and_json(server, workspace):
+    workspace.store.append_event("agent.working", agent="planner", data={"x": 1})
+    with stream(server, params={"cursor": 0}) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        frame = SSEReader(r).next_event()
+    assert frame["id"] == "1" and frame["event"] == "agent.working"
+    assert frame["json"]["agent"] == "planner" and frame["json"]["data"] == {"x": 1}
+
+
+def test_without_cursor_starts_from_now(server, workspace):
+    for _ in range(3):
+        workspace.store.append_event("agent.idle", agent="planner")
+    with stream(server) as r:
+        reader = SSEReader(r)
+        time.sleep(0.3)  # the stream is open; anything appended from now on is delivered
+        fresh = workspace.store.append_event("agent.working", agent="builder")
+        frame = reader.next_event()
+    assert int(frame["id"]) == fresh.seq == 4
+
+
+def test_resume_after_dropped_connection_has_no_gap_and_no_duplicate(server, workspace):
+    total = 300
+    stop = threading.Event()
+
+    def writer():
+        for i in range(total):
+            workspace.store.append_event("agent.working", agent="planner", data={"i": i})
+            time.sleep(0.002)
+        stop.set()
+
+    threading.Thread(target=writer, daemon=True).start()
+    seen: list[int] = []
+    with stream(server, params={"cursor": 0}) as r:
+        reader = SSEReader(r)
+        while len(seen) < 60:
+            seen.append(int(reader.next_event()["id"]))
+    # The connection is dropped mid-flight while the writer keeps appending.
+    time.sleep(0.2)
+    with stream(server, headers={"Last-Event-ID": str(seen[-1])}) as r:
+        reader = SSEReader(r)
+        while not (stop.is_set() and seen[-1] == total):
+            seen.append(int(reader.next_event()["id"]))
+    assert seen == list(range(1, total + 1))
+
+
+def test_last_event_id_wins_over_cursor_param(server, workspace):
+    for _ in range(5):
+        workspace.store.append_event("agent.idle", agent="planner")
+    with stream(server, params={"cursor": 0}, headers={"Last-Event-ID": "3"}) as r:
+        assert SSEReader(r).next_event()["id"] == "4"
+
+
+def test_rfc3339_cursor_resumes_after_last_event_at_that_time(server, workspace):
+    from tutti.store.db import now_iso
+
+    first = workspace.store.append_event("agent.idle", agent="planner")
+    while now_iso() <= first.ts:
+        pass
+    workspace.store.append_event("agent.working", agent="planner")
+    with stream(server, params={"cursor": first.ts}) as r:
+        assert SSEReader(r).next_event()["id"] == "2"
+
+
+def test_kinds_filter_with_prefix(server, workspace):
+    workspace.store.append_event("agent.idle", agent="planner")
+    workspace.store.append_event("workflow.started", run_id="r1")
+    with stream(server, params={"cursor": 0, "kinds": "workflow.*"}) as r:
+        frame = SSEReader(r).next_event()
+    assert frame["event"] == "workflow.started" and frame["id"] == "2"
+
+
+def test_as_message_omits_event_names(server, workspace):
+    workspace.store.append_event("agent.idle", agent="planner")
+    with stream(server, params={"cursor": 0, "as_message": True}) as r:
+        frame = SSEReader(r).next_event()
+    assert "event" not in frame and frame["json"]["kind"] == "agent.idle"
+
+
+def test_keepalive_comments_while_idle(workspace):
+    comments = []
+    with serving([workspace], keepalive_secs=0.2) as url, stream(url) as r:
+        for line in r.iter_lines():  # no events are appended: only comments arrive
+            if line.startswith(":"):
+                comments.append(line)
+            if len(comments) == 3:
+                break
+    assert comments == [": tutti events stream", ": keepalive", ": keepalive"]
+
+
+def test_timeout_ends_stream_with_end_event(server):
+    with stream(server, params={"timeout_secs": 1}) as r:
+        frame = SSEReader(r).next_event()
+    assert frame["event"] == "end" and frame["json"]["reason"] == "timeout"
+
+
+def test_slow_client_is_told_to_reconnect_and_loses_nothing(workspace):
+    with serving([workspace], queue_size=5) as url:
+        ctx = url.app.state.ctx
+        with stream(url) as r:
+            reader = SSEReader(r)
+            deadline = time.monotonic() + 20
+            while workspace.name not in ctx.hubs or not ctx.hubs[workspace.name].subscribers:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            sub = next(iter(ctx.hubs[workspace.name].subscribers))
+            # The client reads nothing while 50 events arrive: its 5-slot queue overflows.
+            for i in range(50):
+                workspace.store.append_event("agent.working", agent="planner", data={"i": i})
+            while not sub.overflowed:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            ids, frame = [], reader.next_event()
+            while frame.get("event") != "reconnect":
+                ids.append(int(frame["id"]))
+                frame = reader.next_event()
+        last = frame["json"]["last_event_id"]
+        assert last == (str(ids[-1]) if ids else "0")
+        with stream(url, headers={"Last-Event-ID": last}) as r:
+            reader = SSEReader(r)
+            while not ids or ids[-1] < 50:
+                ids.append(int(reader.next_event()["id"]))
+    assert ids == list(range(1, 51))
+
+
+def test_many_clients_share_one_reader(server, workspace):
+    with stream(server) as a, stream(server) as b:
+        ra, rb = SSEReader(a), SSEReader(b)
+        time.sleep(0.3)
+        event = workspace.store.append_event("agent.working", agent="planner")
+        assert ra.next_event()["id"] == rb.next_event()["id"] == str(event.seq)
+
+
+def test_several_workspaces_use_composite_ids_and_resume(tmp_path):
+    one, two = load(write_workspace(tmp_path / "one", "one")), load(write_workspace(tmp_path / "two", "two"))
+    one.store.append_event("agent.idle", agent="planner")
+    two.store.append_event("agent.idle", agent="planner")
+    two.store.append_event("agent.working", agent="planner")
+    with serving([one, two]) as url:
+        with stream(url, params={"cursor": 0}) as r:
+            reader = SSEReader(r)
+            ids = [reader.next_event()["id"] for _ in range(3)]
+        assert ids[-1] in {"one=1;two=2", "one=1;two=2"} or ids[-1].count("=") == 2
+        one.store.append_event("agent.working", agent="builder")
+        with stream(url, headers={"Last-Event-ID": "one=1;two=2"}) as r:
+            frame = SSEReader(r).next_event()
+        assert frame["json"]["workspace"] == "one" and frame["json"]["seq"] == 2
+        with stream(url, params={"workspace": "two", "cursor": 1}) as r:
+            assert SSEReader(r).next_event()["id"] == "2"
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "2026-13-45"])
+def test_bad_stream_cursor_is_400(server, cursor):
+    r = httpx.get(server + "/v1/events/stream", params={"cursor": cursor}, timeout=TIMEOUT)
+    assert r.status_code == 400 and r.json()["action"] == "events.stream"
