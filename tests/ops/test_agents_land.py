@@ -119,3 +119,12 @@ def test_land_never_commits_the_injected_memory_section(ws):
     res = land(ws, "a")
     assert res.wip_commit and (ws.root / "CLAUDE.md").read_text().strip() == "Agent note."
     assert "secret team memory" in (wt / "CLAUDE.md").read_text()
+
+
+def test_injected_files_of_workflows_stay_out_of_the_wip_commit(ws):
+    wt = ws.worktree_path("a")
+    (wt / "context.md").write_text("injected by a workflow step\n")
+    (wt / "work.txt").write_text("agent work\n")
+    worktree.record_injected(ws.state_dir, "a", "context.md")
+    res = land(ws, "a")
+    assert res.wip_commit and (ws.root / "work.txt").exists() and not (ws.root / "context.md").exists()

@@ -63,12 +63,14 @@ def _wip_commit(ws: Workspace, agent: str, path) -> str | None:
 
 def _stage_without_memory(worktree: Path, rel: str) -> None:
     """Stage the agent's own edits of an injected file, minus Tutti's managed section."""
-    from tutti.sessions.memory import strip_section
+    from tutti.sessions.memory import START, strip_section
 
     file = worktree / rel
     if not file.exists():
         return
-    original = file.read_text(encoding="utf-8")
+    original = file.read_text(encoding="utf-8", errors="replace")
+    if START not in original:
+        return  # an injected file without a managed section (e.g. a workflow's inject_files): never staged
     stripped = strip_section(original)
     tracked = git(worktree, "ls-files", "--error-unmatch", rel, check=False).ok
     if not tracked and not stripped.strip():
