@@ -365,3 +365,25 @@ def workspaces(*, backend: SessionBackend | None = None) -> list[WorkspaceStatus
         running = sum(1 for a in ws.config.agents if ws.session_name(a.name) in live)
         out.append(WorkspaceStatus(name, str(root), len(ws.config.agents), running))
     return out
+
+
+# -- the other agent actions, reachable from here too (the API looks them up in ops.agents) ----
+def send(ws: Workspace, agent: str, prompt: str, **kwargs: Any):
+    """See `tutti.ops.send.send`."""
+    from tutti.ops.send import send as _send
+
+    return _send(ws, agent, prompt, **kwargs)
+
+
+def land(ws: Workspace, agent: str, **kwargs: Any):
+    """See `tutti.ops.land.land`."""
+    from tutti.ops.land import land as _land
+
+    return _land(ws, agent, **kwargs)
+
+
+def diff(ws: Workspace, agent: str, mode: str = "patch", **kwargs: Any):
+    """See `tutti.ops.diff.diff`."""
+    from tutti.ops.diff import diff as _diff
+
+    return _diff(ws, agent, mode, **kwargs)
