@@ -268,3 +268,9 @@ def test_tt_exits_2_with_one_line_error_and_hint(tt, tmp_path):
     assert first == ("error[config]: tutti.toml: invalid config: workflow 'w', step 2 has empty subdir "
                      "(at workflow 'w' → step 2 (command) → subdir)")
     assert hint.startswith("  hint: ")
+
+
+def test_output_json_on_a_step_type_without_it_is_only_an_unknown_key(load_text):
+    """Found by the property test: an extra key must never be mistaken for a real field."""
+    loaded = load_text(BASE + A_WF + step('type = "ensure_running"\nagent = "a"\noutput_json = ["x"]'))
+    assert loaded.warnings[0].endswith("unknown key 'workflow 'w' → step 1 (ensure_running) → output_json' (ignored)")

@@ -198,7 +198,8 @@ class _Context:
 
     def _id_and_output(self, index: int, s) -> Iterator[Problem]:
         kind = s.type
-        output_json = getattr(s, "output_json", None)
+        # only prompt/command steps have output_json; elsewhere it is an (unknown) extra key
+        output_json = s.output_json if "output_json" in type(s).model_fields else None
         if output_json is not None and s.id is None:
             yield self._p(index, kind, "output_json", "uses output_json but is missing id", "add id = \"<step id>\"")
         if s.id is not None:
