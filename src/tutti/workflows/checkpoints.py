@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tutti.errors import NotFoundError
-from tutti.fsutil import append_jsonl, write_json_atomic
+from tutti.fsutil import append_jsonl
 from tutti.store.db import now_iso
 from tutti.workflows.steps import StepOutcome
 
@@ -28,6 +28,20 @@ if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
 STEP_EVENT = {"success": "completed", "skipped": "completed", "warning": "warning"}
+
+
+def write_json_file(path: Path, data: Any) -> None:
+    """Atomic (temp + rename) but not fsynced: these files mirror the store, which is the
+    durable record; an fsync per step would triple the engine's per-step cost. Compact JSON
+    uses the C encoder (indent forces the slow pure-Python one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, default=str, separators=(",", ":")) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def checkpoint_path(ws: Workspace, run_id: str) -> Path:
@@ -177,12 +191,12 @@ class RunRecorder:
             record["outcome"] = {"completed_at": now_iso(), "status": outcome.status, "success": outcome.ok,
                                  "exit_code": outcome.exit_code, "timed_out": outcome.timed_out,
                                  "message": outcome.message, "side_effects": outcome.side_effects}
-        write_json_atomic(intent_path(self.ws, self.run_id, step.key), record)
+        write_json_file(intent_path(self.ws, self.run_id, step.key), record)
 
     def _write_checkpoint(self, *, finished_at: str | None, success: bool | None) -> None:
         results = [self.results[i] for i in sorted(self.results)]
         failed = [r["step_index"] for r in results if not r["success"]]
-        write_json_atomic(checkpoint_path(self.ws, self.run_id), {
+        write_json_file(checkpoint_path(self.ws, self.run_id), {
             "run_id": self.run_id, "workflow_name": self.plan.workflow, "strict": self.plan.strict,
             "origin": self.origin, "agent_scope": self.plan.agent_scope, "started_at": self.started_at,
             "finished_at": finished_at, "success": success, "failed_steps": failed, "step_results": results,
