@@ -41,6 +41,14 @@ run = "true"
 id = "test"
 type = "command"
 run = "true"
+
+[[workflow]]
+name = "slow"
+
+[[workflow.step]]
+id = "wait"
+type = "command"
+run = "sleep 60"
 """
 
 

@@ -49,20 +49,53 @@ def test_agents_reflect_latest_state_event(client, workspace):
 
 
 def test_workflows_list_stages_from_steps(client):
-    (wf,) = client.get("/v1/workflows").json()["data"]
+    wf = client.get("/v1/workflows").json()["data"][0]
     assert wf["name"] == "check" and wf["steps"] == 2
     assert [s["label"] for s in wf["stages"]] == ["lint", "test"]
 
 
-def test_runs_list_and_get_with_steps(client, workspace):
-    with workspace.store.transaction() as conn:
-        conn.execute("INSERT INTO runs (run_id, workflow, origin, status, started_at) VALUES "
-                     "('r-1', 'check', 'api', 'succeeded', '2026-01-01T00:00:00.000Z')")
-        conn.execute("INSERT INTO steps (run_id, step_index, step_key, step_type, status, outcome) VALUES "
-                     "('r-1', 0, '000-lint', 'command', 'completed', '{\"exit_code\": 0}')")
-    assert [r["run_id"] for r in client.get("/v1/runs").json()["data"]] == ["r-1"]
-    run = client.get("/v1/runs/r-1").json()["data"]
-    assert run["status"] == "succeeded" and run["steps"][0]["outcome"] == {"exit_code": 0}
+def wait_for_run(client, run_id, *, timeout=30.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        run = client.get(f"/v1/runs/{run_id}").json()["data"]
+        if run["status"] != "running" or time.monotonic() > deadline:
+            return run
+        time.sleep(0.1)
+
+
+def test_run_action_returns_run_id_at_once_and_run_finishes_in_background(client):
+    r = client.post("/v1/actions/run", json={"workflow": "slow"})
+    assert r.status_code == 200
+    run_id = r.json()["data"]["run_id"]
+    # The 60 s step is still running, yet the request has returned.
+    assert client.get(f"/v1/runs/{run_id}").json()["data"]["status"] == "running"
+    client.post("/v1/actions/cancel", json={"run_id": run_id})
+    r = client.post("/v1/actions/run", json={"workflow": "check"})
+    run = wait_for_run(client, r.json()["data"]["run_id"])
+    assert run["status"] == "succeeded" and [s["status"] for s in run["steps"]] == ["success", "success"]
+    assert [row["run_id"] for row in client.get("/v1/runs").json()["data"]][0] == run["run_id"]
+
+
+def test_cancel_action_stops_a_running_run(client):
+    run_id = client.post("/v1/actions/run", json={"workflow": "slow"}).json()["data"]["run_id"]
+    r = client.post("/v1/actions/cancel", json={"run_id": run_id})
+    assert r.status_code == 200 and r.json()["data"]["result"] is True
+    assert wait_for_run(client, run_id)["status"] == "cancelled"
+
+
+def test_dry_run_returns_plan_without_running(client, workspace):
+    r = client.post("/v1/actions/run", json={"workflow": "check", "dry_run": True})
+    assert r.status_code == 200 and r.json()["data"]["run_id"] is None and r.json()["data"]["plan"]
+    assert workspace.store.query("SELECT COUNT(*) FROM runs")[0][0] == 0
+
+
+def test_every_api_action_is_in_the_ops_audit_trail(client):
+    client.post("/v1/actions/run", json={"workflow": "check", "dry_run": True})
+    client.post("/v1/actions/send", json={"agent": "planner", "prompt": "hi"})  # fails: not running
+    rows = client.get("/v1/ops").json()["data"]
+    assert [(r["data"]["action"], r["data"]["ok"]) for r in rows] == [("send", False), ("run", True)]
 
 
 def test_unknown_run_is_404_and_bad_run_id_is_400(client):
@@ -125,6 +158,12 @@ def test_events_kinds_filter(client, workspace):
 def test_bad_cursor_is_400(client):
     r = client.get("/v1/events", params={"cursor": "yesterday"})
     assert r.status_code == 400 and "cursor" in r.json()["error"]["message"]
+
+
+def test_status_probes_sessions(client):
+    rows = {r["agent"]: r for r in client.get("/v1/status").json()["data"]}
+    assert rows["planner"]["running"] is False and rows["planner"]["state"] == "stopped"
+    assert client.get("/v1/voices").json()["data"] == list(rows.values())
 
 
 def test_focus_reports_each_part(client):

@@ -160,7 +160,7 @@ def down(request: Request, body: DownBody | None = None, idempotency_key: str | 
 def send(request: Request, body: SendBody, idempotency_key: str | None = IdemHeader):
     def work(ws):
         agent = _agent(ws, body.agent)
-        result = operation("agents", "send")(
+        result = operation("send", "send")(
             ws, agent, body.prompt, auto_up=body.auto_up, wait=body.wait,
             timeout_secs=body.timeout_secs, idle_stable_secs=body.idle_stable_secs,
             output=body.output, output_lines=body.output_lines,
@@ -215,7 +215,7 @@ def review(request: Request, body: ReviewBody, idempotency_key: str | None = Ide
 def land(request: Request, body: LandBody, idempotency_key: str | None = IdemHeader):
     def work(ws):
         agent = _agent(ws, body.agent)
-        result = operation("agents", "land")(ws, agent, force=body.force, pr=body.pr)
+        result = operation("land", "land")(ws, agent, force=body.force, pr=body.pr)
         return {"workspace": ws.name, "agent": body.agent, "pr": body.pr, "force": body.force, "result": result}
 
     return execute(request, "land", body, idempotency_key, work)

@@ -6,7 +6,6 @@ the terminal. Failures are reported per part under `errors`.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from tutti.errors import TuttiError
@@ -16,9 +15,6 @@ from tutti.serve.operations import operation
 
 if TYPE_CHECKING:
     from tutti.workspace import Workspace
-
-_STAT = re.compile(r"(\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?")
-
 
 def focus(ws: Workspace, agent: str, *, lines: int, usage: bool, with_diff: bool) -> dict[str, Any]:
     row = next(r for r in agents_view.agents(ws) if r["agent"] == agent)
@@ -35,6 +31,15 @@ def focus(ws: Workspace, agent: str, *, lines: int, usage: bool, with_diff: bool
         out["errors"]["terminal"] = exc.message
         if exc.category == "runtime":
             out["running"] = False
+    try:
+        live = next((r for r in _plain(operation("agents", "status")(ws)) if r.get("agent") == agent), None)
+    except TuttiError as exc:
+        live, out["errors"]["status"] = None, exc.message
+    if live:
+        out["state"] = live.get("state") or out["state"]
+        out["running"] = bool(live.get("running"))
+        if live.get("context_used_pct") is not None:
+            out["context_pct"] = live["context_used_pct"]
     if with_diff:
         try:
             out["diff"] = _diff(ws, agent)
@@ -54,33 +59,14 @@ def _text_of(value: Any) -> str | None:
 
 
 def _diff(ws: Workspace, agent: str) -> dict[str, Any]:
-    diff = operation("agents", "diff")
-    text = _plain(diff(ws, agent, "patch"))
-    text = text if isinstance(text, str) else _text_of(text) or ""
-    files = ins = dels = 0
-    for line in text.splitlines():
-        if line.startswith("diff --git "):
-            files += 1
-        elif line.startswith("+") and not line.startswith("+++"):
-            ins += 1
-        elif line.startswith("-") and not line.startswith("---"):
-            dels += 1
-    return {"text": text, "files_changed": files, "insertions": ins, "deletions": dels}
+    result = _plain(operation("diff", "diff")(ws, agent, "patch"))
+    keys = ("text", "files_changed", "insertions", "deletions", "branch", "base", "commits", "status")
+    return {k: result.get(k) for k in keys}
 
 
 def _usage(ws: Workspace, agent: str) -> dict[str, Any]:
-    """Token totals from the store's usage-bearing events (model calls, usage scans) for this agent."""
-    totals = {"input_tokens": 0, "output_tokens": 0, "cache_read": 0, "cache_write": 0, "cost_usd": 0.0}
-    rows = ws.store.query(
-        "SELECT data FROM events WHERE agent = ? AND (kind LIKE 'usage.%' OR kind LIKE 'direct.model%')",
-        (agent,),
-    )
-    import json
-
-    for r in rows:
-        data = json.loads(r["data"] or "{}")
-        for key in totals:
-            value = data.get(key)
-            if isinstance(value, (int, float)):
-                totals[key] += value
-    return totals
+    """Token usage the usage module collected from the runtime's local logs (and model calls)."""
+    try:
+        return _plain(operation("usage", "usage_for_agent")(ws, agent))
+    except TuttiError as exc:
+        return {"error": exc.message}

@@ -98,12 +98,12 @@ def workflows_list(request: Request, workspace: str | None = WorkspaceQ):
 
 @router.get("/runs", dependencies=[act("runs.list")])
 def runs_list(request: Request, workspace: str | None = WorkspaceQ,
-              limit: int = Query(50, ge=1, le=1000)):
+              limit: int = Query(50, ge=1, le=1000), workflow: str | None = None):
+    list_runs = operation("run", "list_runs")
     rows = []
     for ws in ctx_of(request).selected(workspace):
-        for row in ws.store.query("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)):
-            rows.append(_run_row(ws.name, row))
-    rows.sort(key=lambda r: r["started_at"] or "", reverse=True)
+        rows.extend({**row, "workspace": ws.name} for row in list_runs(ws, limit=limit, workflow=workflow))
+    rows.sort(key=lambda r: r.get("started_at") or "", reverse=True)
     return ok("runs.list", rows[:limit])
 
 
@@ -111,24 +111,9 @@ def runs_list(request: Request, workspace: str | None = WorkspaceQ,
 def runs_get(request: Request, run_id: str, workspace: str | None = WorkspaceQ):
     check_id("run_id", run_id)
     for ws in ctx_of(request).selected(workspace):
-        found = ws.store.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
-        if found:
-            run = _run_row(ws.name, found[0])
-            steps = ws.store.query("SELECT * FROM steps WHERE run_id = ? ORDER BY step_index", (run_id,))
-            run["steps"] = [
-                {**dict(s), "intent": _loads(s["intent"]), "outcome": _loads(s["outcome"])} for s in steps
-            ]
-            return ok("runs.get", run)
+        if ws.store.query("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)):
+            return ok("runs.get", {**operation("run", "get_run")(ws, run_id), "workspace": ws.name})
     raise NotFoundError(f"run '{run_id}' not found", hint="list runs with GET /v1/runs")
-
-
-def _run_row(ws_name: str, row) -> dict[str, Any]:
-    run = dict(row)
-    run["workspace"] = ws_name
-    run["strict"] = bool(run.get("strict"))
-    run["params"] = _loads(run.get("params"))
-    run["result"] = _loads(run.get("result"))
-    return run
 
 
 @router.get("/ops", dependencies=[act("ops.list")])

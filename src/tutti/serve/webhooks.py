@@ -118,7 +118,7 @@ def _dispatch(ws, source: str, event: str, payload: Any, rules, delivery: str | 
         elif rule.agent:
             prompt = expand_prompt(rule.prompt or DEFAULT_PROMPT, payload)
             dispatched.append(_try("send", {"agent": rule.agent}, lambda r=rule, p=prompt: {
-                "result": operation("agents", "send")(ws, r.agent, p, auto_up=False, wait=False,
+                "result": operation("send", "send")(ws, r.agent, p, auto_up=False, wait=False,
                                                       timeout_secs=900, idle_stable_secs=5, output=False,
                                                       output_lines=200)}))
     outcome = "no_match" if not matched else ("dispatched" if all(d["ok"] for d in dispatched) else "partial")
