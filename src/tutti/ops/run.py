@@ -180,7 +180,7 @@ def list_runs(ws: Workspace, limit: int = 20, workflow: str | None = None) -> li
         p = json.loads(r["params"] or "{}")
         total = len(p.get("plan", []))
         done = sum(counts.get((r["run_id"], s), 0) for s in ("success", "warning", "skipped"))
-        out.append({"run_id": r["run_id"], "workflow": r["workflow"], "origin": r["origin"],
+        out.append({"run_id": r["run_id"], "kind": r["kind"], "workflow": r["workflow"], "origin": r["origin"],
                     "status": _effective_status(r["run_id"], r["status"], p), "strict": bool(r["strict"]),
                     "agent_scope": r["agent_scope"], "started_at": r["started_at"], "finished_at": r["finished_at"],
                     "duration_ms": _duration_ms(r["started_at"], r["finished_at"]), "steps_done": done,
