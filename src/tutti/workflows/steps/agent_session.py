@@ -3,12 +3,11 @@ prompt with evidence it was taken, wait for it to settle, and reclaim sessions a
 
 Not a step type (the registry maps types to `prompt`, `ensure_running`, `review`, `land`).
 
-Reclaim: the engine has no run-end hook for executors, so the first time a run starts an agent
-a (non-daemon) reclaimer thread is started that waits until the run is no longer active
-(`engine.active_engine(run_id) is None`) and then stops every non-persistent agent the run
-started through `ops.agents.down` — which fires the `agent_stop` hooks. Being non-daemon, the
-thread finishes before a `tt run` process exits. Agents started by a previous attempt of a
-resumed run are found through their `workflow.agent_started` events.
+Reclaim: the first time an agent-driving step of a run touches an agent, it registers a
+run-end callback (`ctx.at_run_end`, called by the engine once the run's steps are over) that
+stops every non-persistent agent the run started through `ops.agents.down` — which fires the
+`agent_stop` hooks. Which agents a run started is recorded as `workflow.agent_started` events,
+so a resumed run also reclaims the agents its crashed attempt started.
 """
 
 from __future__ import annotations
@@ -28,7 +27,8 @@ READY_STABLE_SECS = 1.0
 IDLE_STABLE_SECS = 3.0
 
 _reclaim_lock = threading.Lock()
-_reclaimers: dict[str, set[str]] = {}  # run_id -> agents this run started
+_launch_lock = threading.Lock()
+_armed: set[str] = set()  # run ids whose run-end reclaim is registered
 
 
 def backend():
@@ -55,11 +55,17 @@ def ensure_agent(ctx: StepContext, agent: str, *, ready_timeout: float = READY_T
 
     if ctx.workspace.config.agent(agent) is None:
         raise TuttiError(f"agent '{agent}' not found in {ctx.workspace.config_path}", hint="check the step's agent")
+    _arm_reclaim(ctx)
     if is_running(ctx, agent):
         return False
     session = ctx.workspace.session_name(agent)
     try:
-        up(ctx.workspace, agent)
+        # Parallel steps launch agents at once; concurrent `git worktree add` in one repository
+        # races inside git ("failed to read .git/worktrees/X/commondir"), so launches are
+        # serialised (the readiness waits below still overlap).
+        with _launch_lock:
+            if not is_running(ctx, agent):
+                up(ctx.workspace, agent)
     except TuttiError as exc:
         raise SessionError(f"target session is not running and auto-start failed: {session} ({exc.message})",
                            hint=exc.hint) from None
@@ -119,35 +125,31 @@ def settle_error(agent: str, outcome: str, detail: str | None, during: str) -> T
 
 
 # -- reclaim ---------------------------------------------------------------------------------
+def _arm_reclaim(ctx: StepContext) -> None:
+    """Register the run-end reclaim once per run."""
+    with _reclaim_lock:
+        if ctx.run_id in _armed:
+            return
+        _armed.add(ctx.run_id)
+    ws, run_id = ctx.workspace, ctx.run_id
+
+    def at_end() -> None:
+        with _reclaim_lock:
+            _armed.discard(run_id)
+        reclaim(ws, run_id, started_by_run(ws, run_id))
+
+    ctx.at_run_end(at_end)
+
+
 def _register_started(ctx: StepContext, agent: str) -> None:
     ctx.workspace.store.append_event("workflow.agent_started", agent=agent, run_id=ctx.run_id,
                                      data={"workflow": ctx.workflow})
-    with _reclaim_lock:
-        agents = _reclaimers.get(ctx.run_id)
-        if agents is not None:
-            agents.add(agent)
-            return
-        _reclaimers[ctx.run_id] = {agent}
-    threading.Thread(target=_reclaim_when_done, args=(ctx.workspace, ctx.run_id), name=f"reclaim-{ctx.run_id}",
-                     daemon=False).start()
 
 
 def started_by_run(ws, run_id: str) -> set[str]:
     rows = ws.store.query("SELECT DISTINCT agent FROM events WHERE kind = 'workflow.agent_started' AND run_id = ?",
                           (run_id,))
     return {r["agent"] for r in rows if r["agent"]}
-
-
-def _reclaim_when_done(ws, run_id: str) -> None:
-    from tutti.workflows.engine import active_engine
-
-    # Wait for the run to end (the engine drops it from the active table in a `finally`).
-    time.sleep(0.2)
-    while active_engine(run_id) is not None:
-        time.sleep(0.2)
-    with _reclaim_lock:
-        agents = _reclaimers.pop(run_id, set())
-    reclaim(ws, run_id, agents | started_by_run(ws, run_id))
 
 
 def reclaim(ws, run_id: str, agents: set[str]) -> list[str]:
