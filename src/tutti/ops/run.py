@@ -161,7 +161,7 @@ def _effective_status(run_id: str, status: str, params: dict[str, Any]) -> str:
     pid = params.get("pid")
     if pid == os.getpid():
         return "running" if active_engine(run_id) is not None else "interrupted"
-    return "running" if pid_alive(pid) else "interrupted"
+    return "running" if pid_alive(pid, params.get("pid_started")) else "interrupted"
 
 
 def list_runs(ws: Workspace, limit: int = 20, workflow: str | None = None) -> list[dict[str, Any]]:

@@ -238,7 +238,17 @@ def template_tag(config_path: Path) -> dict[str, str]:
     return tag
 
 
-def pid_alive(pid: int | None) -> bool:
+def process_start_ticks(pid: int) -> int | None:
+    """Start time of a process (clock ticks since boot) — tells a reused pid from the original."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def pid_alive(pid: int | None, started: int | None = None) -> bool:
+    """The process that recorded a run still exists (not a zombie, not a reused pid)."""
     if not pid:
         return False
     try:
@@ -246,9 +256,14 @@ def pid_alive(pid: int | None) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     try:
         with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return False
+    except OSError:
         return True
+    if fields[0] == "Z":
+        return False
+    return started is None or int(fields[19]) == started

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutti.errors import TuttiError
 from tutti.store.db import now_iso
-from tutti.workflows.checkpoints import RunRecorder, RunState, step_result
+from tutti.workflows.checkpoints import RunRecorder, RunState, process_start_ticks, step_result
 from tutti.workflows.outputs import Outputs
 from tutti.workflows.plan import Plan, ResolvedStep
 from tutti.workflows.settings import EngineSettings, load_settings
@@ -129,6 +129,7 @@ class Engine:
         params = {"workflow": self.plan.workflow, "strict": self.plan.strict, "agent": self.plan.agent_scope,
                   "force_open": self.plan.force_open,
                   "origin": self.origin, "direct": self.direct, "pid": os.getpid(),
+                  "pid_started": process_start_ticks(os.getpid()),
                   "parent_run_id": self.parent_run_id,
                   "resumes": (self.resume.params.get("resumes", 0) + 1) if self.resume else 0,
                   "plan": [{"index": s.index, "key": s.key, "id": s.id, "type": s.type, "agent": s.agent,
@@ -153,6 +154,11 @@ class Engine:
             self._carry_over_resumed_steps()
             self._schedule()
             return self._finish()
+        except BaseException as exc:
+            # An engine bug or store failure must not leave a live process owning a `running`
+            # row forever (it could never be resumed); record the failure, best effort.
+            self._record_crash(exc)
+            raise
         finally:
             self._finished.set()
             with _ACTIVE_LOCK:
@@ -271,6 +277,15 @@ class Engine:
                               "warning_count": warnings, "error": result.error})
         self._notify("workflow.finished", {"result": result})
         return result
+
+    def _record_crash(self, exc: BaseException) -> None:
+        error = f"engine error: {type(exc).__name__}: {exc}"
+        try:
+            self.recorder.finish("failed", {"error": error}, {"workflow_name": self.plan.workflow,
+                                                               "origin": self.origin, "success": False,
+                                                               "failed_steps": [], "error": error})
+        except Exception:
+            pass
 
     def _at_run_end(self, fn: Callable[[], None]) -> None:
         with self._finalizers_lock:
