@@ -111,7 +111,7 @@ def prepare_runtime_env(
     elif runtime == "gemini-cli":
         _gemini(env, home, provider, share_home)
     elif runtime == "aider":
-        _aider(env, home, provider)
+        _aider(env, home, provider, bypass)
     return env
 
 
@@ -131,6 +131,10 @@ def _claude(env: dict[str, str], home: Path, workdir: Path, provider: Provider, 
         env.setdefault("ANTHROPIC_AUTH_TOKEN", provider.api_key)
     if provider.model:
         env.setdefault("ANTHROPIC_MODEL", provider.model)
+    if bypass and hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Claude Code refuses --permission-mode bypassPermissions as root ("cannot be used with
+        # root/sudo privileges") unless told it runs in a sandbox; the user asked for bypass.
+        env.setdefault("IS_SANDBOX", "1")
     if share_home:
         config_dir = Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else None
         _update_json(claude_config_file(config_dir), lambda data: _trust_claude_project(data, workdir))
@@ -268,7 +272,7 @@ def gemini_telemetry_file(home: Path) -> Path:
 
 
 # -- Aider --------------------------------------------------------------------------------------------
-def _aider(env: dict[str, str], home: Path, provider: Provider) -> None:
+def _aider(env: dict[str, str], home: Path, provider: Provider, bypass: bool) -> None:
     if provider.base_url:
         env.setdefault("OPENAI_API_BASE", provider.base_url)
     if provider.api_key:
@@ -291,6 +295,9 @@ def _aider(env: dict[str, str], home: Path, provider: Provider) -> None:
         # litellm fetches a model price list from GitHub at start-up: not offline-safe.
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     })
+    if bypass:
+        # Aider's own "approvals" are its yes/no questions (create file? run command?).
+        env["AIDER_YES_ALWAYS"] = "true"
 
 
 # -- JSON helper --------------------------------------------------------------------------------------

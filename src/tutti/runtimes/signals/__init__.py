@@ -110,22 +110,35 @@ def _with(winner: Detection, other: Detection) -> Detection:
 class StructuredAdapter:
     """A runtime adapter whose `classify(screen)` also reads the structured signal.
 
-    `pane_pid` is called lazily (the pane may be restarted between calls). Everything else is
-    delegated to the wrapped adapter, so it can stand in wherever an adapter is expected.
+    The pane pid is looked up lazily and cached (re-read when that process is gone, e.g. after a
+    respawn), so a classification costs no extra tmux call. Everything else is delegated to the
+    wrapped adapter, so it stands in wherever an adapter is expected.
     """
 
     def __init__(self, inner: Any, sources: SignalSources, pane_pid: Callable[[], int | None]) -> None:
         self._inner = inner
         self.sources = sources
-        self._pane_pid = pane_pid
+        self._pane_pid_fn = pane_pid
+        self._pid: int | None = None
+
+    def pane_pid(self) -> int | None:
+        from tutti.runtimes.signals import proctree
+
+        if self._pid is None or not proctree.alive(self._pid):
+            try:
+                self._pid = self._pane_pid_fn()
+            except Exception:  # a backend error must never break screen classification
+                self._pid = None
+        return self._pid
+
+    def structured(self) -> Detection | None:
+        try:
+            return read_structured(self.sources, pane_pid=self.pane_pid())
+        except OSError:
+            return None  # a log rotated away mid-read: the screen alone this time
 
     def classify(self, screen: str) -> Detection:
-        det = self._inner.classify(screen)
-        try:
-            structured = read_structured(self.sources, pane_pid=self._pane_pid())
-        except OSError:
-            structured = None  # a log rotated away mid-read: the screen alone this time
-        return merge(det, structured)
+        return merge(self._inner.classify(screen), self.structured())
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -134,6 +147,8 @@ class StructuredAdapter:
 def with_structured_signals(ws: Workspace, agent: str, adapter: Any, session: str | None = None,
                             backend: Any = None) -> StructuredAdapter:
     """Wrap `adapter` for `agent`. The pane pid is read from tmux (`backend.pane_pid(session)`)."""
+    if isinstance(adapter, StructuredAdapter):
+        return adapter
     session = session or ws.session_name(agent)
 
     def pane_pid() -> int | None:
