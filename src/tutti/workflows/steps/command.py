@@ -171,7 +171,10 @@ def _check_policy(ctx: StepContext, step: ResolvedStep, command: str) -> None:
                             "suggested_rule": getattr(decision, "suggested_rule", None)}
     record = {"timestamp": now_iso(), "workspace": ctx.workspace.name, "agent": step.agent, "runtime": None,
               "action": "workflow_command", "mode": "workflow", "policy": "configured", "enforcement": "hard",
-              "decision": "allow" if allowed else "block", "reason": getattr(decision, "reason", None), "data": data}
+              "decision": "allow" if allowed else "block", "reason": getattr(decision, "reason", None), "data": data,
+              # flat copies, so readers of `tt permissions check` records find the same keys here
+              "source": "workflow_command", "command": command, "allowed": allowed, "run_id": ctx.run_id,
+              "step": step.key, "matched_rule": data["matched_rule"], "suggested_rule": data["suggested_rule"]}
     append_jsonl(ctx.workspace.state_dir / "policy-decisions.jsonl", record)
     ctx.emit("policy.decision", data={k: v for k, v in record.items() if k != "timestamp"}, step=step.key)
     if not allowed:
