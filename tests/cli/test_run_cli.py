@@ -142,3 +142,35 @@ def test_invalid_config_exits_2_without_traceback(tt, git_repo):
     res = tt("run", "w", cwd=git_repo)
     assert res.returncode == 2
     assert res.stderr.startswith("error[config]:") and "Traceback" not in res.stderr
+
+
+def test_sigterm_cancels_the_run_and_kills_its_commands(git_repo):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "t"\n[[workflow]]\nname = "long"\n'
+                                         '[[workflow.step]]\ntype = "command"\nrun = "sleep 120 & echo $! > child.pid; wait"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "tutti", "run", "long"], cwd=git_repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pid_file = git_repo / "child.pid"
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text().strip()):
+        assert time.monotonic() < deadline, "step never started"
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "cancelling run (SIGTERM)" in err and "workflow 'long' was cancelled" in err
+    from tutti.ops.run import list_runs
+    from tutti.workspace import load_workspace_at
+
+    assert list_runs(load_workspace_at(git_repo))[0]["status"] == "cancelled"
+    from tests.workflows.helpers import alive
+
+    deadline = time.monotonic() + 10
+    while alive(child):
+        assert time.monotonic() < deadline, "the step's child survived the cancel"
+        time.sleep(0.05)

@@ -97,3 +97,9 @@ def test_doctor_flags_a_missing_default_profile_and_policy_without_rules(git_rep
     assert checks["auth profile"].status == "fail" and "'missing'" in checks["auth profile"].detail
     assert checks["launch policy"].status == "fail"
     assert "[permissions] allow rules" in checks["launch policy"].detail
+
+
+def test_doctor_shows_config_warnings(git_repo):
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "doc"\n[observe]\ndashbord = true\n')
+    warnings = [c for c in run_doctor(git_repo).checks if c.check == "config/warning"]
+    assert warnings and warnings[0].status == "warn" and "dashbord" in warnings[0].detail

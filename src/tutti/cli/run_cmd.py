@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -125,14 +126,25 @@ def _interruptible(fn: Callable[[threading.Event, Any], RunResult], *, progress:
         except BaseException as exc:  # re-raised in the main thread
             box["error"] = exc
 
+    def on_signal(signum: int, _frame: Any) -> None:
+        echo(f"cancelling run ({signal.Signals(signum).name})...", err=True)
+        cancel.set()
+
+    # SIGTERM/SIGHUP (kill, closed terminal) cancel like Ctrl-C: the run records `cancelled`
+    # and its commands' process groups are killed instead of being orphaned.
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     worker = threading.Thread(target=work, name="tt-run", daemon=True)
     worker.start()
-    while worker.is_alive():
-        try:
-            worker.join(0.2)
-        except KeyboardInterrupt:
-            echo("cancelling run (Ctrl-C)...", err=True)
-            cancel.set()
+    try:
+        while worker.is_alive():
+            try:
+                worker.join(0.2)
+            except KeyboardInterrupt:
+                echo("cancelling run (Ctrl-C)...", err=True)
+                cancel.set()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if "error" in box:
         raise box["error"]
     return box["result"]
