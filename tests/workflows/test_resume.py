@@ -15,7 +15,7 @@ from tutti.errors import NotFoundError, UsageError
 from tutti.ops import run as ops
 from tutti.workspace import load_workspace_at
 
-from .helpers import kill_group_of, wait_for
+from .helpers import alive, kill_group_of, wait_for
 
 FIVE = textwrap.dedent("""
     [[workflow]]
@@ -56,9 +56,15 @@ def test_sigkill_during_step_3_then_resume_runs_steps_3_to_5_only(make_ws, git_r
         wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), timeout=60)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
+        orphan = int(pid_file.read_text())
+        _resume_and_check(git_repo, orphan)
     finally:
         if pid_file.exists() and pid_file.read_text().strip():
-            kill_group_of(int(pid_file.read_text()))  # the crashed tt's orphaned step-3 command
+            kill_group_of(int(pid_file.read_text()))  # never leave the sleeping step behind
+
+
+def _resume_and_check(git_repo, orphan: int) -> None:
+    assert alive(orphan)  # the crashed tt's step-3 command is still running in its own group
     ws = load_workspace_at(git_repo)
     run_id = ws.store.query("SELECT run_id FROM runs WHERE workflow = 'five'")[0]["run_id"]
     steps = {r["step_index"]: r["status"] for r in ws.store.query("SELECT * FROM steps WHERE run_id = ?", (run_id,))}
@@ -84,6 +90,10 @@ def test_sigkill_during_step_3_then_resume_runs_steps_3_to_5_only(make_ws, git_r
     assert (git_repo / "trace").read_text().split() == ["1", "2", "3", "3", "4", "5"]
     # The plan of what will run is printed before running.
     assert "will run: 3 003-command (attempt 2), 4 004-command (attempt 1), 5 005-command (attempt 1)" in resumed.stdout
+    # The orphaned step-3 command of the crashed process was killed before step 3 was replayed.
+    assert not alive(orphan)
+    orphans = [e for e in after if e.kind == "workflow.orphans_killed"]
+    assert orphans and orphan in orphans[0].data["pids"]
 
 
 def test_resume_of_a_failed_run_reruns_from_the_failed_step(make_ws):

@@ -169,6 +169,11 @@ class Engine:
     def _carry_over_resumed_steps(self) -> None:
         if not self.resume:
             return
+        from tutti.workflows.orphans import kill_orphans
+
+        killed = kill_orphans(self.run_id)
+        if killed:
+            self._emit("workflow.orphans_killed", {"pids": killed, "reason": "commands left running by the crashed run"})
         for index, prior in self.resume.steps.items():
             if prior.outcome is not None and prior.status in DONE_STATUSES and index <= len(self.plan.steps):
                 self.done[index] = prior.outcome
