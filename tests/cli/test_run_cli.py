@@ -174,3 +174,30 @@ def test_sigterm_cancels_the_run_and_kills_its_commands(git_repo):
     while alive(child):
         assert time.monotonic() < deadline, "the step's child survived the cancel"
         time.sleep(0.05)
+
+
+def test_runs_cancel_stops_a_run_in_another_process(tt, git_repo):
+    import subprocess
+    import sys
+    import time
+
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "t"\n[[workflow]]\nname = "long"\n'
+                                         '[[workflow.step]]\ntype = "command"\nrun = "touch started; sleep 120"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "tutti", "run", "long"], cwd=git_repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (git_repo / "started").exists():
+            assert time.monotonic() < deadline, "step never started"
+            time.sleep(0.05)
+        run_id = json.loads(tt("runs", "list", "--json", cwd=git_repo).stdout)[0]["run_id"]
+        res = tt("runs", "cancel", run_id, cwd=git_repo)
+        assert res.returncode == 0 and f"cancel requested for run {run_id}" in res.stdout
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1 and "was cancelled" in err
+        assert json.loads(tt("runs", "show", run_id, "--json", cwd=git_repo).stdout)["status"] == "cancelled"
+        again = tt("runs", "cancel", run_id, cwd=git_repo)
+        assert "is not running; nothing to cancel" in again.stdout
+    finally:
+        proc.kill()
+        proc.wait()
