@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 import uuid
@@ -28,17 +29,18 @@ class FakePane:
         return proc.check_output(["tmux", "-L", self.socket, *args], input=input, timeout=30)
 
     def start(self, *agent_args: str, look: str = "claude", script: Path | None = None,
-              remain_on_exit: bool = False) -> None:
+              wrap_exit_status: Path | None = None) -> None:
         self.look = look
         env = {"TUTTI_FAKE_RECORD": str(self.record), "PYTHONPATH": os.pathsep.join(sys.path)}
         if script is not None:
             env["TUTTI_FAKE_SCRIPT"] = str(script)
         argv = [sys.executable, "-m", "tutti.testing.fake_agent", "--look", look, *agent_args]
         env_args = [a for k, v in env.items() for a in ("-e", f"{k}={v}")]
+        if wrap_exit_status is not None:
+            # test-only wrapper: every value is ours and shell-quoted
+            argv = ["/bin/sh", "-c", f'{shlex.join(argv)}; echo $? > {shlex.quote(str(wrap_exit_status))}; sleep 60']
         self.tmux("-f", "/dev/null", "new-session", "-d", "-x", "200", "-y", "50", "-s", self.session,
                   "-c", str(self.cwd), *env_args, *argv)
-        if remain_on_exit:
-            self.tmux("set-option", "-t", self.session, "remain-on-exit", "on")
 
     def capture(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", self.session)
@@ -79,11 +81,6 @@ class FakePane:
                 return value
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {what}\n{self.capture()}")
-
-    def pane_dead_status(self) -> tuple[bool, str]:
-        out = self.tmux("display-message", "-p", "-t", self.session, "#{pane_dead} #{pane_dead_status}")
-        dead, _, status = out.strip().partition(" ")
-        return dead == "1", status
 
     def recorded(self) -> list[dict]:
         import json

@@ -38,7 +38,8 @@ DOWN = (
 CLASSIFIER = Classifier(
     rules=[
         *failure_rules(auth=AUTH, rate=RATE, down=DOWN),
-        Rule(W, r"esc to interrupt", "bottom", name="esc to interrupt"),
+        # The footer (last line) says "esc to interrupt" only while a turn runs.
+        Rule(W, r"esc to interrupt", "last_lines", name="esc to interrupt"),
         # "✻ Blanching… (1m 2s · …)": a gerund with an ellipsis and a running timer. A finished
         # turn reads "✻ Churned for 0s" (no ellipsis), so it does not match.
         Rule(W, r"^\s*[·✢✳✶✻✽✺*•]\s*[A-Z][\w'-]*(?:\s\w+)*…\s*\(", "turn", name="status_ellipsis"),

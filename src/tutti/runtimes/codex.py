@@ -37,7 +37,8 @@ DOWN = (
 CLASSIFIER = Classifier(
     rules=[
         *failure_rules(auth=AUTH, rate=RATE, down=DOWN),
-        Rule(W, r"esc to interrupt", "bottom", name="esc to interrupt"),
+        # "• Working (3s • esc to interrupt)": the status line above the composer.
+        Rule(W, r"^\s*•\s.*\(.*esc to interrupt\)", "bottom", name="esc to interrupt"),
         Rule(W, BRAILLE_SPINNER, "bottom", name="spinner"),
         Rule(W, r"^\s*(?:Thinking|Generating|Analyzing|Running|Working)\b", "last_lines", name="activity"),
         Rule(I, r"^\s*›\s", "bottom", name="composer"),
