@@ -114,3 +114,33 @@ def test_workspaces_lists_the_registry_with_running_counts(fake_workspace, tt, t
     picked = json.loads(tt("switch", "--json", cwd=root.parent).stdout)
     assert [(p["workspace"], p["agent"]) for p in picked] == [("proj", "a")]
     assert tt("down", "proj/a", cwd=root.parent).returncode == 0
+    assert json.loads(tt("status", "--all", "--json", cwd=root.parent).stdout)[0]["state"] == "stopped"
+    every = tt("up", "--all", cwd=root.parent)
+    assert every.returncode == 0 and "proj" in every.stdout
+    assert tt("down", "--all", cwd=root.parent).stdout.strip() == "Stopped 1 agent(s)."
+
+
+def test_logs_follow_prints_new_output(fake_workspace, tt):
+    import os
+    import select
+    import sys
+
+    root = fake_workspace([{"name": "a"}], script=SCRIPT)
+    assert tt("up", cwd=root).returncode == 0
+    log = root / ".tutti" / "logs" / "a.log"
+    wait_until(lambda: log.exists())
+    follower = subprocess.Popen([sys.executable, "-m", "tutti", "logs", "a", "-f"], cwd=root, stdout=subprocess.PIPE,
+                                text=True, env=dict(os.environ))
+    try:
+        assert tt("send", "a", "create", "later.txt", "--wait", "--idle-stable-secs", "1", cwd=root).returncode == 0
+        seen = ""
+        deadline = time.monotonic() + 30
+        while "Created later.txt" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([follower.stdout], [], [], 1.0)
+            if ready:
+                seen += follower.stdout.readline()
+        assert "Created later.txt" in seen
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+        tt("down", cwd=root)

@@ -168,3 +168,40 @@ def test_memory_is_prepended_to_the_initial_prompt(fake_workspace):
     rec = root / ".records" / "a.jsonl"
     first = wait_until(lambda: rec.exists() and rec.read_text().strip() and json.loads(rec.read_text().splitlines()[0]))
     assert first["prompt"] == "## Agent Memory\n\nKeep answers short.\n\n---\n\nsay hi"
+
+
+def test_up_relaunches_an_agent_whose_process_died(fake_workspace):
+    ws = load_workspace_at(fake_workspace([{"name": "a"}]))
+    agents.up(ws, start_watcher=False)
+    backend = TmuxBackend()
+    first = backend.pane(ws.session_name("a")).pid
+    subprocess.run(["kill", "-9", str(first)], check=True)
+    wait_until(lambda: backend.pane(ws.session_name("a")).dead)
+    res = agents.up(ws, start_watcher=False)
+    assert [a.agent for a in res.launched] == ["a"] and any("relaunching" in w for w in res.warnings)
+    assert backend.pane(ws.session_name("a")).pid != first and not backend.pane(ws.session_name("a")).dead
+
+
+def test_down_fires_agent_stop_hooks(fake_workspace):
+    root = fake_workspace([{"name": "a"}])
+    toml = root / "tutti.toml"
+    marker = root / ".records" / "stopped.txt"
+    toml.write_text(toml.read_text() + f'\n[[hook]]\nevent = "agent_stop"\nagent = "a"\nrun = "echo $TUTTI_AGENT > {marker}"\n')
+    ws = load_workspace_at(root)
+    agents.up(ws, start_watcher=False)
+    res = agents.down(ws, "a")
+    assert res.stopped == ["a"] and res.hook_failures == []
+    assert marker.read_text().strip() == "a"
+
+
+def test_down_of_nothing_running_stops_nothing(fake_workspace):
+    ws = load_workspace_at(fake_workspace([{"name": "a"}]))
+    res = agents.down(ws)
+    assert res.stopped == [] and ws.store.read_events(kinds=["agent.stopped"]) == []
+
+
+def test_agents_without_worktree_run_in_the_project_root(fake_workspace):
+    ws = load_workspace_at(fake_workspace([{"name": "a", "worktree": False}]))
+    res = agents.up(ws, start_watcher=False)
+    assert res.launched[0].workdir == str(ws.root) and res.launched[0].branch is None
+    assert not (ws.tutti_dir / "worktrees" / "a").exists()
