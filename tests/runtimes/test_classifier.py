@@ -74,3 +74,19 @@ def test_failure_detail_joins_a_wrapped_error_line():
     d = get_adapter("gemini-cli").classify(screen)
     assert d.state is AgentState.AUTH_FAILED
     assert d.detail.endswith('"code":"invalid_api_key"}}]')
+
+
+@pytest.mark.parametrize("line", [
+    "  ⎿  Claude usage limit reached. Your limit will reset at 5pm.",
+    "● 5-hour limit reached ∙ resets 5pm",
+    "  ⎿  API Error: 429 {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\"}}",
+])
+def test_claude_usage_and_rate_limits(line):
+    screen = f"❯ do it\n{line}\n" + CLAUDE_BOX
+    assert get_adapter("claude-code").classify(screen).state is AgentState.RATE_LIMITED
+
+
+def test_esc_to_interrupt_in_an_answer_is_not_working():
+    screen = ("❯ how do I stop you?\n● Press Esc — the footer says esc to interrupt while I work.\n"
+              "✻ Worked for 1s\n" + CLAUDE_BOX)
+    assert get_adapter("claude-code").classify(screen).state is AgentState.IDLE

@@ -25,7 +25,8 @@ AUTH = (
 RATE = (
     LEAD + r"API Error\b.*(?:\b429\b|rate.?limit)",
     ERR + r".*(?:rate_limit|rate limit|too many requests|quota exceeded|\b429\b)",
-    LEAD + r"(?:Claude AI usage limit reached|You've hit your (?:usage )?limit|Usage limit reached)",
+    LEAD + r"(?:Claude(?: AI)? usage limit reached|You've hit your (?:usage |session |weekly )?limit|"
+    r"Usage limit reached|(?:5-hour|weekly|session|Opus weekly) limit reached)",
 )
 DOWN = (
     LEAD + r"API Error:?\s*(?:5\d\d)\b",
@@ -51,7 +52,7 @@ CLASSIFIER = Classifier(
     prompt_echo=r"^❯\s+(?!\d+\.\s)\S",
     composer_lines=4,
     context_pct=context_used_pct,
-    extra=[dialog("dialog", r"^\s*❯\s*\d+\.\s", r"Esc to cancel|Enter to confirm")],
+    extra=[dialog("dialog", r"^\s*❯\s*\d+\.\s", r"Esc to (?:cancel|exit)|Enter to (?:confirm|select)")],
 )
 
 
