@@ -149,3 +149,15 @@ def test_cli_serves_a_toml_script(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_unscripted_side_requests_that_want_json_get_schema_shaped_json(srv):
+    schema = {"type": "OBJECT", "properties": {"reasoning": {"type": "STRING"}, "score": {"type": "INTEGER"},
+                                               "mode": {"type": "STRING", "enum": ["fast", "slow"]}}}
+    srv.load({"turns": [], "tool_requests_only": True})
+    body = httpx.post(srv.url + "/v1beta/models/g:generateContent", json={
+        "contents": [], "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": schema}}).json()
+    answer = json.loads(body["candidates"][0]["content"]["parts"][0]["text"])
+    assert answer == {"reasoning": "scripted", "score": 1, "mode": "fast"}
+    chat = httpx.post(srv.base_url + "/chat/completions", json={"response_format": {"type": "json_object"}}).json()
+    assert json.loads(chat["choices"][0]["message"]["content"]) == "scripted"

@@ -289,6 +289,10 @@ def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
                 entry.status = failure.http_status()
                 return self._fail(protocol, failure)
             assert turn is not None
+            schema = wire.wanted_json_schema(protocol, body) if turn is server.script.fallback else None
+            if schema is not None:
+                # An unscripted side request that wants JSON gets JSON, not the fallback prose.
+                turn = Turn(text=json.dumps(wire.json_example(schema)), usage=turn.usage)
             if turn.delay_ms and not stream:
                 time.sleep(turn.delay_ms / 1000)
             self._play(protocol, turn, model or "scripted-model", stream, body, entry.seq, query)

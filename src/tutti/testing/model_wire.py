@@ -228,3 +228,40 @@ def error_body(protocol: str, failure: Failure) -> dict[str, Any]:
         else "server_error")
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
+
+
+# -- structured output --------------------------------------------------------------------------
+def wanted_json_schema(protocol: str, body: Any) -> dict[str, Any] | None:
+    """The JSON schema a request asks its answer to follow (None: free text). CLIs ask for JSON
+    in side requests (Gemini CLI's model router, titles, classifiers)."""
+    if not isinstance(body, dict):
+        return None
+    if protocol == "gemini":
+        cfg = body.get("generationConfig") or {}
+        if cfg.get("responseMimeType") == "application/json":
+            return cfg.get("responseJsonSchema") or cfg.get("responseSchema") or {}
+    elif protocol == "openai_chat":
+        fmt = body.get("response_format") or {}
+        if fmt.get("type") in ("json_object", "json_schema"):
+            return (fmt.get("json_schema") or {}).get("schema") or {}
+    elif protocol == "openai_responses":
+        fmt = (body.get("text") or {}).get("format") or {}
+        if fmt.get("type") in ("json_object", "json_schema"):
+            return fmt.get("schema") or {}
+    return None
+
+
+def json_example(schema: dict[str, Any]) -> Any:
+    """A minimal value that satisfies a (Gemini- or JSON-) schema: enough for a CLI's parser."""
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = str(schema.get("type") or ("object" if "properties" in schema else "string")).lower()
+    if kind == "object":
+        return {name: json_example(sub) for name, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return []
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1)
+    if kind == "boolean":
+        return False
+    return "scripted"
