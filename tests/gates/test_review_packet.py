@@ -126,3 +126,17 @@ def test_latest_packet_does_not_confuse_api_with_api_gateway(make_ws):
     assert latest_packet(ws, "api") is None
     (reviews / "api-review-20250101-120000.md").write_text("api")
     assert latest_packet(ws, "api").name == "api-review-20250101-120000.md"
+
+
+def test_request_review_needs_a_running_reviewer(make_ws, tmux_socket):
+    from tutti.errors import AgentNotRunning
+    from tutti.ops.review import request_review
+
+    ws = make_ws()
+    wt = add_worktree(ws.root, "impl")
+    commit_file(wt, "a.py", "x = 1\n", "a")
+    with pytest.raises(AgentNotRunning) as exc:
+        request_review(ws, "impl", "reviewer")
+    assert exc.value.message == "reviewer 'reviewer' is not running" and exc.value.hint == "start it first: tt up reviewer"
+    with pytest.raises(NotFoundError, match="reviewer agent 'nobody' not found"):
+        request_review(ws, "impl", "nobody")

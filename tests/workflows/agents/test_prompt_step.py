@@ -247,3 +247,35 @@ def test_glob_interpolation_and_new_file_detection(tmp_path, monkeypatch):
     fresh = tmp_path / "out" / "pm-2.json"
     fresh.write_text("{}")
     assert new_files(pattern, before) == [fresh]
+
+
+DIALOG = """
+[[workflow]]
+name = "ask"
+
+[[workflow.step]]
+id = "first"
+type = "prompt"
+agent = "writer"
+text = "Delete the build directory."
+wait_for_idle = true
+wait_timeout_secs = 120
+
+[[workflow.step]]
+id = "second"
+type = "prompt"
+agent = "writer"
+text = "Then summarise."
+wait_for_idle = true
+"""
+
+
+def test_agent_blocked_on_a_dialog_fails_the_step_instead_of_completing(agent_pipeline):
+    root = agent_pipeline({"writer": {"rule": [{"match": "Delete", "fail": "dialog"}]}}, DIALOG, persistent=("writer",))
+    res = run_tt(root, "run", "ask", "--json")
+    assert res.returncode != 0
+    steps = steps_of(root, json.loads(res.stdout)["run_id"])
+    assert steps["first"]["status"] == "failed"
+    assert "waits for an answer" in steps["first"]["outcome"]["message"]
+    assert "second" not in steps  # a closed prompt failure stops the run
+    assert prompts(root, "writer") == ["Delete the build directory."]  # nothing typed into the dialog
