@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tutti.config.models import Agent, GlobalConfig, Profile
-from tutti.errors import ConfigError, SessionError, UsageError
+from tutti.errors import ConfigError, SessionError, TuttiError, UsageError
 from tutti.fsutil import append_jsonl
 from tutti.ops.resolve import all_workspaces, find_agent, load_global
 from tutti.runtimes.base import AgentState, LaunchContext
@@ -194,8 +194,28 @@ def up(ws: Workspace, agent: str | None = None, *, fresh_worktree: bool = False,
     profile_name = ws.config.workspace.auth.default_profile
     profile = gc.profile(profile_name) if profile_name else None
     limit = profile.max_concurrent if profile else None
-    refused = False
 
+    try:
+        refused = _up_each(ws, agents, result, backend, gc, profile_name, profile, limit, allow_rules,
+                           fresh_worktree=fresh_worktree, mode=mode, policy=policy)
+    finally:
+        # Even when a later agent fails, the ones already launched get watched.
+        if result.launched and start_watcher:
+            from tutti.sessions.watcher import ensure_running
+
+            result.watcher_pid = ensure_running(ws)
+    if not result.launched and refused:
+        used = _profile_usage(gc, profile_name, backend, ws)
+        raise SessionError(f"profile '{profile_name}' reached max_concurrent ({used}/{limit})",
+                           hint="stop an agent (tt down AGENT) or raise max_concurrent in the global config")
+    return result
+
+
+def _up_each(ws: Workspace, agents: list[Agent], result: UpResult, backend: SessionBackend, gc: GlobalConfig,
+             profile_name: str | None, profile: Profile | None, limit: int | None, allow_rules: list[str], *,
+             fresh_worktree: bool, mode: str, policy: str) -> bool:
+    """Launch each agent in order; True if the profile limit refused one."""
+    refused = False
     for cfg in agents:
         session = ws.session_name(cfg.name)
         runtime = ws.config.resolved_runtime(cfg)
@@ -217,16 +237,7 @@ def up(ws: Workspace, agent: str | None = None, *, fresh_worktree: bool = False,
         launched = _launch(ws, cfg, runtime, session, backend, fresh=fresh_worktree or cfg.fresh_worktree, mode=mode,
                            policy=policy, allow_rules=allow_rules, profile=profile, warnings=result.warnings)
         result.launched.append(launched)
-
-    if not result.launched and refused:
-        used = _profile_usage(gc, profile_name, backend, ws)
-        raise SessionError(f"profile '{profile_name}' reached max_concurrent ({used}/{limit})",
-                           hint="stop an agent (tt down AGENT) or raise max_concurrent in the global config")
-    if result.launched and start_watcher:
-        from tutti.sessions.watcher import ensure_running
-
-        result.watcher_pid = ensure_running(ws)
-    return result
+    return refused
 
 
 def _launch(ws: Workspace, cfg: Agent, runtime: str, session: str, backend: SessionBackend, *, fresh: bool,
@@ -271,6 +282,27 @@ def down(ws: Workspace, agent: str | None = None, *, clean: bool = False,
     backend = backend or default_backend()
     agents = [find_agent(ws, agent)] if agent else list(reversed(start_order(ws)))
     result = DownResult(workspace=ws.name)
+    try:
+        refused = _up_each(ws, agents, result, backend, gc, profile_name, profile, limit, allow_rules,
+                           fresh_worktree=fresh_worktree, mode=mode, policy=policy)
+    finally:
+        # Even when a later agent fails, the ones already launched get watched.
+        if result.launched and start_watcher:
+            from tutti.sessions.watcher import ensure_running
+
+            result.watcher_pid = ensure_running(ws)
+    if not result.launched and refused:
+        used = _profile_usage(gc, profile_name, backend, ws)
+        raise SessionError(f"profile '{profile_name}' reached max_concurrent ({used}/{limit})",
+                           hint="stop an agent (tt down AGENT) or raise max_concurrent in the global config")
+    return result
+
+
+def _up_each(ws: Workspace, agents: list[Agent], result: UpResult, backend: SessionBackend, gc: GlobalConfig,
+             profile_name: str | None, profile: Profile | None, limit: int | None, allow_rules: list[str], *,
+             fresh_worktree: bool, mode: str, policy: str) -> bool:
+    """Launch each agent in order; True if the profile limit refused one."""
+    refused = False
     for cfg in agents:
         session = ws.session_name(cfg.name)
         if backend.exists(session):
@@ -308,7 +340,12 @@ def agent_status(ws: Workspace, cfg: Agent, backend: SessionBackend) -> AgentSta
     if pane is None:
         return AgentStatus(running=False, state=AgentState.STOPPED.value, status="Stopped", confidence=1.0,
                            evidence=["session:absent"], detail=None, **common)
-    det, _screen = classify_pane(backend, session, adapter_for(ws, cfg.name))
+    try:
+        adapter = adapter_for(ws, cfg.name)
+    except TuttiError as exc:  # one misconfigured agent must not hide the others' status
+        return AgentStatus(running=not pane.dead, state=AgentState.UNKNOWN.value, status="Unknown", confidence=0.0,
+                           evidence=["adapter:error"], detail=exc.message, **common)
+    det, _screen = classify_pane(backend, session, adapter)
     return AgentStatus(running=not pane.dead, state=det.state.value,
                        status=agent_state.status_string(det.state, det.detail), confidence=round(det.confidence, 3),
                        evidence=list(det.evidence), detail=det.detail, context_used_pct=det.context_used_pct, **common)
