@@ -50,3 +50,10 @@ def test_tt_replay_of_an_unknown_run_is_a_not_found_error(direct_ws, model_serve
     out = tt("replay", "run_missing", cwd=git_repo)
     assert out.returncode == 1
     assert out.stderr.startswith("error[not_found]: run 'run_missing' not found") and "Traceback" not in out.stderr
+
+
+def test_direct_send_to_a_cli_agent_is_a_usage_error(direct_ws, git_repo, tt):
+    direct_ws('[[agent]]\nname = "cli"\nruntime = "claude-code"\n', "")
+    out = tt("send", "cli", "--direct", "hello", cwd=git_repo)
+    assert out.returncode == 2
+    assert "error[usage]: agent 'cli' is not an API-direct agent" in out.stderr and "Traceback" not in out.stderr

@@ -81,8 +81,9 @@ def provider_settings(ws: Workspace, agent: Agent, gc: GlobalConfig | None = Non
     primary_name: str | None = None
     where = f"tutti.toml agent '{agent.name}'"
     ref = agent.provider
-    if ref is None and ws.config.workspace.auth.default_profile:
-        ref = ws.config.workspace.auth.default_profile
+    default = gc.profile(ws.config.workspace.auth.default_profile or "")
+    if ref is None and default is not None and default.plan == "api":
+        ref = default.name  # a subscription default profile (plan = max/pro…) is for CLI agents
     profile = gc.profile(ref) if ref else None
     if profile is not None:
         primary_name = profile.name

@@ -59,6 +59,12 @@ class LoopOptions:
 
 def build_loop(ws: Workspace, agent_name: str, opts: LoopOptions) -> AgentLoop:
     agent = find_agent(ws, agent_name)
+    if not (agent.provider or agent.model or opts.settings):
+        from tutti.errors import UsageError
+
+        raise UsageError(f"agent '{agent.name}' is not an API-direct agent (no provider or model in {ws.config_path})",
+                         hint=f"add provider = \"<profile or kind>\" and model = \"…\" to [[agent]] {agent.name}, "
+                              "or send without --direct")
     defaults = ws.config.direct
     settings = opts.settings or provider_settings(ws, agent, opts.global_config)
     cancel = opts.cancel or threading.Event()
