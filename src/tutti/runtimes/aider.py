@@ -18,6 +18,9 @@ W, I, Q = AgentState.WORKING, AgentState.IDLE, AgentState.WAITING
 AUTH = (
     LEAD + r"(?:litellm\.)?AuthenticationError\b",
     LEAD + r"(?:No API key|API key not found|The API provider is not able to authenticate you)",
+    # litellm maps a 401 on a *streamed* request to BadRequestError unless the provider's
+    # wording is OpenAI's own ("Incorrect API key"); OpenAI-compatible proxies say otherwise.
+    LEAD + r"litellm\.\w+Error:.*(?:invalid[ _]api[ _]key|incorrect api key|\b401\b|unauthori[sz]ed)",
     *GENERIC_AUTH,
 )
 RATE = (
