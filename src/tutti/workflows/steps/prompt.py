@@ -193,7 +193,6 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     injected = inject(ctx, step)
     if injected:
         effects["injected"] = injected
-    before_json = None
     if output_json is not None:
         output_json.unlink(missing_ok=True)  # a stale file must never short-circuit the wait
     pattern = None
@@ -229,7 +228,7 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
             effects.update(_settle(ctx, step, delivery, timeout, grace))
             outcome.message = "agent finished (idle and stable after activity)"
         except TuttiError as exc:
-            if output_json is not None and _fresh(output_json, before_json) and "timed out" in exc.message:
+            if output_json is not None and _fresh(output_json, None) and "timed out" in exc.message:
                 effects["note"] = "output_json detected after wait_for_idle timeout"
             else:
                 raise
