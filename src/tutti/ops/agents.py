@@ -282,27 +282,6 @@ def down(ws: Workspace, agent: str | None = None, *, clean: bool = False,
     backend = backend or default_backend()
     agents = [find_agent(ws, agent)] if agent else list(reversed(start_order(ws)))
     result = DownResult(workspace=ws.name)
-    try:
-        refused = _up_each(ws, agents, result, backend, gc, profile_name, profile, limit, allow_rules,
-                           fresh_worktree=fresh_worktree, mode=mode, policy=policy)
-    finally:
-        # Even when a later agent fails, the ones already launched get watched.
-        if result.launched and start_watcher:
-            from tutti.sessions.watcher import ensure_running
-
-            result.watcher_pid = ensure_running(ws)
-    if not result.launched and refused:
-        used = _profile_usage(gc, profile_name, backend, ws)
-        raise SessionError(f"profile '{profile_name}' reached max_concurrent ({used}/{limit})",
-                           hint="stop an agent (tt down AGENT) or raise max_concurrent in the global config")
-    return result
-
-
-def _up_each(ws: Workspace, agents: list[Agent], result: UpResult, backend: SessionBackend, gc: GlobalConfig,
-             profile_name: str | None, profile: Profile | None, limit: int | None, allow_rules: list[str], *,
-             fresh_worktree: bool, mode: str, policy: str) -> bool:
-    """Launch each agent in order; True if the profile limit refused one."""
-    refused = False
     for cfg in agents:
         session = ws.session_name(cfg.name)
         if backend.exists(session):
