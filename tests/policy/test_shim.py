@@ -42,3 +42,27 @@ def test_command_argument_finds_c_in_option_clusters():
     assert command_argument(["-e", "-o", "pipefail", "-c", "ls"]) == "ls"
     assert command_argument(["script.sh", "-c"]) is None
     assert command_argument([]) is None
+
+
+def test_script_file_invocation_is_checked_as_a_command_line(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "ci.sh").write_text("echo ran\n")
+    (work / "evil.sh").write_text("echo evil\n")
+    d = write_shims(tmp_path / "state", "coder", ["sh ci.sh", "bash ci.sh"])
+    assert run_via_shims(d, work, "sh", "ci.sh").stdout == "ran\n"
+    blocked = run_via_shims(d, work, "bash", "evil.sh")
+    assert blocked.returncode == 126 and "blocked command: bash evil.sh" in blocked.stderr
+    fed = proc.run(["sh"], cwd=work, input="echo from-stdin\n", timeout=60,
+                   env=dict(os.environ, PATH=f"{d}{os.pathsep}{os.environ['PATH']}"))
+    assert fed.stdout == "from-stdin\n"  # no command line to check: runs as is
+
+
+def test_shim_launch_env_points_shell_at_the_shim(tmp_path):
+    from tutti.runtimes.base import LaunchContext
+    from tutti.runtimes.registry import get_adapter
+
+    ctx = LaunchContext(agent="coder", workspace="ws", workdir=tmp_path, state_dir=tmp_path / "state",
+                        allow_rules=["git status"])
+    spec = get_adapter("aider").build_launch(ctx)
+    assert spec.env["SHELL"] == str(tmp_path / "state" / "runtime-shims" / "coder" / "bash")

@@ -85,6 +85,30 @@ def command_argument(args: list[str]) -> str | None:
     return None
 
 
+def script_invocation(shell: str, args: list[str]) -> str | None:
+    """`sh FILE args…` runs a script file: checked as the command line `sh FILE args…` (so a
+    rule such as `bash scripts/ci.sh` allows it). An interactive shell or one reading
+    commands from stdin has no command line to check and runs as is."""
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("-o", "+o"):
+            i += 2
+            continue
+        if a == "--":
+            i += 1
+            break
+        if a.startswith(("-", "+")) and a not in ("-", "+"):
+            if "s" in a[1:] and not a.startswith("--"):
+                return None  # -s: commands from stdin
+            i += 1
+            continue
+        break
+    if i >= len(args) or args[i] == "-":
+        return None
+    return shlex.join([Path(shell).name, *args[i:]])
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -95,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     rules_path = Path(opts[opts.index("--rules") + 1])
     shell = opts[opts.index("--shell") + 1]
     command = command_argument(shell_args)
+    if command is None:
+        command = script_invocation(shell, shell_args)
     if command is not None:
         from tutti.policy.permissions import check_command
 

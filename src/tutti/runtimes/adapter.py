@@ -108,6 +108,12 @@ class CliAdapter:
         shim_dir = write_shims(ctx.state_dir, ctx.agent, shell)
         base_path = ctx.env.get("PATH") or os.environ.get("PATH", "")
         spec.env["PATH"] = f"{shim_dir}{os.pathsep}{base_path}" if base_path else str(shim_dir)
+        # Tools that start "$SHELL -c CMD" (rather than a bare `sh` looked up on PATH) go
+        # through the shim too.
+        for name in ("bash", "sh"):
+            if (shim_dir / name).exists():
+                spec.env["SHELL"] = str(shim_dir / name)
+                break
         spec.enforcement = "hard_shim"
         spec.notes.append(f"shell policy shims in {shim_dir}")
         appendix = policy_appendix(self.policy_label or self.name, shell)
