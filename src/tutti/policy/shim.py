@@ -4,7 +4,10 @@ A runtime without its own permission system (Codex in `-a never`, Aider, OpenCla
 runs shell commands as `bash -c CMD` / `sh -lc CMD`. The wrapper is a two-line POSIX script
 that hands its arguments to `python -m tutti.policy.shim`, which checks the `-c` command
 with the same matcher as `tt permissions check` (`permissions.check_command`) and either
-execs the real shell or prints `tutti policy blocked command: CMD` and exits 126.
+execs the real shell or prints `tutti policy blocked command: CMD` and exits 126. A script
+run as `sh FILE args` is checked as that command line. Limits: a tool that runs an absolute
+`/bin/sh` (not via PATH or $SHELL), or an interpreter (`python -c`, `node -e`), bypasses shims;
+Claude Code is therefore constrained by its own settings file instead.
 
 Layout (inventory §3): `.tutti/state/runtime-shims/{agent}/allow.rules`, `bash`, `sh`, `zsh`,
 plus `decisions.jsonl` with one line per checked command.
