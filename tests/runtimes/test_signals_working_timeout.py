@@ -73,3 +73,23 @@ def test_a_new_working_period_can_be_flagged_again(ws):
     v2 = check_working_timeout(ws, "gem", AgentState.WORKING,
                                now=datetime.now(timezone.utc) + timedelta(seconds=300))
     assert v2.working_since == s2.ts and flag_stuck(ws, v2)
+
+
+def test_classification_of_a_stuck_agent_says_how_long_it_has_been_working(ws):
+    from tutti.runtimes.registry import get_adapter
+    from tutti.runtimes.signals import with_structured_signals
+
+    # A real Gemini screen that says "Thinking..." while it was really retrying a 429.
+    screen = open("/work/shared/fixtures/screens/real/gemini_ratelimit_spinner_6min.txt").read()
+    adapter = with_structured_signals(ws, "gem", get_adapter("gemini-cli"), backend=None)
+    adapter._pane_pid_fn = lambda: None  # no tmux here: only the working-timeout is exercised
+    ws.store.append_event("agent.working", agent="gem")
+    assert adapter.classify(screen).state is AgentState.WORKING
+    assert not any(e.startswith("working_timeout") for e in adapter.classify(screen).evidence)
+    with ws.store.transaction() as conn:  # the working period began 7 minutes ago
+        conn.execute("UPDATE events SET ts = ? WHERE kind = 'agent.working'",
+                     ((datetime.now(timezone.utc) - timedelta(minutes=7)).isoformat().replace("+00:00", "Z"),))
+    det = adapter.classify(screen)
+    assert det.state is AgentState.WORKING
+    assert any(e.startswith("working_timeout:4") for e in det.evidence), det.evidence
+    assert "working_timeout_secs = 120" in det.detail

@@ -115,11 +115,13 @@ class StructuredAdapter:
     wrapped adapter, so it stands in wherever an adapter is expected.
     """
 
-    def __init__(self, inner: Any, sources: SignalSources, pane_pid: Callable[[], int | None]) -> None:
+    def __init__(self, inner: Any, sources: SignalSources, pane_pid: Callable[[], int | None],
+                 stuck_check: Callable[[Detection], Any] | None = None) -> None:
         self._inner = inner
         self.sources = sources
         self._pane_pid_fn = pane_pid
         self._pid: int | None = None
+        self._stuck_check = stuck_check
 
     def pane_pid(self) -> int | None:
         from tutti.runtimes.signals import proctree
@@ -138,7 +140,14 @@ class StructuredAdapter:
             return None  # a log rotated away mid-read: the screen alone this time
 
     def classify(self, screen: str) -> Detection:
-        return merge(self._inner.classify(screen), self.structured())
+        det = merge(self._inner.classify(screen), self.structured())
+        if self._stuck_check is not None and det.state is AgentState.WORKING:
+            verdict = self._stuck_check(det)
+            if verdict is not None:
+                # Still "working" as far as the runtime says; the evidence says how long.
+                det.evidence.append(f"working_timeout:{int(verdict.working_secs)}s>{int(verdict.timeout_secs)}s")
+                det.detail = verdict.message
+        return det
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -159,4 +168,12 @@ def with_structured_signals(ws: Workspace, agent: str, adapter: Any, session: st
             backend = default_backend()
         return backend.pane_pid(session)
 
-    return StructuredAdapter(adapter, sources_for(ws, agent), pane_pid)
+    cfg = ws.config.agent(agent)
+    stuck_check = None
+    if cfg is not None and cfg.working_timeout_secs:
+        from tutti.runtimes.signals.working_timeout import check_working_timeout
+
+        def stuck_check(det: Detection) -> Any:
+            return check_working_timeout(ws, agent, det.state)
+
+    return StructuredAdapter(adapter, sources_for(ws, agent), pane_pid, stuck_check)
