@@ -66,7 +66,7 @@ def test_direct_run_fixes_file_in_worktree_and_records_every_call(git_repo, dire
     assert [e.data["decision"] for e in evs if e.kind == "direct.policy_decision"] == ["allow"] * 3
 
     run = ws.store.query("SELECT * FROM runs WHERE run_id = ?", (result.run_id,))[0]
-    assert run["kind"] == "direct" and run["status"] == "completed"
+    assert run["kind"] == "direct" and run["status"] == "succeeded"
     assert run["input_tokens"] == sum(c["input_tokens"] + c["cached_tokens"] for c in calls)
     assert run["output_tokens"] == sum(c["output_tokens"] for c in calls)
     assert abs(run["cost_usd"] - sum(c["cost_usd"] for c in calls)) < 1e-9

@@ -24,6 +24,8 @@ def test_max_turns_stops_a_model_that_never_finishes(direct_ws, model_server):
     assert (result.status, result.stop_reason) == ("stopped", "max_turns")
     assert len(srv.requests()) == 3 and result.totals["tool_calls"] == 3
     assert events(ws, result.run_id)[-1].data["stop_reason"] == "max_turns"
+    run = ws.store.query("SELECT status, result FROM runs WHERE run_id = ?", (result.run_id,))[0]
+    assert run["status"] == "failed" and '"stop_reason": "max_turns"' in run["result"]
 
 
 def test_cancel_stops_the_loop_between_turns(direct_ws, model_server):
@@ -39,6 +41,7 @@ def test_cancel_stops_the_loop_between_turns(direct_ws, model_server):
     result = send_direct(ws, "bot", "go", cancel=cancel, approver=approver)
     assert (result.status, result.stop_reason) == ("stopped", "cancelled")
     assert len(srv.requests()) == 1
+    assert ws.store.query("SELECT status FROM runs WHERE run_id = ?", (result.run_id,))[0]["status"] == "cancelled"
 
 
 def test_pricing_override_from_tutti_toml_and_unknown_models(direct_ws, model_server):

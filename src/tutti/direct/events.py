@@ -10,6 +10,7 @@ API key: providers never hand the key out, and `redact` scrubs anything that mig
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,7 +96,8 @@ class RunRecorder:
                     "INSERT OR IGNORE INTO runs (run_id, kind, workflow, origin, status, agent_scope, started_at, params) "
                     "VALUES (?, 'direct', NULL, ?, 'running', ?, ?, ?)",
                     (self.run_id, data.get("origin", "direct"), self.agent, now_iso(),
-                     json.dumps(self._scrub({k: data.get(k) for k in ("provider", "model", "profile", "prompt")}))),
+                     json.dumps(self._scrub({"pid": os.getpid(), **{k: data.get(k) for k in
+                                                                     ("provider", "model", "profile", "prompt")}}))),
                 )
             self.event("direct.run.started", data, conn)
 
@@ -145,8 +147,12 @@ class RunRecorder:
         kind = "direct.run.failed" if status == "failed" else "direct.run.completed"
         data = {"status": status, "stop_reason": stop_reason, "final_text": clip(final_text, TEXT_LIMIT),
                 "totals": self.totals.to_dict(), "error": error}
+        # The runs table speaks the engine's vocabulary (succeeded|failed|cancelled); the loop's
+        # finer stop reason stays in `result` and the event.
+        row_status = {"completed": "succeeded", "failed": "failed"}.get(
+            status, "cancelled" if stop_reason == "cancelled" else "failed")
         with self.store.transaction() as conn:
             if self.own_run:
                 conn.execute("UPDATE runs SET status = ?, finished_at = ?, result = ? WHERE run_id = ?",
-                             (status, now_iso(), json.dumps(self._scrub(data)), self.run_id))
+                             (row_status, now_iso(), json.dumps(self._scrub(data)), self.run_id))
             self.event(kind, data, conn)
