@@ -57,3 +57,13 @@ def test_direct_send_to_a_cli_agent_is_a_usage_error(direct_ws, git_repo, tt):
     out = tt("send", "cli", "--direct", "hello", cwd=git_repo)
     assert out.returncode == 2
     assert "error[usage]: agent 'cli' is not an API-direct agent" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_misspelt_tool_name_in_policy_is_a_config_error(direct_ws, model_server, git_repo, tt):
+    srv = model_server()
+    direct_ws('[[agent]]\nname = "bot"\nprovider = "main"\nallowed_tools = ["read_file", "shel"]\n',
+              api_profile("main", srv))
+    out = tt("send", "bot", "--direct", "hi", cwd=git_repo)
+    assert out.returncode == 2
+    assert "agent 'bot' → allowed_tools: unknown tool 'shel'" in out.stderr and "did you mean 'shell'" in out.stderr
+    assert srv.requests() == []

@@ -69,6 +69,9 @@ def build_loop(ws: Workspace, agent_name: str, opts: LoopOptions) -> AgentLoop:
     settings = opts.settings or provider_settings(ws, agent, opts.global_config)
     cancel = opts.cancel or threading.Event()
     policy = Policy.for_agent(agent, defaults)
+    _check_tool_names(ws, agent.name, "allowed_tools", policy.allowed_tools)
+    if isinstance(policy.requires_approval, list):
+        _check_tool_names(ws, agent.name, "requires_approval", policy.requires_approval)
     approver = opts.approver
     if approver is None and policy.requires_approval:
         from tutti.direct.approvals import StoreApprover
@@ -87,3 +90,18 @@ def build_loop(ws: Workspace, agent_name: str, opts: LoopOptions) -> AgentLoop:
         max_turns=opts.max_turns or agent.max_turns or defaults.max_turns, cancel=cancel, on_delta=opts.on_delta,
         allowed_tools=policy.allowed_tools_offered(),
     )
+
+
+def _check_tool_names(ws: Workspace, agent: str, key: str, names: list[str] | None) -> None:
+    """A misspelt tool name would silently disable a tool (or an approval): refuse it."""
+    import difflib
+
+    from tutti.direct.tools import TOOL_NAMES
+    from tutti.errors import ConfigError
+
+    for name in names or ():
+        if name not in TOOL_NAMES:
+            close = difflib.get_close_matches(name, TOOL_NAMES, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise ConfigError(f"{ws.config_path}: agent '{agent}' → {key}: unknown tool '{name}'",
+                              hint=hint + f"tools: {', '.join(TOOL_NAMES)}")
