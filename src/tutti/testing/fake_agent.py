@@ -363,7 +363,15 @@ class Terminal:
             n = os.write(self.fd_out, data)
             data = data[n:]
 
-    def draw(self, lines: list[str], rows: int) -> None:
+    def draw(self, lines: list[str], rows: int, previous: list[str] | None = None) -> None:
+        """Draw `lines` from the top; with `previous` of the same length only the lines that
+        changed are rewritten (a spinner tick is one short line, not a whole screen)."""
+        if previous is not None and len(previous) == len(lines):
+            out = [f"\x1b[{i + 1};1H{line}\x1b[K" for i, (line, old) in enumerate(zip(lines, previous))
+                   if line != old]
+            if out:
+                self.write("".join(out))
+            return
         body = "\x1b[K\r\n".join(lines)
         self.write("\x1b[H" + body + "\x1b[K\x1b[J" if len(lines) < rows else "\x1b[H" + body + "\x1b[K")
 
@@ -402,7 +410,7 @@ def run(agent: Agent, fd_in: int = 0, fd_out: int = 1, initial_prompt: str | Non
             cols, rows = term.size()
             lines = agent.screen(cols, rows)
             if lines != last:
-                term.draw(lines, rows)
+                term.draw(lines, rows, last)
                 last = lines
             if agent.exit_code is not None:
                 break
