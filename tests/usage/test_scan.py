@@ -136,3 +136,14 @@ def test_since_filters_by_record_time(fixture_log, usage_ws):
     rows = _by_agent(report)
     assert rows["claude"].total_tokens == 0
     assert rows["codex"].total_tokens == 2484 and rows["gemini"].total_tokens == 2484
+
+
+def test_usage_by_agent_gives_every_agent_its_figures_from_one_scan(fixture_log, usage_ws):
+    from tutti.ops.usage import usage_by_agent, usage_for_agent
+
+    _place_isolated_logs(usage_ws, fixture_log)
+    figures = usage_by_agent(usage_ws)
+    assert set(figures) == {"claude", "codex", "gemini", "shared"}
+    assert figures["claude"]["total_tokens"] == 4084 and figures["claude"]["requests"] == 2
+    assert figures["shared"]["total_tokens"] == 0
+    assert usage_for_agent(usage_ws, "codex")["total_tokens"] == 2484

@@ -81,6 +81,18 @@ def usage_for_agent(ws: Workspace, agent: str, *, since: str | None = None) -> d
     return data
 
 
+def usage_by_agent(ws: Workspace, *, since: str | None = None) -> dict[str, dict[str, Any]]:
+    """Every agent's figures (one scan for all) — for `tt status --json` and the API's agent
+    list: `{agent: usage_for_agent-shaped dict}`."""
+    report = usage_report(ws, since=since)
+    out = {}
+    for row in report.agents:
+        data = row.to_dict()
+        data.pop("agent", None)
+        out[row.agent] = data
+    return out
+
+
 def _records(ws: Workspace, *, agent: str | None, since_ts: str | None):
     where, params = [], []
     if agent is not None:
