@@ -117,3 +117,12 @@ def test_bad_arguments_are_tool_errors_not_exceptions(box):
     assert "missing required argument `path`" in box.execute("read_file", {}).content
     assert box.execute("nope", {}).is_error
     assert "not a JSON object" in box.execute("read_file", {"__invalid_json__": "{oops"}).content
+
+
+@pytest.mark.parametrize("path", [".git/hooks/pre-commit", ".tutti/tutti.db"])
+def test_file_tools_never_modify_git_or_tutti_state(box, path):
+    (box.root / path).parent.mkdir(parents=True)
+    out = box.execute("write_file", {"path": path, "content": "#!/bin/sh\nevil\n"})
+    assert out.is_error and "may not modify" in out.content and not (box.root / path).exists()
+    assert box.escape_reason("write_file", {"path": path})
+    assert box.escape_reason("read_file", {"path": path}) is None  # reading is fine

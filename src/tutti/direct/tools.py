@@ -28,6 +28,7 @@ MAX_READ_BYTES = 200_000
 MAX_OUTPUT_CHARS = 16_000
 MAX_MATCHES = 200
 SKIP_DIRS = {".git", ".tutti", "node_modules", "__pycache__", ".venv", "venv"}
+PROTECTED_DIRS = {".git", ".tutti"}  # never written by file tools
 
 TOOL_NAMES = ("read_file", "write_file", "apply_patch", "shell", "grep", "glob")
 
@@ -112,7 +113,7 @@ class ToolBox:
         return outcome
 
     # -- paths --------------------------------------------------------------------------------
-    def resolve(self, raw: Any, *, what: str = "path") -> Path:
+    def resolve(self, raw: Any, *, what: str = "path", write: bool = False) -> Path:
         if not isinstance(raw, str) or not raw.strip():
             raise ToolFailure(f"`{what}` must be a non-empty string")
         candidate = Path(raw)
@@ -123,12 +124,17 @@ class ToolBox:
             reason = "a symlink points" if _has_symlink(self.root, candidate) else "it is"
             raise ToolFailure(f"path '{raw}' is outside the agent root {self.root} ({reason} outside); "
                               "only files inside the project can be used")
+        if write and resolved != self.root and resolved.relative_to(self.root).parts[0] in PROTECTED_DIRS:
+            # .git/hooks or Tutti's own store would let a model run code or rewrite its record.
+            raise ToolFailure(f"path '{raw}' is inside {resolved.relative_to(self.root).parts[0]}/, "
+                              "which tools may not modify")
         return resolved
 
     def escape_reason(self, tool: str, args: dict[str, Any]) -> str | None:
         """Why this call would touch a path outside the root (None when it stays inside).
         Used by the policy gate so escapes are refused and recorded before the tool runs."""
         raw_paths: list[Any] = []
+        write = tool in ("write_file", "apply_patch")
         if tool in ("read_file", "write_file") or tool == "grep" and "path" in args:
             raw_paths.append(args.get("path"))
         elif tool == "apply_patch" and isinstance(args.get("patch"), str):
@@ -141,7 +147,7 @@ class ToolBox:
             if not isinstance(raw, str) or not raw.strip():
                 continue
             try:
-                self.resolve(raw)
+                self.resolve(raw, write=write)
             except ToolFailure as exc:
                 return str(exc)
         return None
@@ -180,7 +186,7 @@ class ToolBox:
         return ToolOutcome(text)
 
     def write_file(self, args: dict[str, Any]) -> ToolOutcome:
-        path = self.resolve(self._arg(args, "path"))
+        path = self.resolve(self._arg(args, "path"), write=True)
         content = self._arg(args, "content")
         if path.is_dir():
             raise ToolFailure(f"{self.rel(path)} is a directory")
@@ -193,7 +199,7 @@ class ToolBox:
             patches = parse_patch(self._arg(args, "patch"))
             planned: list[tuple[Path, str | None]] = []
             for fp in patches:
-                target = self.resolve(fp.path)
+                target = self.resolve(fp.path, write=True)
                 if fp.old_path is None:
                     if target.exists():
                         raise PatchError(f"{fp.path}: patch creates it but it already exists")
