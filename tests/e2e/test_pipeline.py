@@ -291,3 +291,44 @@ def test_resume_after_crash_during_review_does_not_resend_the_packet(agent_pipel
     assert step["outcome"]["side_effects"]["resumed_request"] is True
     assert step["outcome"]["side_effects"]["verdict"]["summary"] == "late but fine"
     assert len(records.read_text().splitlines()) == 1  # the packet was not sent twice
+
+
+PR_LAND = """
+[gate]
+kind = "github"
+
+[[workflow]]
+name = "pr"
+
+[[workflow.step]]
+id = "implement"
+type = "prompt"
+agent = "implementer"
+text = "Implement calc and commit."
+wait_for_idle = true
+wait_timeout_secs = 120
+
+[[workflow.step]]
+id = "land"
+type = "land"
+agent = "implementer"
+pr = true
+"""
+
+
+def test_land_pr_pushes_opens_a_pr_and_passes_the_github_gate(agent_pipeline, fake_gh, tmp_path):
+    set_state, calls = fake_gh
+    set_state(prs=[], thread_pages=[[True]])
+    root = agent_pipeline(agents(), PR_LAND)
+    remote = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(root, "remote", "add", "origin", str(remote))
+    res = subprocess.run([sys.executable, "-m", "tutti", "run", "pr", "--json"], cwd=root, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    land = steps_of(root, json.loads(res.stdout)["run_id"])["land"]
+    assert land["outcome"]["side_effects"]["pr_url"] == "https://github.com/acme/widgets/pull/7"
+    assert "Merge gate passed for PR #7 on branch 'tutti/implementer'" in land["outcome"]["message"]
+    assert "feat: calc module" in git(remote, "log", "--format=%s", "tutti/implementer")
+    assert ["pr", "create", "--head", "tutti/implementer", "--base", "main", "--fill"] in calls()
+    assert "feat: calc module" not in git(root, "log", "--format=%s", "main")  # a PR land does not merge locally

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import stat
 import textwrap
 
 import pytest
@@ -83,58 +80,6 @@ def test_local_gate_runs_named_workflow_with_agent_scope(make_ws):
 def test_gate_none_always_passes(make_ws):
     ws = make_ws('\n[gate]\nkind = "none"\n')
     assert gate_for(ws).check(ws, "impl").passed
-
-
-FAKE_GH = r"""#!/usr/bin/env python3
-import json, os, sys
-args = sys.argv[1:]
-with open(os.environ["FAKE_GH_LOG"], "a") as fh:
-    fh.write(json.dumps(args) + "\n")
-state = json.load(open(os.environ["FAKE_GH_STATE"]))
-if args[:2] == ["repo", "view"]:
-    print("acme/widgets")
-elif args[:2] == ["pr", "list"]:
-    print(json.dumps(state.get("prs", [])))
-elif args[:2] == ["pr", "checks"]:
-    print(state.get("checks_output", "ci\tpass"))
-    sys.exit(state.get("checks_exit", 0))
-elif args[:2] == ["pr", "create"]:
-    state["prs"] = [{"number": 7, "url": "https://github.com/acme/widgets/pull/7"}]
-    json.dump(state, open(os.environ["FAKE_GH_STATE"], "w"))
-    print("https://github.com/acme/widgets/pull/7")
-elif args[:2] == ["api", "graphql"]:
-    after = next((a.split("=", 1)[1] for a in args if a.startswith("after=")), None)
-    pages = state.get("thread_pages", [[]])
-    i = int(after) if after else 0
-    nodes = [{"isResolved": r} for r in pages[i]]
-    has_next = i + 1 < len(pages)
-    print(json.dumps({"data": {"repository": {"pullRequest": {"reviewThreads": {
-        "pageInfo": {"hasNextPage": has_next, "endCursor": str(i + 1) if has_next else None}, "nodes": nodes}}}}}))
-else:
-    sys.exit("unexpected gh call: " + " ".join(args))
-"""
-
-
-@pytest.fixture
-def fake_gh(tmp_path, monkeypatch):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    gh = bindir / "gh"
-    gh.write_text(FAKE_GH)
-    gh.chmod(gh.stat().st_mode | stat.S_IXUSR)
-    state_file, log = tmp_path / "gh-state.json", tmp_path / "gh-log.jsonl"
-    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_GH_STATE", str(state_file))
-    monkeypatch.setenv("FAKE_GH_LOG", str(log))
-
-    def set_state(**state):
-        state_file.write_text(json.dumps(state))
-
-    def calls():
-        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-
-    set_state()
-    return set_state, calls
 
 
 GITHUB_GATE = '\n[gate]\nkind = "github"\n'
