@@ -72,3 +72,41 @@ def test_direct_step_fails_when_output_json_never_appears(direct_ws, model_serve
     assert out.returncode != 0
     assert "retry did not produce output" in out.stdout + out.stderr
     assert len(srv.requests()) == 2  # exactly one re-ask
+
+
+ARTIFACT_WORKFLOW = """
+[[workflow]]
+name = "design"
+
+[[workflow.step]]
+type = "prompt"
+id = "design"
+agent = "writer"
+text = "Write the design doc under docs/"
+artifact_glob = "docs/*.md"
+artifact_name = "design_doc"
+
+[[workflow.step]]
+type = "command"
+run = "test -s {{output.design_doc.path}}"
+"""
+
+
+def test_direct_flag_routes_a_cli_agent_with_a_provider_and_captures_artifacts(direct_ws, model_server, git_repo,
+                                                                             tt):
+    srv = model_server({"turns": [
+        {"tool_calls": [{"name": "write_file", "arguments": {"path": "docs/design.md", "content": "# Design\n"}}]},
+        {"text": "Design written."},
+    ]})
+    direct_ws('[[agent]]\nname = "writer"\nruntime = "claude-code"\nprovider = "main"\n', api_profile("main", srv),
+              ARTIFACT_WORKFLOW)
+    out = tt("run", "design", "--direct", "--json", cwd=git_repo, timeout=180)
+    assert out.returncode == 0, out.stdout + out.stderr
+    run_id = json.loads(out.stdout)["run_id"]
+    from tutti.workspace import load_workspace_at
+
+    ws = load_workspace_at(git_repo)
+    raw = ws.state_dir / "workflow-outputs" / run_id / "design_doc.raw"
+    assert raw.read_text() == "# Design\n"
+    assert json.loads((raw.parent / "design_doc.json").read_text()) == "# Design\n"
+    assert len(srv.requests()) == 2
