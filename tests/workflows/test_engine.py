@@ -297,3 +297,17 @@ def test_executors_can_register_run_end_callbacks(make_ws, monkeypatch, tmp_path
     result = ops.run_workflow(ws, "w")
     assert result.success  # the callback ran after the steps, not during them
     assert (ws.root / "cleaned").read_text() == result.run_id
+
+
+def test_an_executor_returning_garbage_is_a_failed_step(make_ws, monkeypatch, tmp_path):
+    from tutti.workflows import steps
+
+    plug = tmp_path / "plug3"
+    plug.mkdir()
+    (plug / "sloppy.py").write_text("def execute(ctx, step):\n    return None\n")
+    monkeypatch.syspath_prepend(str(plug))
+    monkeypatch.setitem(steps.EXECUTOR_MODULES, "land", "sloppy")
+    ws = make_ws('[[agent]]\nname = "a"\nruntime = "codex"\n[[workflow]]\nname = "w"\n'
+                 '[[workflow.step]]\ntype = "land"\nagent = "a"\n')
+    result = ops.run_workflow(ws, "w")
+    assert result.steps[0]["message"] == "land executor returned NoneType, not a StepOutcome"

@@ -214,7 +214,10 @@ class Engine:
             broken = None
         intent = step.intent()
         if executor is not None and hasattr(executor, "plan_intent"):
-            intent = executor.plan_intent(ctx, step, intent)
+            try:
+                intent = executor.plan_intent(ctx, step, intent)
+            except Exception as exc:
+                broken = f"cannot plan {step.type} step: {type(exc).__name__}: {exc}"
         ctx.intent = intent
         planned = self.recorder.step_started(step, intent, attempt, prior.planned_at if prior else None)
         self._notify("workflow.step.started", {"step_index": step.index, "step_key": step.key, "type": step.type})
@@ -236,7 +239,11 @@ class Engine:
         try:
             if prior is not None and hasattr(executor, "already_done") and executor.already_done(ctx, step, prior.intent):
                 return StepOutcome(status="skipped", message="already done before the crash (compensator preflight); not replayed")
-            return executor.execute(ctx, step)
+            outcome = executor.execute(ctx, step)
+            if not isinstance(outcome, StepOutcome):
+                return StepOutcome(status="failed", message=f"{step.type} executor returned {type(outcome).__name__}, "
+                                                            "not a StepOutcome")
+            return outcome
         except TuttiError as exc:
             status = "cancelled" if self.cancel.is_set() else "failed"
             return StepOutcome(status=status, message=exc.message)
