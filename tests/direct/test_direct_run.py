@@ -172,3 +172,19 @@ def test_a_run_reuses_one_keep_alive_connection(git_repo, direct_ws, model_serve
                        api_profile("main", srv, kind=kind, model=model))
         assert send_direct(ws, "fixer", "Fix it").ok
         assert len({r.client_port for r in srv.requests()}) == 1, kind
+
+
+def test_openai_responses_provider_streams_a_full_run(git_repo, direct_ws, model_server):
+    srv = model_server(fix_script("true"))
+    ws = _setup(git_repo, direct_ws, srv, kind="openai-responses", model="gpt-5")
+    result = send_direct(ws, "fixer", "Fix it")
+    assert result.ok and (ws.worktree_path("fixer") / "calc.py").read_text() == FIXED
+    reqs = srv.requests()
+    assert {r.protocol for r in reqs} == {"openai_responses"} and all(r.body["stream"] for r in reqs)
+    # the tool result goes back as a function_call_output item for the matching call
+    second = reqs[1].body["input"]
+    call = next(i for i in second if i.get("type") == "function_call")
+    output = next(i for i in second if i.get("type") == "function_call_output")
+    assert call["name"] == "read_file" and output["call_id"] == call["call_id"] and output["output"] == BUGGY
+    calls = [e.data for e in events(ws, result.run_id) if e.kind == "direct.model_call"]
+    assert [c["input_tokens"] for c in calls] == [1200, 1400, 1500, 1700] and calls[0]["cached_tokens"] == 300

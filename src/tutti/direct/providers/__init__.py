@@ -17,11 +17,12 @@ OPENAI_COMPATIBLE = {
     "openrouter": "https://openrouter.ai/api/v1",
 }
 ANTHROPIC_KINDS = {"anthropic": "https://api.anthropic.com", "claude": "https://api.anthropic.com"}
-PROVIDER_KINDS = tuple(OPENAI_COMPATIBLE) + tuple(ANTHROPIC_KINDS)
+RESPONSES_KINDS = {"openai-responses": "https://api.openai.com/v1"}
+PROVIDER_KINDS = tuple(OPENAI_COMPATIBLE) + tuple(ANTHROPIC_KINDS) + tuple(RESPONSES_KINDS)
 
 
 def default_base_url(kind: str) -> str | None:
-    return OPENAI_COMPATIBLE.get(kind) or ANTHROPIC_KINDS.get(kind)
+    return OPENAI_COMPATIBLE.get(kind) or ANTHROPIC_KINDS.get(kind) or RESPONSES_KINDS.get(kind)
 
 
 def build_provider(settings: ProviderSettings, **kwargs) -> Provider:
@@ -30,6 +31,10 @@ def build_provider(settings: ProviderSettings, **kwargs) -> Provider:
         from tutti.direct.providers.anthropic import AnthropicProvider
 
         return AnthropicProvider(settings, **kwargs)
+    if kind in RESPONSES_KINDS:
+        from tutti.direct.providers.openai_responses import OpenAIResponsesProvider
+
+        return OpenAIResponsesProvider(settings, **kwargs)
     if kind in OPENAI_COMPATIBLE:
         from tutti.direct.providers.openai_chat import OpenAIChatProvider
 
