@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -87,7 +87,7 @@ def bench_tick(n: int = 50, rounds: int = 20) -> None:
         ws = Workspace(root=Path(tmp), config=TuttiConfig.model_validate({"workspace": {"name": "b"}, "workflow": wfs}))
         s = Scheduler(ws, launcher=lambda w: None, run_in_thread=False)
         samples = []
-        now = datetime(2026, 3, 8, 6, 0, tzinfo=timezone.utc)
+        now = datetime(2026, 3, 8, 6, 0, tzinfo=UTC)
         for r in range(rounds):
             t0 = time.perf_counter()
             s.tick(now.replace(minute=r))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,7 @@ def test_generate_writes_packet_with_changed_files_and_event(make_ws):
     wt = add_worktree(ws.root, "impl")
     (wt / "new.py").write_text("x = 1\n")
     packet = generate(ws, "impl", reason="manual", ctx=83)
-    text = open(packet.packet).read()
+    text = Path(packet.packet).read_text()
     assert packet.packet.startswith(str(ws.root / ".tutti" / "handoffs" / "impl-handoff-"))
     for part in ("# Tutti Handoff: impl", "- Trigger: manual", "- CTX: 83%", "?? new.py",
                  "(session not running)", "## Next Prompt Template"):
@@ -65,7 +66,7 @@ def test_auto_handoff_fires_at_threshold_once_per_cooldown(make_ws):
     assert first is not None and first.reason == "auto_ctx_threshold"
     assert maybe_auto_handoff(ws, "impl", 90.0) is None  # cooldown
     os.utime(first.packet, (time.time() - 400, time.time() - 400))
-    assert maybe_auto_handoff(ws, "impl", 90.0, now=datetime.now(timezone.utc)) is not None
+    assert maybe_auto_handoff(ws, "impl", 90.0, now=datetime.now(UTC)) is not None
 
 
 def test_auto_handoff_off_by_default(make_ws):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ def test_generate_captures_the_screen_and_apply_sends_the_packet(agent_pipeline,
     assert res.returncode == 0, res.stderr
     packet = json.loads(res.stdout)
     assert packet["agent"] == "api" and packet["reason"] == "manual"
-    text = open(packet["packet"]).read()
+    text = Path(packet["packet"]).read_text()
     assert "## Recent Output" in text and "(session not running)" not in text
     listed = json.loads(tt("handoff", "list", "--agent", "api", "--json", cwd=root).stdout)
     assert [e["path"] for e in listed] == [packet["packet"]]

@@ -123,7 +123,7 @@ def test_github_gate_passes_when_green_and_resolved(make_ws, fake_gh):
 def test_push_and_open_pr_pushes_to_remote_then_creates_pr(make_ws, fake_gh, tmp_path):
     from tutti.gates.github import push_and_open_pr
 
-    set_state, calls = fake_gh
+    _, calls = fake_gh
     ws = make_ws()
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +15,6 @@ from tutti.workflows.scheduler import Scheduler, next_fire
 from tutti.workspace import Workspace
 
 NY = ZoneInfo("America/New_York")
-UTC = timezone.utc
 
 
 def make_ws(tmp_path, workflows):

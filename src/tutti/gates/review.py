@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,7 +136,7 @@ def build_packet(ws: Workspace, agent: str, *, now: datetime | None = None) -> R
         wip_stat = wt.out("diff", "HEAD", "--stat")
         wip = wt.out("diff", "HEAD")
         untracked = [u for u in wt.untracked() if not u.startswith(VERDICT_DIRNAME + "/")]
-    generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    generated = datetime.now(UTC).isoformat(timespec="seconds")
     has_changes = bool(committed.strip() or wip.strip() or untracked)
     directory = reviews_dir(ws)
     path = directory / f"{agent}-review-{_stamp(now)}.md"
@@ -251,7 +251,7 @@ def parse_verdict(path: Path) -> Verdict:
 
 def record_verdict(ws: Workspace, verdict: Verdict, *, run_id: str | None = None, step: str | None = None) -> Verdict:
     """Store the verdict: a `review.verdict` event and a JSON copy beside the packet."""
-    verdict.recorded_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    verdict.recorded_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     if verdict.packet:
         write_json_atomic(Path(verdict.packet).with_suffix(".verdict.json"), verdict.to_dict())
     ws.store.append_event("review.verdict", agent=verdict.agent, run_id=run_id, step=step, data=verdict.to_dict())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,7 +130,7 @@ def generate(ws: Workspace, agent: str, *, reason: str = "manual", ctx: float | 
     recent = "\n".join(lines) if screen is not None else "(session not running)"
     text = (
         f"# Tutti Handoff: {agent}\n\n## Metadata\n- Workspace: {ws.name}\n- Agent: {agent}\n"
-        f"- Generated: {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n- Trigger: {reason}\n"
+        f"- Generated: {datetime.now(UTC).isoformat(timespec='seconds')}\n- Trigger: {reason}\n"
         f"- CTX: {ctx_text}\n\n## Active Task Guess\n{task}\n\n## Changed Files\n"
         + ("\n".join(f"- {c}" for c in changed) or "- (none detected)")
         + "\n\n## Verify Status\n" + ("\n".join(verify) or "- (no verify summary found)")
@@ -155,7 +155,7 @@ def list_packets(ws: Workspace, *, agent: str | None = None, limit: int = 20) ->
             continue
         mtime = path.stat().st_mtime
         entries.append((mtime, HandoffEntry(m.group("agent"), str(path),
-                                            datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds"))))
+                                            datetime.fromtimestamp(mtime, UTC).isoformat(timespec="seconds"))))
     entries.sort(key=lambda e: (e[0], e[1].path), reverse=True)
     return [e for _, e in entries[:limit]]
 
@@ -202,7 +202,7 @@ def maybe_auto_handoff(ws: Workspace, agent: str, used_pct: float | None, *, now
     cfg = ws.config.handoff
     if not cfg.auto or used_pct is None or used_pct < auto_trigger_pct(cfg.threshold):
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     latest = list_packets(ws, agent=agent, limit=1)
     if latest:
         age = now.timestamp() - Path(latest[0].path).stat().st_mtime

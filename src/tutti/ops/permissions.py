@@ -10,7 +10,7 @@ pipeline/list must be allowed. Decisions are recorded as `policy.decision` event
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +78,7 @@ def record_decision(ws: Workspace, result: CheckResult, *, source: str, agent: s
                     run_id: str | None = None, step: str | None = None) -> None:
     data = {"source": source, **result.to_dict()}
     ws.store.append_event("policy.decision", agent=agent, run_id=run_id, step=step, data=data)
-    append_jsonl(ws.state_dir / DECISIONS_FILE, {"ts": datetime.now(timezone.utc).isoformat(), "agent": agent,
+    append_jsonl(ws.state_dir / DECISIONS_FILE, {"ts": datetime.now(UTC).isoformat(), "agent": agent,
                                                   "run_id": run_id, "step": step, **data})
 
 

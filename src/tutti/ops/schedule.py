@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tutti.workflows.scheduler import ScheduleEntry, Scheduler, TickDecision
 from tutti.workspace import Workspace
@@ -12,7 +12,7 @@ from tutti.workspace import Workspace
 
 def list_schedules(ws: Workspace, now: datetime | None = None) -> list[ScheduleEntry]:
     """Every workflow with a `schedule`, its next fire time and last run."""
-    return Scheduler(ws).entries(now or datetime.now(timezone.utc))
+    return Scheduler(ws).entries(now or datetime.now(UTC))
 
 
 def run_schedules(ws: Workspace, *, interval_secs: float = 15.0, stop: threading.Event | None = None,

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +61,7 @@ def zone_for(name: str | None) -> tzinfo:
             return ZoneInfo(str(link).split("zoneinfo/", 1)[1])
     except Exception:  # noqa: BLE001 - fall back to the fixed offset below
         pass
-    return local or timezone.utc
+    return local or UTC
 
 
 def validate_expression(expr: str, *, where: str = "schedule") -> None:
@@ -77,14 +77,14 @@ def validate_expression(expr: str, *, where: str = "schedule") -> None:
 def _to_instant(wall: datetime, tz: tzinfo) -> datetime:
     """Wall-clock time → aware UTC instant. fold=0: first occurrence of an ambiguous time,
     and a non-existent (skipped) time is shifted forward by the DST gap."""
-    return wall.replace(tzinfo=tz, fold=0).astimezone(timezone.utc)
+    return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def next_fire(expr: str, after: datetime, tz: tzinfo) -> datetime:
     """The first fire instant strictly after `after` (aware), as an aware UTC datetime."""
     from croniter import croniter
 
-    after = after.astimezone(timezone.utc)
+    after = after.astimezone(UTC)
     wall_after = after.astimezone(tz).replace(tzinfo=None)
     # Start a few hours early: around DST transitions wall time and instants are not monotonic.
     it = croniter(expr, wall_after - timedelta(hours=3), day_or=True)
@@ -197,7 +197,7 @@ class Scheduler:
     def _save_last(self, workflow: str, when: datetime) -> None:
         with self._lock:
             state = self.load_state()
-            state[workflow] = when.astimezone(timezone.utc).isoformat()
+            state[workflow] = when.astimezone(UTC).isoformat()
             write_json_atomic(self.state_path, state)
 
     def in_flight(self, workflow: str) -> bool:
@@ -289,7 +289,7 @@ class Scheduler:
                     on_tick: Callable[[list[TickDecision]], None] | None = None) -> None:
         stop = stop or threading.Event()
         while not stop.is_set():
-            decisions = self.tick(datetime.now(timezone.utc))
+            decisions = self.tick(datetime.now(UTC))
             if on_tick is not None:
                 on_tick(decisions)
             stop.wait(interval_secs - (time.time() % interval_secs) if interval_secs > 1 else interval_secs)

@@ -6,7 +6,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime
 from pathlib import Path

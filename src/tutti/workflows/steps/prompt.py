@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any
 from tutti.errors import ConfigError, NotFoundError, TuttiError
 from tutti.paths import inside
 from tutti.store.db import now_iso
-from tutti.workflows.artifacts import ArtifactSessionGone, ArtifactTimeout, expand_glob, new_files, snapshot, wait_for_file
+from tutti.workflows.artifacts import (
+    ArtifactSessionGone,
+    ArtifactTimeout,
+    expand_glob,
+    new_files,
+    snapshot,
+    wait_for_file,
+)
 from tutti.workflows.outputs import render
 from tutti.workflows.steps import StepOutcome
 from tutti.workflows.steps import agent_session as sessions
