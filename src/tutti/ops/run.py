@@ -172,9 +172,10 @@ def list_runs(ws: Workspace, limit: int = 20, workflow: str | None = None) -> li
     if workflow:
         sql, params = sql + " WHERE workflow = ?", (workflow,)
     rows = ws.store.query(sql + " ORDER BY started_at DESC, rowid DESC LIMIT ?", (*params, max(1, limit)))
+    marks = ",".join("?" * len(rows))
     counts = {(r["run_id"], r["status"]): r["n"] for r in ws.store.query(
-        "SELECT run_id, status, COUNT(*) AS n FROM steps WHERE run_id IN (%s) GROUP BY run_id, status"
-        % ",".join("?" * len(rows)), tuple(r["run_id"] for r in rows))} if rows else {}
+        f"SELECT run_id, status, COUNT(*) AS n FROM steps WHERE run_id IN ({marks}) GROUP BY run_id, status",
+        tuple(r["run_id"] for r in rows))} if rows else {}
     out = []
     for r in rows:
         p = json.loads(r["params"] or "{}")
