@@ -66,3 +66,23 @@ def test_malformed_tool_arguments_become_a_tool_error_for_the_model(direct_ws, m
     assert result.ok
     tool = next(e.data for e in events(ws, result.run_id) if e.kind == "direct.tool_call")
     assert tool["is_error"] and "missing required argument `path`" in tool["result"]
+
+
+def test_old_tool_outputs_are_elided_when_the_history_outgrows_the_context(direct_ws, model_server, git_repo):
+    (git_repo / "big.txt").write_text("x" * 5000)
+    read = {"tool_calls": [{"name": "read_file", "arguments": {"path": "big.txt"}}]}
+    srv = model_server({"turns": [read] * 6 + [{"text": "done"}]})
+    ws = direct_ws(_agent(), api_profile("main", srv))
+    from tutti.direct.messages import Message
+    from tutti.direct.session import LoopOptions, build_loop
+
+    loop = build_loop(ws, "bot", LoopOptions(run_id="run_ctx"))
+    loop.max_context_chars = 12_000
+    loop.start("read it repeatedly")
+    assert loop.run([Message.user("read it repeatedly")]).ok
+    last = srv.requests()[-1].body["messages"]
+    outputs = [m["content"] for m in last if m.get("role") == "tool"]
+    assert outputs[0].startswith("[older tool output elided") and outputs[-1] == "x" * 5000
+    assert sum(len(m.get("content") or "") for m in last) <= 12_000 + 2000
+    compacted = [e.data for e in events(ws, "run_ctx") if e.kind == "direct.context_compacted"]
+    assert compacted and all(c["chars_elided"] > 0 for c in compacted)

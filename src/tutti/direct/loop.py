@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tutti.direct.context import DEFAULT_MAX_CHARS, compact, size
 from tutti.direct.events import RunRecorder, RunTotals
 from tutti.direct.messages import Message, StreamDelta, ToolResultBlock
 from tutti.direct.policy import PolicyGate
@@ -57,6 +58,7 @@ class AgentLoop:
     cancel: threading.Event = field(default_factory=threading.Event)
     on_delta: Callable[[StreamDelta], None] | None = None
     allowed_tools: list[str] | None = None
+    max_context_chars: int = DEFAULT_MAX_CHARS
 
     def start(self, prompt: str, *, origin: str = "direct", extra: dict[str, Any] | None = None) -> None:
         p = self.chain.active.settings
@@ -82,6 +84,10 @@ class AgentLoop:
                     return self._finish("stopped", "cancelled", final_text, messages)
                 if budget is not None and rec.totals.cost_usd >= budget:
                     return self._finish("stopped", "budget", final_text, messages)
+                elided = compact(messages, max_chars=self.max_context_chars)
+                if elided:
+                    rec.event("direct.context_compacted", {"turn": turn, "chars_elided": elided,
+                                                           "chars_now": size(messages)})
                 response = self.chain.complete(messages, tools, system=self.system, on_delta=self.on_delta,
                                                on_event=rec.provider_event, cancel=self.cancel)
                 cost, priced = self.pricing.cost(response.model, response.usage)

@@ -90,7 +90,7 @@ def pending_approvals(ws: Workspace, run_id: str | None = None) -> list[Approval
 class ReplayEntry:
     seq: int
     ts: str
-    kind: str  # start | model | decision | tool | retry | failover | approval | end
+    kind: str  # start | model | decision | tool | retry | failover | approval | context | end
     turn: int | None
     title: str
     detail: str = ""
@@ -150,6 +150,9 @@ def _entry(ev: Any) -> ReplayEntry | None:
         what = "requested" if kind.endswith("requested") else d.get("decision")
         return ReplayEntry(kind="approval", title=f"approval {d.get('approval_id')} {what}"
                            + (f" for {d.get('tool')}" if d.get("tool") else ""), **base)
+    if kind == "direct.context_compacted":
+        return ReplayEntry(kind="context", title=f"context compacted: {d.get('chars_elided')} chars of old tool "
+                           f"output elided ({d.get('chars_now')} left)", **base)
     if kind in ("direct.run.completed", "direct.run.failed"):
         t = d.get("totals") or {}
         title = (f"run {d.get('status')} ({d.get('stop_reason')}): {t.get('model_calls', 0)} model calls, "
