@@ -103,3 +103,37 @@ def test_doctor_shows_config_warnings(git_repo):
     (git_repo / "tutti.toml").write_text('[workspace]\nname = "doc"\n[observe]\ndashbord = true\n')
     warnings = [c for c in run_doctor(git_repo).checks if c.check == "config/warning"]
     assert warnings and warnings[0].status == "warn" and "dashbord" in warnings[0].detail
+
+
+def test_doctor_reports_a_running_agent_whose_screen_shows_an_auth_failure(git_repo, tmux_socket):
+    import subprocess
+
+    from tutti.workspace import load_workspace_at
+
+    (git_repo / "tutti.toml").write_text(textwrap.dedent("""
+        [workspace]
+        name = "doc"
+        [[runtime]]
+        name = "mycli"
+        command = "sh"
+        auth_failed = ["TOKEN-REVOKED-XYZ"]
+        [[agent]]
+        name = "a"
+        runtime = "mycli"
+        worktree = false
+        [[agent]]
+        name = "idle"
+        runtime = "mycli"
+        worktree = false
+    """))
+    session = load_workspace_at(git_repo).session_name("a")
+    subprocess.run(["tmux", "-L", tmux_socket, "new-session", "-d", "-s", session, "-x", "120", "-y", "30",
+                    "sh -c 'echo TOKEN-REVOKED-XYZ; sleep 60'"], check=True)
+    from tests.workflows.helpers import wait_for
+
+    wait_for(lambda: "TOKEN-REVOKED-XYZ" in subprocess.run(
+        ["tmux", "-L", tmux_socket, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout)
+    checks = _by_name(run_doctor(git_repo))
+    assert checks["auth/a"].status == "fail"
+    assert "authentication failure" in checks["auth/a"].detail
+    assert "auth/idle" not in checks  # not running: nothing to probe

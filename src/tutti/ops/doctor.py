@@ -83,6 +83,7 @@ def run_doctor(start: Path | None = None) -> DoctorReport:
     for agent in ws.config.agents:
         _check_agent_runtime(report, ws, agent, gcfg)
     _check_tool_packs(report, ws)
+    _check_live_agents(report, ws)
     _check_state(report, ws)
     if gcfg is not None:
         _check_port(report, gcfg.dashboard.port)
@@ -196,6 +197,34 @@ def _check_agent_runtime(report: DoctorReport, ws: Workspace, agent: Agent, gcfg
     else:
         report.add(name, "fail", f"runtime '{runtime}' is not installed or not on PATH (binary '{binary}')",
                    f"install {binary} or fix the agent's runtime")
+
+
+def _check_live_agents(report: DoctorReport, ws: Workspace) -> None:
+    """`auth/{agent}` for running agents, from a live (read-only) classification of their screens."""
+    if not ws.config.agents or shutil.which("tmux") is None:
+        return
+    try:
+        from tutti.ops.agents import status
+    except ImportError:
+        return
+    try:
+        rows = status(ws)
+    except Exception as exc:  # a probe problem is a finding, not a doctor crash
+        message = exc.message if isinstance(exc, TuttiError) else f"{type(exc).__name__}: {exc}"
+        report.add("auth/agents", "warn", f"cannot probe agent sessions: {message}")
+        return
+    for row in rows:
+        if not row.running:
+            continue
+        name = f"auth/{row.agent}"
+        if row.state == "auth_failed":
+            report.add(name, "fail", f"agent '{row.agent}' shows an authentication failure: {row.detail or row.status}",
+                       f"log the runtime in again (tt attach {row.agent}), then restart it")
+        elif row.state in ("rate_limited", "provider_down"):
+            report.add(name, "warn", f"agent '{row.agent}' is {row.state.replace('_', ' ')}: {row.detail or ''}".rstrip(),
+                       "wait, or switch the workspace to another profile")
+        else:
+            report.add(name, "pass", f"agent '{row.agent}' running ({row.state})")
 
 
 def _check_tool_packs(report: DoctorReport, ws: Workspace) -> None:
