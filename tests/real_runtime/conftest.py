@@ -84,6 +84,7 @@ class RealWorkspace:
     server: ScriptedModelServer
     socket: str
     timings: list[dict[str, Any]] = field(default_factory=list)
+    last_evidence: list[str] = field(default_factory=list)
 
     @property
     def worktree(self) -> Path:
@@ -113,14 +114,18 @@ class RealWorkspace:
         start = time.monotonic()
         state = None
         while time.monotonic() - start < timeout:
-            state = self.status()["state"]
+            row = self.status()
+            state = row["state"]
             if state in want:
+                self.last_evidence = list(row.get("evidence") or [])[:3]
                 return state, time.monotonic() - start
             time.sleep(0.5)
         raise AssertionError(f"agent never reached {sorted(want)} within {timeout}s (last: {state})\n{self.peek()}")
 
     def record(self, what: str, secs: float, **extra: Any) -> None:
         row = {"runtime": self.runtime, "what": what, "secs": round(secs, 2), **extra}
+        if what.startswith("detect_"):
+            row.setdefault("evidence", self.last_evidence)
         self.timings.append(row)
         print(f"[real-runtime] {json.dumps(row)}")
         out = os.environ.get("TUTTI_REAL_RUNTIME_TIMINGS")
