@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
@@ -86,3 +91,26 @@ def test_old_tool_outputs_are_elided_when_the_history_outgrows_the_context(direc
     assert sum(len(m.get("content") or "") for m in last) <= 12_000 + 2000
     compacted = [e.data for e in events(ws, "run_ctx") if e.kind == "direct.context_compacted"]
     assert compacted and all(c["chars_elided"] > 0 for c in compacted)
+
+
+def test_a_cancel_marker_from_another_process_stops_a_direct_send(direct_ws, model_server, git_repo, tt):
+    srv = model_server({"turns": [], "fallback": {"tool_calls": [{"name": "shell", "arguments": {"command": "sleep 0.2"}}]}})
+    ws = direct_ws(_agent("max_turns = 500"), api_profile("main", srv))
+    proc = subprocess.Popen([sys.executable, "-m", "tutti", "send", "bot", "--direct", "--json", "go"], cwd=git_repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 30
+        rows = []
+        while time.monotonic() < deadline and not rows:
+            rows = ws.store.query("SELECT run_id FROM runs WHERE kind = 'direct' AND status = 'running'")
+            time.sleep(0.1)
+        assert rows, "the direct run never started"
+        run_id = rows[0]["run_id"]
+        out = tt("runs", "cancel", run_id, cwd=git_repo)
+        assert out.returncode == 0, out.stderr
+        stdout, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert json.loads(stdout)["stop_reason"] == "cancelled"
+    assert ws.store.query("SELECT status FROM runs WHERE run_id = ?", (run_id,))[0]["status"] == "cancelled"

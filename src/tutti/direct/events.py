@@ -96,8 +96,8 @@ class RunRecorder:
                     "INSERT OR IGNORE INTO runs (run_id, kind, workflow, origin, status, agent_scope, started_at, params) "
                     "VALUES (?, 'direct', NULL, ?, 'running', ?, ?, ?)",
                     (self.run_id, data.get("origin", "direct"), self.agent, now_iso(),
-                     json.dumps(self._scrub({"pid": os.getpid(), **{k: data.get(k) for k in
-                                                                     ("provider", "model", "profile", "prompt")}}))),
+                     json.dumps(self._scrub({"pid": os.getpid(), "pid_started": _start_ticks(),
+                                             **{k: data.get(k) for k in ("provider", "model", "profile", "prompt")}}))),
                 )
             self.event("direct.run.started", data, conn)
 
@@ -156,3 +156,12 @@ class RunRecorder:
                 conn.execute("UPDATE runs SET status = ?, finished_at = ?, result = ? WHERE run_id = ?",
                              (row_status, now_iso(), json.dumps(self._scrub(data)), self.run_id))
             self.event(kind, data, conn)
+
+
+def _start_ticks() -> int | None:
+    """This process's start time, so `tt runs` can tell a live run from an interrupted one."""
+    try:
+        from tutti.workflows.checkpoints import process_start_ticks
+    except ImportError:
+        return None
+    return process_start_ticks(os.getpid())

@@ -60,15 +60,42 @@ def send_direct(ws: Workspace, agent: str, prompt: str, *, approver: Approver | 
     if not prompt.strip():
         raise UsageError("prompt is empty", hint="tt send AGENT --direct \"what to do\"")
     run_id = run_id or new_run_id()
+    cancel = cancel or threading.Event()
     loop = build_loop(ws, agent, LoopOptions(run_id=run_id, approver=approver, cancel=cancel, on_delta=on_delta,
                                              max_turns=max_turns))
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch_cancel_marker, args=(ws, run_id, cancel, done), daemon=True)
     try:
         loop.start(prompt, origin="send")
-        result = loop.run([Message.user(prompt)])
+        watcher.start()
+        try:
+            result = loop.run([Message.user(prompt)])
+        except KeyboardInterrupt:
+            # ^C: close the run's record as cancelled before giving the terminal back.
+            cancel.set()
+            from tutti.direct.loop import LoopResult
+
+            loop.finish(LoopResult(run_id, "stopped", "cancelled", "", loop.recorder.totals))
+            raise
     finally:
+        done.set()
         loop.chain.close()
     return DirectResult(run_id, agent, result.status, result.stop_reason, result.final_text, str(loop.toolbox.root),
                         result.totals.to_dict(), result.error)
+
+
+def _watch_cancel_marker(ws: Workspace, run_id: str, cancel: threading.Event, done: threading.Event) -> None:
+    """`tt runs cancel RUN_ID` from another process drops a marker file; honour it."""
+    try:
+        from tutti.workflows.engine import cancel_marker
+
+        marker = cancel_marker(ws, run_id)
+    except ImportError:
+        marker = ws.state_dir / "workflow-cancel" / run_id
+    while not done.wait(0.5):
+        if marker.exists():
+            cancel.set()
+            return
 
 
 def decide_approval(ws: Workspace, run_id: str, approval_id: str, approve: bool, *, by: str = "api",
