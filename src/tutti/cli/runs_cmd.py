@@ -30,9 +30,14 @@ def list_cmd(as_json: bool, limit: int, workflow: str | None) -> None:
     if not rows:
         echo("No tracked runs.")
         return
-    table(["Run", "Workflow", "Origin", "Status", "Steps", "Started", "Duration"],
-          [[r["run_id"], r["workflow"], r["origin"], r["status"], f"{r['steps_done']}/{r['steps_total']}",
-            r["started_at"], _secs(r["duration_ms"])] for r in rows])
+    headers = ["Run", "Workflow", "Origin", "Status", "Steps", "Started", "Duration"]
+    body = [[r["run_id"], r["workflow"], r["origin"], r["status"], f"{r['steps_done']}/{r['steps_total']}",
+             r["started_at"], _secs(r["duration_ms"])] for r in rows]
+    if any(r["parent_run_id"] for r in rows):  # nested and hook runs point at the run that started them
+        headers.append("Parent")
+        for row, r in zip(body, rows):
+            row.append(r["parent_run_id"] or "")
+    table(headers, body)
 
 
 @runs.command("show")

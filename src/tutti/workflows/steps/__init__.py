@@ -57,7 +57,8 @@ DIRECT_PROMPT = "tutti.direct.step"
 @dataclass
 class StepOutcome:
     """What a step did. `status` is one of STATUSES; the engine maps failures to `warning`
-    when the step's fail mode is open."""
+    when the step's fail mode is open. Outputs the step produced (`ctx.outputs.store(...)`)
+    must also be returned in `outputs`: that is what a resumed run reloads."""
 
     status: str
     message: str = ""
