@@ -201,3 +201,26 @@ def test_runs_cancel_stops_a_run_in_another_process(tt, git_repo):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_concurrent_runs_in_one_workspace_share_the_store_safely(git_repo):
+    import subprocess
+    import sys
+
+    steps = "".join('[[workflow.step]]\ntype = "command"\nrun = "true"\nfail_mode = "closed"\n' for _ in range(15))
+    (git_repo / "tutti.toml").write_text(f'[workspace]\nname = "t"\n[[workflow]]\nname = "many"\n{steps}')
+    procs = [subprocess.Popen([sys.executable, "-m", "tutti", "run", "many", "--json"], cwd=git_repo,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [o[1] for o in outs]
+    run_ids = {json.loads(o[0])["run_id"] for o in outs}
+    assert len(run_ids) == 3
+    from tutti.workspace import load_workspace_at
+
+    ws = load_workspace_at(git_repo)
+    for run_id in run_ids:
+        events = ws.store.read_events(run_id=run_id, limit=10000)
+        assert [e.kind for e in events].count("workflow.step.completed") == 15
+        assert [e.seq for e in events] == sorted(e.seq for e in events)
+        rows = ws.store.query("SELECT status FROM steps WHERE run_id = ?", (run_id,))
+        assert [r["status"] for r in rows] == ["success"] * 15
