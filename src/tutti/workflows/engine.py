@@ -278,7 +278,9 @@ class Engine:
                            failed_steps=failed, warning_count=warnings, steps=steps, started_at=self.started_at,
                            finished_at=now_iso(), resumed=self.resume is not None, parent_run_id=self.parent_run_id)
         self._run_finalizers()
-        if self.origin != "hook_workflow_complete":  # recursion guard
+        # Recursion guard: hook-started runs fire no workflow_complete hooks. A cancelled run fires
+        # none either — cancel means stop now, and the hooks would only inherit the cancel.
+        if self.origin != "hook_workflow_complete" and result.status != "cancelled":
             from tutti.workflows.hooks import fire_workflow_complete
 
             fire_workflow_complete(self.ws, result, settings=self.settings, cancel=self.cancel, stack=self.stack)
