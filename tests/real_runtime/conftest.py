@@ -160,6 +160,26 @@ def make_workspace(runtime: str, tmp_path: Path, tutti_home: Path, *, script: di
     return RealWorkspace(runtime, root, env, server, socket)
 
 
+STARTUP_SECS = 60.0
+
+
+def script_for(runtime: str) -> dict:
+    """Write hello.txt (in the runtime's own tool), then answer DONE. Side requests some CLIs
+    make without tools (titles, routing) get the fallback instead of consuming turns."""
+    return {"turns": [write_turn(runtime), final_turn()], "tool_requests_only": runtime != "aider",
+            "fallback": {"text": "OK", "usage": {"input_tokens": 10, "output_tokens": 1, "cached_tokens": 0}}}
+
+
+def up_to_idle(ws: RealWorkspace, *extra: str) -> float:
+    """`tt up agent` and wait for idle; fails (with the screen) if anything else shows up."""
+    start = time.monotonic()
+    ws.ok("up", "agent", *extra, timeout=120)
+    state, _ = ws.wait_state({"idle", "waiting", "auth_failed", "rate_limited", "provider_down", "stopped"},
+                             STARTUP_SECS)
+    assert state == "idle", f"after tt up the agent is {state}, not idle (a first-run dialog?)\n{ws.peek()}"
+    return time.monotonic() - start
+
+
 @pytest.fixture
 def real_workspace(tmp_path, tutti_home):
     """Factory: `real_workspace(runtime, script)`; tears down sessions, tmux server, model server."""

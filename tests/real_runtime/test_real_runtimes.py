@@ -16,26 +16,11 @@ import time
 
 import pytest
 
-from .conftest import HELLO, final_turn, write_turn
+from .conftest import HELLO, script_for as _script, up_to_idle as _up
 
 pytestmark = [pytest.mark.real_runtime, pytest.mark.slow]
 
 RUNTIMES = ["claude-code", "codex", "gemini-cli", "aider"]
-STARTUP_SECS = 60.0
-
-
-def _script(runtime: str) -> dict:
-    return {"turns": [write_turn(runtime), final_turn()], "tool_requests_only": runtime != "aider",
-            "fallback": {"text": "OK", "usage": {"input_tokens": 10, "output_tokens": 1, "cached_tokens": 0}}}
-
-
-def _up(ws, *extra: str) -> float:
-    start = time.monotonic()
-    ws.ok("up", "agent", *extra, timeout=120)
-    state, _ = ws.wait_state({"idle", "waiting", "auth_failed", "rate_limited", "provider_down", "stopped"},
-                             STARTUP_SECS)
-    assert state == "idle", f"after tt up the agent is {state}, not idle (a first-run dialog?)\n{ws.peek()}"
-    return time.monotonic() - start
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
