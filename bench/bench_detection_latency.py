@@ -34,8 +34,9 @@ def ts(iso: str) -> float:
 
 
 def cpu_ticks(pid: int) -> int:
+    """utime + stime + the same for its reaped children (the short `tmux` calls it makes)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    return sum(int(f) for f in fields[11:15])
 
 
 def family(pid: int) -> list[int]:
@@ -112,7 +113,7 @@ def main() -> int:
         before = sum(cpu_ticks(p) for p in pids)
         time.sleep(args.idle_secs)
         used = (sum(cpu_ticks(p) for p in pids if Path(f"/proc/{p}").exists()) - before) / os.sysconf("SC_CLK_TCK")
-        print(f"idle CPU (watcher + {len(pids) - 1} control clients) over {args.idle_secs:.0f}s: "
+        print(f"idle CPU (watcher incl. its tmux calls + {len(pids) - 1} control clients) over {args.idle_secs:.0f}s: "
               f"{used:.2f}s CPU = {100 * used / args.idle_secs:.2f}% of one core")
 
         working, idle_lat = [], []
@@ -140,7 +141,7 @@ def main() -> int:
                     idle_lat.append((i - got - WORK_SECS) * 1000)
         busy = (sum(cpu_ticks(p) for p in pids if Path(f"/proc/{p}").exists()) - busy_before) / os.sysconf("SC_CLK_TCK")
         wall = time.monotonic() - busy_t0
-        print(f"busy CPU (watcher + control clients) over {wall:.1f}s of {args.rounds} prompt rounds: "
+        print(f"busy CPU (watcher incl. its tmux calls + control clients) over {wall:.1f}s of {args.rounds} prompt rounds: "
               f"{busy:.2f}s CPU = {100 * busy / wall:.1f}% of one core")
         for name, vals in (("prompt received -> agent.working", working),
                            ("work done -> agent.idle (approx., fake agent ticks every 250 ms)", idle_lat)):

@@ -34,6 +34,7 @@ from tutti.store.db import now_iso
 from tutti.workspace import Workspace
 
 PIDFILE = "watcher.pid"
+MAX_THROTTLE_SECS = 1.0
 LOG_SCROLLBACK = 300
 
 
@@ -81,6 +82,7 @@ class _Pane:
     last_output: float = 0.0
     last_classified: float = 0.0
     dirty: bool = False  # output arrived since the last classification
+    same: int = 0  # streaming classifications in a row that found no change (backs the throttle off)
     unsettled: bool = False  # output arrived since the last settle classification
     log_screen: str = ""
     evidence: list[str] = field(default_factory=list)
@@ -232,7 +234,7 @@ class Watcher:
         now = time.monotonic()
         p.last_output = now
         p.dirty = p.unsettled = True
-        if now - p.last_classified >= self.throttle_secs:
+        if now - p.last_classified >= self._throttle(p):
             self._classify(p, settle=False)  # leading edge: react within milliseconds
 
     def _next_deadline(self) -> float:
@@ -241,7 +243,7 @@ class Watcher:
             if p.unsettled:
                 deadline = min(deadline, p.last_output + self.settle_secs)
             if p.dirty:
-                deadline = min(deadline, p.last_classified + self.throttle_secs)
+                deadline = min(deadline, p.last_classified + self._throttle(p))
         return deadline
 
     def _due(self) -> None:
@@ -249,8 +251,14 @@ class Watcher:
         for p in list(self.panes.values()):
             if p.unsettled and now - p.last_output >= self.settle_secs:
                 self._classify(p, settle=True)
-            elif p.dirty and now - p.last_classified >= self.throttle_secs:
+            elif p.dirty and now - p.last_classified >= self._throttle(p):
                 self._classify(p, settle=False)
+
+    def _throttle(self, p: _Pane) -> float:
+        """While output streams and the state stays the same (a spinner), classify less and less
+        often (100 ms for the first few, then doubling up to 1 s): the change that matters — the spinner stopping for an
+        answer, a dialog or an error — is caught by the settle pass when the output stops."""
+        return min(MAX_THROTTLE_SECS, self.throttle_secs * (2 ** min(max(0, p.same - 3), 8)))
 
     def _classify(self, p: _Pane, *, settle: bool) -> None:
         p.last_classified = time.monotonic()
@@ -263,8 +271,12 @@ class Watcher:
             print(f"watcher: classify {p.agent}: {exc}", file=sys.stderr)
             return
         self.classifications += 1
-        if det.state is not AgentState.UNKNOWN and det.state is not p.state:
+        changed = det.state is not AgentState.UNKNOWN and det.state is not p.state
+        if changed and not settle and det.state is AgentState.IDLE and p.state is AgentState.WORKING:
+            changed = False  # a frame between two spinner states is not "done": the settle pass decides
+        if changed:
             self._transition(p, det)
+        p.same = 0 if (changed or settle) else p.same + 1
         if settle and self.write_logs:
             self._append_log(p, det.state)
 
