@@ -28,6 +28,11 @@ from tutti.direct.network import check_command
     "python3 -m pip install x",
     "echo ok\nscp a host:b",
     "eval 'curl x'",
+    "python3 <<'EOF'\nimport urllib.request\nurllib.request.urlopen('http://x')\nEOF",
+    "bash <<EOF\ncurl x\nEOF",
+    "echo 'curl x' | sh",
+    "printf 'import socket' | python3",
+    "node <<EOF\nfetch('http://x')\nEOF",
 ])
 def test_network_commands_are_detected(command):
     assert check_command(command).network, command
@@ -43,6 +48,8 @@ def test_network_commands_are_detected(command):
     "node -e 'console.log(1)'",
     "ls -la | sort",
     "echo 'a; curl x'",
+    "cat > notes.txt <<EOF\ncurl is only text in a here-document\nEOF",
+    "echo curl | cat",
 ])
 def test_local_commands_pass(command):
     assert not check_command(command).network, command

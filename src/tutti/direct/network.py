@@ -51,34 +51,52 @@ class NetworkVerdict:
     command: str = ""
 
 
-def split_simple_commands(line: str) -> list[list[str]]:
-    """Tokenise a command line into simple commands (lists of words)."""
+def _split(line: str) -> list[tuple[list[str], str]]:
+    """Simple commands of a line, each with the operator that precedes it ('' first)."""
     lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()<>\n")
     lexer.whitespace = " \t\r"
     lexer.whitespace_split = True
     lexer.commenters = "#"
-    commands: list[list[str]] = [[]]
     try:
         tokens = list(lexer)
     except ValueError:
         # Unbalanced quotes: the shell would refuse it too; fall back to whitespace words.
         tokens = line.split()
-    redirect_next = False
+    commands: list[tuple[list[str], str]] = [([], "")]
     for token in tokens:
-        if token in _PUNCT or set(token) <= set(";&|()\n") and token:
-            commands.append([])
-            redirect_next = False
+        if token and (token in _PUNCT or set(token) <= set(";&|()\n")):
+            commands.append(([], token))
             continue
-        if set(token) <= set("<>&0123456789") and any(c in token for c in "<>"):
-            redirect_next = True  # the next word is a redirect target, not an argument
-            commands[-1].append(token)
-            continue
-        if redirect_next:
-            commands[-1].append(token)
-            redirect_next = False
-            continue
-        commands[-1].append(token)
-    return [c for c in commands if c]
+        commands[-1][0].append(token)
+    return [(words, sep) for words, sep in commands if words]
+
+
+def split_simple_commands(line: str) -> list[list[str]]:
+    """Tokenise a command line into simple commands (lists of words)."""
+    return [words for words, _ in _split(line)]
+
+
+_HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
+
+
+def _split_heredocs(line: str) -> tuple[str, list[tuple[str, str]]]:
+    """The line without here-document bodies, and each body with the text that opened it."""
+    lines = line.split("\n")
+    kept: list[str] = []
+    docs: list[tuple[str, str]] = []
+    i = 0
+    while i < len(lines):
+        current = lines[i]
+        kept.append(current)
+        i += 1
+        for m in _HEREDOC.finditer(current):
+            body: list[str] = []
+            while i < len(lines) and (lines[i].lstrip("\t") if m.group(1) else lines[i]) != m.group(3):
+                body.append(lines[i])
+                i += 1
+            i += 1  # the delimiter line
+            docs.append((current[: m.start()], "\n".join(body)))
+    return "\n".join(kept), docs
 
 
 def _command_substitutions(line: str) -> list[str]:
@@ -93,14 +111,47 @@ def check_command(line: str, depth: int = 0) -> NetworkVerdict:
         return NetworkVerdict(True, "command nesting too deep to analyse", line)
     if re.search(r"/dev/(tcp|udp)/", line):
         return NetworkVerdict(True, "uses /dev/tcp or /dev/udp sockets", line)
+    line, heredocs = _split_heredocs(line)
+    for opener, body in heredocs:
+        # `python3 <<EOF … EOF`, `bash <<'X' … X`: the body is the program's input.
+        commands = split_simple_commands(opener)
+        verdict = _check_stdin(commands[-1], body, depth) if commands else NetworkVerdict(False)
+        if verdict.network:
+            return verdict
     for inner in _command_substitutions(line):
         verdict = check_command(inner, depth + 1)
         if verdict.network:
             return verdict
-    for words in split_simple_commands(line):
+    previous: list[str] = []
+    for words, sep in _split(line):
         verdict = _check_simple(words, depth)
+        if not verdict.network and sep == "|":
+            # `echo 'curl x' | sh`, `printf 'import socket' | python3`
+            feeder = _strip_prefix(previous)
+            if feeder and feeder[0].rsplit("/", 1)[-1] in ("echo", "printf"):
+                verdict = _check_stdin(words, " ".join(a for a in feeder[1:] if not a.startswith("-")), depth)
         if verdict.network:
             return verdict
+        previous = words
+    return NetworkVerdict(False)
+
+
+def _check_stdin(words: list[str], text: str, depth: int) -> NetworkVerdict:
+    """A program that reads `text` on standard input: a shell runs it, interpreters execute it."""
+    words = _strip_prefix(words)
+    if not words:
+        return NetworkVerdict(False)
+    program = words[0].rsplit("/", 1)[-1]
+    if program in SHELLS:
+        return check_command(text, depth + 1)
+    checks = [(r"^(python|pypy)(\d+(\.\d+)?)?$", PYTHON_NET), (r"^(node|nodejs|deno|bun)$", NODE_NET),
+              (r"^(perl|ruby)$", PERL_RUBY_NET)]
+    for pattern, regex in checks:
+        if re.match(pattern, program):
+            hit = regex.search(text)
+            if hit:
+                return NetworkVerdict(True, f"{program} reads code from stdin that uses {hit.group(0)}",
+                                      f"{' '.join(words)} <<< {text[:80]}")
     return NetworkVerdict(False)
 
 
