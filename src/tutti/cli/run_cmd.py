@@ -154,6 +154,8 @@ def _progress(kind: str, data: dict[str, Any]) -> None:
     if kind == "workflow.started":
         verb = "resuming" if data.get("resumed") else "run"
         echo(f"{verb} {data['run_id']} ({data['workflow_name']})", err=True)
+    elif kind == "workflow.step.started" and sys.stderr.isatty():
+        echo(f"  [{data['step_index']}] {data['step_key']:<24} running...", err=True)
     elif kind == "workflow.step.finished":
         step, outcome = data["step"], data["outcome"]
         msg = f"  [{step.index}] {step.key:<24} {outcome.status:<9} {outcome.duration:6.1f}s"
