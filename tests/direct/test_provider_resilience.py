@@ -103,3 +103,17 @@ def test_a_bad_request_is_not_retried_or_failed_over(model_server):
         provider.complete([Message.user("hi")], [])
     assert info.value.reason == "bad_request" and not info.value.failover
     assert len(srv.requests()) == 1
+
+
+def test_cancel_during_a_retry_wait_stops_the_run_promptly(direct_ws, model_server):
+    import threading
+
+    srv = model_server()
+    srv.set_mode({"kind": "rate_limit", "retry_after": "30"})
+    ws = direct_ws('[[agent]]\nname = "bot"\nprovider = "main"\nworktree = false\n', api_profile("main", srv))
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    result = send_direct(ws, "bot", "hi", cancel=cancel)
+    assert (result.status, result.stop_reason) == ("stopped", "cancelled")
+    assert time.monotonic() - started < 10  # did not sit out the 30 s Retry-After

@@ -102,6 +102,8 @@ class AgentLoop:
                 messages.append(Message("user", results))
             return self._finish("stopped", "max_turns", final_text, messages)
         except TuttiError as exc:
+            if self.cancel.is_set():  # e.g. cancelled while waiting out a provider's Retry-After
+                return self._finish("stopped", "cancelled", final_text, messages)
             return self._finish("failed", "error", final_text, messages, error=exc.to_dict())
 
     def _call_tool(self, turn: int, call: Any) -> ToolResultBlock:
