@@ -36,6 +36,7 @@ from tutti.workspace import Workspace
 PIDFILE = "watcher.pid"
 MAX_THROTTLE_SECS = 1.0
 LOG_SCROLLBACK = 300
+LOG_MAX_BYTES = 8 << 20
 
 
 def adapter_for(ws: Workspace, agent: str) -> RuntimeAdapter:
@@ -305,6 +306,11 @@ class Watcher:
             return
         log = self.ws.tutti_dir / "logs" / f"{p.agent}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if log.stat().st_size > LOG_MAX_BYTES:
+                os.replace(log, log.with_suffix(".log.1"))  # keep one previous generation
+        except FileNotFoundError:
+            pass
         with open(log, "a", encoding="utf-8") as fh:
             fh.write(f"--- {now_iso()} [{state.value}] ---\n{new}\n")
 
