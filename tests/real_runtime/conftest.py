@@ -134,7 +134,8 @@ class RealWorkspace:
                 fh.write(json.dumps(row) + "\n")
 
 
-def make_workspace(runtime: str, tmp_path: Path, tutti_home: Path, *, script: dict[str, Any]) -> RealWorkspace:
+def make_workspace(runtime: str, tmp_path: Path, tutti_home: Path, *, script: dict[str, Any],
+                   agent_keys: str = "", env: dict[str, str] | None = None) -> RealWorkspace:
     bin_dir = require_cli(runtime)
     server = ScriptedModelServer(script).start()
     root = tmp_path / "repo"
@@ -149,12 +150,13 @@ def make_workspace(runtime: str, tmp_path: Path, tutti_home: Path, *, script: di
     agent_env = "".join(f'{k} = "{v}"\n' for k, v in AGENT_ENV.get(runtime, {}).items())
     (root / "tutti.toml").write_text(
         f'[workspace]\nname = "rt-{runtime}"\n\n[workspace.auth]\ndefault_profile = "fake"\n\n'
-        f'[[agent]]\nname = "agent"\nruntime = "{runtime}"\n' + (f"\n[agent.env]\n{agent_env}" if agent_env else ""))
+        f'[[agent]]\nname = "agent"\nruntime = "{runtime}"\n{agent_keys}'
+        + (f"\n[agent.env]\n{agent_env}" if agent_env else ""))
     (tutti_home / "config.toml").write_text(
         f'[[profile]]\nname = "fake"\nbase_url = "{base_url(runtime, server)}"\nmodel = "{MODELS[runtime]}"\n'
         f'api_key_env = "TUTTI_FAKE_KEY"\n')
     socket = f"tutti-rt-{uuid.uuid4().hex[:8]}"
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     env.update({"TUTTI_HOME": str(tutti_home), "TUTTI_TMUX_SOCKET": socket, "TUTTI_FAKE_KEY": "sk-fake-0123456789abcdefghij",
                 "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"})
     return RealWorkspace(runtime, root, env, server, socket)
@@ -185,8 +187,8 @@ def real_workspace(tmp_path, tutti_home):
     """Factory: `real_workspace(runtime, script)`; tears down sessions, tmux server, model server."""
     made: list[RealWorkspace] = []
 
-    def factory(runtime: str, script: dict[str, Any]) -> RealWorkspace:
-        ws = make_workspace(runtime, tmp_path, tutti_home, script=script)
+    def factory(runtime: str, script: dict[str, Any], **kw: Any) -> RealWorkspace:
+        ws = make_workspace(runtime, tmp_path, tutti_home, script=script, **kw)
         made.append(ws)
         return ws
 
