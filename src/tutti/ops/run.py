@@ -98,7 +98,8 @@ def resume_preview(ws: Workspace, run_id: str, *, strict: bool = False) -> dict[
                     "prior_status": prior.status if prior else None,
                     "attempt": (prior.attempt + 1) if prior else 1})
         if prior is not None and prior.status == "running":
-            module = import_optional(EXECUTOR_MODULES.get(step.type, ""))
+            module_name = EXECUTOR_MODULES.get(step.type)
+            module = import_optional(module_name) if module_name else None
             if module is not None and hasattr(module, "already_done"):
                 notes.append(f"step {step.index} ({step.type}) has an intent without an outcome; "
                              "its compensator preflight decides whether to replay it")
