@@ -184,6 +184,7 @@ class ReviewStep(StepBase):
     agent: str
     reviewer: str = "reviewer"
     fail_mode: FailMode = "closed"
+    wait_timeout_secs: int | None = None  # how long to wait for the reviewer's verdict (default 1800)
 
 
 class LandStep(StepBase):

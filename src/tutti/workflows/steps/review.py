@@ -55,7 +55,7 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     from tutti.ops.review import ReviewResult, await_verdict, request_review
 
     agent, reviewer = step.agent, step.config.reviewer
-    timeout = float(getattr(step.config, "wait_timeout_secs", None) or DEFAULT_TIMEOUT)
+    timeout = float(step.config.wait_timeout_secs or DEFAULT_TIMEOUT)
     effects: dict[str, Any] = {"agent": agent, "reviewer": reviewer}
     result = None
     if ctx.prior_intent is not None:
