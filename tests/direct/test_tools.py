@@ -126,3 +126,17 @@ def test_file_tools_never_modify_git_or_tutti_state(box, path):
     assert out.is_error and "may not modify" in out.content and not (box.root / path).exists()
     assert box.escape_reason("write_file", {"path": path})
     assert box.escape_reason("read_file", {"path": path}) is None  # reading is fine
+
+
+def test_filesystem_errors_are_tool_errors(box):
+    (box.root / "latin1.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    patch = "--- a/latin1.txt\n+++ b/latin1.txt\n@@ -1 +1 @@\n-cafe\n+coffee\n"
+    out = box.execute("apply_patch", {"patch": patch})
+    assert out.is_error and "UnicodeDecodeError" in out.content
+    (box.root / "ro").mkdir()
+    (box.root / "ro").chmod(0o500)
+    try:
+        out = box.execute("write_file", {"path": "ro/x.txt", "content": "x"})
+        assert out.is_error and ("PermissionError" in out.content or os.geteuid() == 0)
+    finally:
+        (box.root / "ro").chmod(0o700)

@@ -59,6 +59,7 @@ class AgentLoop:
     on_delta: Callable[[StreamDelta], None] | None = None
     allowed_tools: list[str] | None = None
     max_context_chars: int = DEFAULT_MAX_CHARS
+    _finalize: bool = field(default=True, init=False, repr=False)
 
     def start(self, prompt: str, *, origin: str = "direct", extra: dict[str, Any] | None = None) -> None:
         p = self.chain.active.settings
@@ -105,6 +106,11 @@ class AgentLoop:
             if self.cancel.is_set():  # e.g. cancelled while waiting out a provider's Retry-After
                 return self._finish("stopped", "cancelled", final_text, messages)
             return self._finish("failed", "error", final_text, messages, error=exc.to_dict())
+        except Exception as exc:
+            # A bug, not a user error: close the run's record, then let it surface.
+            self._finish("failed", "error", final_text, messages,
+                         error={"category": "internal", "message": f"{type(exc).__name__}: {exc}"})
+            raise
 
     def _call_tool(self, turn: int, call: Any) -> ToolResultBlock:
         rec = self.recorder
@@ -122,7 +128,7 @@ class AgentLoop:
     def _finish(self, status: str, stop: str, text: str, messages: list[Message],
                 error: dict[str, Any] | None = None) -> LoopResult:
         result = LoopResult(self.recorder.run_id, status, stop, text, self.recorder.totals, messages, error)
-        if getattr(self, "_finalize", True):
+        if self._finalize:
             self.finish(result)
         return result
 

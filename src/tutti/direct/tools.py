@@ -109,6 +109,9 @@ class ToolBox:
             outcome = handler(args)
         except ToolFailure as exc:
             outcome = ToolOutcome(f"ERROR: {exc}", is_error=True)
+        except (OSError, UnicodeError) as exc:
+            # The filesystem said no (permissions, not UTF-8, disk full): the model should know.
+            outcome = ToolOutcome(f"ERROR: {name} failed: {type(exc).__name__}: {exc}", is_error=True)
         outcome.duration_ms = (time.monotonic() - started) * 1000
         return outcome
 
