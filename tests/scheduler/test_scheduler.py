@@ -197,3 +197,11 @@ def test_a_live_run_started_elsewhere_counts_as_in_flight_but_a_crashed_one_does
         conn.execute("UPDATE runs SET status = 'succeeded' WHERE run_id = 'live'")
     assert s.tick(datetime(2026, 1, 1, 10, 1, tzinfo=UTC))[0].action == "started"
     assert launched == ["nightly"]
+
+
+def test_local_zone_follows_tz_environment(monkeypatch):
+    from tutti.workflows.scheduler import zone_for
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    fire = next_fire("0 9 * * *", datetime(2026, 6, 1, 0, 0, tzinfo=UTC), zone_for(None))
+    assert fire == datetime(2026, 6, 2, 0, 0, tzinfo=UTC)  # 09:00 JST; strictly after the start

@@ -22,6 +22,7 @@ foreground loop behind `tt schedule run` (and what `tt serve` may call).
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -52,10 +53,14 @@ def zone_for(name: str | None) -> tzinfo:
                 f"unknown timezone '{name}'", hint="use an IANA zone name such as 'Europe/Berlin' or 'UTC'"
             ) from None
     local = datetime.now().astimezone().tzinfo
-    # A fixed-offset local zone cannot know about DST; prefer the system's named zone.
+    # A fixed-offset local zone cannot know about DST; prefer the named zone: $TZ (what libc
+    # uses when set), else the /etc/localtime link.
     try:
         from zoneinfo import ZoneInfo
 
+        tz_env = os.environ.get("TZ", "").lstrip(":")
+        if tz_env and "/" in tz_env or tz_env == "UTC":
+            return ZoneInfo(tz_env)
         link = Path("/etc/localtime").resolve()
         if "zoneinfo/" in str(link):
             return ZoneInfo(str(link).split("zoneinfo/", 1)[1])
