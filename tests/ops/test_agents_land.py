@@ -128,3 +128,10 @@ def test_injected_files_of_workflows_stay_out_of_the_wip_commit(ws):
     worktree.record_injected(ws.state_dir, "a", "context.md")
     res = land(ws, "a")
     assert res.wip_commit and (ws.root / "work.txt").exists() and not (ws.root / "context.md").exists()
+
+
+def test_down_clean_after_land_archives_nothing(ws):
+    agent_commit(ws, "one.txt", "1\n", "agent: one")
+    land(ws, "a")
+    removed = worktree.remove(ws.root, ws.state_dir, "a")
+    assert removed.branch_deleted and removed.archived_ref is None

@@ -108,3 +108,22 @@ def test_a_stray_directory_is_not_silently_reused(git_repo):
     (stray / "junk").write_text("x")
     with pytest.raises(RoutingError, match="not a git worktree"):
         worktree.prepare(git_repo, state(git_repo), "api", "tutti/api")
+
+
+def test_removing_keeps_unlanded_and_uncommitted_work_under_an_archive_ref(git_repo):
+    wt = worktree.prepare(git_repo, state(git_repo), "api", "tutti/api")
+    (wt.path / "done.txt").write_text("committed\n")
+    git(wt.path, "add", "-A")
+    git(wt.path, "commit", "-qm", "agent: done")
+    (wt.path / "draft.txt").write_text("not committed\n")
+    removed = worktree.remove(git_repo, state(git_repo), "api")
+    assert removed.branch_deleted and removed.archived_ref.startswith("refs/tutti/archive/api/")
+    files = git(git_repo, "ls-tree", "-r", "--name-only", removed.archived_ref).split()
+    assert "done.txt" in files and "draft.txt" in files
+    assert "tutti/api" not in git(git_repo, "branch", "--list")
+
+
+def test_removing_a_worktree_with_nothing_new_archives_nothing(git_repo):
+    worktree.prepare(git_repo, state(git_repo), "api", "tutti/api")
+    assert worktree.remove(git_repo, state(git_repo), "api").archived_ref is None
+    assert git(git_repo, "for-each-ref", "refs/tutti").strip() == ""

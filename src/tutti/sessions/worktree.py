@@ -53,6 +53,7 @@ class RemovedWorktree:
     branch: str | None
     branch_deleted: bool
     warnings: list[str] = field(default_factory=list)
+    archived_ref: str | None = None  # where unlanded work was kept
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -210,7 +211,9 @@ def remove(root: Path, state_dir: Path, agent: str, branch: str | None = None) -
         registered = path.resolve() in _registered_worktrees(root)
     except RoutingError:
         registered = False
+    archived = None
     if registered:
+        archived = _archive(root, path, agent, record)
         git(root, "worktree", "remove", "--force", str(path))
         removed = True
     if path.exists():
@@ -229,4 +232,29 @@ def remove(root: Path, state_dir: Path, agent: str, branch: str | None = None) -
         warnings.append(f"branch '{branch}' kept: tutti did not create it")
     with _registry(state_dir) as reg:
         reg.pop(agent, None)
-    return RemovedWorktree(agent, str(path), removed, branch, deleted, warnings)
+    if archived:
+        warnings.append(f"'{agent}' had work not on your branch: kept at {archived} "
+                        f"(restore with `git branch <name> {archived}`)")
+    return RemovedWorktree(agent, str(path), removed, branch, deleted, warnings, archived)
+
+
+def _archive(root: Path, path: Path, agent: str, record: dict[str, Any]) -> str | None:
+    """Before a worktree and its branch go away, keep anything not yet on the project HEAD
+    reachable under `refs/tutti/archive/{agent}/{stamp}` (not a branch, so nothing is "left
+    behind", but nothing is lost): uncommitted work becomes one commit first."""
+    if git(path, "status", "--porcelain", check=False).stdout.strip():
+        injected = record.get("injected", [])
+        git(path, "add", "-A", "--", ".", *(f":(exclude){p}" for p in injected), check=False)
+        if not git(path, "diff", "--cached", "--quiet", check=False).ok:
+            git(path, "commit", "-q", "--no-verify", "-m", f"tutti: uncommitted work of agent '{agent}' at down --clean",
+                check=False)
+    tip = git(path, "rev-parse", "HEAD", check=False).stdout.strip()
+    if not tip:
+        return None
+    # `git cherry` compares patches, so commits already landed by cherry-pick count as landed.
+    unlanded = [line for line in git(root, "cherry", "HEAD", tip, check=False).stdout.splitlines() if line.startswith("+")]
+    if not unlanded:
+        return None
+    ref = f"refs/tutti/archive/{agent}/{now_iso().replace(':', '').replace('.', '')}"
+    git(root, "update-ref", ref, tip)
+    return ref
