@@ -48,6 +48,7 @@ def test_turn_lands_and_usage_is_counted(real_workspace, runtime):
         # The server reported 1200 uncached + 500 cached + 42 out, then 1300 + 0 + 5.
         assert row["input_tokens"] >= 2500 and row["cache_read_tokens"] >= 500 and row["output_tokens"] >= 47, row
         assert row["total_tokens"] >= 3047
+        assert ws.status()["usage"]["total_tokens"] == row["total_tokens"]  # tt status --json
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

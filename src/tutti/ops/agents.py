@@ -76,6 +76,7 @@ class AgentStatus:
     workdir: str | None
     branch: str | None
     context_used_pct: float | None = None
+    usage: dict[str, Any] | None = None  # token usage from the runtime's own logs (ops.usage)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -333,7 +334,16 @@ def agent_status(ws: Workspace, cfg: Agent, backend: SessionBackend) -> AgentSta
 def status(ws: Workspace, *, backend: SessionBackend | None = None) -> list[AgentStatus]:
     """Live classification of every agent (read-only: no events, no files written)."""
     backend = backend or default_backend()
-    return [agent_status(ws, cfg, backend) for cfg in ws.config.agents]
+    rows = [agent_status(ws, cfg, backend) for cfg in ws.config.agents]
+    try:
+        from tutti.ops.usage import usage_by_agent
+
+        figures = usage_by_agent(ws)  # one incremental log scan for all agents
+    except (TuttiError, OSError):
+        figures = {}  # usage is extra information: never fail the status table over it
+    for row in rows:
+        row.usage = figures.get(row.agent)
+    return rows
 
 
 def detect(ws: Workspace, agent: str, *, lines: int = 200, backend: SessionBackend | None = None) -> dict[str, Any]:
