@@ -23,16 +23,21 @@ def send_direct_cli(ws: Workspace, agent: str, prompt: str, *, as_json: bool) ->
         summary = req.args.get("command") or req.args.get("path") or ""
         return click.confirm(f"allow {req.tool} {summary!s:.200}?", default=False, err=True)
 
+    printed = {"text": False}
+
     def on_delta(delta):
-        if delta.kind == "text":
+        if delta.kind == "text" and delta.text:
             click.echo(delta.text, nl=False, err=True)
+            printed["text"] = True
+        elif delta.kind == "stop" and printed["text"]:
+            click.echo("", err=True)  # one line per model turn
+            printed["text"] = False
 
     result = send_direct(ws, agent, prompt, approver=approver if interactive else None,
                          on_delta=None if as_json else on_delta)
     if as_json:
         emit_json(result)
     else:
-        click.echo("", err=True)
         t = result.totals
         echo(f"{result.status} ({result.stop_reason}) run {result.run_id}: {t['model_calls']} model calls, "
              f"{t['tool_calls']} tool calls ({t['denied_calls']} denied), in {t['input_tokens']} "

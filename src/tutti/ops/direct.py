@@ -160,8 +160,9 @@ def _entry(ev: Any) -> ReplayEntry | None:
         return ReplayEntry(kind="model", title=title, detail=d.get("text", ""), **base)
     if kind == "direct.policy_decision":
         verdict = "allow" if d.get("decision") == "allow" else "DENY"
+        detail = "" if d.get("reason") == "allowed" else d.get("reason", "")
         return ReplayEntry(kind="decision", title=f"policy {verdict} {d.get('tool')} [{d.get('rule')}]",
-                           detail=d.get("reason", ""), **base)
+                           detail=detail, **base)
     if kind == "direct.tool_call":
         args = json.dumps(d.get("args") or {}, ensure_ascii=False)
         state = "denied" if d.get("denied") else ("error" if d.get("is_error") else "ok")
