@@ -104,7 +104,7 @@ def test_a_900_line_paste_arrives_intact(backend, tmp_path):
 
 
 def test_crashed_agent_leaves_a_dead_pane_with_its_last_screen(backend, tmp_path):
-    backend.create("crash", ["sh", "-c", "echo 'fatal: model exploded'; sleep 0.5; exit 7"], cwd=tmp_path, env={})
+    backend.create("crash", ["sh", "-c", "sleep 0.3; echo 'fatal: model exploded'; sleep 0.5; exit 7"], cwd=tmp_path, env={})
     info = wait_until(lambda: (p := backend.pane("crash")) and p.dead and p)
     assert info.dead_status == 7
     assert "fatal: model exploded" in backend.capture("crash", scrollback=50)
@@ -138,3 +138,11 @@ def test_sending_to_a_missing_session_raises_agent_not_running(backend):
 
 def test_list_is_empty_without_a_server(backend):
     assert backend.list() == [] and backend.panes() == {}
+
+
+def test_attach_switches_client_inside_the_users_tmux_and_attaches_otherwise(monkeypatch):
+    monkeypatch.setenv("TMUX", "/tmp/tmux-1/default,1,0")
+    assert TmuxBackend(socket="").attach_argv("s") == ["tmux", "switch-client", "-t", "=s"]
+    assert TmuxBackend(socket="priv").attach_argv("s") == ["tmux", "-L", "priv", "attach-session", "-t", "=s"]
+    monkeypatch.delenv("TMUX")
+    assert TmuxBackend(socket="").attach_argv("s") == ["tmux", "attach-session", "-t", "=s"]

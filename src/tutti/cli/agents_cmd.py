@@ -176,8 +176,16 @@ def attach(agent, workspace) -> None:
     others = [a.name for a in ref.ws.config.agents if a.name != ref.name]
     hint = f" ── tt attach {others[0]}" if others else ""
     backend.set_status_bar(ref.session, f" tutti: {ref.name} ({ref.ws.name}) ── Ctrl+b d to detach{hint} ")
-    argv = backend.attach_argv(ref.session)
-    os.execvp(argv[0], argv)  # hand the terminal to tmux (not a child: we are replaced)
+    _exec_attach(backend, ref.session)
+
+
+def _exec_attach(backend, session: str) -> None:
+    """Hand the terminal to tmux (exec: we are replaced, not a parent of it)."""
+    argv = backend.attach_argv(session)
+    env = dict(os.environ)
+    if backend.socket:
+        env.pop("TMUX", None)  # a private server is not nested in the user's tmux session
+    os.execvpe(argv[0], argv, env)
 
 
 @click.command()
@@ -319,8 +327,7 @@ def switch(as_json) -> None:
         return
     pick = click.prompt("attach to #", type=click.IntRange(1, len(choices)))
     chosen = choices[pick - 1]
-    argv = TmuxBackend().attach_argv(chosen.session)
-    os.execvp(argv[0], argv)
+    _exec_attach(TmuxBackend(), chosen.session)
 
 
 # -- send / land ---------------------------------------------------------------------------------
