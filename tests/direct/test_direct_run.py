@@ -149,6 +149,7 @@ def test_tt_send_direct_runs_the_loop_and_prints_cost(git_repo, direct_ws, model
     assert out.returncode == 0, out.stderr
     assert "completed (end_turn)" in out.stdout and "4 model calls, 3 tool calls" in out.stdout
     assert "Fixed add(); the tests pass." in out.stderr  # streamed model text
+    assert "  → read_file calc.py (ok)" in out.stderr and "  → shell true (ok)" in out.stderr  # live tool calls
     first_user = srv.requests()[0].body["messages"][1]
     assert first_user == {"role": "user", "content": "Fix the bug"}
     as_json = tt("send", "fixer", "--direct", "--json", "again", cwd=git_repo)

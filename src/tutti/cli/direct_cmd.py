@@ -33,8 +33,13 @@ def send_direct_cli(ws: Workspace, agent: str, prompt: str, *, as_json: bool) ->
             click.echo("", err=True)  # one line per model turn
             printed["text"] = False
 
+    def on_tool(name, args, outcome, denied):
+        what = args.get("command") or args.get("path") or args.get("pattern") or ""
+        state = "denied" if denied else ("error" if outcome.is_error else "ok")
+        click.echo(f"  → {name} {str(what)[:100]} ({state})", err=True)
+
     result = send_direct(ws, agent, prompt, approver=approver if interactive else None,
-                         on_delta=None if as_json else on_delta)
+                         on_delta=None if as_json else on_delta, on_tool=None if as_json else on_tool)
     if as_json:
         emit_json(result)
     else:

@@ -59,6 +59,8 @@ class AgentLoop:
     on_delta: Callable[[StreamDelta], None] | None = None
     allowed_tools: list[str] | None = None
     max_context_chars: int = DEFAULT_MAX_CHARS
+    # Called after each tool call with (tool name, arguments, outcome, denied) — live display.
+    on_tool: Callable[[str, dict[str, Any], ToolOutcome, bool], None] | None = None
     _finalize: bool = field(default=True, init=False, repr=False)
 
     def start(self, prompt: str, *, origin: str = "direct", extra: dict[str, Any] | None = None) -> None:
@@ -123,6 +125,8 @@ class AgentLoop:
             outcome = ToolOutcome(decision.denial_text, is_error=True) if denied else \
                 self.toolbox.execute(call.name, call.input)
         rec.tool_call(turn, call, outcome, denied=denied)
+        if self.on_tool:
+            self.on_tool(call.name, call.input, outcome, denied)
         return ToolResultBlock(call.id, outcome.content, outcome.is_error)
 
     def _finish(self, status: str, stop: str, text: str, messages: list[Message],

@@ -52,6 +52,7 @@ class LoopOptions:
     approver: Approver | None = None
     cancel: threading.Event | None = None
     on_delta: Callable[[StreamDelta], None] | None = None
+    on_tool: Callable[..., None] | None = None
     global_config: GlobalConfig | None = None
     settings: list[ProviderSettings] | None = None  # explicit chain (tests, benchmarks)
     max_turns: int | None = None
@@ -87,7 +88,7 @@ def build_loop(ws: Workspace, agent_name: str, opts: LoopOptions) -> AgentLoop:
         chain=chain, toolbox=toolbox, gate=PolicyGate(policy, run_id=opts.run_id, agent=agent.name, approver=approver,
                         path_guard=toolbox.escape_reason),
         recorder=recorder, pricing=PriceTable(ws.config.pricing),
-        max_turns=opts.max_turns or agent.max_turns or defaults.max_turns, cancel=cancel, on_delta=opts.on_delta,
+        max_turns=opts.max_turns or agent.max_turns or defaults.max_turns, cancel=cancel, on_delta=opts.on_delta, on_tool=opts.on_tool,
         allowed_tools=policy.allowed_tools_offered(),
     )
 

@@ -48,7 +48,8 @@ class DirectResult:
 
 def send_direct(ws: Workspace, agent: str, prompt: str, *, approver: Approver | None = None,
                 on_delta: Callable[[StreamDelta], None] | None = None, cancel: threading.Event | None = None,
-                run_id: str | None = None, max_turns: int | None = None) -> DirectResult:
+                run_id: str | None = None, max_turns: int | None = None,
+                on_tool: Callable[..., None] | None = None) -> DirectResult:
     """Run `prompt` through the agent's API-direct loop as one run of kind `direct`.
 
     `approver` answers `requires_approval` questions (the CLI passes a tty prompt); without
@@ -62,7 +63,7 @@ def send_direct(ws: Workspace, agent: str, prompt: str, *, approver: Approver | 
     run_id = run_id or new_run_id()
     cancel = cancel or threading.Event()
     loop = build_loop(ws, agent, LoopOptions(run_id=run_id, approver=approver, cancel=cancel, on_delta=on_delta,
-                                             max_turns=max_turns))
+                                             on_tool=on_tool, max_turns=max_turns))
     done = threading.Event()
     watcher = threading.Thread(target=_watch_cancel_marker, args=(ws, run_id, cancel, done), daemon=True)
     try:
