@@ -88,7 +88,8 @@ def build_loop(ws: Workspace, agent_name: str, opts: LoopOptions) -> AgentLoop:
         chain=chain, toolbox=toolbox, gate=PolicyGate(policy, run_id=opts.run_id, agent=agent.name, approver=approver,
                         path_guard=toolbox.escape_reason),
         recorder=recorder, pricing=PriceTable(ws.config.pricing),
-        max_turns=opts.max_turns or agent.max_turns or defaults.max_turns, cancel=cancel, on_delta=opts.on_delta, on_tool=opts.on_tool,
+        max_turns=opts.max_turns or agent.max_turns or defaults.max_turns, cancel=cancel,
+        on_delta=opts.on_delta, on_tool=opts.on_tool,
         allowed_tools=policy.allowed_tools_offered(),
     )
 
