@@ -29,19 +29,34 @@ from tutti.testing.model_server import ScriptedModelServer
 
 
 def script(turns: int) -> dict:
-    calls = [{"text": f"turn {i}: reading", "tool_calls": [{"name": "read_file", "arguments": {"path": "a.txt"}}],
-              "usage": {"input_tokens": 1000 + i, "output_tokens": 20}} for i in range(turns - 1)]
+    calls = [
+        {
+            "text": f"turn {i}: reading",
+            "tool_calls": [{"name": "read_file", "arguments": {"path": "a.txt"}}],
+            "usage": {"input_tokens": 1000 + i, "output_tokens": 20},
+        }
+        for i in range(turns - 1)
+    ]
     return {"turns": calls + [{"text": "finished", "usage": {"input_tokens": 2000, "output_tokens": 5}}]}
 
 
 def run_loop(srv: ScriptedModelServer, kind: str, root: Path, store: Store, turns: int, n: int) -> float:
     base = srv.url if kind == "anthropic" else srv.base_url
-    settings = ProviderSettings(kind=kind, model="gpt-4o" if kind == "openai" else "claude-sonnet-4-5", base_url=base,
-                                api_key="bench-key")
+    settings = ProviderSettings(
+        kind=kind,
+        model="gpt-4o" if kind == "openai" else "claude-sonnet-4-5",
+        base_url=base,
+        api_key="bench-key",
+    )
     chain = ProviderChain([build_provider(settings)])
     chain.active._client  # build the HTTP client outside the timing, as run_bare does  # noqa: B018
-    loop = AgentLoop(chain=chain, toolbox=ToolBox(root), gate=PolicyGate(Policy(), run_id=f"bench{n}"),
-                     recorder=RunRecorder(store, f"bench{n}", agent="bench"), max_turns=turns + 1)
+    loop = AgentLoop(
+        chain=chain,
+        toolbox=ToolBox(root),
+        gate=PolicyGate(Policy(), run_id=f"bench{n}"),
+        recorder=RunRecorder(store, f"bench{n}", agent="bench"),
+        max_turns=turns + 1,
+    )
     started = time.perf_counter()
     loop.start("benchmark")
     result = loop.run([Message.user("benchmark")])
@@ -53,8 +68,11 @@ def run_loop(srv: ScriptedModelServer, kind: str, root: Path, store: Store, turn
 
 def run_bare(srv: ScriptedModelServer, kind: str, bodies: list[dict]) -> float:
     path = "/v1/messages" if kind == "anthropic" else "/v1/chat/completions"
-    headers = {"x-api-key": "bench-key", "anthropic-version": "2023-06-01"} if kind == "anthropic" else \
-        {"authorization": "Bearer bench-key"}
+    headers = (
+        {"x-api-key": "bench-key", "anthropic-version": "2023-06-01"}
+        if kind == "anthropic"
+        else {"authorization": "Bearer bench-key"}
+    )
     with httpx.Client(trust_env=False) as client:
         started = time.perf_counter()
         for body in bodies:
@@ -88,7 +106,10 @@ def main() -> None:
     print(f"provider={args.kind} turns/run={args.turns} repeats={args.repeats} events written={events}")
     print(f"agent loop : {loop_ms:7.2f} ms/turn (median run {statistics.median(loop_times) * 1000:.0f} ms)")
     print(f"bare httpx : {bare_ms:7.2f} ms/turn (median run {statistics.median(bare_times) * 1000:.0f} ms)")
-    print(f"overhead   : {loop_ms - bare_ms:7.2f} ms/turn ({(loop_ms / bare_ms - 1) * 100:.0f}% over the bare client)")
+    print(
+        f"overhead   : {loop_ms - bare_ms:7.2f} ms/turn "
+        f"({(loop_ms / bare_ms - 1) * 100:.0f}% over the bare client)"
+    )
 
 
 if __name__ == "__main__":

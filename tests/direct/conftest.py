@@ -30,7 +30,9 @@ def model_server():
 
 def commit_all(repo: Path, message: str = "update") -> None:
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True, capture_output=True)
-    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", message], cwd=repo, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "commit", "-q", "--allow-empty", "-m", message], cwd=repo, check=True, capture_output=True
+    )
 
 
 @pytest.fixture
@@ -42,10 +44,16 @@ def direct_ws(git_repo, tutti_home, monkeypatch):
         from tutti.workspace import load_workspace_at
 
         (git_repo / "tutti.toml").write_text(
-            '[workspace]\nname = "directdemo"\n\n' + textwrap.dedent(agent_toml) + "\n" + textwrap.dedent(extra_toml))
+            '[workspace]\nname = "directdemo"\n\n'
+            + textwrap.dedent(agent_toml)
+            + "\n"
+            + textwrap.dedent(extra_toml)
+        )
         (tutti_home / "config.toml").write_text(
-            textwrap.dedent(profiles_toml) + "\n[resilience]\n" +
-            (textwrap.dedent(resilience) or "retry_initial_backoff_ms = 20\nretry_max_backoff_ms = 60\n"))
+            textwrap.dedent(profiles_toml)
+            + "\n[resilience]\n"
+            + (textwrap.dedent(resilience) or "retry_initial_backoff_ms = 20\nretry_max_backoff_ms = 60\n")
+        )
         if (git_repo / ".gitignore").exists() is False:
             (git_repo / ".gitignore").write_text(".tutti/\n")
         commit_all(git_repo, "workspace config")
@@ -54,8 +62,9 @@ def direct_ws(git_repo, tutti_home, monkeypatch):
     return make
 
 
-def api_profile(name: str, srv: ScriptedModelServer, *, kind: str = "openai", model: str = "gpt-4o",
-                priority: int = 1) -> str:
+def api_profile(
+    name: str, srv: ScriptedModelServer, *, kind: str = "openai", model: str = "gpt-4o", priority: int = 1
+) -> str:
     base = srv.base_url if kind != "anthropic" else srv.url
     return textwrap.dedent(f"""
         [[profile]]

@@ -32,10 +32,18 @@ def _serve(ws):
 
 
 def test_pending_approval_is_decided_through_the_http_api(direct_ws, model_server, git_repo):
-    srv = model_server({"turns": [{"tool_calls": [{"name": "shell", "arguments": {"command": "echo via-api"}}]},
-                                  {"text": "done"}]})
-    ws = direct_ws('[[agent]]\nname = "bot"\nprovider = "main"\nworktree = false\nrequires_approval = ["shell"]\n',
-                   api_profile("main", srv))
+    srv = model_server(
+        {
+            "turns": [
+                {"tool_calls": [{"name": "shell", "arguments": {"command": "echo via-api"}}]},
+                {"text": "done"},
+            ]
+        }
+    )
+    ws = direct_ws(
+        '[[agent]]\nname = "bot"\nprovider = "main"\nworktree = false\nrequires_approval = ["shell"]\n',
+        api_profile("main", srv),
+    )
     result: dict = {}
     runner = threading.Thread(target=lambda: result.update(r=send_direct(ws, "bot", "go")), daemon=True)
     runner.start()
@@ -49,8 +57,11 @@ def test_pending_approval_is_decided_through_the_http_api(direct_ws, model_serve
         assert waiting, "no approval was requested"
         a = waiting[0]
         assert (a.tool, a.args) == ("shell", {"command": "echo via-api"})
-        response = httpx.post(f"{url}/v1/actions/approve", json={"run_id": a.run_id, "approval_id": a.approval_id,
-                                                                 "approve": True}, timeout=30)
+        response = httpx.post(
+            f"{url}/v1/actions/approve",
+            json={"run_id": a.run_id, "approval_id": a.approval_id, "approve": True},
+            timeout=30,
+        )
         assert response.status_code == 200, response.text
         assert response.json()["ok"] is True
         runner.join(30)

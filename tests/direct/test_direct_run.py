@@ -16,24 +16,34 @@ TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 
 
 def fix_script(test_cmd: str) -> dict:
-    return {"turns": [
-        {"text": "Let me look at calc.py.", "tool_calls": [{"name": "read_file", "arguments": {"path": "calc.py"}}],
-         "usage": {"input_tokens": 1200, "output_tokens": 40, "cached_tokens": 300}},
-        {"text": "add() subtracts; fixing.", "tool_calls": [
-            {"name": "write_file", "arguments": {"path": "calc.py", "content": FIXED}}],
-         "usage": {"input_tokens": 1400, "output_tokens": 60}},
-        {"tool_calls": [{"name": "shell", "arguments": {"command": test_cmd}}],
-         "usage": {"input_tokens": 1500, "output_tokens": 30}},
-        {"text": "Fixed add(); the tests pass.", "usage": {"input_tokens": 1700, "output_tokens": 20}},
-    ]}
+    return {
+        "turns": [
+            {
+                "text": "Let me look at calc.py.",
+                "tool_calls": [{"name": "read_file", "arguments": {"path": "calc.py"}}],
+                "usage": {"input_tokens": 1200, "output_tokens": 40, "cached_tokens": 300},
+            },
+            {
+                "text": "add() subtracts; fixing.",
+                "tool_calls": [{"name": "write_file", "arguments": {"path": "calc.py", "content": FIXED}}],
+                "usage": {"input_tokens": 1400, "output_tokens": 60},
+            },
+            {
+                "tool_calls": [{"name": "shell", "arguments": {"command": test_cmd}}],
+                "usage": {"input_tokens": 1500, "output_tokens": 30},
+            },
+            {"text": "Fixed add(); the tests pass.", "usage": {"input_tokens": 1700, "output_tokens": 20}},
+        ]
+    }
 
 
 def _setup(git_repo, direct_ws, srv, kind="openai", model="gpt-4o"):
     (git_repo / "calc.py").write_text(BUGGY)
     (git_repo / "test_calc.py").write_text(TEST)
     commit_all(git_repo, "buggy calc")
-    return direct_ws('[[agent]]\nname = "fixer"\nprovider = "main"\n',
-                     api_profile("main", srv, kind=kind, model=model))
+    return direct_ws(
+        '[[agent]]\nname = "fixer"\nprovider = "main"\n', api_profile("main", srv, kind=kind, model=model)
+    )
 
 
 def test_direct_run_fixes_file_in_worktree_and_records_every_call(git_repo, direct_ws, model_server, tt):
@@ -79,15 +89,38 @@ def test_direct_run_fixes_file_in_worktree_and_records_every_call(git_repo, dire
     out = tt("replay", result.run_id, cwd=git_repo)
     assert out.returncode == 0, out.stderr
     lines = [ln for ln in out.stdout.splitlines() if ln[:6].strip().isdigit()]
-    expected = ["run started", "model", "policy allow read_file", "tool read_file", "model",
-                "policy allow write_file", "tool write_file", "model", "policy allow shell", "tool shell", "model",
-                "run completed"]
+    expected = [
+        "run started",
+        "model",
+        "policy allow read_file",
+        "tool read_file",
+        "model",
+        "policy allow write_file",
+        "tool write_file",
+        "model",
+        "policy allow shell",
+        "tool shell",
+        "model",
+        "run completed",
+    ]
     assert len(lines) == len(expected)
     for line, want in zip(lines, expected):
         assert want in line, (want, line)
     as_json = json.loads(tt("replay", result.run_id, "--json", cwd=git_repo).stdout)
-    assert [e["kind"] for e in as_json["entries"]] == ["start", "model", "decision", "tool", "model", "decision",
-                                                       "tool", "model", "decision", "tool", "model", "end"]
+    assert [e["kind"] for e in as_json["entries"]] == [
+        "start",
+        "model",
+        "decision",
+        "tool",
+        "model",
+        "decision",
+        "tool",
+        "model",
+        "decision",
+        "tool",
+        "model",
+        "end",
+    ]
     assert as_json["totals"]["model_calls"] == 4 and as_json["totals"]["tool_calls"] == 3
     assert abs(as_json["totals"]["cost_usd"] - round(run["cost_usd"], 6)) < 1e-6
 
@@ -102,7 +135,9 @@ def test_api_key_reaches_the_provider_but_never_the_store(git_repo, direct_ws, m
     assert rows and not any(SECRET in row[0] for row in rows)
 
 
-def test_auth_failure_error_is_redacted_even_when_the_provider_echoes_the_key(git_repo, direct_ws, model_server):
+def test_auth_failure_error_is_redacted_even_when_the_provider_echoes_the_key(
+    git_repo, direct_ws, model_server
+):
     srv = model_server(fix_script("true"))
     srv.set_mode({"kind": "auth", "message": f"Incorrect API key provided: {SECRET}"})
     ws = _setup(git_repo, direct_ws, srv)
@@ -138,8 +173,14 @@ def test_openai_provider_asks_for_streamed_usage(git_repo, direct_ws, model_serv
     assert send_direct(ws, "fixer", "Fix it").ok
     body = srv.requests()[0].body
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
-    assert {t["function"]["name"] for t in body["tools"]} == {"read_file", "write_file", "apply_patch", "shell",
-                                                             "grep", "glob"}
+    assert {t["function"]["name"] for t in body["tools"]} == {
+        "read_file",
+        "write_file",
+        "apply_patch",
+        "shell",
+        "grep",
+        "glob",
+    }
 
 
 def test_tt_send_direct_runs_the_loop_and_prints_cost(git_repo, direct_ws, model_server, tt):
@@ -149,7 +190,9 @@ def test_tt_send_direct_runs_the_loop_and_prints_cost(git_repo, direct_ws, model
     assert out.returncode == 0, out.stderr
     assert "completed (end_turn)" in out.stdout and "4 model calls, 3 tool calls" in out.stdout
     assert "Fixed add(); the tests pass." in out.stderr  # streamed model text
-    assert "  → read_file calc.py (ok)" in out.stderr and "  → shell true (ok)" in out.stderr  # live tool calls
+    assert (
+        "  → read_file calc.py (ok)" in out.stderr and "  → shell true (ok)" in out.stderr
+    )  # live tool calls
     first_user = srv.requests()[0].body["messages"][1]
     assert first_user == {"role": "user", "content": "Fix the bug"}
     as_json = tt("send", "fixer", "--direct", "--json", "again", cwd=git_repo)
@@ -169,8 +212,10 @@ def test_tt_send_direct_reports_provider_failure_as_one_line_error(git_repo, dir
 def test_a_run_reuses_one_keep_alive_connection(git_repo, direct_ws, model_server):
     for kind, model in (("openai", "gpt-4o"), ("anthropic", "claude-sonnet-4-5")):
         srv = model_server(fix_script("true"))
-        ws = direct_ws('[[agent]]\nname = "fixer"\nprovider = "main"\nworktree = false\n',
-                       api_profile("main", srv, kind=kind, model=model))
+        ws = direct_ws(
+            '[[agent]]\nname = "fixer"\nprovider = "main"\nworktree = false\n',
+            api_profile("main", srv, kind=kind, model=model),
+        )
         assert send_direct(ws, "fixer", "Fix it").ok
         assert len({r.client_port for r in srv.requests()}) == 1, kind
 

@@ -25,13 +25,23 @@ run = "cat {{output.plan.path}}"
 """
 
 
-def test_tt_run_executes_a_direct_prompt_step_and_reasks_once_for_output_json(direct_ws, model_server, git_repo, tt):
-    srv = model_server({"turns": [
-        {"text": "Here is my plan: two steps.", "usage": {"input_tokens": 1000, "output_tokens": 50}},
-        {"tool_calls": [{"name": "write_file", "arguments": {"path": "plan.json", "content": '{"steps": 2}'}}],
-         "usage": {"input_tokens": 1100, "output_tokens": 30}},
-        {"text": "Written.", "usage": {"input_tokens": 1200, "output_tokens": 5}},
-    ]})
+def test_tt_run_executes_a_direct_prompt_step_and_reasks_once_for_output_json(
+    direct_ws, model_server, git_repo, tt
+):
+    srv = model_server(
+        {
+            "turns": [
+                {"text": "Here is my plan: two steps.", "usage": {"input_tokens": 1000, "output_tokens": 50}},
+                {
+                    "tool_calls": [
+                        {"name": "write_file", "arguments": {"path": "plan.json", "content": '{"steps": 2}'}}
+                    ],
+                    "usage": {"input_tokens": 1100, "output_tokens": 30},
+                },
+                {"text": "Written.", "usage": {"input_tokens": 1200, "output_tokens": 5}},
+            ]
+        }
+    )
     direct_ws('[[agent]]\nname = "planner"\nprovider = "main"\n', api_profile("main", srv), WORKFLOW)
     out = tt("run", "plan", "--json", cwd=git_repo, timeout=180)
     assert out.returncode == 0, out.stdout + out.stderr
@@ -42,7 +52,10 @@ def test_tt_run_executes_a_direct_prompt_step_and_reasks_once_for_output_json(di
     reqs = srv.requests()
     assert len(reqs) == 3
     reask = reqs[1].body["messages"][-1]
-    assert reask["role"] == "user" and "You returned without writing the required output file" in reask["content"]
+    assert (
+        reask["role"] == "user"
+        and "You returned without writing the required output file" in reask["content"]
+    )
 
     from tutti.workspace import load_workspace_at
 
@@ -66,8 +79,11 @@ def test_tt_run_executes_a_direct_prompt_step_and_reasks_once_for_output_json(di
 
 def test_direct_step_fails_when_output_json_never_appears(direct_ws, model_server, git_repo, tt):
     srv = model_server({"turns": [{"text": "no file"}, {"text": "still no file"}]})
-    direct_ws('[[agent]]\nname = "planner"\nprovider = "main"\nworktree = false\n', api_profile("main", srv),
-              WORKFLOW)
+    direct_ws(
+        '[[agent]]\nname = "planner"\nprovider = "main"\nworktree = false\n',
+        api_profile("main", srv),
+        WORKFLOW,
+    )
     out = tt("run", "plan", cwd=git_repo, timeout=180)
     assert out.returncode != 0
     assert "retry did not produce output" in out.stdout + out.stderr
@@ -92,14 +108,29 @@ run = "test -s {{output.design_doc.path}}"
 """
 
 
-def test_direct_flag_routes_a_cli_agent_with_a_provider_and_captures_artifacts(direct_ws, model_server, git_repo,
-                                                                             tt):
-    srv = model_server({"turns": [
-        {"tool_calls": [{"name": "write_file", "arguments": {"path": "docs/design.md", "content": "# Design\n"}}]},
-        {"text": "Design written."},
-    ]})
-    direct_ws('[[agent]]\nname = "writer"\nruntime = "claude-code"\nprovider = "main"\n', api_profile("main", srv),
-              ARTIFACT_WORKFLOW)
+def test_direct_flag_routes_a_cli_agent_with_a_provider_and_captures_artifacts(
+    direct_ws, model_server, git_repo, tt
+):
+    srv = model_server(
+        {
+            "turns": [
+                {
+                    "tool_calls": [
+                        {
+                            "name": "write_file",
+                            "arguments": {"path": "docs/design.md", "content": "# Design\n"},
+                        }
+                    ]
+                },
+                {"text": "Design written."},
+            ]
+        }
+    )
+    direct_ws(
+        '[[agent]]\nname = "writer"\nruntime = "claude-code"\nprovider = "main"\n',
+        api_profile("main", srv),
+        ARTIFACT_WORKFLOW,
+    )
     out = tt("run", "design", "--direct", "--json", cwd=git_repo, timeout=180)
     assert out.returncode == 0, out.stdout + out.stderr
     run_id = json.loads(out.stdout)["run_id"]

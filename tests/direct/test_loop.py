@@ -23,7 +23,9 @@ def _agent(extra: str = "") -> str:
 
 
 def test_max_turns_stops_a_model_that_never_finishes(direct_ws, model_server):
-    srv = model_server({"turns": [], "fallback": {"tool_calls": [{"name": "glob", "arguments": {"pattern": "*"}}]}})
+    srv = model_server(
+        {"turns": [], "fallback": {"tool_calls": [{"name": "glob", "arguments": {"pattern": "*"}}]}}
+    )
     ws = direct_ws(_agent("max_turns = 3"), api_profile("main", srv))
     result = send_direct(ws, "bot", "loop forever")
     assert (result.status, result.stop_reason) == ("stopped", "max_turns")
@@ -34,7 +36,9 @@ def test_max_turns_stops_a_model_that_never_finishes(direct_ws, model_server):
 
 
 def test_cancel_stops_the_loop_between_turns(direct_ws, model_server):
-    srv = model_server({"turns": [], "fallback": {"tool_calls": [{"name": "shell", "arguments": {"command": "true"}}]}})
+    srv = model_server(
+        {"turns": [], "fallback": {"tool_calls": [{"name": "shell", "arguments": {"command": "true"}}]}}
+    )
     ws = direct_ws(_agent(), api_profile("main", srv))
     cancel = threading.Event()
 
@@ -46,13 +50,21 @@ def test_cancel_stops_the_loop_between_turns(direct_ws, model_server):
     result = send_direct(ws, "bot", "go", cancel=cancel, approver=approver)
     assert (result.status, result.stop_reason) == ("stopped", "cancelled")
     assert len(srv.requests()) == 1
-    assert ws.store.query("SELECT status FROM runs WHERE run_id = ?", (result.run_id,))[0]["status"] == "cancelled"
+    assert (
+        ws.store.query("SELECT status FROM runs WHERE run_id = ?", (result.run_id,))[0]["status"]
+        == "cancelled"
+    )
 
 
 def test_pricing_override_from_tutti_toml_and_unknown_models(direct_ws, model_server):
-    srv = model_server({"turns": [{"text": "hi", "usage": {"input_tokens": 1_000_000, "output_tokens": 1_000_000}}]})
-    ws = direct_ws(_agent(), api_profile("main", srv, model="my-local-model"),
-                   "[pricing.my-local-model]\ninput_per_mtok = 1.0\noutput_per_mtok = 2.0\n")
+    srv = model_server(
+        {"turns": [{"text": "hi", "usage": {"input_tokens": 1_000_000, "output_tokens": 1_000_000}}]}
+    )
+    ws = direct_ws(
+        _agent(),
+        api_profile("main", srv, model="my-local-model"),
+        "[pricing.my-local-model]\ninput_per_mtok = 1.0\noutput_per_mtok = 2.0\n",
+    )
     result = send_direct(ws, "bot", "hi")
     call = next(e.data for e in events(ws, result.run_id) if e.kind == "direct.model_call")
     assert call["cost_usd"] == pytest.approx(3.0) and call["priced"]
@@ -65,7 +77,9 @@ def test_pricing_override_from_tutti_toml_and_unknown_models(direct_ws, model_se
 
 
 def test_malformed_tool_arguments_become_a_tool_error_for_the_model(direct_ws, model_server):
-    srv = model_server({"turns": [{"tool_calls": [{"name": "read_file", "arguments": {"wrong": 1}}]}, {"text": "ok"}]})
+    srv = model_server(
+        {"turns": [{"tool_calls": [{"name": "read_file", "arguments": {"wrong": 1}}]}, {"text": "ok"}]}
+    )
     ws = direct_ws(_agent(), api_profile("main", srv))
     result = send_direct(ws, "bot", "go")
     assert result.ok
@@ -94,10 +108,18 @@ def test_old_tool_outputs_are_elided_when_the_history_outgrows_the_context(direc
 
 
 def test_a_cancel_marker_from_another_process_stops_a_direct_send(direct_ws, model_server, git_repo, tt):
-    srv = model_server({"turns": [], "fallback": {"tool_calls": [{"name": "shell", "arguments": {"command": "sleep 0.2"}}]}})
+    srv = model_server(
+        {"turns": [], "fallback": {"tool_calls": [{"name": "shell", "arguments": {"command": "sleep 0.2"}}]}}
+    )
     ws = direct_ws(_agent("max_turns = 500"), api_profile("main", srv))
-    proc = subprocess.Popen([sys.executable, "-m", "tutti", "send", "bot", "--direct", "--json", "go"], cwd=git_repo,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tutti", "send", "bot", "--direct", "--json", "go"],
+        cwd=git_repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     try:
         deadline = time.monotonic() + 30
         rows = []

@@ -16,7 +16,9 @@ from .conftest import api_profile, events
 
 
 def test_429_with_retry_after_is_retried_after_the_delay(direct_ws, model_server):
-    srv = model_server({"turns": [{"fail": {"status": 429, "retry_after": "1", "times": 1}, "text": "hello"}]})
+    srv = model_server(
+        {"turns": [{"fail": {"status": 429, "retry_after": "1", "times": 1}, "text": "hello"}]}
+    )
     ws = direct_ws('[[agent]]\nname = "bot"\nprovider = "main"\nworktree = false\n', api_profile("main", srv))
     result = send_direct(ws, "bot", "hi")
     assert result.ok and result.final_text == "hello"
@@ -42,9 +44,11 @@ def test_a_provider_that_stays_down_fails_over_to_the_next_profile(direct_ws, mo
     down = model_server()
     down.set_mode("unavailable")  # 503 on every request, forever
     up = model_server({"turns": [{"text": "served by the fallback"}]})
-    ws = direct_ws('[[agent]]\nname = "bot"\nprovider = "primary"\nworktree = false\n',
-                   api_profile("primary", down, priority=1) +
-                   api_profile("secondary", up, kind="anthropic", model="claude-haiku-4-5", priority=2))
+    ws = direct_ws(
+        '[[agent]]\nname = "bot"\nprovider = "primary"\nworktree = false\n',
+        api_profile("primary", down, priority=1)
+        + api_profile("secondary", up, kind="anthropic", model="claude-haiku-4-5", priority=2),
+    )
     result = send_direct(ws, "bot", "hi")
     assert result.ok and result.final_text == "served by the fallback"
     assert len(down.requests()) >= 2 and all(r.status == 503 for r in down.requests())
@@ -61,8 +65,10 @@ def test_quota_exhaustion_fails_over_without_retrying(direct_ws, model_server):
     broke = model_server()
     broke.set_mode("quota")
     up = model_server({"turns": [{"text": "ok"}]})
-    ws = direct_ws('[[agent]]\nname = "bot"\nprovider = "primary"\nworktree = false\n',
-                   api_profile("primary", broke, priority=1) + api_profile("secondary", up, priority=2))
+    ws = direct_ws(
+        '[[agent]]\nname = "bot"\nprovider = "primary"\nworktree = false\n',
+        api_profile("primary", broke, priority=1) + api_profile("secondary", up, priority=2),
+    )
     result = send_direct(ws, "bot", "hi")
     assert result.ok
     assert len(broke.requests()) == 1  # quota is not transient: no retries
@@ -73,7 +79,9 @@ def test_quota_exhaustion_fails_over_without_retrying(direct_ws, model_server):
 def test_when_every_profile_is_down_the_run_fails_with_a_provider_error(direct_ws, model_server):
     down = model_server()
     down.set_mode("server_error")
-    ws = direct_ws('[[agent]]\nname = "bot"\nprovider = "primary"\nworktree = false\n', api_profile("primary", down))
+    ws = direct_ws(
+        '[[agent]]\nname = "bot"\nprovider = "primary"\nworktree = false\n', api_profile("primary", down)
+    )
     result = send_direct(ws, "bot", "hi")
     assert result.status == "failed" and result.error["category"] == "provider"
     assert "HTTP 500" in result.error["message"]
@@ -85,8 +93,16 @@ def test_when_every_profile_is_down_the_run_fails_with_a_provider_error(direct_w
 def test_a_hanging_provider_times_out_instead_of_blocking(model_server):
     srv = model_server()
     srv.set_mode({"kind": "hang", "hang_secs": 30})
-    provider = build_provider(ProviderSettings(kind="openai", model="gpt-4o", base_url=srv.base_url,
-                                               timeout_secs=0.5, max_retries=1, initial_backoff_secs=0.01))
+    provider = build_provider(
+        ProviderSettings(
+            kind="openai",
+            model="gpt-4o",
+            base_url=srv.base_url,
+            timeout_secs=0.5,
+            max_retries=1,
+            initial_backoff_secs=0.01,
+        )
+    )
     started = time.monotonic()
     with pytest.raises(ProviderCallError) as info:
         provider.complete([Message.user("hi")], [])

@@ -21,7 +21,10 @@ def box(tmp_path):
 
 
 def test_read_file_with_offset_and_limit(box):
-    assert box.execute("read_file", {"path": "src/app.py", "offset": 2, "limit": 1}).content == "    return 'helo'\n"
+    assert (
+        box.execute("read_file", {"path": "src/app.py", "offset": 2, "limit": 1}).content
+        == "    return 'helo'\n"
+    )
 
 
 @pytest.mark.parametrize("path", ["../secret.txt", "/etc/passwd", "src/../../secret.txt"])
@@ -47,25 +50,31 @@ def test_write_file_is_atomic_and_creates_directories(box):
 
 
 def test_apply_patch_applies_a_unified_diff_with_drift(box):
-    patch = ("--- a/src/app.py\n+++ b/src/app.py\n@@ -3,2 +3,2 @@\n def greet():\n-    return 'helo'\n"
-             "+    return 'hello'\n")  # stated at line 3, really at line 1
+    patch = (
+        "--- a/src/app.py\n+++ b/src/app.py\n@@ -3,2 +3,2 @@\n def greet():\n-    return 'helo'\n"
+        "+    return 'hello'\n"
+    )  # stated at line 3, really at line 1
     out = box.execute("apply_patch", {"patch": patch})
     assert not out.is_error, out.content
     assert "return 'hello'" in (box.root / "src" / "app.py").read_text()
 
 
 def test_apply_patch_is_all_or_nothing(box):
-    patch = ("--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1 @@\n+new\n"
-             "--- a/src/app.py\n+++ b/src/app.py\n@@ -1,1 +1,1 @@\n-def nothing_like_this():\n+x\n")
+    patch = (
+        "--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1 @@\n+new\n"
+        "--- a/src/app.py\n+++ b/src/app.py\n@@ -1,1 +1,1 @@\n-def nothing_like_this():\n+x\n"
+    )
     out = box.execute("apply_patch", {"patch": patch})
     assert out.is_error and "does not apply" in out.content
     assert not (box.root / "new.txt").exists()
 
 
 def test_apply_patch_creates_and_deletes_files(box):
-    patch = ("--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1,2 @@\n+a\n+b\n"
-             "--- a/src/app.py\n+++ /dev/null\n@@ -1,5 +0,0 @@\n-def greet():\n-    return 'helo'\n-\n-\n"
-             "-print(greet())\n")
+    patch = (
+        "--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1,2 @@\n+a\n+b\n"
+        "--- a/src/app.py\n+++ /dev/null\n@@ -1,5 +0,0 @@\n-def greet():\n-    return 'helo'\n-\n-\n"
+        "-print(greet())\n"
+    )
     out = box.execute("apply_patch", {"patch": patch})
     assert not out.is_error, out.content
     assert (box.root / "new.txt").read_text() == "a\nb\n" and not (box.root / "src" / "app.py").exists()

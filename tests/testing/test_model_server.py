@@ -12,11 +12,16 @@ import pytest
 
 from tutti.testing.model_server import ScriptedModelServer
 
-SCRIPT = {"turns": [
-    {"text": "Writing the file.", "tool_calls": [{"name": "write_file", "arguments": {"path": "a.txt", "content": "hi"}}],
-     "usage": {"input_tokens": 90, "output_tokens": 12, "cached_tokens": 10}},
-    {"text": "All done."},
-]}
+SCRIPT = {
+    "turns": [
+        {
+            "text": "Writing the file.",
+            "tool_calls": [{"name": "write_file", "arguments": {"path": "a.txt", "content": "hi"}}],
+            "usage": {"input_tokens": 90, "output_tokens": 12, "cached_tokens": 10},
+        },
+        {"text": "All done."},
+    ]
+}
 
 
 @pytest.fixture
@@ -47,17 +52,28 @@ def test_openai_chat_non_streaming_tool_call_and_usage(srv):
     body = httpx.post(srv.base_url + "/chat/completions", json={"model": "gpt-4o", "messages": []}).json()
     msg = body["choices"][0]["message"]
     assert body["choices"][0]["finish_reason"] == "tool_calls"
-    assert msg["tool_calls"][0]["function"] == {"name": "write_file", "arguments": '{"path": "a.txt", "content": "hi"}'}
-    assert body["usage"]["prompt_tokens"] == 100 and body["usage"]["prompt_tokens_details"]["cached_tokens"] == 10
+    assert msg["tool_calls"][0]["function"] == {
+        "name": "write_file",
+        "arguments": '{"path": "a.txt", "content": "hi"}',
+    }
+    assert (
+        body["usage"]["prompt_tokens"] == 100
+        and body["usage"]["prompt_tokens_details"]["cached_tokens"] == 10
+    )
 
 
 def test_openai_chat_streaming_ends_with_usage_and_done(srv):
-    r = httpx.post(srv.base_url + "/chat/completions",
-                   json={"model": "m", "stream": True, "stream_options": {"include_usage": True}})
+    r = httpx.post(
+        srv.base_url + "/chat/completions",
+        json={"model": "m", "stream": True, "stream_options": {"include_usage": True}},
+    )
     events = sse(r.text)
     assert events[-1] == (None, "[DONE]") and events[-2][1]["usage"]["completion_tokens"] == 12
-    args = "".join(c["choices"][0]["delta"]["tool_calls"][0]["function"].get("arguments", "")
-                   for _, c in events[:-2] if c["choices"] and c["choices"][0]["delta"].get("tool_calls"))
+    args = "".join(
+        c["choices"][0]["delta"]["tool_calls"][0]["function"].get("arguments", "")
+        for _, c in events[:-2]
+        if c["choices"] and c["choices"][0]["delta"].get("tool_calls")
+    )
     assert json.loads(args) == {"path": "a.txt", "content": "hi"}
 
 
@@ -79,7 +95,9 @@ def test_anthropic_messages_stream_with_tool_use(srv):
     events = sse(r.text)
     assert [e for e, _ in events][:2] == ["message_start", "ping"] and events[-1][0] == "message_stop"
     start = [d for e, d in events if e == "content_block_start"]
-    assert start[1]["content_block"]["type"] == "tool_use" and start[1]["content_block"]["name"] == "write_file"
+    assert (
+        start[1]["content_block"]["type"] == "tool_use" and start[1]["content_block"]["name"] == "write_file"
+    )
     delta = next(d for e, d in events if e == "message_delta")
     assert delta["delta"]["stop_reason"] == "tool_use" and delta["usage"]["output_tokens"] == 12
     assert events[0][1]["message"]["usage"]["cache_read_input_tokens"] == 10
@@ -90,9 +108,14 @@ def test_gemini_generate_and_stream(srv):
     parts = body["candidates"][0]["content"]["parts"]
     assert parts[1]["functionCall"] == {"name": "write_file", "args": {"path": "a.txt", "content": "hi"}}
     assert body["usageMetadata"]["promptTokenCount"] == 100
-    r = httpx.post(srv.url + "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", json={"contents": []})
+    r = httpx.post(
+        srv.url + "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", json={"contents": []}
+    )
     chunks = [d for _, d in sse(r.text)]
-    assert "".join(p.get("text", "") for c in chunks for p in c["candidates"][0]["content"]["parts"]) == "All done."
+    assert (
+        "".join(p.get("text", "") for c in chunks for p in c["candidates"][0]["content"]["parts"])
+        == "All done."
+    )
 
 
 def test_failure_modes_switch_at_runtime_and_are_logged(srv):
@@ -105,7 +128,10 @@ def test_failure_modes_switch_at_runtime_and_are_logged(srv):
     r = httpx.post(srv.url + "/v1/messages", json={"model": "m"}, headers={"x-api-key": "k1"})
     assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
     httpx.post(srv.url + "/_control/mode", json={"mode": "quota"})
-    assert httpx.post(srv.base_url + "/chat/completions", json={}).json()["error"]["type"] == "insufficient_quota"
+    assert (
+        httpx.post(srv.base_url + "/chat/completions", json={}).json()["error"]["type"]
+        == "insufficient_quota"
+    )
     httpx.post(srv.url + "/_control/mode", json={"mode": 503, "times": 1})
     assert httpx.post(srv.base_url + "/chat/completions", json={}).status_code == 503
     assert httpx.post(srv.base_url + "/chat/completions", json={}).status_code == 200  # times = 1 used up
@@ -138,8 +164,11 @@ def test_hang_holds_the_request_until_the_client_gives_up(srv):
 def test_cli_serves_a_toml_script(tmp_path):
     script = tmp_path / "s.toml"
     script.write_text('[[turn]]\ntext = "from toml"\n')
-    proc = subprocess.Popen([sys.executable, "-m", "tutti.testing.model_server", str(script), "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tutti.testing.model_server", str(script), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert "listening on http://127.0.0.1:" in line
@@ -152,12 +181,25 @@ def test_cli_serves_a_toml_script(tmp_path):
 
 
 def test_unscripted_side_requests_that_want_json_get_schema_shaped_json(srv):
-    schema = {"type": "OBJECT", "properties": {"reasoning": {"type": "STRING"}, "score": {"type": "INTEGER"},
-                                               "mode": {"type": "STRING", "enum": ["fast", "slow"]}}}
+    schema = {
+        "type": "OBJECT",
+        "properties": {
+            "reasoning": {"type": "STRING"},
+            "score": {"type": "INTEGER"},
+            "mode": {"type": "STRING", "enum": ["fast", "slow"]},
+        },
+    }
     srv.load({"turns": [], "tool_requests_only": True})
-    body = httpx.post(srv.url + "/v1beta/models/g:generateContent", json={
-        "contents": [], "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": schema}}).json()
+    body = httpx.post(
+        srv.url + "/v1beta/models/g:generateContent",
+        json={
+            "contents": [],
+            "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": schema},
+        },
+    ).json()
     answer = json.loads(body["candidates"][0]["content"]["parts"][0]["text"])
     assert answer == {"reasoning": "scripted", "score": 1, "mode": "fast"}
-    chat = httpx.post(srv.base_url + "/chat/completions", json={"response_format": {"type": "json_object"}}).json()
+    chat = httpx.post(
+        srv.base_url + "/chat/completions", json={"response_format": {"type": "json_object"}}
+    ).json()
     assert json.loads(chat["choices"][0]["message"]["content"]) == "scripted"

@@ -34,23 +34,51 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Completed
 def home(tmp_path) -> Path:
     home = tmp_path / "home"
     (home / ".gemini").mkdir(parents=True)
-    (home / ".gemini" / "settings.json").write_text(json.dumps(
-        {"security": {"auth": {"selectedType": "gemini-api-key"}, "folderTrust": {"enabled": False}}}))
+    (home / ".gemini" / "settings.json").write_text(
+        json.dumps(
+            {"security": {"auth": {"selectedType": "gemini-api-key"}, "folderTrust": {"enabled": False}}}
+        )
+    )
     return home
 
 
 def test_claude_code_writes_a_file_via_anthropic_messages(tmp_path, home):
     work = tmp_path / "work"
     work.mkdir()
-    script = {"tool_requests_only": True, "turns": [
-        {"text": "Creating it.", "tool_calls": [{"name": "Write", "arguments": {
-            "file_path": str(work / "hello.txt"), "content": "hello from claude\n"}}]},
-        {"text": "Created hello.txt."}]}
+    script = {
+        "tool_requests_only": True,
+        "turns": [
+            {
+                "text": "Creating it.",
+                "tool_calls": [
+                    {
+                        "name": "Write",
+                        "arguments": {"file_path": str(work / "hello.txt"), "content": "hello from claude\n"},
+                    }
+                ],
+            },
+            {"text": "Created hello.txt."},
+        ],
+    }
     with ScriptedModelServer(script) as srv:
-        out = run([cli("claude"), "-p", "create hello.txt", "--permission-mode", "acceptEdits",
-                   "--allowedTools", "Write"], work,
-                  {"HOME": str(home), "ANTHROPIC_BASE_URL": srv.url, "ANTHROPIC_API_KEY": "sk-scripted",
-                   "DISABLE_TELEMETRY": "1"})
+        out = run(
+            [
+                cli("claude"),
+                "-p",
+                "create hello.txt",
+                "--permission-mode",
+                "acceptEdits",
+                "--allowedTools",
+                "Write",
+            ],
+            work,
+            {
+                "HOME": str(home),
+                "ANTHROPIC_BASE_URL": srv.url,
+                "ANTHROPIC_API_KEY": "sk-scripted",
+                "DISABLE_TELEMETRY": "1",
+            },
+        )
         assert (work / "hello.txt").read_text() == "hello from claude\n", out.stdout + out.stderr
         assert "Created hello.txt." in out.stdout
         assert {r.protocol for r in srv.requests()} == {"anthropic"}
@@ -60,16 +88,33 @@ def test_codex_writes_a_file_via_openai_responses(tmp_path, home):
     work, codex_home = tmp_path / "work", tmp_path / "codex"
     work.mkdir()
     codex_home.mkdir()
-    script = {"turns": [
-        {"text": "Creating it.", "tool_calls": [{"name": "exec_command",
-                                                 "arguments": {"cmd": "echo hello from codex > hello.txt"}}]},
-        {"text": "Created hello.txt."}]}
+    script = {
+        "turns": [
+            {
+                "text": "Creating it.",
+                "tool_calls": [
+                    {"name": "exec_command", "arguments": {"cmd": "echo hello from codex > hello.txt"}}
+                ],
+            },
+            {"text": "Created hello.txt."},
+        ]
+    }
     with ScriptedModelServer(script) as srv:
         (codex_home / "config.toml").write_text(
             'model = "gpt-5"\nmodel_provider = "scripted"\n[model_providers.scripted]\nname = "scripted"\n'
-            f'base_url = "{srv.base_url}"\nenv_key = "SCRIPTED_KEY"\nwire_api = "responses"\n')
-        out = run([cli("codex"), "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
-                   "create hello.txt"], work, {"HOME": str(home), "CODEX_HOME": str(codex_home), "SCRIPTED_KEY": "k"})
+            f'base_url = "{srv.base_url}"\nenv_key = "SCRIPTED_KEY"\nwire_api = "responses"\n'
+        )
+        out = run(
+            [
+                cli("codex"),
+                "exec",
+                "--skip-git-repo-check",
+                "--dangerously-bypass-approvals-and-sandbox",
+                "create hello.txt",
+            ],
+            work,
+            {"HOME": str(home), "CODEX_HOME": str(codex_home), "SCRIPTED_KEY": "k"},
+        )
         assert (work / "hello.txt").read_text() == "hello from codex\n", out.stdout + out.stderr
         assert {r.protocol for r in srv.requests()} == {"openai_responses"}
 
@@ -77,13 +122,27 @@ def test_codex_writes_a_file_via_openai_responses(tmp_path, home):
 def test_gemini_cli_writes_a_file_via_generate_content(tmp_path, home):
     work = tmp_path / "work"
     work.mkdir()
-    script = {"tool_requests_only": True, "turns": [
-        {"text": "Creating it.", "tool_calls": [{"name": "write_file", "arguments": {
-            "file_path": str(work / "hello.txt"), "content": "hello from gemini\n"}}]},
-        {"text": "Created hello.txt."}]}
+    script = {
+        "tool_requests_only": True,
+        "turns": [
+            {
+                "text": "Creating it.",
+                "tool_calls": [
+                    {
+                        "name": "write_file",
+                        "arguments": {"file_path": str(work / "hello.txt"), "content": "hello from gemini\n"},
+                    }
+                ],
+            },
+            {"text": "Created hello.txt."},
+        ],
+    }
     with ScriptedModelServer(script) as srv:
-        out = run([cli("gemini"), "-p", "create hello.txt", "--yolo"], work,
-                  {"HOME": str(home), "GEMINI_API_KEY": "k", "GOOGLE_GEMINI_BASE_URL": srv.url})
+        out = run(
+            [cli("gemini"), "-p", "create hello.txt", "--yolo"],
+            work,
+            {"HOME": str(home), "GEMINI_API_KEY": "k", "GOOGLE_GEMINI_BASE_URL": srv.url},
+        )
         assert (work / "hello.txt").read_text() == "hello from gemini\n", out.stdout + out.stderr
         assert {r.protocol for r in srv.requests()} == {"gemini"}
 
@@ -93,9 +152,26 @@ def test_aider_applies_an_edit_block_via_chat_completions(tmp_path, home):
     work.mkdir()
     text = "hello.txt\n```\n<<<<<<< SEARCH\n=======\nhello from aider\n>>>>>>> REPLACE\n```\n"
     with ScriptedModelServer({"turns": [{"text": text}]}) as srv:
-        out = run([cli("aider"), "--message", "create hello.txt", "--yes-always", "--no-git",
-                   "--openai-api-base", srv.base_url, "--openai-api-key", "k", "--model", "openai/gpt-4o",
-                   "--no-check-update", "--no-show-model-warnings", "--no-analytics", "hello.txt"], work,
-                  {"HOME": str(home)})
+        out = run(
+            [
+                cli("aider"),
+                "--message",
+                "create hello.txt",
+                "--yes-always",
+                "--no-git",
+                "--openai-api-base",
+                srv.base_url,
+                "--openai-api-key",
+                "k",
+                "--model",
+                "openai/gpt-4o",
+                "--no-check-update",
+                "--no-show-model-warnings",
+                "--no-analytics",
+                "hello.txt",
+            ],
+            work,
+            {"HOME": str(home)},
+        )
         assert (work / "hello.txt").read_text() == "hello from aider\n", out.stdout + out.stderr
         assert {r.protocol for r in srv.requests()} == {"openai_chat"}

@@ -38,15 +38,23 @@ def send_direct_cli(ws: Workspace, agent: str, prompt: str, *, as_json: bool) ->
         state = "denied" if denied else ("error" if outcome.is_error else "ok")
         click.echo(f"  → {name} {str(what)[:100]} ({state})", err=True)
 
-    result = send_direct(ws, agent, prompt, approver=approver if interactive else None,
-                         on_delta=None if as_json else on_delta, on_tool=None if as_json else on_tool)
+    result = send_direct(
+        ws,
+        agent,
+        prompt,
+        approver=approver if interactive else None,
+        on_delta=None if as_json else on_delta,
+        on_tool=None if as_json else on_tool,
+    )
     if as_json:
         emit_json(result)
     else:
         t = result.totals
-        echo(f"{result.status} ({result.stop_reason}) run {result.run_id}: {t['model_calls']} model calls, "
-             f"{t['tool_calls']} tool calls ({t['denied_calls']} denied), in {t['input_tokens']} "
-             f"out {t['output_tokens']} tokens, ${t['cost_usd']:.4f}")
+        echo(
+            f"{result.status} ({result.stop_reason}) run {result.run_id}: {t['model_calls']} model calls, "
+            f"{t['tool_calls']} tool calls ({t['denied_calls']} denied), in {t['input_tokens']} "
+            f"out {t['output_tokens']} tokens, ${t['cost_usd']:.4f}"
+        )
         echo(f"replay: tt replay {result.run_id}")
     if result.status == "failed":
         from tutti.errors import ProviderError, TuttiError

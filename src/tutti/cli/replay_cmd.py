@@ -31,6 +31,8 @@ def replay(run_id: str, as_json: bool, full: bool) -> None:
             for line in text.splitlines()[: None if full else 12]:
                 echo(f"           │ {line}")
     t = result.totals
-    echo(f"totals: {t['model_calls']} model calls, {t['tool_calls']} tool calls ({t['denied_calls']} denied), "
-         f"in {t['input_tokens']} (+{t['cached_tokens']} cached) out {t['output_tokens']} tokens, "
-         f"${t['cost_usd']:.6f}")
+    echo(
+        f"totals: {t['model_calls']} model calls, {t['tool_calls']} tool calls ({t['denied_calls']} denied), "
+        f"in {t['input_tokens']} (+{t['cached_tokens']} cached) out {t['output_tokens']} tokens, "
+        f"${t['cost_usd']:.6f}"
+    )

@@ -86,18 +86,32 @@ class RunRecorder:
         return json.loads(text)
 
     def event(self, kind: str, data: dict[str, Any], conn: Any = None) -> None:
-        self.store.append_event(kind, agent=self.agent, run_id=self.run_id, step=self.step, data=self._scrub(data),
-                                conn=conn)
+        self.store.append_event(
+            kind, agent=self.agent, run_id=self.run_id, step=self.step, data=self._scrub(data), conn=conn
+        )
 
     def started(self, data: dict[str, Any]) -> None:
         with self.store.transaction() as conn:
             if self.own_run:
                 conn.execute(
-                    "INSERT OR IGNORE INTO runs (run_id, kind, workflow, origin, status, agent_scope, started_at, params) "
+                    "INSERT OR IGNORE INTO runs "
+                    "(run_id, kind, workflow, origin, status, agent_scope, started_at, params) "
                     "VALUES (?, 'direct', NULL, ?, 'running', ?, ?, ?)",
-                    (self.run_id, data.get("origin", "direct"), self.agent, now_iso(),
-                     json.dumps(self._scrub({"pid": os.getpid(), "pid_started": _start_ticks(),
-                                             **{k: data.get(k) for k in ("provider", "model", "profile", "prompt")}}))),
+                    (
+                        self.run_id,
+                        data.get("origin", "direct"),
+                        self.agent,
+                        now_iso(),
+                        json.dumps(
+                            self._scrub(
+                                {
+                                    "pid": os.getpid(),
+                                    "pid_started": _start_ticks(),
+                                    **{k: data.get(k) for k in ("provider", "model", "profile", "prompt")},
+                                }
+                            )
+                        ),
+                    ),
                 )
             self.event("direct.run.started", data, conn)
 
@@ -114,20 +128,33 @@ class RunRecorder:
         t.cost_usd += cost
         t.last_call_usd = cost
         data = {
-            "turn": turn, "provider": response.provider, "profile": response.profile, "model": response.model,
-            "input_tokens": u.input_tokens, "output_tokens": u.output_tokens, "cached_tokens": u.cached_tokens,
-            "cache_write_tokens": u.cache_write_tokens, "cost_usd": round(cost, 8), "priced": priced,
-            "latency_ms": round(response.latency_ms, 1), "attempts": response.attempts,
-            "stop_reason": response.stop_reason, "text": clip(response.message.text, TEXT_LIMIT),
-            "tool_calls": [{"id": c.id, "name": c.name, "args": summarize_args(c.name, c.input)}
-                           for c in response.message.tool_uses],
+            "turn": turn,
+            "provider": response.provider,
+            "profile": response.profile,
+            "model": response.model,
+            "input_tokens": u.input_tokens,
+            "output_tokens": u.output_tokens,
+            "cached_tokens": u.cached_tokens,
+            "cache_write_tokens": u.cache_write_tokens,
+            "cost_usd": round(cost, 8),
+            "priced": priced,
+            "latency_ms": round(response.latency_ms, 1),
+            "attempts": response.attempts,
+            "stop_reason": response.stop_reason,
+            "text": clip(response.message.text, TEXT_LIMIT),
+            "tool_calls": [
+                {"id": c.id, "name": c.name, "args": summarize_args(c.name, c.input)}
+                for c in response.message.tool_uses
+            ],
             "run_cost_usd": round(t.cost_usd, 8),
         }
         with self.store.transaction() as conn:
             # Totals move with the event: a reader never sees one without the other.
-            conn.execute("UPDATE runs SET cost_usd = cost_usd + ?, input_tokens = input_tokens + ?, "
-                         "output_tokens = output_tokens + ? WHERE run_id = ?",
-                         (cost, u.input_tokens + u.cached_tokens, u.output_tokens, self.run_id))
+            conn.execute(
+                "UPDATE runs SET cost_usd = cost_usd + ?, input_tokens = input_tokens + ?, "
+                "output_tokens = output_tokens + ? WHERE run_id = ?",
+                (cost, u.input_tokens + u.cached_tokens, u.output_tokens, self.run_id),
+            )
             self.event("direct.model_call", data, conn)
 
     def policy_decision(self, turn: int, decision: Decision) -> None:
@@ -137,24 +164,43 @@ class RunRecorder:
 
     def tool_call(self, turn: int, call: ToolUseBlock, outcome: ToolOutcome, *, denied: bool) -> None:
         self.totals.tool_calls += 1
-        self.event("direct.tool_call", {
-            "turn": turn, "call_id": call.id, "tool": call.name, "args": summarize_args(call.name, call.input),
-            "result": clip(outcome.content, RESULT_LIMIT), "is_error": outcome.is_error, "denied": denied,
-            "duration_ms": round(outcome.duration_ms, 1), "files_changed": outcome.files_changed,
-        })
+        self.event(
+            "direct.tool_call",
+            {
+                "turn": turn,
+                "call_id": call.id,
+                "tool": call.name,
+                "args": summarize_args(call.name, call.input),
+                "result": clip(outcome.content, RESULT_LIMIT),
+                "is_error": outcome.is_error,
+                "denied": denied,
+                "duration_ms": round(outcome.duration_ms, 1),
+                "files_changed": outcome.files_changed,
+            },
+        )
 
-    def finished(self, status: str, stop_reason: str, *, final_text: str = "", error: dict | None = None) -> None:
+    def finished(
+        self, status: str, stop_reason: str, *, final_text: str = "", error: dict | None = None
+    ) -> None:
         kind = "direct.run.failed" if status == "failed" else "direct.run.completed"
-        data = {"status": status, "stop_reason": stop_reason, "final_text": clip(final_text, TEXT_LIMIT),
-                "totals": self.totals.to_dict(), "error": error}
+        data = {
+            "status": status,
+            "stop_reason": stop_reason,
+            "final_text": clip(final_text, TEXT_LIMIT),
+            "totals": self.totals.to_dict(),
+            "error": error,
+        }
         # The runs table speaks the engine's vocabulary (succeeded|failed|cancelled); the loop's
         # finer stop reason stays in `result` and the event.
         row_status = {"completed": "succeeded", "failed": "failed"}.get(
-            status, "cancelled" if stop_reason == "cancelled" else "failed")
+            status, "cancelled" if stop_reason == "cancelled" else "failed"
+        )
         with self.store.transaction() as conn:
             if self.own_run:
-                conn.execute("UPDATE runs SET status = ?, finished_at = ?, result = ? WHERE run_id = ?",
-                             (row_status, now_iso(), json.dumps(self._scrub(data)), self.run_id))
+                conn.execute(
+                    "UPDATE runs SET status = ?, finished_at = ?, result = ? WHERE run_id = ?",
+                    (row_status, now_iso(), json.dumps(self._scrub(data)), self.run_id),
+                )
             self.event(kind, data, conn)
 
 

@@ -42,8 +42,14 @@ class LoopResult:
         return self.status == "completed"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "status": self.status, "stop_reason": self.stop_reason,
-                "final_text": self.final_text, "totals": self.totals.to_dict(), "error": self.error}
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "stop_reason": self.stop_reason,
+            "final_text": self.final_text,
+            "totals": self.totals.to_dict(),
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -65,11 +71,20 @@ class AgentLoop:
 
     def start(self, prompt: str, *, origin: str = "direct", extra: dict[str, Any] | None = None) -> None:
         p = self.chain.active.settings
-        self.recorder.started({
-            "origin": origin, "prompt": prompt[:4000], "provider": p.kind, "profile": p.profile, "model": p.model,
-            "fallbacks": [x.settings.label for x in self.chain.providers[1:]], "max_turns": self.max_turns,
-            "root": str(self.toolbox.root), "policy": self.gate.policy.to_dict(), **(extra or {}),
-        })
+        self.recorder.started(
+            {
+                "origin": origin,
+                "prompt": prompt[:4000],
+                "provider": p.kind,
+                "profile": p.profile,
+                "model": p.model,
+                "fallbacks": [x.settings.label for x in self.chain.providers[1:]],
+                "max_turns": self.max_turns,
+                "root": str(self.toolbox.root),
+                "policy": self.gate.policy.to_dict(),
+                **(extra or {}),
+            }
+        )
 
     def run(self, messages: list[Message], *, finalize: bool = True) -> LoopResult:
         """Continue the conversation in `messages` (mutated in place) until a stop condition.
@@ -89,10 +104,18 @@ class AgentLoop:
                     return self._finish("stopped", "budget", final_text, messages)
                 elided = compact(messages, max_chars=self.max_context_chars)
                 if elided:
-                    rec.event("direct.context_compacted", {"turn": turn, "chars_elided": elided,
-                                                           "chars_now": size(messages)})
-                response = self.chain.complete(messages, tools, system=self.system, on_delta=self.on_delta,
-                                               on_event=rec.provider_event, cancel=self.cancel)
+                    rec.event(
+                        "direct.context_compacted",
+                        {"turn": turn, "chars_elided": elided, "chars_now": size(messages)},
+                    )
+                response = self.chain.complete(
+                    messages,
+                    tools,
+                    system=self.system,
+                    on_delta=self.on_delta,
+                    on_event=rec.provider_event,
+                    cancel=self.cancel,
+                )
                 cost, priced = self.pricing.cost(response.model, response.usage)
                 rec.model_call(turn, response, cost, priced)
                 messages.append(response.message)
@@ -110,8 +133,13 @@ class AgentLoop:
             return self._finish("failed", "error", final_text, messages, error=exc.to_dict())
         except Exception as exc:
             # A bug, not a user error: close the run's record, then let it surface.
-            self._finish("failed", "error", final_text, messages,
-                         error={"category": "internal", "message": f"{type(exc).__name__}: {exc}"})
+            self._finish(
+                "failed",
+                "error",
+                final_text,
+                messages,
+                error={"category": "internal", "message": f"{type(exc).__name__}: {exc}"},
+            )
             raise
 
     def _call_tool(self, turn: int, call: Any) -> ToolResultBlock:
@@ -119,22 +147,30 @@ class AgentLoop:
         if self.cancel.is_set():
             outcome, denied = ToolOutcome("ERROR: run cancelled before this tool call", is_error=True), True
         else:
-            decision = self.gate.check(call, spent_usd=rec.totals.cost_usd, next_call_usd=rec.totals.last_call_usd)
+            decision = self.gate.check(
+                call, spent_usd=rec.totals.cost_usd, next_call_usd=rec.totals.last_call_usd
+            )
             rec.policy_decision(turn, decision)
             denied = not decision.allowed
-            outcome = ToolOutcome(decision.denial_text, is_error=True) if denied else \
-                self.toolbox.execute(call.name, call.input)
+            outcome = (
+                ToolOutcome(decision.denial_text, is_error=True)
+                if denied
+                else self.toolbox.execute(call.name, call.input)
+            )
         rec.tool_call(turn, call, outcome, denied=denied)
         if self.on_tool:
             self.on_tool(call.name, call.input, outcome, denied)
         return ToolResultBlock(call.id, outcome.content, outcome.is_error)
 
-    def _finish(self, status: str, stop: str, text: str, messages: list[Message],
-                error: dict[str, Any] | None = None) -> LoopResult:
+    def _finish(
+        self, status: str, stop: str, text: str, messages: list[Message], error: dict[str, Any] | None = None
+    ) -> LoopResult:
         result = LoopResult(self.recorder.run_id, status, stop, text, self.recorder.totals, messages, error)
         if self._finalize:
             self.finish(result)
         return result
 
     def finish(self, result: LoopResult) -> None:
-        self.recorder.finished(result.status, result.stop_reason, final_text=result.final_text, error=result.error)
+        self.recorder.finished(
+            result.status, result.stop_reason, final_text=result.final_text, error=result.error
+        )

@@ -44,8 +44,12 @@ class ToolResultBlock:
     type: Literal["tool_result"] = "tool_result"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "tool_result", "tool_use_id": self.tool_use_id, "content": self.content,
-                "is_error": self.is_error}
+        return {
+            "type": "tool_result",
+            "tool_use_id": self.tool_use_id,
+            "content": self.content,
+            "is_error": self.is_error,
+        }
 
 
 Block = TextBlock | ToolUseBlock | ToolResultBlock
@@ -92,8 +96,12 @@ class Usage:
     cache_write_tokens: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
-                "cached_tokens": self.cached_tokens, "cache_write_tokens": self.cache_write_tokens}
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cached_tokens": self.cached_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+        }
 
 
 StopReason = Literal["end_turn", "tool_use", "max_tokens", "stop_sequence", "other"]
@@ -148,8 +156,10 @@ class StreamAssembler:
         elif delta.kind == "usage" and delta.usage is not None:
             u = delta.usage
             self.usage = Usage(
-                max(self.usage.input_tokens, u.input_tokens), max(self.usage.output_tokens, u.output_tokens),
-                max(self.usage.cached_tokens, u.cached_tokens), max(self.usage.cache_write_tokens, u.cache_write_tokens),
+                max(self.usage.input_tokens, u.input_tokens),
+                max(self.usage.output_tokens, u.output_tokens),
+                max(self.usage.cached_tokens, u.cached_tokens),
+                max(self.usage.cache_write_tokens, u.cache_write_tokens),
             )
         elif delta.kind == "stop" and delta.stop_reason:
             self.stop_reason = delta.stop_reason

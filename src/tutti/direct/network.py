@@ -15,31 +15,113 @@ import shlex
 from dataclasses import dataclass
 
 NETWORK_BINARIES = {
-    "curl", "wget", "ssh", "scp", "sftp", "nc", "ncat", "netcat", "rsync", "ftp", "lftp", "telnet", "socat",
-    "aria2c", "http", "https", "xh", "mosh", "ping", "dig", "nslookup", "host", "whois", "gh", "svn",
+    "curl",
+    "wget",
+    "ssh",
+    "scp",
+    "sftp",
+    "nc",
+    "ncat",
+    "netcat",
+    "rsync",
+    "ftp",
+    "lftp",
+    "telnet",
+    "socat",
+    "aria2c",
+    "http",
+    "https",
+    "xh",
+    "mosh",
+    "ping",
+    "dig",
+    "nslookup",
+    "host",
+    "whois",
+    "gh",
+    "svn",
 }
 # binary -> subcommands that download or upload
 NETWORK_SUBCOMMANDS = {
-    "git": {"push", "fetch", "clone", "pull", "ls-remote", "remote", "submodule", "send-email", "request-pull"},
-    "pip": {"install", "download", "search"}, "pip3": {"install", "download", "search"},
-    "uv": {"pip", "add", "sync", "lock", "tool"}, "poetry": {"install", "add", "update", "publish"},
-    "npm": {"install", "i", "ci", "add", "publish", "update", "view", "exec"}, "npx": None,
-    "pnpm": {"install", "i", "add", "update", "publish", "dlx"}, "yarn": {"install", "add", "upgrade", "publish", "dlx"},
-    "apt": {"install", "update", "upgrade", "download"}, "apt-get": {"install", "update", "upgrade", "download"},
-    "cargo": {"install", "publish", "fetch", "update", "search"}, "go": {"get", "install", "mod"},
-    "gem": {"install", "update", "push", "fetch"}, "docker": {"pull", "push", "login", "build", "run"},
+    "git": {
+        "push",
+        "fetch",
+        "clone",
+        "pull",
+        "ls-remote",
+        "remote",
+        "submodule",
+        "send-email",
+        "request-pull",
+    },
+    "pip": {"install", "download", "search"},
+    "pip3": {"install", "download", "search"},
+    "uv": {"pip", "add", "sync", "lock", "tool"},
+    "poetry": {"install", "add", "update", "publish"},
+    "npm": {"install", "i", "ci", "add", "publish", "update", "view", "exec"},
+    "npx": None,
+    "pnpm": {"install", "i", "add", "update", "publish", "dlx"},
+    "yarn": {"install", "add", "upgrade", "publish", "dlx"},
+    "apt": {"install", "update", "upgrade", "download"},
+    "apt-get": {"install", "update", "upgrade", "download"},
+    "cargo": {"install", "publish", "fetch", "update", "search"},
+    "go": {"get", "install", "mod"},
+    "gem": {"install", "update", "push", "fetch"},
+    "docker": {"pull", "push", "login", "build", "run"},
     "brew": {"install", "update", "upgrade", "fetch"},
 }
 SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "fish", "ash", "busybox"}
-WRAPPERS = {"sudo", "doas", "nohup", "time", "nice", "ionice", "command", "exec", "builtin", "stdbuf",
-            "setsid", "unbuffer", "chronic", "caffeinate", "xargs", "env", "timeout", "watch", "strace", "torsocks"}
+WRAPPERS = {
+    "sudo",
+    "doas",
+    "nohup",
+    "time",
+    "nice",
+    "ionice",
+    "command",
+    "exec",
+    "builtin",
+    "stdbuf",
+    "setsid",
+    "unbuffer",
+    "chronic",
+    "caffeinate",
+    "xargs",
+    "env",
+    "timeout",
+    "watch",
+    "strace",
+    "torsocks",
+}
 # options of wrappers that take a value (so the value is not mistaken for the command)
-_WRAPPER_VALUE_OPTS = {"-u", "-g", "-n", "-c", "-C", "-s", "-k", "-i", "-o", "-e", "-I", "-L", "-P", "-d", "-S"}
-PYTHON_NET = re.compile(r"\b(urllib\d?|requests|http\.client|httpx|aiohttp|socket|ftplib|smtplib|telnetlib|"
-                        r"paramiko|websockets?|xmlrpc\.client|pycurl)\b|from\s+http\s+import|import\s+http\b")
-NODE_NET = re.compile(r"\b(https?|net|dgram|tls|axios|undici|node-fetch)\b|fetch\s*\(|XMLHttpRequest|WebSocket")
-PERL_RUBY_NET = re.compile(r"\b(IO::Socket|LWP|HTTP::Tiny|Net::HTTP|Net::FTP|open-uri|Socket|TCPSocket|"
-                           r"URI\.open|Net::SSH)\b")
+_WRAPPER_VALUE_OPTS = {
+    "-u",
+    "-g",
+    "-n",
+    "-c",
+    "-C",
+    "-s",
+    "-k",
+    "-i",
+    "-o",
+    "-e",
+    "-I",
+    "-L",
+    "-P",
+    "-d",
+    "-S",
+}
+PYTHON_NET = re.compile(
+    r"\b(urllib\d?|requests|http\.client|httpx|aiohttp|socket|ftplib|smtplib|telnetlib|"
+    r"paramiko|websockets?|xmlrpc\.client|pycurl)\b|from\s+http\s+import|import\s+http\b"
+)
+NODE_NET = re.compile(
+    r"\b(https?|net|dgram|tls|axios|undici|node-fetch)\b|fetch\s*\(|XMLHttpRequest|WebSocket"
+)
+PERL_RUBY_NET = re.compile(
+    r"\b(IO::Socket|LWP|HTTP::Tiny|Net::HTTP|Net::FTP|open-uri|Socket|TCPSocket|"
+    r"URI\.open|Net::SSH)\b"
+)
 _PUNCT = {";", "&&", "||", "|", "&", "|&", ";;", "(", ")", "\n", "((", "))"}
 _MAX_DEPTH = 8
 
@@ -144,14 +226,20 @@ def _check_stdin(words: list[str], text: str, depth: int) -> NetworkVerdict:
     program = words[0].rsplit("/", 1)[-1]
     if program in SHELLS:
         return check_command(text, depth + 1)
-    checks = [(r"^(python|pypy)(\d+(\.\d+)?)?$", PYTHON_NET), (r"^(node|nodejs|deno|bun)$", NODE_NET),
-              (r"^(perl|ruby)$", PERL_RUBY_NET)]
+    checks = [
+        (r"^(python|pypy)(\d+(\.\d+)?)?$", PYTHON_NET),
+        (r"^(node|nodejs|deno|bun)$", NODE_NET),
+        (r"^(perl|ruby)$", PERL_RUBY_NET),
+    ]
     for pattern, regex in checks:
         if re.match(pattern, program):
             hit = regex.search(text)
             if hit:
-                return NetworkVerdict(True, f"{program} reads code from stdin that uses {hit.group(0)}",
-                                      f"{' '.join(words)} <<< {text[:80]}")
+                return NetworkVerdict(
+                    True,
+                    f"{program} reads code from stdin that uses {hit.group(0)}",
+                    f"{' '.join(words)} <<< {text[:80]}",
+                )
     return NetworkVerdict(False)
 
 
@@ -160,7 +248,11 @@ def _strip_prefix(words: list[str]) -> list[str]:
     i = 0
     while i < len(words):
         w = words[i]
-        if re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w) or any(c in w for c in "<>") and set(w) <= set("<>&0123456789"):
+        if (
+            re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w)
+            or any(c in w for c in "<>")
+            and set(w) <= set("<>&0123456789")
+        ):
             i += 2 if any(c in w for c in "<>") else 1
             continue
         name = w.rsplit("/", 1)[-1]
@@ -188,14 +280,25 @@ def _check_simple(words: list[str], depth: int) -> NetworkVerdict:
         subs = NETWORK_SUBCOMMANDS[program]
         sub = _subcommand(words[1:], program)
         if subs is None or (sub is not None and sub in subs):
-            return NetworkVerdict(True, f"'{program} {sub or ''}'".replace(" '", "'") + " reaches the network", text)
+            return NetworkVerdict(
+                True, f"'{program} {sub or ''}'".replace(" '", "'") + " reaches the network", text
+            )
     if program in SHELLS or program == "eval":
-        payload = _flag_payload(words[1:], ("-c",), combined=True) if program != "eval" else " ".join(words[1:])
+        payload = (
+            _flag_payload(words[1:], ("-c",), combined=True) if program != "eval" else " ".join(words[1:])
+        )
         if payload is not None:
             return check_command(payload, depth + 1)
     if re.match(r"^(python|pypy)(\d+(\.\d+)?)?$", program):
         module = _flag_payload(words[1:], ("-m",))
-        if module is not None and module.split(".")[0] in ("pip", "http", "urllib", "ensurepip", "ftplib", "smtplib"):
+        if module is not None and module.split(".")[0] in (
+            "pip",
+            "http",
+            "urllib",
+            "ensurepip",
+            "ftplib",
+            "smtplib",
+        ):
             return NetworkVerdict(True, f"'python -m {module}' reaches the network", text)
         code = _flag_payload(words[1:], ("-c",), combined=True)
         if code is not None and PYTHON_NET.search(code):

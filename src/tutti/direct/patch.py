@@ -87,8 +87,10 @@ def parse_patch(text: str) -> list[FilePatch]:
                 seen_new += tag in (" ", "+")
                 i += 1
             if seen_old != old_len or seen_new != new_len:
-                raise PatchError(f"{current.path}: hunk @@ -{m.group(1)} is truncated "
-                                 f"(expected {old_len} old/{new_len} new lines)")
+                raise PatchError(
+                    f"{current.path}: hunk @@ -{m.group(1)} is truncated "
+                    f"(expected {old_len} old/{new_len} new lines)"
+                )
             while i < len(lines) and lines[i].startswith("\\"):
                 current.no_newline_at_end = True
                 i += 1
@@ -111,18 +113,20 @@ def apply_hunks(original: str, patch: FilePatch, max_drift: int = 200) -> str:
         want = max(hunk.old_start - 1, 0) if old else hunk.old_start
         found = None
         for drift in range(max_drift + 1):
-            for candidate in ((want + drift,) if drift == 0 else (want + drift, want - drift)):
+            for candidate in (want + drift,) if drift == 0 else (want + drift, want - drift):
                 if candidate < pos or candidate + len(old) > len(src):
                     continue
-                if src[candidate:candidate + len(old)] == old:
+                if src[candidate : candidate + len(old)] == old:
                     found = candidate
                     break
             if found is not None:
                 break
         if found is None:
             first = old[0] if old else ""
-            raise PatchError(f"{patch.path}: hunk {number} (@@ -{hunk.old_start}) does not apply: "
-                             f"context not found near line {hunk.old_start} (first line {first[:60]!r})")
+            raise PatchError(
+                f"{patch.path}: hunk {number} (@@ -{hunk.old_start}) does not apply: "
+                f"context not found near line {hunk.old_start} (first line {first[:60]!r})"
+            )
         out.extend(src[pos:found])
         out.extend(hunk.new)
         pos = found + len(old)

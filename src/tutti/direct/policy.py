@@ -35,14 +35,19 @@ class Policy:
     @classmethod
     def for_agent(cls, agent: Any, defaults: Any = None) -> Policy:
         """Agent keys override `[direct]` defaults; either may be absent."""
+
         def pick(key: str, fallback: Any) -> Any:
             value = getattr(agent, key, None) if agent is not None else None
             if value is None and defaults is not None:
                 value = getattr(defaults, key, None)
             return fallback if value is None else value
 
-        return cls(allowed_tools=pick("allowed_tools", None), network_boundary=pick("network_boundary", "open"),
-                   budget_usd=pick("budget_usd", None), requires_approval=pick("requires_approval", False))
+        return cls(
+            allowed_tools=pick("allowed_tools", None),
+            network_boundary=pick("network_boundary", "open"),
+            budget_usd=pick("budget_usd", None),
+            requires_approval=pick("requires_approval", False),
+        )
 
     def allowed_tools_offered(self) -> list[str] | None:
         """Tools to offer the model: only the allowed ones (a model that calls another anyway is
@@ -76,7 +81,9 @@ class Decision:
     tool: str
     call_id: str
     allowed: bool
-    rule: str  # allowed_tools | unknown_tool | workspace_boundary | network_boundary | budget_usd | requires_approval | default
+    # allowed_tools | unknown_tool | workspace_boundary | network_boundary | budget_usd |
+    # requires_approval | default
+    rule: str
     reason: str
     approval_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
@@ -86,14 +93,27 @@ class Decision:
         return f"POLICY DENIED: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tool": self.tool, "call_id": self.call_id, "decision": "allow" if self.allowed else "deny",
-                "rule": self.rule, "reason": self.reason, "approval_id": self.approval_id, **self.details}
+        return {
+            "tool": self.tool,
+            "call_id": self.call_id,
+            "decision": "allow" if self.allowed else "deny",
+            "rule": self.rule,
+            "reason": self.reason,
+            "approval_id": self.approval_id,
+            **self.details,
+        }
 
 
 class PolicyGate:
-    def __init__(self, policy: Policy, *, run_id: str, agent: str | None = None,
-                 approver: Approver | None = None,
-                 path_guard: Callable[[str, dict[str, Any]], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        run_id: str,
+        agent: str | None = None,
+        approver: Approver | None = None,
+        path_guard: Callable[[str, dict[str, Any]], str | None] | None = None,
+    ) -> None:
         self.policy = policy
         self.path_guard = path_guard
         self.run_id = run_id
@@ -120,22 +140,42 @@ class PolicyGate:
             if isinstance(command, str):
                 verdict = check_command(command)
                 if verdict.network:
-                    return deny("network_boundary", f"network_boundary is air-gapped: {verdict.reason} "
-                                f"(in `{verdict.command[:120]}`)", command=command[:300])
+                    return deny(
+                        "network_boundary",
+                        f"network_boundary is air-gapped: {verdict.reason} (in `{verdict.command[:120]}`)",
+                        command=command[:300],
+                    )
         if p.budget_usd is not None and spent_usd + next_call_usd > p.budget_usd:
-            return deny("budget_usd", f"budget_usd ${p.budget_usd:.4f} would be exceeded: spent ${spent_usd:.4f}, "
-                        f"next model call ≈ ${next_call_usd:.4f}", spent_usd=round(spent_usd, 6),
-                        budget_usd=p.budget_usd)
+            return deny(
+                "budget_usd",
+                f"budget_usd ${p.budget_usd:.4f} would be exceeded: spent ${spent_usd:.4f}, "
+                f"next model call ≈ ${next_call_usd:.4f}",
+                spent_usd=round(spent_usd, 6),
+                budget_usd=p.budget_usd,
+            )
         if p.needs_approval(tool):
             approval_id = f"appr_{uuid.uuid4().hex[:12]}"
             if self.approver is None:
-                return Decision(tool, call.id, False, "requires_approval",
-                                f"tool '{tool}' requires approval and nobody can approve it here",
-                                approval_id=approval_id)
-            answer = self.approver(ApprovalRequest(approval_id, self.run_id, self.agent, tool, dict(call.input)))
+                return Decision(
+                    tool,
+                    call.id,
+                    False,
+                    "requires_approval",
+                    f"tool '{tool}' requires approval and nobody can approve it here",
+                    approval_id=approval_id,
+                )
+            answer = self.approver(
+                ApprovalRequest(approval_id, self.run_id, self.agent, tool, dict(call.input))
+            )
             if answer is True:
                 return Decision(tool, call.id, True, "requires_approval", "approved", approval_id=approval_id)
             reason = answer if isinstance(answer, str) and answer else "denied by the approver"
-            return Decision(tool, call.id, False, "requires_approval", f"tool '{tool}' not approved: {reason}",
-                            approval_id=approval_id)
+            return Decision(
+                tool,
+                call.id,
+                False,
+                "requires_approval",
+                f"tool '{tool}' not approved: {reason}",
+                approval_id=approval_id,
+            )
         return Decision(tool, call.id, True, "default", "allowed")

@@ -17,10 +17,20 @@ class Price:
     cache_write_per_mtok: float | None = None  # default: 125% of input
 
     def cost(self, usage: Usage) -> float:
-        cached = self.cached_input_per_mtok if self.cached_input_per_mtok is not None else self.input_per_mtok * 0.1
-        write = self.cache_write_per_mtok if self.cache_write_per_mtok is not None else self.input_per_mtok * 1.25
-        return (usage.input_tokens * self.input_per_mtok + usage.output_tokens * self.output_per_mtok
-                + usage.cached_tokens * cached + usage.cache_write_tokens * write) / 1_000_000
+        cached = (
+            self.cached_input_per_mtok
+            if self.cached_input_per_mtok is not None
+            else self.input_per_mtok * 0.1
+        )
+        write = (
+            self.cache_write_per_mtok if self.cache_write_per_mtok is not None else self.input_per_mtok * 1.25
+        )
+        return (
+            usage.input_tokens * self.input_per_mtok
+            + usage.output_tokens * self.output_per_mtok
+            + usage.cached_tokens * cached
+            + usage.cache_write_tokens * write
+        ) / 1_000_000
 
 
 # Public list prices (USD / 1M tokens) as of 2025. Matched by exact name, then longest prefix,
@@ -76,5 +86,9 @@ def _as_price(raw: object) -> Price:
     if isinstance(raw, Price):
         return raw
     get = raw.get if isinstance(raw, Mapping) else lambda k, d=None: getattr(raw, k, d)
-    return Price(float(get("input_per_mtok")), float(get("output_per_mtok")),
-                 get("cached_input_per_mtok", None), get("cache_write_per_mtok", None))
+    return Price(
+        float(get("input_per_mtok")),
+        float(get("output_per_mtok")),
+        get("cached_input_per_mtok", None),
+        get("cache_write_per_mtok", None),
+    )

@@ -27,47 +27,74 @@ if TYPE_CHECKING:
 def _lookup_key(ws: Workspace, agent: Agent, env_name: str | None) -> str | None:
     if not env_name:
         return None
-    return os.environ.get(env_name) or agent.env.get(env_name) or ws.config.workspace.env.variables().get(env_name)
+    return (
+        os.environ.get(env_name)
+        or agent.env.get(env_name)
+        or ws.config.workspace.env.variables().get(env_name)
+    )
 
 
 def _priority(profile: Profile) -> tuple[int, int]:
     return (0, profile.priority) if profile.priority is not None else (1, 0)
 
 
-def _from_profile(ws: Workspace, agent: Agent, profile: Profile, *, primary: bool,
-                  gc: GlobalConfig) -> ProviderSettings | None:
+def _from_profile(
+    ws: Workspace, agent: Agent, profile: Profile, *, primary: bool, gc: GlobalConfig
+) -> ProviderSettings | None:
     kind = (profile.provider or "").lower()
     where = f"global config profile '{profile.name}'"
     if kind not in PROVIDER_KINDS:
         if not primary:
             return None
-        raise ConfigError(f"{where}: provider = '{profile.provider}' is not an API provider kind",
-                          hint=f"set provider to one of: {', '.join(PROVIDER_KINDS)}")
+        raise ConfigError(
+            f"{where}: provider = '{profile.provider}' is not an API provider kind",
+            hint=f"set provider to one of: {', '.join(PROVIDER_KINDS)}",
+        )
     model = (agent.model if primary and agent.model else None) or profile.model or agent.model
     if not model:
         if not primary:
             return None
-        raise ConfigError(f"{where}: no model (set `model` on the profile or on agent '{agent.name}')",
-                          hint="e.g. model = \"claude-sonnet-4-5\"")
+        raise ConfigError(
+            f"{where}: no model (set `model` on the profile or on agent '{agent.name}')",
+            hint='e.g. model = "claude-sonnet-4-5"',
+        )
     base_url = profile.base_url or default_base_url(kind)
     if not base_url:
-        raise ConfigError(f"{where}: provider '{kind}' needs base_url", hint="e.g. base_url = \"http://127.0.0.1:8000/v1\"")
+        raise ConfigError(
+            f"{where}: provider '{kind}' needs base_url", hint='e.g. base_url = "http://127.0.0.1:8000/v1"'
+        )
     key = _lookup_key(ws, agent, profile.api_key_env)
     if profile.api_key_env and not key:
         if not primary:
             return None  # a fallback without credentials is skipped, not fatal
-        raise ConfigError(f"{where}: api_key_env names ${profile.api_key_env}, which is not set",
-                          hint=f"export {profile.api_key_env}=… in the environment that runs tt")
+        raise ConfigError(
+            f"{where}: api_key_env names ${profile.api_key_env}, which is not set",
+            hint=f"export {profile.api_key_env}=… in the environment that runs tt",
+        )
     return _settings(kind, model, base_url, key, profile.api_key_env, profile.name, gc)
 
 
-def _settings(kind: str, model: str, base_url: str, key: str | None, key_env: str | None, profile: str | None,
-              gc: GlobalConfig) -> ProviderSettings:
+def _settings(
+    kind: str,
+    model: str,
+    base_url: str,
+    key: str | None,
+    key_env: str | None,
+    profile: str | None,
+    gc: GlobalConfig,
+) -> ProviderSettings:
     r = gc.resilience
-    return ProviderSettings(kind=kind, model=model, base_url=base_url, api_key=key, api_key_env=key_env,
-                            profile=profile, initial_backoff_secs=r.retry_initial_backoff_ms / 1000,
-                            max_backoff_secs=max(r.retry_max_backoff_ms / 1000, r.retry_initial_backoff_ms / 1000),
-                            max_retries=max(2, r.retry_max_attempts))
+    return ProviderSettings(
+        kind=kind,
+        model=model,
+        base_url=base_url,
+        api_key=key,
+        api_key_env=key_env,
+        profile=profile,
+        initial_backoff_secs=r.retry_initial_backoff_ms / 1000,
+        max_backoff_secs=max(r.retry_max_backoff_ms / 1000, r.retry_initial_backoff_ms / 1000),
+        max_retries=max(2, r.retry_max_attempts),
+    )
 
 
 def provider_settings(ws: Workspace, agent: Agent, gc: GlobalConfig | None = None) -> list[ProviderSettings]:
@@ -93,19 +120,27 @@ def provider_settings(ws: Workspace, agent: Agent, gc: GlobalConfig | None = Non
     elif ref and ref.lower() in PROVIDER_KINDS:
         kind = ref.lower()
         if not agent.model:
-            raise ConfigError(f"{where}: provider = '{ref}' needs `model`", hint="add model = \"…\" to the agent")
+            raise ConfigError(
+                f"{where}: provider = '{ref}' needs `model`", hint='add model = "…" to the agent'
+            )
         base_url = agent.base_url or default_base_url(kind)
         if not base_url:
-            raise ConfigError(f"{where}: provider '{kind}' needs base_url", hint="add base_url = \"http://…/v1\"")
+            raise ConfigError(
+                f"{where}: provider '{kind}' needs base_url", hint='add base_url = "http://…/v1"'
+            )
         key = _lookup_key(ws, agent, agent.api_key_env)
         if agent.api_key_env and not key:
-            raise ConfigError(f"{where}: api_key_env names ${agent.api_key_env}, which is not set",
-                              hint=f"export {agent.api_key_env}=… in the environment that runs tt")
+            raise ConfigError(
+                f"{where}: api_key_env names ${agent.api_key_env}, which is not set",
+                hint=f"export {agent.api_key_env}=… in the environment that runs tt",
+            )
         chain.append(_settings(kind, agent.model, base_url, key, agent.api_key_env, None, gc))
     elif ref:
-        raise ConfigError(f"{where}: provider '{ref}' is neither a global profile nor a provider kind",
-                          hint=f"define [[profile]] name = \"{ref}\" with plan = \"api\", or use one of: "
-                               f"{', '.join(PROVIDER_KINDS)}")
+        raise ConfigError(
+            f"{where}: provider '{ref}' is neither a global profile nor a provider kind",
+            hint=f'define [[profile]] name = "{ref}" with plan = "api", or use one of: '
+            f"{', '.join(PROVIDER_KINDS)}",
+        )
     for candidate in api_profiles:
         if candidate.name == primary_name:
             continue
@@ -113,6 +148,8 @@ def provider_settings(ws: Workspace, agent: Agent, gc: GlobalConfig | None = Non
         if settings is not None:
             chain.append(settings)
     if not chain:
-        raise ConfigError(f"{where}: no API provider configured for this direct agent",
-                          hint="set provider/model on the agent or add a [[profile]] with plan = \"api\"")
+        raise ConfigError(
+            f"{where}: no API provider configured for this direct agent",
+            hint='set provider/model on the agent or add a [[profile]] with plan = "api"',
+        )
     return chain

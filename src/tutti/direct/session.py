@@ -30,8 +30,10 @@ def find_agent(ws: Workspace, name: str) -> Agent:
     agent = ws.config.agent(name)
     if agent is None:
         known = ", ".join(a.name for a in ws.config.agents) or "none"
-        raise NotFoundError(f"agent '{name}' not found in {ws.config_path} (agents: {known})",
-                            hint="declare it with [[agent]] name = \"…\"")
+        raise NotFoundError(
+            f"agent '{name}' not found in {ws.config_path} (agents: {known})",
+            hint='declare it with [[agent]] name = "…"',
+        )
     return agent
 
 
@@ -40,7 +42,9 @@ def agent_root(ws: Workspace, agent: Agent) -> Path:
     if ws.config.uses_worktree(agent):
         from tutti.sessions.worktree import prepare
 
-        return prepare(ws.root, ws.state_dir, agent.name, agent.branch_name(), fresh=agent.fresh_worktree).workdir
+        return prepare(
+            ws.root, ws.state_dir, agent.name, agent.branch_name(), fresh=agent.fresh_worktree
+        ).workdir
     return ws.root
 
 
@@ -63,9 +67,11 @@ def build_loop(ws: Workspace, agent_name: str, opts: LoopOptions) -> AgentLoop:
     if not (agent.provider or agent.model or opts.settings):
         from tutti.errors import UsageError
 
-        raise UsageError(f"agent '{agent.name}' is not an API-direct agent (no provider or model in {ws.config_path})",
-                         hint=f"add provider = \"<profile or kind>\" and model = \"…\" to [[agent]] {agent.name}, "
-                              "or send without --direct")
+        raise UsageError(
+            f"agent '{agent.name}' is not an API-direct agent (no provider or model in {ws.config_path})",
+            hint=f'add provider = "<profile or kind>" and model = "…" to [[agent]] {agent.name}, '
+            "or send without --direct",
+        )
     defaults = ws.config.direct
     settings = opts.settings or provider_settings(ws, agent, opts.global_config)
     cancel = opts.cancel or threading.Event()
@@ -81,15 +87,27 @@ def build_loop(ws: Workspace, agent_name: str, opts: LoopOptions) -> AgentLoop:
     root = agent_root(ws, agent)
     hidden = {s.api_key_env for s in settings if s.api_key_env}
     toolbox = ToolBox(root, shell_timeout_secs=defaults.shell_timeout_secs, hidden_env=hidden, cancel=cancel)
-    recorder = RunRecorder(ws.store, opts.run_id, agent=agent.name, step=opts.step, own_run=opts.own_run,
-                           secrets=[s.api_key for s in settings if s.api_key])
+    recorder = RunRecorder(
+        ws.store,
+        opts.run_id,
+        agent=agent.name,
+        step=opts.step,
+        own_run=opts.own_run,
+        secrets=[s.api_key for s in settings if s.api_key],
+    )
     chain = ProviderChain([build_provider(s) for s in settings])
     return AgentLoop(
-        chain=chain, toolbox=toolbox, gate=PolicyGate(policy, run_id=opts.run_id, agent=agent.name, approver=approver,
-                        path_guard=toolbox.escape_reason),
-        recorder=recorder, pricing=PriceTable(ws.config.pricing),
-        max_turns=opts.max_turns or agent.max_turns or defaults.max_turns, cancel=cancel,
-        on_delta=opts.on_delta, on_tool=opts.on_tool,
+        chain=chain,
+        toolbox=toolbox,
+        gate=PolicyGate(
+            policy, run_id=opts.run_id, agent=agent.name, approver=approver, path_guard=toolbox.escape_reason
+        ),
+        recorder=recorder,
+        pricing=PriceTable(ws.config.pricing),
+        max_turns=opts.max_turns or agent.max_turns or defaults.max_turns,
+        cancel=cancel,
+        on_delta=opts.on_delta,
+        on_tool=opts.on_tool,
         allowed_tools=policy.allowed_tools_offered(),
     )
 
@@ -105,5 +123,7 @@ def _check_tool_names(ws: Workspace, agent: str, key: str, names: list[str] | No
         if name not in TOOL_NAMES:
             close = difflib.get_close_matches(name, TOOL_NAMES, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
-            raise ConfigError(f"{ws.config_path}: agent '{agent}' → {key}: unknown tool '{name}'",
-                              hint=hint + f"tools: {', '.join(TOOL_NAMES)}")
+            raise ConfigError(
+                f"{ws.config_path}: agent '{agent}' → {key}: unknown tool '{name}'",
+                hint=hint + f"tools: {', '.join(TOOL_NAMES)}",
+            )

@@ -28,8 +28,10 @@ if TYPE_CHECKING:
     from tutti.workflows.plan import ResolvedStep
     from tutti.workflows.steps import StepContext, StepOutcome
 
-REASK = ("You returned without writing the required output file at {path}. Do not explain or summarize. "
-         "Write that JSON file now, fully overwrite it, then reply with a brief confirmation.")
+REASK = (
+    "You returned without writing the required output file at {path}. Do not explain or summarize. "
+    "Write that JSON file now, fully overwrite it, then reply with a brief confirmation."
+)
 
 
 def run_prompt_step(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
@@ -42,7 +44,9 @@ def run_prompt_step(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     ws = ctx.workspace
     started = time.monotonic()
     text = render(cfg.text, ctx.outputs, quote=False)
-    loop = build_loop(ws, step.agent, LoopOptions(run_id=ctx.run_id, step=step.key, own_run=False, cancel=ctx.cancel))
+    loop = build_loop(
+        ws, step.agent, LoopOptions(run_id=ctx.run_id, step=step.key, own_run=False, cancel=ctx.cancel)
+    )
     root = loop.toolbox.root
     try:
         _inject(ws.root, root, cfg.inject_files, step)
@@ -55,10 +59,17 @@ def run_prompt_step(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
         pattern, before = _artifact_snapshot(ws, root, cfg, step)
 
         messages = [Message.user(text)]
-        loop.start(text, origin=f"workflow:{ctx.workflow}", extra={"step": step.key, "workflow": ctx.workflow})
+        loop.start(
+            text, origin=f"workflow:{ctx.workflow}", extra={"step": step.key, "workflow": ctx.workflow}
+        )
         result = loop.run(messages, finalize=False)
         reasked = False
-        if target is not None and result.status == "completed" and not target.exists() and not ctx.cancel.is_set():
+        if (
+            target is not None
+            and result.status == "completed"
+            and not target.exists()
+            and not ctx.cancel.is_set()
+        ):
             reasked = True
             messages.append(Message.user(REASK.format(path=target.relative_to(root))))
             result = loop.run(messages, finalize=False)
@@ -66,8 +77,12 @@ def run_prompt_step(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     finally:
         loop.chain.close()
 
-    outcome = StepOutcome(status="success", duration=time.monotonic() - started, output_tail=result.final_text[-2000:],
-                          side_effects={"direct": {**result.to_dict(), "root": str(root), "reasked": reasked}})
+    outcome = StepOutcome(
+        status="success",
+        duration=time.monotonic() - started,
+        output_tail=result.final_text[-2000:],
+        side_effects={"direct": {**result.to_dict(), "root": str(root), "reasked": reasked}},
+    )
     if ctx.cancel.is_set() or result.stop_reason == "cancelled":
         outcome.status, outcome.message = "cancelled", "cancelled during the API-direct loop"
         return outcome
@@ -78,9 +93,12 @@ def run_prompt_step(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     if target is not None:
         if not target.exists():
             outcome.status = "failed"
-            outcome.message = (f"{cfg.id} retry did not produce output" if reasked else
-                               f"failed reading output_json for step '{cfg.id}': {target} was not written "
-                               f"(loop stopped: {result.stop_reason})")
+            outcome.message = (
+                f"{cfg.id} retry did not produce output"
+                if reasked
+                else f"failed reading output_json for step '{cfg.id}': {target} was not written "
+                f"(loop stopped: {result.stop_reason})"
+            )
             return outcome
         try:
             value = json.loads(target.read_text(encoding="utf-8"))
@@ -98,8 +116,10 @@ def run_prompt_step(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
         if outcome.status != "success":
             return outcome
     totals = result.totals
-    outcome.message = (f"ok: {totals.model_calls} model calls, {totals.tool_calls} tool calls, "
-                       f"${totals.cost_usd:.4f}" + (" (after re-ask for output_json)" if reasked else ""))
+    outcome.message = (
+        f"ok: {totals.model_calls} model calls, {totals.tool_calls} tool calls, "
+        f"${totals.cost_usd:.4f}" + (" (after re-ask for output_json)" if reasked else "")
+    )
     return outcome
 
 
@@ -107,10 +127,14 @@ def _inject(ws_root: Path, root: Path, files: list[str], step: Any) -> None:
     for rel in files:
         source = ws_root / rel
         if Path(rel).is_absolute() or not inside(ws_root, source):
-            raise ConfigError(f"step {step.label} → inject_files: inject_files must be workspace-relative: '{rel}'",
-                              hint="use a path inside the workspace")
+            raise ConfigError(
+                f"step {step.label} → inject_files: inject_files must be workspace-relative: '{rel}'",
+                hint="use a path inside the workspace",
+            )
         if not source.exists():
-            raise TuttiError(f"inject_files source does not exist: {source}", hint="create it or fix inject_files")
+            raise TuttiError(
+                f"inject_files source does not exist: {source}", hint="create it or fix inject_files"
+            )
         if root == ws_root.resolve():
             continue
         dest = root / rel
@@ -126,10 +150,14 @@ def _output_target(root: Path, cfg: Any, step: Any) -> Path | None:
         return None
     target = root / cfg.output_json
     if Path(cfg.output_json).is_absolute() or not inside(root, target):
-        raise ConfigError(f"step {step.label} → output_json: '{cfg.output_json}' must stay inside the agent's root "
-                          f"{root}", hint="use a relative path such as \".tutti/out/plan.json\"")
+        raise ConfigError(
+            f"step {step.label} → output_json: '{cfg.output_json}' must stay inside the agent's root {root}",
+            hint='use a relative path such as ".tutti/out/plan.json"',
+        )
     if not cfg.id:
-        raise ConfigError(f"step {step.label} → output_json: uses output_json but is missing id", hint="add id = \"...\"")
+        raise ConfigError(
+            f"step {step.label} → output_json: uses output_json but is missing id", hint='add id = "..."'
+        )
     return target.resolve()
 
 
@@ -160,4 +188,6 @@ def _capture_artifact(ctx: Any, cfg: Any, pattern: str, before: dict, outcome: A
     ctx.outputs.register(name, str(raw))
     outcome.outputs[name] = str(raw)
     if len(fresh) > 1:
-        outcome.side_effects["artifact_warning"] = f"{len(fresh)} files matched; captured the newest: {newest}"
+        outcome.side_effects["artifact_warning"] = (
+            f"{len(fresh)} files matched; captured the newest: {newest}"
+        )

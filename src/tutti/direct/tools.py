@@ -45,8 +45,12 @@ class ToolOutcome:
     files_changed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"content": self.content, "is_error": self.is_error, "duration_ms": round(self.duration_ms, 1),
-                "files_changed": self.files_changed}
+        return {
+            "content": self.content,
+            "is_error": self.is_error,
+            "duration_ms": round(self.duration_ms, 1),
+            "files_changed": self.files_changed,
+        }
 
 
 def _obj(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -54,21 +58,48 @@ def _obj(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
 
 
 SPECS: dict[str, ToolSpec] = {
-    "read_file": ToolSpec("read_file", "Read a text file (path relative to the project root). Optional 1-based "
-                          "`offset` line and `limit` lines.",
-                          _obj({"path": {"type": "string"}, "offset": {"type": "integer"},
-                                "limit": {"type": "integer"}}, ["path"])),
-    "write_file": ToolSpec("write_file", "Create or overwrite a text file with `content`.",
-                           _obj({"path": {"type": "string"}, "content": {"type": "string"}}, ["path", "content"])),
-    "apply_patch": ToolSpec("apply_patch", "Apply a unified diff (---/+++ headers, @@ hunks) to files in the project.",
-                            _obj({"patch": {"type": "string"}}, ["patch"])),
-    "shell": ToolSpec("shell", "Run a shell command in the project root; returns exit code and output.",
-                      _obj({"command": {"type": "string"}, "timeout_secs": {"type": "number"}}, ["command"])),
-    "grep": ToolSpec("grep", "Search file contents with a regular expression; returns path:line: text.",
-                     _obj({"pattern": {"type": "string"}, "path": {"type": "string"}, "glob": {"type": "string"},
-                           "ignore_case": {"type": "boolean"}}, ["pattern"])),
-    "glob": ToolSpec("glob", "List files matching a glob pattern such as `**/*.py`.",
-                     _obj({"pattern": {"type": "string"}}, ["pattern"])),
+    "read_file": ToolSpec(
+        "read_file",
+        "Read a text file (path relative to the project root). Optional 1-based "
+        "`offset` line and `limit` lines.",
+        _obj(
+            {"path": {"type": "string"}, "offset": {"type": "integer"}, "limit": {"type": "integer"}},
+            ["path"],
+        ),
+    ),
+    "write_file": ToolSpec(
+        "write_file",
+        "Create or overwrite a text file with `content`.",
+        _obj({"path": {"type": "string"}, "content": {"type": "string"}}, ["path", "content"]),
+    ),
+    "apply_patch": ToolSpec(
+        "apply_patch",
+        "Apply a unified diff (---/+++ headers, @@ hunks) to files in the project.",
+        _obj({"patch": {"type": "string"}}, ["patch"]),
+    ),
+    "shell": ToolSpec(
+        "shell",
+        "Run a shell command in the project root; returns exit code and output.",
+        _obj({"command": {"type": "string"}, "timeout_secs": {"type": "number"}}, ["command"]),
+    ),
+    "grep": ToolSpec(
+        "grep",
+        "Search file contents with a regular expression; returns path:line: text.",
+        _obj(
+            {
+                "pattern": {"type": "string"},
+                "path": {"type": "string"},
+                "glob": {"type": "string"},
+                "ignore_case": {"type": "boolean"},
+            },
+            ["pattern"],
+        ),
+    ),
+    "glob": ToolSpec(
+        "glob",
+        "List files matching a glob pattern such as `**/*.py`.",
+        _obj({"pattern": {"type": "string"}}, ["pattern"]),
+    ),
 }
 
 
@@ -82,16 +113,27 @@ def truncate(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
 class ToolBox:
     """The tools of one agent, rooted at `root` (its worktree or the workspace)."""
 
-    def __init__(self, root: Path, *, shell_timeout_secs: float = 120.0, max_shell_timeout_secs: float = 900.0,
-                 hidden_env: Iterable[str] = (), cancel: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        shell_timeout_secs: float = 120.0,
+        max_shell_timeout_secs: float = 900.0,
+        hidden_env: Iterable[str] = (),
+        cancel: threading.Event | None = None,
+    ) -> None:
         self.root = root.resolve()
         self.shell_timeout_secs = shell_timeout_secs
         self.max_shell_timeout_secs = max_shell_timeout_secs
         self.hidden_env = set(hidden_env)
         self.cancel = cancel
         self._handlers: dict[str, Callable[[dict[str, Any]], ToolOutcome]] = {
-            "read_file": self.read_file, "write_file": self.write_file, "apply_patch": self.apply_patch,
-            "shell": self.shell, "grep": self.grep, "glob": self.glob,
+            "read_file": self.read_file,
+            "write_file": self.write_file,
+            "apply_patch": self.apply_patch,
+            "shell": self.shell,
+            "grep": self.grep,
+            "glob": self.glob,
         }
 
     def specs(self, allowed: Iterable[str] | None = None) -> list[ToolSpec]:
@@ -125,12 +167,16 @@ class ToolBox:
         resolved = candidate.resolve()
         if not inside(self.root, resolved):
             reason = "a symlink points" if _has_symlink(self.root, candidate) else "it is"
-            raise ToolFailure(f"path '{raw}' is outside the agent root {self.root} ({reason} outside); "
-                              "only files inside the project can be used")
+            raise ToolFailure(
+                f"path '{raw}' is outside the agent root {self.root} ({reason} outside); "
+                "only files inside the project can be used"
+            )
         if write and resolved != self.root and resolved.relative_to(self.root).parts[0] in PROTECTED_DIRS:
             # .git/hooks or Tutti's own store would let a model run code or rewrite its record.
-            raise ToolFailure(f"path '{raw}' is inside {resolved.relative_to(self.root).parts[0]}/, "
-                              "which tools may not modify")
+            raise ToolFailure(
+                f"path '{raw}' is inside {resolved.relative_to(self.root).parts[0]}/, "
+                "which tools may not modify"
+            )
         return resolved
 
     def escape_reason(self, tool: str, args: dict[str, Any]) -> str | None:
@@ -183,7 +229,7 @@ class ToolBox:
         if offset > 1 or limit:
             lines = text.splitlines(keepends=True)
             start = max(offset - 1, 0)
-            text = "".join(lines[start:start + limit] if limit else lines[start:])
+            text = "".join(lines[start : start + limit] if limit else lines[start:])
         if len(data) > MAX_READ_BYTES:
             text += f"\n… [file truncated at {MAX_READ_BYTES} bytes; use offset/limit]"
         return ToolOutcome(text)
@@ -194,8 +240,9 @@ class ToolBox:
         if path.is_dir():
             raise ToolFailure(f"{self.rel(path)} is a directory")
         write_text_atomic(path, content)
-        return ToolOutcome(f"wrote {len(content.encode())} bytes to {self.rel(path)}",
-                           files_changed=[self.rel(path)])
+        return ToolOutcome(
+            f"wrote {len(content.encode())} bytes to {self.rel(path)}", files_changed=[self.rel(path)]
+        )
 
     def apply_patch(self, args: dict[str, Any]) -> ToolOutcome:
         try:
@@ -228,10 +275,19 @@ class ToolBox:
         timeout = float(self._arg(args, "timeout_secs", (int, float), self.shell_timeout_secs))
         timeout = max(1.0, min(timeout, self.max_shell_timeout_secs))
         env = {k: v for k, v in os.environ.items() if k not in self.hidden_env}
-        result = proc.run(proc.shell_argv(command), cwd=self.root, env=env, timeout=timeout, cancel=self.cancel,
-                          capture_bytes=MAX_OUTPUT_CHARS * 4)
-        status = f"timed out after {timeout:g}s (process group killed)" if result.timed_out else \
-            f"exit code {result.returncode}"
+        result = proc.run(
+            proc.shell_argv(command),
+            cwd=self.root,
+            env=env,
+            timeout=timeout,
+            cancel=self.cancel,
+            capture_bytes=MAX_OUTPUT_CHARS * 4,
+        )
+        status = (
+            f"timed out after {timeout:g}s (process group killed)"
+            if result.timed_out
+            else f"exit code {result.returncode}"
+        )
         parts = [status]
         if result.stdout:
             parts.append("stdout:\n" + truncate(result.stdout))
@@ -258,8 +314,11 @@ class ToolBox:
         files = [base] if base.is_file() else self._walk(base)
         hits: list[str] = []
         for path in files:
-            if file_glob and not fnmatch.fnmatch(path.name, file_glob) and \
-                    not fnmatch.fnmatch(self.rel(path), file_glob):
+            if (
+                file_glob
+                and not fnmatch.fnmatch(path.name, file_glob)
+                and not fnmatch.fnmatch(self.rel(path), file_glob)
+            ):
                 continue
             try:
                 if path.stat().st_size > MAX_READ_BYTES * 5:

@@ -46,10 +46,18 @@ class DirectResult:
         return dict(self.__dict__)
 
 
-def send_direct(ws: Workspace, agent: str, prompt: str, *, approver: Approver | None = None,
-                on_delta: Callable[[StreamDelta], None] | None = None, cancel: threading.Event | None = None,
-                run_id: str | None = None, max_turns: int | None = None,
-                on_tool: Callable[..., None] | None = None) -> DirectResult:
+def send_direct(
+    ws: Workspace,
+    agent: str,
+    prompt: str,
+    *,
+    approver: Approver | None = None,
+    on_delta: Callable[[StreamDelta], None] | None = None,
+    cancel: threading.Event | None = None,
+    run_id: str | None = None,
+    max_turns: int | None = None,
+    on_tool: Callable[..., None] | None = None,
+) -> DirectResult:
     """Run `prompt` through the agent's API-direct loop as one run of kind `direct`.
 
     `approver` answers `requires_approval` questions (the CLI passes a tty prompt); without
@@ -59,11 +67,21 @@ def send_direct(ws: Workspace, agent: str, prompt: str, *, approver: Approver | 
     from tutti.direct.session import LoopOptions, build_loop
 
     if not prompt.strip():
-        raise UsageError("prompt is empty", hint="tt send AGENT --direct \"what to do\"")
+        raise UsageError("prompt is empty", hint='tt send AGENT --direct "what to do"')
     run_id = run_id or new_run_id()
     cancel = cancel or threading.Event()
-    loop = build_loop(ws, agent, LoopOptions(run_id=run_id, approver=approver, cancel=cancel, on_delta=on_delta,
-                                             on_tool=on_tool, max_turns=max_turns))
+    loop = build_loop(
+        ws,
+        agent,
+        LoopOptions(
+            run_id=run_id,
+            approver=approver,
+            cancel=cancel,
+            on_delta=on_delta,
+            on_tool=on_tool,
+            max_turns=max_turns,
+        ),
+    )
     done = threading.Event()
     watcher = threading.Thread(target=_watch_cancel_marker, args=(ws, run_id, cancel, done), daemon=True)
     try:
@@ -81,8 +99,16 @@ def send_direct(ws: Workspace, agent: str, prompt: str, *, approver: Approver | 
     finally:
         done.set()
         loop.chain.close()
-    return DirectResult(run_id, agent, result.status, result.stop_reason, result.final_text, str(loop.toolbox.root),
-                        result.totals.to_dict(), result.error)
+    return DirectResult(
+        run_id,
+        agent,
+        result.status,
+        result.stop_reason,
+        result.final_text,
+        str(loop.toolbox.root),
+        result.totals.to_dict(),
+        result.error,
+    )
 
 
 def _watch_cancel_marker(ws: Workspace, run_id: str, cancel: threading.Event, done: threading.Event) -> None:
@@ -99,8 +125,9 @@ def _watch_cancel_marker(ws: Workspace, run_id: str, cancel: threading.Event, do
             return
 
 
-def decide_approval(ws: Workspace, run_id: str, approval_id: str, approve: bool, *, by: str = "api",
-                    reason: str | None = None) -> Approval:
+def decide_approval(
+    ws: Workspace, run_id: str, approval_id: str, approve: bool, *, by: str = "api", reason: str | None = None
+) -> Approval:
     """Approve or deny a pending tool call of a direct run (any process may call this)."""
     from tutti.direct import approvals
 
@@ -137,8 +164,12 @@ class Replay:
     totals: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "run": self.run, "totals": self.totals,
-                "entries": [e.to_dict() for e in self.entries]}
+        return {
+            "run_id": self.run_id,
+            "run": self.run,
+            "totals": self.totals,
+            "entries": [e.to_dict() for e in self.entries],
+        }
 
 
 def _money(x: Any) -> str:
@@ -150,43 +181,78 @@ def _entry(ev: Any) -> ReplayEntry | None:
     turn = d.get("turn")
     base = {"seq": ev.seq, "ts": ev.ts, "turn": turn, "step": ev.step, "data": d}
     if kind == "direct.run.started":
-        return ReplayEntry(kind="start", title=f"run started: agent {ev.agent} via {d.get('profile') or d.get('provider')} "
-                           f"model {d.get('model')} (max {d.get('max_turns')} turns)", detail=d.get("prompt", ""), **base)
+        return ReplayEntry(
+            kind="start",
+            title=f"run started: agent {ev.agent} via {d.get('profile') or d.get('provider')} "
+            f"model {d.get('model')} (max {d.get('max_turns')} turns)",
+            detail=d.get("prompt", ""),
+            **base,
+        )
     if kind == "direct.model_call":
         cached = f" (+{d.get('cached_tokens')} cached)" if d.get("cached_tokens") else ""
         calls = ", ".join(c.get("name", "?") for c in d.get("tool_calls") or [])
-        title = (f"model {d.get('profile') or d.get('provider')}/{d.get('model')}: in {d.get('input_tokens')}{cached} "
-                 f"out {d.get('output_tokens')} tok, {_money(d.get('cost_usd'))}, {d.get('latency_ms')} ms, "
-                 f"stop {d.get('stop_reason')}" + (f" → {calls}" if calls else ""))
+        title = (
+            f"model {d.get('profile') or d.get('provider')}/{d.get('model')}: "
+            f"in {d.get('input_tokens')}{cached} "
+            f"out {d.get('output_tokens')} tok, {_money(d.get('cost_usd'))}, {d.get('latency_ms')} ms, "
+            f"stop {d.get('stop_reason')}" + (f" → {calls}" if calls else "")
+        )
         return ReplayEntry(kind="model", title=title, detail=d.get("text", ""), **base)
     if kind == "direct.policy_decision":
         verdict = "allow" if d.get("decision") == "allow" else "DENY"
         detail = "" if d.get("reason") == "allowed" else d.get("reason", "")
-        return ReplayEntry(kind="decision", title=f"policy {verdict} {d.get('tool')} [{d.get('rule')}]",
-                           detail=detail, **base)
+        return ReplayEntry(
+            kind="decision",
+            title=f"policy {verdict} {d.get('tool')} [{d.get('rule')}]",
+            detail=detail,
+            **base,
+        )
     if kind == "direct.tool_call":
         args = json.dumps(d.get("args") or {}, ensure_ascii=False)
         state = "denied" if d.get("denied") else ("error" if d.get("is_error") else "ok")
-        return ReplayEntry(kind="tool", title=f"tool {d.get('tool')} {args[:200]} → {state}",
-                           detail=d.get("result", ""), **base)
+        return ReplayEntry(
+            kind="tool",
+            title=f"tool {d.get('tool')} {args[:200]} → {state}",
+            detail=d.get("result", ""),
+            **base,
+        )
     if kind == "direct.provider_retry":
-        return ReplayEntry(kind="retry", title=f"retry {d.get('profile') or d.get('provider')} after "
-                           f"{d.get('reason')} (HTTP {d.get('status')}), waited {d.get('delay_secs')}s", **base)
+        return ReplayEntry(
+            kind="retry",
+            title=f"retry {d.get('profile') or d.get('provider')} after "
+            f"{d.get('reason')} (HTTP {d.get('status')}), waited {d.get('delay_secs')}s",
+            **base,
+        )
     if kind == "direct.provider_failover":
-        return ReplayEntry(kind="failover", title=f"failover {d.get('from_profile')} → {d.get('to_profile')} "
-                           f"({d.get('reason')})", detail=d.get("error", ""), **base)
+        return ReplayEntry(
+            kind="failover",
+            title=f"failover {d.get('from_profile')} → {d.get('to_profile')} ({d.get('reason')})",
+            detail=d.get("error", ""),
+            **base,
+        )
     if kind in ("direct.approval.requested", "direct.approval.decided"):
         what = "requested" if kind.endswith("requested") else d.get("decision")
-        return ReplayEntry(kind="approval", title=f"approval {d.get('approval_id')} {what}"
-                           + (f" for {d.get('tool')}" if d.get("tool") else ""), **base)
+        return ReplayEntry(
+            kind="approval",
+            title=f"approval {d.get('approval_id')} {what}"
+            + (f" for {d.get('tool')}" if d.get("tool") else ""),
+            **base,
+        )
     if kind == "direct.context_compacted":
-        return ReplayEntry(kind="context", title=f"context compacted: {d.get('chars_elided')} chars of old tool "
-                           f"output elided ({d.get('chars_now')} left)", **base)
+        return ReplayEntry(
+            kind="context",
+            title=f"context compacted: {d.get('chars_elided')} chars of old tool "
+            f"output elided ({d.get('chars_now')} left)",
+            **base,
+        )
     if kind in ("direct.run.completed", "direct.run.failed"):
         t = d.get("totals") or {}
-        title = (f"run {d.get('status')} ({d.get('stop_reason')}): {t.get('model_calls', 0)} model calls, "
-                 f"{t.get('tool_calls', 0)} tool calls ({t.get('denied_calls', 0)} denied), in {t.get('input_tokens', 0)} "
-                 f"out {t.get('output_tokens', 0)} tok, {_money(t.get('cost_usd'))}")
+        title = (
+            f"run {d.get('status')} ({d.get('stop_reason')}): {t.get('model_calls', 0)} model calls, "
+            f"{t.get('tool_calls', 0)} tool calls ({t.get('denied_calls', 0)} denied), "
+            f"in {t.get('input_tokens', 0)} "
+            f"out {t.get('output_tokens', 0)} tok, {_money(t.get('cost_usd'))}"
+        )
         detail = d.get("final_text", "") or ((d.get("error") or {}).get("message") or "")
         return ReplayEntry(kind="end", title=title, detail=detail, **base)
     return None
@@ -209,10 +275,13 @@ def replay(ws: Workspace, run_id: str) -> Replay:
     run = dict(zip(rows[0].keys(), tuple(rows[0]))) if rows else None
     if not entries:
         if run is None:
-            raise NotFoundError(f"run '{run_id}' not found in {ws.store.path}",
-                                hint="list runs with `tt runs list`")
-        raise NotFoundError(f"run '{run_id}' has no API-direct events to replay",
-                            hint="tt replay works for `tt send --direct` and `tt run --direct` runs")
+            raise NotFoundError(
+                f"run '{run_id}' not found in {ws.store.path}", hint="list runs with `tt runs list`"
+            )
+        raise NotFoundError(
+            f"run '{run_id}' has no API-direct events to replay",
+            hint="tt replay works for `tt send --direct` and `tt run --direct` runs",
+        )
     if run and isinstance(run.get("params"), str):
         try:
             run["params"] = json.loads(run["params"])
@@ -225,7 +294,8 @@ def replay(ws: Workspace, run_id: str) -> Replay:
             pass
     models = [e.data for e in entries if e.kind == "model"]
     totals = {
-        "model_calls": len(models), "tool_calls": sum(1 for e in entries if e.kind == "tool"),
+        "model_calls": len(models),
+        "tool_calls": sum(1 for e in entries if e.kind == "tool"),
         "denied_calls": sum(1 for e in entries if e.kind == "decision" and e.data.get("decision") != "allow"),
         "input_tokens": sum(int(m.get("input_tokens") or 0) for m in models),
         "cached_tokens": sum(int(m.get("cached_tokens") or 0) for m in models),

@@ -26,8 +26,15 @@ from pathlib import Path
 from typing import Any
 
 FAIL_KINDS = ("auth", "rate_limit", "quota", "server_error", "unavailable", "overloaded", "hang")
-_STATUS_KIND = {401: "auth", 403: "auth", 429: "rate_limit", 500: "server_error", 502: "unavailable",
-                503: "unavailable", 529: "overloaded"}
+_STATUS_KIND = {
+    401: "auth",
+    403: "auth",
+    429: "rate_limit",
+    500: "server_error",
+    502: "unavailable",
+    503: "unavailable",
+    529: "overloaded",
+}
 
 
 @dataclass
@@ -60,18 +67,31 @@ class Failure:
         if not kind:
             kind = _STATUS_KIND.get(int(status or 429), "server_error")
         if kind not in FAIL_KINDS:
-            raise ValueError(f"unknown failure kind '{kind}' (use one of {', '.join(FAIL_KINDS)} or an HTTP status)")
+            raise ValueError(
+                f"unknown failure kind '{kind}' (use one of {', '.join(FAIL_KINDS)} or an HTTP status)"
+            )
         retry_after = raw.pop("retry_after", None)
-        return cls(kind=kind, status=int(status) if status else None,
-                   retry_after=None if retry_after is None else str(retry_after),
-                   times=int(raw.pop("times", 1)), message=raw.pop("message", None),
-                   hang_secs=float(raw.pop("hang_secs", 600.0)))
+        return cls(
+            kind=kind,
+            status=int(status) if status else None,
+            retry_after=None if retry_after is None else str(retry_after),
+            times=int(raw.pop("times", 1)),
+            message=raw.pop("message", None),
+            hang_secs=float(raw.pop("hang_secs", 600.0)),
+        )
 
     def http_status(self) -> int:
         if self.status:
             return self.status
-        return {"auth": 401, "rate_limit": 429, "quota": 429, "server_error": 500, "unavailable": 503,
-                "overloaded": 529, "hang": 200}[self.kind]
+        return {
+            "auth": 401,
+            "rate_limit": 429,
+            "quota": 429,
+            "server_error": 500,
+            "unavailable": 503,
+            "overloaded": 529,
+            "hang": 200,
+        }[self.kind]
 
 
 @dataclass
@@ -87,8 +107,14 @@ class Turn:
         calls = raw.get("tool_calls", raw.get("tool_call", [])) or []
         return cls(
             text=str(raw.get("text", "")),
-            tool_calls=[ToolCall(name=c["name"], arguments=dict(c.get("arguments", c.get("input", {})) or {}),
-                                 id=c.get("id")) for c in calls],
+            tool_calls=[
+                ToolCall(
+                    name=c["name"],
+                    arguments=dict(c.get("arguments", c.get("input", {})) or {}),
+                    id=c.get("id"),
+                )
+                for c in calls
+            ],
             usage=dict(raw["usage"]) if raw.get("usage") else None,
             fail=Failure.parse(raw["fail"]) if raw.get("fail") else None,
             delay_ms=int(raw.get("delay_ms", 0)),
@@ -108,8 +134,10 @@ class Script:
         if isinstance(raw, list):
             raw = {"turns": raw}
         turns = raw.get("turns", raw.get("turn", [])) or []
-        script = cls(turns=[Turn.parse(t) for t in turns],
-                     tool_requests_only=bool(raw.get("tool_requests_only", False)))
+        script = cls(
+            turns=[Turn.parse(t) for t in turns],
+            tool_requests_only=bool(raw.get("tool_requests_only", False)),
+        )
         if raw.get("fallback"):
             script.fallback = Turn.parse(raw["fallback"])
         return script

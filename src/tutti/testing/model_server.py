@@ -55,7 +55,9 @@ class LoggedRequest:
 
 
 class ScriptedModelServer:
-    def __init__(self, script: Script | dict | list | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, script: Script | dict | list | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.script = script if isinstance(script, Script) else Script.parse(script or {})
         self._lock = threading.Lock()
         self.cursor = 0
@@ -83,8 +85,12 @@ class ScriptedModelServer:
         return self.url + "/v1"
 
     def start(self) -> ScriptedModelServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="scripted-model-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="scripted-model-server",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -100,7 +106,9 @@ class ScriptedModelServer:
         self.stop()
 
     # -- control --------------------------------------------------------------------------------
-    def set_mode(self, mode: str | int | dict | None, *, retry_after: str | None = None, times: int = 0) -> None:
+    def set_mode(
+        self, mode: str | int | dict | None, *, retry_after: str | None = None, times: int = 0
+    ) -> None:
         with self._lock:
             if mode in (None, "normal", "ok"):
                 self.mode, self._mode_left = None, 0
@@ -129,8 +137,12 @@ class ScriptedModelServer:
 
     def state(self) -> dict[str, Any]:
         with self._lock:
-            return {"cursor": self.cursor, "turns": len(self.script.turns), "requests": len(self.log),
-                    "mode": None if self.mode is None else self.mode.kind}
+            return {
+                "cursor": self.cursor,
+                "turns": len(self.script.turns),
+                "requests": len(self.log),
+                "mode": None if self.mode is None else self.mode.kind,
+            }
 
     # -- the decision for one model request ------------------------------------------------------
     def next_action(self, offers_tools: bool) -> tuple[Turn | None, Failure | None, int | None]:
@@ -186,9 +198,11 @@ def _usage_for(turn: Turn, body: Any) -> dict[str, int]:
     u = dict(turn.usage or {})
     approx_in = max(1, len(json.dumps(body)) // 4)
     approx_out = max(1, (len(turn.text) + sum(len(json.dumps(c.arguments)) for c in turn.tool_calls)) // 4)
-    return {"input_tokens": int(u.get("input_tokens", approx_in)),
-            "output_tokens": int(u.get("output_tokens", approx_out)),
-            "cached_tokens": int(u.get("cached_tokens", 0))}
+    return {
+        "input_tokens": int(u.get("input_tokens", approx_in)),
+        "output_tokens": int(u.get("output_tokens", approx_out)),
+        "cached_tokens": int(u.get("cached_tokens", 0)),
+    }
 
 
 def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
@@ -249,9 +263,14 @@ def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
             if path in ("/health", "/healthz"):
                 return self._json(200, {"ok": True})
             if path.endswith("/models"):
-                return self._json(200, {"object": "list", "data": [
-                    {"id": "scripted-model", "object": "model", "owned_by": "tutti"}],
-                    "models": [{"name": "models/scripted-model"}]})
+                return self._json(
+                    200,
+                    {
+                        "object": "list",
+                        "data": [{"id": "scripted-model", "object": "model", "owned_by": "tutti"}],
+                        "models": [{"name": "models/scripted-model"}],
+                    },
+                )
             self._json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
 
         def do_POST(self) -> None:
@@ -277,12 +296,32 @@ def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
                 stream = gem["op"] == "streamGenerateContent"
             else:
                 return self._json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
-            key = self.headers.get("authorization", "").removeprefix("Bearer ").strip() or \
-                self.headers.get("x-api-key") or self.headers.get("x-goog-api-key") or None
-            headers = {k.lower(): v for k, v in self.headers.items()
-                       if k.lower() not in ("authorization", "x-api-key", "x-goog-api-key")}
-            entry = server.record(LoggedRequest(0, time.time(), "POST", self.path, protocol, model, stream, body,
-                                                headers, key, client_port=self.client_address[1]))
+            key = (
+                self.headers.get("authorization", "").removeprefix("Bearer ").strip()
+                or self.headers.get("x-api-key")
+                or self.headers.get("x-goog-api-key")
+                or None
+            )
+            headers = {
+                k.lower(): v
+                for k, v in self.headers.items()
+                if k.lower() not in ("authorization", "x-api-key", "x-goog-api-key")
+            }
+            entry = server.record(
+                LoggedRequest(
+                    0,
+                    time.time(),
+                    "POST",
+                    self.path,
+                    protocol,
+                    model,
+                    stream,
+                    body,
+                    headers,
+                    key,
+                    client_port=self.client_address[1],
+                )
+            )
             turn, failure, index = server.next_action(_offers_tools(protocol, body))
             entry.turn = index
             if failure is not None:
@@ -300,8 +339,9 @@ def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
         def _control(self, path: str, body: Any) -> None:
             try:
                 if path == "/_control/mode":
-                    server.set_mode(body.get("mode"), retry_after=body.get("retry_after"),
-                                    times=int(body.get("times", 0)))
+                    server.set_mode(
+                        body.get("mode"), retry_after=body.get("retry_after"), times=int(body.get("times", 0))
+                    )
                 elif path == "/_control/script":
                     server.load(body)
                 elif path == "/_control/reset":
@@ -319,11 +359,22 @@ def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             headers = {"retry-after": failure.retry_after} if failure.retry_after is not None else {}
-            self._json(failure.http_status(), wire.error_body("gemini" if protocol == "gemini" else
-                                                              "anthropic" if protocol == "anthropic" else "openai",
-                                                              failure), headers)
+            self._json(
+                failure.http_status(),
+                wire.error_body(
+                    "gemini"
+                    if protocol == "gemini"
+                    else "anthropic"
+                    if protocol == "anthropic"
+                    else "openai",
+                    failure,
+                ),
+                headers,
+            )
 
-        def _play(self, protocol: str, turn: Turn, model: str, stream: bool, body: Any, seq: int, query: str) -> None:
+        def _play(
+            self, protocol: str, turn: Turn, model: str, stream: bool, body: Any, seq: int, query: str
+        ) -> None:
             usage = _usage_for(turn, body)
             if protocol == "openai_chat":
                 if not stream:
@@ -357,9 +408,13 @@ def _offers_tools(protocol: str, body: Any) -> bool:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m tutti.testing.model_server",
-                                     description="Scripted fake model server (OpenAI, Anthropic, Gemini) on 127.0.0.1")
-    parser.add_argument("script", nargs="?", help="script of turns (.json or .toml); default: always answer 'Done.'")
+    parser = argparse.ArgumentParser(
+        prog="python -m tutti.testing.model_server",
+        description="Scripted fake model server (OpenAI, Anthropic, Gemini) on 127.0.0.1",
+    )
+    parser.add_argument(
+        "script", nargs="?", help="script of turns (.json or .toml); default: always answer 'Done.'"
+    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = ephemeral)")
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     args = parser.parse_args(argv)

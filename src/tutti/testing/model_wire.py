@@ -16,7 +16,7 @@ Events = list[tuple[str | None, Any]]
 
 
 def _chunks(text: str, size: int = 24) -> list[str]:
-    return [text[i:i + size] for i in range(0, len(text), size)] or []
+    return [text[i : i + size] for i in range(0, len(text), size)] or []
 
 
 def _ids(turn: Turn, seq: int, prefix: str) -> list[str]:
@@ -26,20 +26,32 @@ def _ids(turn: Turn, seq: int, prefix: str) -> list[str]:
 # -- OpenAI Chat Completions --------------------------------------------------------------------
 def _openai_usage(u: dict[str, int]) -> dict[str, Any]:
     prompt = u["input_tokens"] + u["cached_tokens"]
-    return {"prompt_tokens": prompt, "completion_tokens": u["output_tokens"],
-            "total_tokens": prompt + u["output_tokens"], "prompt_tokens_details": {"cached_tokens": u["cached_tokens"]}}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": u["output_tokens"],
+        "total_tokens": prompt + u["output_tokens"],
+        "prompt_tokens_details": {"cached_tokens": u["cached_tokens"]},
+    }
 
 
 def chat_response(turn: Turn, model: str, usage: dict[str, int], seq: int) -> dict[str, Any]:
     ids = _ids(turn, seq, "call_")
     message: dict[str, Any] = {"role": "assistant", "content": turn.text or None}
     if turn.tool_calls:
-        message["tool_calls"] = [{"id": i, "type": "function", "function": {"name": c.name,
-                                  "arguments": json.dumps(c.arguments)}} for i, c in zip(ids, turn.tool_calls)]
-    return {"id": f"chatcmpl-{seq}", "object": "chat.completion", "created": 0, "model": model,
-            "choices": [{"index": 0, "message": message,
-                         "finish_reason": "tool_calls" if turn.tool_calls else "stop"}],
-            "usage": _openai_usage(usage)}
+        message["tool_calls"] = [
+            {"id": i, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+            for i, c in zip(ids, turn.tool_calls)
+        ]
+    return {
+        "id": f"chatcmpl-{seq}",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": "tool_calls" if turn.tool_calls else "stop"}
+        ],
+        "usage": _openai_usage(usage),
+    }
 
 
 def chat_events(turn: Turn, model: str, usage: dict[str, int], seq: int, include_usage: bool) -> Events:
@@ -52,8 +64,20 @@ def chat_events(turn: Turn, model: str, usage: dict[str, int], seq: int, include
     events: Events = [chunk({"role": "assistant", "content": ""})]
     events += [chunk({"content": part}) for part in _chunks(turn.text)]
     for index, (call_id, call) in enumerate(zip(ids, turn.tool_calls)):
-        events.append(chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function",
-                                             "function": {"name": call.name, "arguments": ""}}]}))
+        events.append(
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": call_id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": ""},
+                        }
+                    ]
+                }
+            )
+        )
         for part in _chunks(json.dumps(call.arguments), 16):
             events.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": part}}]}))
     events.append(chunk({}, "tool_calls" if turn.tool_calls else "stop"))
@@ -66,25 +90,51 @@ def chat_events(turn: Turn, model: str, usage: dict[str, int], seq: int, include
 # -- OpenAI Responses API -----------------------------------------------------------------------
 def _responses_usage(u: dict[str, int]) -> dict[str, Any]:
     prompt = u["input_tokens"] + u["cached_tokens"]
-    return {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": u["cached_tokens"]},
-            "output_tokens": u["output_tokens"], "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": prompt + u["output_tokens"]}
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": u["cached_tokens"]},
+        "output_tokens": u["output_tokens"],
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": prompt + u["output_tokens"],
+    }
 
 
 def _responses_items(turn: Turn, seq: int) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     if turn.text:
-        items.append({"id": f"msg_{seq}", "type": "message", "status": "completed", "role": "assistant",
-                      "content": [{"type": "output_text", "text": turn.text, "annotations": []}]})
+        items.append(
+            {
+                "id": f"msg_{seq}",
+                "type": "message",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": turn.text, "annotations": []}],
+            }
+        )
     for call_id, call in zip(_ids(turn, seq, "call_"), turn.tool_calls):
-        items.append({"id": f"fc_{call_id}", "type": "function_call", "status": "completed", "call_id": call_id,
-                      "name": call.name, "arguments": json.dumps(call.arguments)})
+        items.append(
+            {
+                "id": f"fc_{call_id}",
+                "type": "function_call",
+                "status": "completed",
+                "call_id": call_id,
+                "name": call.name,
+                "arguments": json.dumps(call.arguments),
+            }
+        )
     return items
 
 
 def responses_response(turn: Turn, model: str, usage: dict[str, int], seq: int) -> dict[str, Any]:
-    return {"id": f"resp_{seq}", "object": "response", "created_at": 0, "status": "completed", "model": model,
-            "output": _responses_items(turn, seq), "usage": _responses_usage(usage)}
+    return {
+        "id": f"resp_{seq}",
+        "object": "response",
+        "created_at": 0,
+        "status": "completed",
+        "model": model,
+        "output": _responses_items(turn, seq),
+        "usage": _responses_usage(usage),
+    }
 
 
 def responses_events(turn: Turn, model: str, usage: dict[str, int], seq: int) -> Events:
@@ -100,33 +150,76 @@ def responses_events(turn: Turn, model: str, usage: dict[str, int], seq: int) ->
     for index, item in enumerate(items):
         if item["type"] == "message":
             text = item["content"][0]["text"]
-            emit("response.output_item.added", output_index=index,
-                 item={**item, "status": "in_progress", "content": []})
+            emit(
+                "response.output_item.added",
+                output_index=index,
+                item={**item, "status": "in_progress", "content": []},
+            )
             part = {"type": "output_text", "text": "", "annotations": []}
-            emit("response.content_part.added", item_id=item["id"], output_index=index, content_index=0, part=part)
+            emit(
+                "response.content_part.added",
+                item_id=item["id"],
+                output_index=index,
+                content_index=0,
+                part=part,
+            )
             for piece in _chunks(text):
-                emit("response.output_text.delta", item_id=item["id"], output_index=index, content_index=0,
-                     delta=piece)
-            emit("response.output_text.done", item_id=item["id"], output_index=index, content_index=0, text=text)
-            emit("response.content_part.done", item_id=item["id"], output_index=index, content_index=0,
-                 part={**part, "text": text})
+                emit(
+                    "response.output_text.delta",
+                    item_id=item["id"],
+                    output_index=index,
+                    content_index=0,
+                    delta=piece,
+                )
+            emit(
+                "response.output_text.done",
+                item_id=item["id"],
+                output_index=index,
+                content_index=0,
+                text=text,
+            )
+            emit(
+                "response.content_part.done",
+                item_id=item["id"],
+                output_index=index,
+                content_index=0,
+                part={**part, "text": text},
+            )
         else:
-            emit("response.output_item.added", output_index=index,
-                 item={**item, "status": "in_progress", "arguments": ""})
+            emit(
+                "response.output_item.added",
+                output_index=index,
+                item={**item, "status": "in_progress", "arguments": ""},
+            )
             for piece in _chunks(item["arguments"], 16):
-                emit("response.function_call_arguments.delta", item_id=item["id"], output_index=index, delta=piece)
-            emit("response.function_call_arguments.done", item_id=item["id"], output_index=index,
-                 arguments=item["arguments"])
+                emit(
+                    "response.function_call_arguments.delta",
+                    item_id=item["id"],
+                    output_index=index,
+                    delta=piece,
+                )
+            emit(
+                "response.function_call_arguments.done",
+                item_id=item["id"],
+                output_index=index,
+                arguments=item["arguments"],
+            )
         emit("response.output_item.done", output_index=index, item=item)
-    emit("response.completed", response={**shell, "status": "completed", "output": items,
-                                         "usage": _responses_usage(usage)})
+    emit(
+        "response.completed",
+        response={**shell, "status": "completed", "output": items, "usage": _responses_usage(usage)},
+    )
     return events
 
 
 # -- Anthropic Messages -------------------------------------------------------------------------
 def _anthropic_usage(u: dict[str, int]) -> dict[str, Any]:
-    return {"input_tokens": u["input_tokens"], "output_tokens": u["output_tokens"],
-            "cache_read_input_tokens": u["cached_tokens"], "cache_creation_input_tokens": 0}
+    return {
+        "input_tokens": u["input_tokens"],
+        "output_tokens": u["output_tokens"],
+        "cache_read_input_tokens": u["cached_tokens"],
+        "cache_creation_input_tokens": 0,
+    }
 
 
 def _anthropic_blocks(turn: Turn, seq: int) -> list[dict[str, Any]]:
@@ -137,35 +230,103 @@ def _anthropic_blocks(turn: Turn, seq: int) -> list[dict[str, Any]]:
 
 
 def messages_response(turn: Turn, model: str, usage: dict[str, int], seq: int) -> dict[str, Any]:
-    return {"id": f"msg_{seq:04d}", "type": "message", "role": "assistant", "model": model,
-            "content": _anthropic_blocks(turn, seq), "stop_reason": "tool_use" if turn.tool_calls else "end_turn",
-            "stop_sequence": None, "usage": _anthropic_usage(usage)}
+    return {
+        "id": f"msg_{seq:04d}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": _anthropic_blocks(turn, seq),
+        "stop_reason": "tool_use" if turn.tool_calls else "end_turn",
+        "stop_sequence": None,
+        "usage": _anthropic_usage(usage),
+    }
 
 
 def messages_events(turn: Turn, model: str, usage: dict[str, int], seq: int) -> Events:
     start_usage = {**_anthropic_usage(usage), "output_tokens": 1}
-    events: Events = [("message_start", {"type": "message_start", "message": {
-        "id": f"msg_{seq:04d}", "type": "message", "role": "assistant", "model": model, "content": [],
-        "stop_reason": None, "stop_sequence": None, "usage": start_usage}})]
+    events: Events = [
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": f"msg_{seq:04d}",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": start_usage,
+                },
+            },
+        )
+    ]
     events.append(("ping", {"type": "ping"}))
     for index, block in enumerate(_anthropic_blocks(turn, seq)):
         if block["type"] == "text":
-            events.append(("content_block_start", {"type": "content_block_start", "index": index,
-                                                   "content_block": {"type": "text", "text": ""}}))
+            events.append(
+                (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": index,
+                        "content_block": {"type": "text", "text": ""},
+                    },
+                )
+            )
             for piece in _chunks(block["text"]):
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                       "delta": {"type": "text_delta", "text": piece}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": index,
+                            "delta": {"type": "text_delta", "text": piece},
+                        },
+                    )
+                )
         else:
-            events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": {
-                "type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}}))
+            events.append(
+                (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": index,
+                        "content_block": {
+                            "type": "tool_use",
+                            "id": block["id"],
+                            "name": block["name"],
+                            "input": {},
+                        },
+                    },
+                )
+            )
             for piece in _chunks(json.dumps(block["input"]), 16):
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                       "delta": {"type": "input_json_delta", "partial_json": piece}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": index,
+                            "delta": {"type": "input_json_delta", "partial_json": piece},
+                        },
+                    )
+                )
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
-    events.append(("message_delta", {"type": "message_delta",
-                                     "delta": {"stop_reason": "tool_use" if turn.tool_calls else "end_turn",
-                                               "stop_sequence": None},
-                                     "usage": {"output_tokens": usage["output_tokens"]}}))
+    events.append(
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {
+                    "stop_reason": "tool_use" if turn.tool_calls else "end_turn",
+                    "stop_sequence": None,
+                },
+                "usage": {"output_tokens": usage["output_tokens"]},
+            },
+        )
+    )
     events.append(("message_stop", {"type": "message_stop"}))
     return events
 
@@ -175,11 +336,17 @@ def gemini_response(turn: Turn, model: str, usage: dict[str, int], seq: int) -> 
     parts: list[dict[str, Any]] = [{"text": turn.text}] if turn.text else []
     parts += [{"functionCall": {"name": c.name, "args": c.arguments}} for c in turn.tool_calls]
     prompt = usage["input_tokens"] + usage["cached_tokens"]
-    return {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
-            "usageMetadata": {"promptTokenCount": prompt, "candidatesTokenCount": usage["output_tokens"],
-                              "totalTokenCount": prompt + usage["output_tokens"],
-                              "cachedContentTokenCount": usage["cached_tokens"]},
-            "modelVersion": model, "responseId": f"resp-{seq}"}
+    return {
+        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": usage["output_tokens"],
+            "totalTokenCount": prompt + usage["output_tokens"],
+            "cachedContentTokenCount": usage["cached_tokens"],
+        },
+        "modelVersion": model,
+        "responseId": f"resp-{seq}",
+    }
 
 
 def gemini_events(turn: Turn, model: str, usage: dict[str, int], seq: int) -> Events:
@@ -187,12 +354,30 @@ def gemini_events(turn: Turn, model: str, usage: dict[str, int], seq: int) -> Ev
     events: Events = []
     pieces = _chunks(turn.text)
     for piece in pieces[:-1]:
-        events.append((None, {"candidates": [{"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}],
-                              "modelVersion": model, "responseId": f"resp-{seq}"}))
-    last_parts = ([{"text": pieces[-1]}] if pieces else []) + \
-        [{"functionCall": {"name": c.name, "args": c.arguments}} for c in turn.tool_calls]
-    events.append((None, {**full, "candidates": [{"content": {"role": "model", "parts": last_parts},
-                                                  "finishReason": "STOP", "index": 0}]}))
+        events.append(
+            (
+                None,
+                {
+                    "candidates": [{"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}],
+                    "modelVersion": model,
+                    "responseId": f"resp-{seq}",
+                },
+            )
+        )
+    last_parts = ([{"text": pieces[-1]}] if pieces else []) + [
+        {"functionCall": {"name": c.name, "args": c.arguments}} for c in turn.tool_calls
+    ]
+    events.append(
+        (
+            None,
+            {
+                **full,
+                "candidates": [
+                    {"content": {"role": "model", "parts": last_parts}, "finishReason": "STOP", "index": 0}
+                ],
+            },
+        )
+    )
     return events
 
 
@@ -211,23 +396,44 @@ def error_body(protocol: str, failure: Failure) -> dict[str, Any]:
     message = failure.message or _MESSAGES.get(failure.kind, "scripted failure")
     status = failure.http_status()
     if protocol == "anthropic":
-        kind = {"auth": "authentication_error", "rate_limit": "rate_limit_error", "quota": "rate_limit_error",
-                "overloaded": "overloaded_error"}.get(failure.kind, "api_error")
+        kind = {
+            "auth": "authentication_error",
+            "rate_limit": "rate_limit_error",
+            "quota": "rate_limit_error",
+            "overloaded": "overloaded_error",
+        }.get(failure.kind, "api_error")
         if failure.kind == "quota":
-            message = failure.message or "Your credit balance is too low to access the Anthropic API (scripted)"
+            message = (
+                failure.message or "Your credit balance is too low to access the Anthropic API (scripted)"
+            )
             kind = "invalid_request_error"
         return {"type": "error", "error": {"type": kind, "message": message}}
     if protocol == "gemini":
-        st = {"auth": "UNAUTHENTICATED", "rate_limit": "RESOURCE_EXHAUSTED", "quota": "RESOURCE_EXHAUSTED",
-              "unavailable": "UNAVAILABLE", "overloaded": "UNAVAILABLE"}.get(failure.kind, "INTERNAL")
+        st = {
+            "auth": "UNAUTHENTICATED",
+            "rate_limit": "RESOURCE_EXHAUSTED",
+            "quota": "RESOURCE_EXHAUSTED",
+            "unavailable": "UNAVAILABLE",
+            "overloaded": "UNAVAILABLE",
+        }.get(failure.kind, "INTERNAL")
         return {"error": {"code": status, "message": message, "status": st}}
-    code = {"auth": "invalid_api_key", "rate_limit": "rate_limit_exceeded", "quota": "insufficient_quota"}.get(
-        failure.kind, "server_error")
-    kind = "insufficient_quota" if failure.kind == "quota" else (
-        "invalid_request_error" if failure.kind == "auth" else "requests" if failure.kind == "rate_limit"
-        else "server_error")
+    code = {
+        "auth": "invalid_api_key",
+        "rate_limit": "rate_limit_exceeded",
+        "quota": "insufficient_quota",
+    }.get(failure.kind, "server_error")
+    kind = (
+        "insufficient_quota"
+        if failure.kind == "quota"
+        else (
+            "invalid_request_error"
+            if failure.kind == "auth"
+            else "requests"
+            if failure.kind == "rate_limit"
+            else "server_error"
+        )
+    )
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
-
 
 
 # -- structured output --------------------------------------------------------------------------

@@ -39,8 +39,10 @@ def build_provider(settings: ProviderSettings, **kwargs) -> Provider:
         from tutti.direct.providers.openai_chat import OpenAIChatProvider
 
         return OpenAIChatProvider(settings, **kwargs)
-    raise ConfigError(f"unknown provider kind '{settings.kind}' (profile {settings.profile or '-'})",
-                      hint=f"use one of: {', '.join(PROVIDER_KINDS)}")
+    raise ConfigError(
+        f"unknown provider kind '{settings.kind}' (profile {settings.profile or '-'})",
+        hint=f"use one of: {', '.join(PROVIDER_KINDS)}",
+    )
 
 
 __all__ = [

@@ -30,32 +30,51 @@ def to_anthropic_messages(messages: list[Message]) -> list[dict]:
             elif isinstance(b, ToolUseBlock):
                 blocks.append({"type": "tool_use", "id": b.id, "name": b.name, "input": b.input})
             elif isinstance(b, ToolResultBlock):
-                blocks.append({"type": "tool_result", "tool_use_id": b.tool_use_id, "content": b.content,
-                               "is_error": b.is_error})
+                blocks.append(
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": b.tool_use_id,
+                        "content": b.content,
+                        "is_error": b.is_error,
+                    }
+                )
         out.append({"role": m.role, "content": blocks})
     return out
 
 
 def usage_from_anthropic(u: dict) -> Usage:
-    return Usage(input_tokens=int(u.get("input_tokens") or 0), output_tokens=int(u.get("output_tokens") or 0),
-                 cached_tokens=int(u.get("cache_read_input_tokens") or 0),
-                 cache_write_tokens=int(u.get("cache_creation_input_tokens") or 0))
+    return Usage(
+        input_tokens=int(u.get("input_tokens") or 0),
+        output_tokens=int(u.get("output_tokens") or 0),
+        cached_tokens=int(u.get("cache_read_input_tokens") or 0),
+        cache_write_tokens=int(u.get("cache_creation_input_tokens") or 0),
+    )
 
 
 class AnthropicProvider(Provider):
     kind = "anthropic"
 
-    def _request(self, messages: list[Message], tools: list[ToolSpec], system: str | None) -> tuple[str, dict, dict]:
+    def _request(
+        self, messages: list[Message], tools: list[ToolSpec], system: str | None
+    ) -> tuple[str, dict, dict]:
         s = self.settings
-        body: dict = {"model": s.model, "max_tokens": s.max_tokens or DEFAULT_MAX_TOKENS,
-                      "messages": to_anthropic_messages(messages), "stream": True}
+        body: dict = {
+            "model": s.model,
+            "max_tokens": s.max_tokens or DEFAULT_MAX_TOKENS,
+            "messages": to_anthropic_messages(messages),
+            "stream": True,
+        }
         if system:
             body["system"] = system
         if tools:
-            body["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
-                             for t in tools]
-        headers = {"content-type": "application/json", "anthropic-version": API_VERSION,
-                   "accept": "text/event-stream"}
+            body["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
+            ]
+        headers = {
+            "content-type": "application/json",
+            "anthropic-version": API_VERSION,
+            "accept": "text/event-stream",
+        }
         if s.api_key:
             headers["x-api-key"] = s.api_key
         base = s.base_url.rstrip("/")
@@ -77,8 +96,12 @@ class AnthropicProvider(Provider):
                 block = payload.get("content_block") or {}
                 index = int(payload.get("index") or 0)
                 if block.get("type") == "tool_use":
-                    yield StreamDelta("tool_start", index=index, tool_id=block.get("id") or "",
-                                      tool_name=block.get("name") or "")
+                    yield StreamDelta(
+                        "tool_start",
+                        index=index,
+                        tool_id=block.get("id") or "",
+                        tool_name=block.get("name") or "",
+                    )
                     if block.get("input"):
                         yield StreamDelta("tool_args", index=index, text=json.dumps(block["input"]))
                 elif block.get("type") == "text" and block.get("text"):
@@ -93,13 +116,22 @@ class AnthropicProvider(Provider):
             elif kind == "message_delta":
                 stop = (payload.get("delta") or {}).get("stop_reason")
                 if stop:
-                    yield StreamDelta("stop", stop_reason=stop if stop in ("end_turn", "tool_use", "max_tokens",
-                                                                           "stop_sequence") else "other")
+                    yield StreamDelta(
+                        "stop",
+                        stop_reason=stop
+                        if stop in ("end_turn", "tool_use", "max_tokens", "stop_sequence")
+                        else "other",
+                    )
                 out = payload.get("usage") or {}
                 if out:
-                    merged = usage_from_anthropic({"input_tokens": usage.input_tokens,
-                                                      "cache_read_input_tokens": usage.cached_tokens,
-                                                      "cache_creation_input_tokens": usage.cache_write_tokens, **out})
+                    merged = usage_from_anthropic(
+                        {
+                            "input_tokens": usage.input_tokens,
+                            "cache_read_input_tokens": usage.cached_tokens,
+                            "cache_creation_input_tokens": usage.cache_write_tokens,
+                            **out,
+                        }
+                    )
                     yield StreamDelta("usage", usage=merged)
             elif kind == "message_stop":
                 return
@@ -109,4 +141,5 @@ class AnthropicProvider(Provider):
                     f"{self.settings.label}: error mid-stream: "
                     f"{redact(str(err.get('message') or err)[:300], self.settings.api_key)}",
                     reason="unavailable" if err.get("type") == "overloaded_error" else "bad_request",
-                    failover=err.get("type") == "overloaded_error")
+                    failover=err.get("type") == "overloaded_error",
+                )

@@ -55,16 +55,30 @@ class ProviderSettings:
         return self.profile or f"{self.kind}:{self.model}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "model": self.model, "base_url": self.base_url, "profile": self.profile,
-                "api_key_env": self.api_key_env, "has_api_key": bool(self.api_key)}
+        return {
+            "kind": self.kind,
+            "model": self.model,
+            "base_url": self.base_url,
+            "profile": self.profile,
+            "api_key_env": self.api_key_env,
+            "has_api_key": bool(self.api_key),
+        }
 
 
 class ProviderCallError(ProviderError):
     """One provider failed. `reason` is machine-readable; `failover` says whether trying the
     next profile could help (auth, quota, outage) as opposed to a malformed request."""
 
-    def __init__(self, message: str, *, reason: str, status: int | None = None, failover: bool = True,
-                 retry_after: float | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        status: int | None = None,
+        failover: bool = True,
+        retry_after: float | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, hint=hint, code=f"provider_{reason}")
         self.reason = reason
         self.status = status
@@ -151,7 +165,9 @@ class Provider:
         return self.__client
 
     # -- wire format (subclasses) ------------------------------------------------------------
-    def _request(self, messages: list[Message], tools: list[ToolSpec], system: str | None) -> tuple[str, dict, dict]:
+    def _request(
+        self, messages: list[Message], tools: list[ToolSpec], system: str | None
+    ) -> tuple[str, dict, dict]:
         """(url, headers, json body) of a streaming request."""
         raise NotImplementedError
 
@@ -161,15 +177,26 @@ class Provider:
     def _classify_body(self, status: int, body: str) -> str | None:
         """A finer reason from the error body (e.g. quota vs rate limit); None = by status."""
         lowered = body.lower()
-        if "insufficient_quota" in lowered or "exceeded your current quota" in lowered \
-                or "credit balance is too low" in lowered or "billing" in lowered:
+        if (
+            "insufficient_quota" in lowered
+            or "exceeded your current quota" in lowered
+            or "credit balance is too low" in lowered
+            or "billing" in lowered
+        ):
             return "quota"
         return None
 
     # -- public API ---------------------------------------------------------------------------
-    def stream(self, messages: list[Message], tools: list[ToolSpec], *, system: str | None = None,
-               on_event: ProviderEventSink | None = None, cancel: threading.Event | None = None,
-               attempts: list[int] | None = None) -> Iterator[StreamDelta]:
+    def stream(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        *,
+        system: str | None = None,
+        on_event: ProviderEventSink | None = None,
+        cancel: threading.Event | None = None,
+        attempts: list[int] | None = None,
+    ) -> Iterator[StreamDelta]:
         """Yield deltas of one model turn, retrying transient failures before output starts."""
         s = self.settings
         attempt = 0
@@ -195,26 +222,43 @@ class Provider:
                     base = min(s.max_backoff_secs, s.initial_backoff_secs * (2 ** (attempt - 1)))
                     delay = base * random.uniform(0.5, 1.0)
                 if on_event:
-                    on_event("direct.provider_retry", {
-                        "provider": self.kind, "profile": s.profile, "model": s.model, "attempt": attempt,
-                        "status": error.status, "reason": error.reason, "delay_secs": round(delay, 3),
-                        "retry_after": error.retry_after,
-                    })
+                    on_event(
+                        "direct.provider_retry",
+                        {
+                            "provider": self.kind,
+                            "profile": s.profile,
+                            "model": s.model,
+                            "attempt": attempt,
+                            "status": error.status,
+                            "reason": error.reason,
+                            "delay_secs": round(delay, 3),
+                            "retry_after": error.retry_after,
+                        },
+                    )
                 if cancel is not None:
                     if cancel.wait(delay):
-                        raise ProviderCallError("cancelled while waiting to retry", reason="cancelled",
-                                                failover=False) from None
+                        raise ProviderCallError(
+                            "cancelled while waiting to retry", reason="cancelled", failover=False
+                        ) from None
                 else:
                     time.sleep(delay)
 
-    def complete(self, messages: list[Message], tools: list[ToolSpec], *, system: str | None = None,
-                 on_delta: Callable[[StreamDelta], None] | None = None,
-                 on_event: ProviderEventSink | None = None, cancel: threading.Event | None = None) -> ModelResponse:
+    def complete(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        *,
+        system: str | None = None,
+        on_delta: Callable[[StreamDelta], None] | None = None,
+        on_event: ProviderEventSink | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ModelResponse:
         started = time.monotonic()
         assembler = StreamAssembler()
         attempts: list[int] = []
-        for delta in self.stream(messages, tools, system=system, on_event=on_event, cancel=cancel,
-                                 attempts=attempts):
+        for delta in self.stream(
+            messages, tools, system=system, on_event=on_event, cancel=cancel, attempts=attempts
+        ):
             assembler.add(delta)
             if on_delta:
                 on_delta(delta)
@@ -225,8 +269,13 @@ class Provider:
         if message.tool_uses and stop == "end_turn":
             stop = "tool_use"  # some local servers say "stop" even when they emitted tool calls
         return ModelResponse(
-            message=message, stop_reason=stop, usage=assembler.usage, model=self.settings.model,
-            provider=self.kind, profile=self.settings.profile, latency_ms=(time.monotonic() - started) * 1000,
+            message=message,
+            stop_reason=stop,
+            usage=assembler.usage,
+            model=self.settings.model,
+            provider=self.kind,
+            profile=self.settings.profile,
+            latency_ms=(time.monotonic() - started) * 1000,
             attempts=len(attempts),
         )
 
@@ -236,7 +285,9 @@ class Provider:
             self.__client = None
 
     # -- one attempt --------------------------------------------------------------------------
-    def _stream_once(self, messages: list[Message], tools: list[ToolSpec], system: str | None) -> Iterator[StreamDelta]:
+    def _stream_once(
+        self, messages: list[Message], tools: list[ToolSpec], system: str | None
+    ) -> Iterator[StreamDelta]:
         import httpx
 
         url, headers, body = self._request(messages, tools, system)
@@ -244,7 +295,9 @@ class Provider:
             with self._client.stream("POST", url, headers=headers, json=body) as response:
                 if response.status_code >= 400:
                     response.read()
-                    raise self._http_error(response.status_code, response.text, response.headers.get("retry-after"))
+                    raise self._http_error(
+                        response.status_code, response.text, response.headers.get("retry-after")
+                    )
                 events = iter_sse(response.iter_lines())
                 yield from self._parse_stream(events)
                 for _ in events:
@@ -252,15 +305,23 @@ class Provider:
                     # back to the pool instead of being closed: one TCP connect per run, not per turn.
                     pass
         except httpx.TimeoutException as exc:
-            raise _Retryable(ProviderCallError(
-                f"{self.settings.label}: no response within {self.settings.timeout_secs:g}s ({type(exc).__name__})",
-                reason="unavailable", hint="the provider is hanging; raise timeout or configure a fallback profile",
-            )) from None
+            raise _Retryable(
+                ProviderCallError(
+                    f"{self.settings.label}: no response within {self.settings.timeout_secs:g}s "
+                    f"({type(exc).__name__})",
+                    reason="unavailable",
+                    hint="the provider is hanging; raise timeout or configure a fallback profile",
+                )
+            ) from None
         except httpx.TransportError as exc:
-            raise _Retryable(ProviderCallError(
-                f"{self.settings.label}: cannot reach {self.settings.base_url}: {redact(str(exc), self.settings.api_key)}",
-                reason="unavailable", hint="check base_url and that the server is running",
-            )) from None
+            raise _Retryable(
+                ProviderCallError(
+                    f"{self.settings.label}: cannot reach {self.settings.base_url}: "
+                    f"{redact(str(exc), self.settings.api_key)}",
+                    reason="unavailable",
+                    hint="check base_url and that the server is running",
+                )
+            ) from None
 
     def _http_error(self, status: int, body: str, retry_after_header: str | None) -> Exception:
         s = self.settings
@@ -269,22 +330,47 @@ class Provider:
         reason = self._classify_body(status, body)
         where = f"{s.label} ({s.kind} {s.base_url})"
         if reason == "quota":
-            return ProviderCallError(f"{where}: quota exhausted (HTTP {status}): {detail}", reason="quota",
-                                     status=status, hint="add credits or configure another plan=\"api\" profile")
+            return ProviderCallError(
+                f"{where}: quota exhausted (HTTP {status}): {detail}",
+                reason="quota",
+                status=status,
+                hint='add credits or configure another plan="api" profile',
+            )
         if status in (401, 403):
             env = f"${s.api_key_env}" if s.api_key_env else "the API key"
-            return ProviderCallError(f"{where}: authentication failed (HTTP {status}): {detail}", reason="auth",
-                                     status=status, hint=f"check {env} for profile {s.profile or s.kind}")
+            return ProviderCallError(
+                f"{where}: authentication failed (HTTP {status}): {detail}",
+                reason="auth",
+                status=status,
+                hint=f"check {env} for profile {s.profile or s.kind}",
+            )
         if status == 429:
-            return _Retryable(ProviderCallError(f"{where}: rate limited (HTTP 429): {detail}", reason="rate_limited",
-                                                status=status, retry_after=retry_after,
-                                                hint="wait, lower concurrency, or configure a fallback profile"))
+            return _Retryable(
+                ProviderCallError(
+                    f"{where}: rate limited (HTTP 429): {detail}",
+                    reason="rate_limited",
+                    status=status,
+                    retry_after=retry_after,
+                    hint="wait, lower concurrency, or configure a fallback profile",
+                )
+            )
         if status >= 500 or status == 408:
-            return _Retryable(ProviderCallError(f"{where}: provider error (HTTP {status}): {detail}",
-                                                reason="unavailable", status=status, retry_after=retry_after,
-                                                hint="the provider is down; a fallback profile is tried if configured"))
-        return ProviderCallError(f"{where}: request rejected (HTTP {status}): {detail}", reason="bad_request",
-                                 status=status, failover=False, hint="check the model name and request options")
+            return _Retryable(
+                ProviderCallError(
+                    f"{where}: provider error (HTTP {status}): {detail}",
+                    reason="unavailable",
+                    status=status,
+                    retry_after=retry_after,
+                    hint="the provider is down; a fallback profile is tried if configured",
+                )
+            )
+        return ProviderCallError(
+            f"{where}: request rejected (HTTP {status}): {detail}",
+            reason="bad_request",
+            status=status,
+            failover=False,
+            hint="check the model name and request options",
+        )
 
 
 def _error_detail(body: str) -> str:

@@ -24,26 +24,41 @@ class ProviderChain:
     def active(self) -> Provider:
         return self.providers[self.current]
 
-    def complete(self, messages: list[Message], tools: list[ToolSpec], *, system: str | None = None,
-                 on_delta: Callable[[StreamDelta], None] | None = None,
-                 on_event: ProviderEventSink | None = None, cancel: threading.Event | None = None) -> ModelResponse:
+    def complete(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        *,
+        system: str | None = None,
+        on_delta: Callable[[StreamDelta], None] | None = None,
+        on_event: ProviderEventSink | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ModelResponse:
         last: ProviderCallError | None = None
         while self.current < len(self.providers):
             provider = self.active
             try:
-                return provider.complete(messages, tools, system=system, on_delta=on_delta, on_event=on_event,
-                                         cancel=cancel)
+                return provider.complete(
+                    messages, tools, system=system, on_delta=on_delta, on_event=on_event, cancel=cancel
+                )
             except ProviderCallError as exc:
                 last = exc
                 if not exc.failover or self.current + 1 >= len(self.providers):
                     raise
                 nxt = self.providers[self.current + 1]
                 if on_event:
-                    on_event("direct.provider_failover", {
-                        "from_profile": provider.settings.label, "to_profile": nxt.settings.label,
-                        "from_model": provider.settings.model, "to_model": nxt.settings.model,
-                        "reason": exc.reason, "status": exc.status, "error": exc.message,
-                    })
+                    on_event(
+                        "direct.provider_failover",
+                        {
+                            "from_profile": provider.settings.label,
+                            "to_profile": nxt.settings.label,
+                            "from_model": provider.settings.model,
+                            "to_model": nxt.settings.model,
+                            "reason": exc.reason,
+                            "status": exc.status,
+                            "error": exc.message,
+                        },
+                    )
                 self.current += 1
         assert last is not None
         raise last

@@ -24,8 +24,14 @@ def to_openai_messages(messages: list[Message], system: str | None) -> list[dict
     for m in messages:
         if m.role == "assistant":
             entry: dict = {"role": "assistant", "content": m.text or None}
-            calls = [{"id": b.id, "type": "function",
-                      "function": {"name": b.name, "arguments": json.dumps(b.input)}} for b in m.tool_uses]
+            calls = [
+                {
+                    "id": b.id,
+                    "type": "function",
+                    "function": {"name": b.name, "arguments": json.dumps(b.input)},
+                }
+                for b in m.tool_uses
+            ]
             if calls:
                 entry["tool_calls"] = calls
             out.append(entry)
@@ -43,14 +49,19 @@ def usage_from_openai(u: dict) -> Usage:
     cached = int((u.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
     prompt = int(u.get("prompt_tokens") or 0)
     # prompt_tokens includes cached tokens; keep them apart so cost is not double counted.
-    return Usage(input_tokens=max(0, prompt - cached), output_tokens=int(u.get("completion_tokens") or 0),
-                 cached_tokens=cached)
+    return Usage(
+        input_tokens=max(0, prompt - cached),
+        output_tokens=int(u.get("completion_tokens") or 0),
+        cached_tokens=cached,
+    )
 
 
 class OpenAIChatProvider(Provider):
     kind = "openai"
 
-    def _request(self, messages: list[Message], tools: list[ToolSpec], system: str | None) -> tuple[str, dict, dict]:
+    def _request(
+        self, messages: list[Message], tools: list[ToolSpec], system: str | None
+    ) -> tuple[str, dict, dict]:
         s = self.settings
         body: dict = {
             "model": s.model,
@@ -59,8 +70,13 @@ class OpenAIChatProvider(Provider):
             "stream_options": {"include_usage": True},
         }
         if tools:
-            body["tools"] = [{"type": "function", "function": {"name": t.name, "description": t.description,
-                                                               "parameters": t.parameters}} for t in tools]
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                }
+                for t in tools
+            ]
         if s.max_tokens:
             body["max_tokens"] = s.max_tokens
         headers = {"content-type": "application/json", "accept": "text/event-stream"}
@@ -78,8 +94,11 @@ class OpenAIChatProvider(Provider):
                 continue
             if chunk.get("error"):
                 raise ProviderCallError(
-                    f"{self.settings.label}: error mid-stream: {redact(str(chunk['error'])[:300], self.settings.api_key)}",
-                    reason="unavailable", failover=False)
+                    f"{self.settings.label}: error mid-stream: "
+                    f"{redact(str(chunk['error'])[:300], self.settings.api_key)}",
+                    reason="unavailable",
+                    failover=False,
+                )
             for choice in chunk.get("choices") or []:
                 delta = choice.get("delta") or {}
                 if delta.get("content"):
@@ -88,14 +107,15 @@ class OpenAIChatProvider(Provider):
                     index = int(call.get("index") or 0)
                     fn = call.get("function") or {}
                     if call.get("id") or fn.get("name"):
-                        yield StreamDelta("tool_start", index=index, tool_id=call.get("id") or "",
-                                          tool_name=fn.get("name") or "")
+                        yield StreamDelta(
+                            "tool_start",
+                            index=index,
+                            tool_id=call.get("id") or "",
+                            tool_name=fn.get("name") or "",
+                        )
                     if fn.get("arguments"):
                         yield StreamDelta("tool_args", index=index, text=fn["arguments"])
                 if choice.get("finish_reason"):
                     yield StreamDelta("stop", stop_reason=_FINISH.get(choice["finish_reason"], "other"))
             if chunk.get("usage"):
                 yield StreamDelta("usage", usage=usage_from_openai(chunk["usage"]))
-
-
-

@@ -26,7 +26,14 @@ def to_responses_input(messages: list[Message]) -> list[dict]:
                 kind = "output_text" if m.role == "assistant" else "input_text"
                 items.append({"role": m.role, "content": [{"type": kind, "text": b.text}]})
             elif isinstance(b, ToolUseBlock):
-                items.append({"type": "function_call", "call_id": b.id, "name": b.name, "arguments": json.dumps(b.input)})
+                items.append(
+                    {
+                        "type": "function_call",
+                        "call_id": b.id,
+                        "name": b.name,
+                        "arguments": json.dumps(b.input),
+                    }
+                )
             elif isinstance(b, ToolResultBlock):
                 items.append({"type": "function_call_output", "call_id": b.tool_use_id, "output": b.content})
     return items
@@ -35,21 +42,28 @@ def to_responses_input(messages: list[Message]) -> list[dict]:
 def usage_from_responses(u: dict) -> Usage:
     cached = int((u.get("input_tokens_details") or {}).get("cached_tokens") or 0)
     # input_tokens includes the cached ones, as in Chat Completions.
-    return Usage(input_tokens=max(0, int(u.get("input_tokens") or 0) - cached),
-                 output_tokens=int(u.get("output_tokens") or 0), cached_tokens=cached)
+    return Usage(
+        input_tokens=max(0, int(u.get("input_tokens") or 0) - cached),
+        output_tokens=int(u.get("output_tokens") or 0),
+        cached_tokens=cached,
+    )
 
 
 class OpenAIResponsesProvider(Provider):
     kind = "openai-responses"
 
-    def _request(self, messages: list[Message], tools: list[ToolSpec], system: str | None) -> tuple[str, dict, dict]:
+    def _request(
+        self, messages: list[Message], tools: list[ToolSpec], system: str | None
+    ) -> tuple[str, dict, dict]:
         s = self.settings
         body: dict = {"model": s.model, "input": to_responses_input(messages), "stream": True, "store": False}
         if system:
             body["instructions"] = system
         if tools:
-            body["tools"] = [{"type": "function", "name": t.name, "description": t.description,
-                              "parameters": t.parameters} for t in tools]
+            body["tools"] = [
+                {"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters}
+                for t in tools
+            ]
         if s.max_tokens:
             body["max_output_tokens"] = s.max_tokens
         headers = {"content-type": "application/json", "accept": "text/event-stream"}
@@ -69,15 +83,25 @@ class OpenAIResponsesProvider(Provider):
             index = int(payload.get("output_index") or 0)
             if kind == "response.output_text.delta":
                 yield StreamDelta("text", text=payload.get("delta") or "")
-            elif kind == "response.output_item.added" and (payload.get("item") or {}).get("type") == "function_call":
+            elif (
+                kind == "response.output_item.added"
+                and (payload.get("item") or {}).get("type") == "function_call"
+            ):
                 item = payload["item"]
                 calls += 1
-                yield StreamDelta("tool_start", index=index, tool_id=item.get("call_id") or item.get("id") or "",
-                                  tool_name=item.get("name") or "")
+                yield StreamDelta(
+                    "tool_start",
+                    index=index,
+                    tool_id=item.get("call_id") or item.get("id") or "",
+                    tool_name=item.get("name") or "",
+                )
             elif kind == "response.function_call_arguments.delta":
                 with_args.add(index)
                 yield StreamDelta("tool_args", index=index, text=payload.get("delta") or "")
-            elif kind == "response.output_item.done" and (payload.get("item") or {}).get("type") == "function_call":
+            elif (
+                kind == "response.output_item.done"
+                and (payload.get("item") or {}).get("type") == "function_call"
+            ):
                 if index not in with_args and payload["item"].get("arguments"):
                     # Some servers send the arguments only with the finished item.
                     yield StreamDelta("tool_args", index=index, text=payload["item"]["arguments"])
@@ -85,11 +109,16 @@ class OpenAIResponsesProvider(Provider):
                 response = payload.get("response") or {}
                 if response.get("usage"):
                     yield StreamDelta("usage", usage=usage_from_responses(response["usage"]))
-                stop = "max_tokens" if kind == "response.incomplete" else ("tool_use" if calls else "end_turn")
+                stop = (
+                    "max_tokens" if kind == "response.incomplete" else ("tool_use" if calls else "end_turn")
+                )
                 yield StreamDelta("stop", stop_reason=stop)
                 return
             elif kind in ("response.failed", "error"):
                 err = (payload.get("response") or {}).get("error") or payload.get("error") or payload
                 raise ProviderCallError(
-                    f"{self.settings.label}: error mid-stream: {redact(str(err)[:300], self.settings.api_key)}",
-                    reason="unavailable", failover=False)
+                    f"{self.settings.label}: error mid-stream: "
+                    f"{redact(str(err)[:300], self.settings.api_key)}",
+                    reason="unavailable",
+                    failover=False,
+                )
