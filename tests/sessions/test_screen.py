@@ -20,3 +20,9 @@ def test_body_ignores_footer_lines_and_counters():
     b = "answer\n✻ Working (4s)\n\n> \nctx 39% left"
     assert body(a) == body(b)
     assert body("answer 2\nx\ny\nz") != body("answer\nx\ny\nz")
+
+
+def test_delta_of_a_tui_is_the_text_above_the_fixed_input_box():
+    before = "banner\n> first\nDone.\n────\n❯\n────\nctx 40% left"
+    after = "banner\n> first\nDone.\n> second\nDone.\n────\n❯\n────\nctx 37% left"
+    assert pane_delta(before, after) == "> second\nDone."

@@ -3,6 +3,7 @@ normalised body for "did the agent really print something" questions."""
 
 from __future__ import annotations
 
+import difflib
 import re
 
 _DIGITS = re.compile(r"\d+")
@@ -10,22 +11,31 @@ FOOTER_LINES = 3  # status bars / hints at the bottom redraw constantly (timers,
 
 
 def pane_delta(before: str, after: str) -> str:
-    """Lines of `after` that follow the largest overlap between the end of `before` and the
-    start of `after` — the text that appeared since `before` was captured."""
+    """The lines of `after` that are new relative to `before`: what the agent printed between
+    two captures. A line diff, so it works for scrolling terminals (old lines leave at the top)
+    and for full-screen TUIs (new lines appear above a fixed input box and footer) alike; a line
+    that only changed its numbers (a timer, a context %, a token count) is not new output."""
     old = before.split("\n") if before else []
     new = after.split("\n") if after else []
-    if not old:
-        return "\n".join(new).strip("\n")
-    best = 0
-    for size in range(min(len(old), len(new)), 0, -1):
-        if old[-size:] == new[:size]:
-            best = size
-            break
-    if best == 0:
-        # No clean overlap (the screen was redrawn): fall back to lines not seen before.
-        seen = set(old)
-        return "\n".join(line for line in new if line not in seen).strip("\n")
-    return "\n".join(new[best:]).strip("\n")
+    # Unchanged top (history, earlier turns) and bottom (input box, footer) first, so repeated
+    # lines ("Done." after every turn) are read as appended output, not as moved lines.
+    top = 0
+    while top < min(len(old), len(new)) and old[top] == new[top]:
+        top += 1
+    bottom = 0
+    while (bottom < min(len(old), len(new)) - top
+           and _DIGITS.sub("#", old[-1 - bottom]) == _DIGITS.sub("#", new[-1 - bottom])):
+        bottom += 1
+    old, new = old[top:len(old) - bottom], new[top:len(new) - bottom]
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "insert":
+            out.extend(new[j1:j2])
+        elif tag == "replace":
+            shapes = {_DIGITS.sub("#", line) for line in old[i1:i2]}
+            out.extend(line for line in new[j1:j2] if _DIGITS.sub("#", line) not in shapes)
+    return "\n".join(out).strip("\n")
 
 
 def body(screen: str, footer_lines: int = FOOTER_LINES) -> str:
