@@ -205,3 +205,16 @@ def test_agents_without_worktree_run_in_the_project_root(fake_workspace):
     res = agents.up(ws, start_watcher=False)
     assert res.launched[0].workdir == str(ws.root) and res.launched[0].branch is None
     assert not (ws.tutti_dir / "worktrees" / "a").exists()
+
+
+def test_a_runtime_binary_that_is_not_installed_is_an_error_before_any_session(fake_workspace):
+    from tutti.errors import SessionError
+
+    root = fake_workspace([{"name": "a"}])
+    toml = root / "tutti.toml"
+    toml.write_text(toml.read_text().replace('runtime = "fake"', 'runtime = "mine"') +
+                    '\n[[runtime]]\nname = "mine"\ncommand = "definitely-not-installed-cli"\n')
+    ws = load_workspace_at(root)
+    with pytest.raises(SessionError, match="not installed or not on PATH"):
+        agents.up(ws, start_watcher=False, mode="safe")
+    assert TmuxBackend().list() == []

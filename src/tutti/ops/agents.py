@@ -261,6 +261,7 @@ def _launch(ws: Workspace, cfg: Agent, runtime: str, session: str, backend: Sess
     ctx = LaunchContext(agent=cfg.name, workspace=ws.name, workdir=workdir, state_dir=ws.state_dir, command=command,
                         prompt=injection.prompt, mode=mode, policy=policy, allow_rules=allow_rules, env=env)
     spec = adapter.build_launch(ctx)
+    _require_binary(runtime, spec.argv, session_env_path=(env.get("PATH") or spec.env.get("PATH")))
     warnings.extend(f"{cfg.name}: {n}" for n in spec.notes)
     session_env = {**env, **spec.env}
     _record_policy(ws, cfg.name, runtime, mode, policy, spec.enforcement, len(allow_rules), spec.argv)
@@ -274,6 +275,21 @@ def _launch(ws: Workspace, cfg: Agent, runtime: str, session: str, backend: Sess
                           data={"runtime": runtime, "session_name": session, "mode": mode, "policy": policy,
                                 "enforcement": spec.enforcement, "workdir": str(workdir), "branch": branch})
     return LaunchedAgent(cfg.name, runtime, session, str(workdir), branch, spec.enforcement)
+
+
+def _require_binary(runtime: str, argv: list[str], session_env_path: str | None) -> None:
+    """Fail before creating a session whose program cannot start (the original's check)."""
+    import os
+    import shutil
+
+    if not argv:
+        raise SessionError(f"runtime '{runtime}' produced an empty launch command")
+    program = argv[0]
+    found = (os.access(program, os.X_OK) if os.sep in program
+             else shutil.which(program, path=session_env_path or os.environ.get("PATH")))
+    if not found:
+        raise SessionError(f"runtime '{runtime}' is not installed or not on PATH ({program})",
+                           hint=f"install it, or point a profile `command` / [[runtime]] command at the binary")
 
 
 # -- down -------------------------------------------------------------------------------------
