@@ -127,3 +127,11 @@ def test_export_claude_settings_to_file(tutti_home, git_repo, tt, tmp_path):
     assert "Bash(git status)" in allow and "Read" in allow
     res = tt("permissions", "export", "--runtime", "codex", cwd=git_repo)
     assert res.returncode == 2 and "unsupported runtime 'codex'; supported: claude" in res.stderr
+
+
+def test_newline_separated_command_is_checked_part_by_part():
+    from tutti.ops.permissions import evaluate
+
+    result = evaluate("git status\nrm -rf x", ["git status"])
+    assert not result.allowed
+    assert evaluate("git status", ["git status"]).allowed

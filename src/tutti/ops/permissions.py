@@ -58,20 +58,17 @@ def allow_rules(config: GlobalConfig | None = None) -> list[str] | None:
 
 
 def evaluate(command: str, rules: list[str] | None) -> CheckResult:
-    normalized = " ".join(command.split())
+    # Match the raw command: collapsing whitespace first would turn a newline (a command
+    # separator) into a space and let `git status\nrm -rf x` pass under rule `git status`.
+    shown = " ".join(command.split())
     if rules is None:
-        return CheckResult(normalized, True, False, None, None,
+        return CheckResult(shown, True, False, None, None,
                            f"Permissions policy is not configured in {_global_path()}; allowing command.")
     from tutti.policy.permissions import check_command
 
-    d = check_command(normalized, rules)
-    matched = getattr(d, "matched_rules", None)
-    if matched is None:
-        one = getattr(d, "matched_rule", None)
-        matched = [one] if one else []
-    matched = [m for m in matched if m]
-    return CheckResult(normalized, bool(d.allowed), True, matched[0] if matched else None,
-                       getattr(d, "suggested_rule", None), getattr(d, "reason", "") or "", list(matched))
+    d = check_command(command, rules)
+    return CheckResult(shown, d.allowed, True, d.matched_rule, d.suggested_rule, d.reason or "",
+                       list(d.matched_rules))
 
 
 def record_decision(ws: Workspace, result: CheckResult, *, source: str, agent: str | None = None,
