@@ -8,7 +8,7 @@ import stat
 import httpx
 import pytest
 
-from conftest import SSEReader, serving
+from .live import SSEReader, serving
 from tutti.serve import auth
 
 TOKEN = "a" * 64

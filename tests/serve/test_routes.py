@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from conftest import load, serving, write_workspace
+from .live import load, serving, write_workspace
 
 
 def test_success_envelope_shape(client):
@@ -51,7 +51,7 @@ def test_agents_reflect_latest_state_event(client, workspace):
 def test_workflows_list_stages_from_steps(client):
     wf = client.get("/v1/workflows").json()["data"][0]
     assert wf["name"] == "check" and wf["steps"] == 2
-    assert [s["label"] for s in wf["stages"]] == ["lint", "test"]
+    assert [(s["index"], s["label"]) for s in wf["stages"]] == [(1, "lint"), (2, "test")]
 
 
 def wait_for_run(client, run_id, *, timeout=30.0):

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from conftest import SSEReader, load, serving, write_workspace
+from .live import SSEReader, load, serving, write_workspace
 
 TIMEOUT = httpx.Timeout(30.0)
 

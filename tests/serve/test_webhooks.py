@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from conftest import load, serving, write_workspace
+from .live import load, serving, write_workspace
 from tutti.serve.webhooks import UNTRUSTED_CLOSE, UNTRUSTED_OPEN, expand_prompt
 
 RULES = """

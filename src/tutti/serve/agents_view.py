@@ -78,7 +78,7 @@ def workflows(ws: Workspace) -> list[dict[str, Any]]:
     out = []
     for wf in ws.config.workflows:
         stages = []
-        for i, step in enumerate(wf.steps):
+        for i, step in enumerate(wf.steps, start=1):  # 1-based, like the engine's step_index
             agent = getattr(step, "agent", None)
             label = step.id or (f"{step.type}:{agent}" if agent else step.type)
             stages.append({"index": i, "id": step.id, "type": step.type, "agent": agent, "label": label})

@@ -112,11 +112,12 @@ function runFor(event) {
 }
 
 function stageIndex(run, event) {
+  // The engine numbers steps from 1 (as in tutti.toml); stages are a 0-based array.
   const d = event.data;
-  let idx = Number.isInteger(d.step_index) ? d.step_index : Number.isInteger(d.index) ? d.index : null;
-  if (idx === null && event.step) idx = run.stages.findIndex((s) => s.label === event.step);
+  let idx = Number.isInteger(d.step_index) ? d.step_index - 1 : null;
+  if (idx === null && event.step) idx = run.stages.findIndex((s) => s.label === (d.step_id || event.step));
   if (idx === null || idx < 0) return -1;
-  while (run.stages.length <= idx) run.stages.push({ label: event.step || `step ${run.stages.length + 1}`, status: "pending" });
+  while (run.stages.length <= idx) run.stages.push({ label: d.step_id || event.step || `step ${run.stages.length + 1}`, status: "pending" });
   return idx;
 }
 
@@ -152,7 +153,7 @@ function renderRuns() {
   const runs = [...ui.runs.values()].sort((a, b) => (b.startedAt || "").localeCompare(a.startedAt || ""));
   const list = $('[data-testid="runs"]');
   list.replaceChildren(...runs.slice(0, 20).map((r) => {
-    const done = r.stages.filter((s) => ["completed", "warning", "failed"].includes(s.status)).length;
+    const done = r.stages.filter((s) => ["completed", "warning", "failed", "skipped"].includes(s.status)).length;
     return el("li", { "data-testid": `run-${r.run_id}` },
       el("div", {}, el("strong", {}, r.workflow), " ",
         el("span", { class: "status", "data-status": r.status, "data-testid": `run-status-${r.run_id}` }, r.status)),
@@ -165,7 +166,7 @@ function renderRuns() {
   pipeline.replaceChildren(...visible.map((r) => el("div", { class: "run", "data-testid": `pipeline-${r.run_id}` },
     el("div", { class: "run-head" }, el("span", {}, r.workflow), el("span", { class: "muted" }, r.status)),
     el("div", { class: "stages" }, ...r.stages.map((s, i) => {
-      const stage = el("div", { class: "stage", "data-status": s.status, "data-testid": `stage-${r.run_id}-${i}`, title: s.label }, s.label);
+      const stage = el("div", { class: "stage", "data-status": s.status, "data-testid": `stage-${r.run_id}-${i + 1}`, title: s.label }, s.label);
       if (i === r.current && r.status === "running") stage.append(el("span", { class: "dot", "data-testid": `run-dot-${r.run_id}` }));
       return stage;
     })))));
