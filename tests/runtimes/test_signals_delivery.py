@@ -64,6 +64,11 @@ def test_a_prompt_that_never_leaves_the_box_gets_at_most_one_extra_enter():
     assert not res.acknowledged and len(enters) == 1
 
 
+def test_prompt_gone_from_the_box_after_a_turn_too_fast_to_see_counts_as_delivered():
+    res, enters = run([screen("claude_idle_after_answer")], baseline_screen=screen("claude_prompt_typed"))
+    assert res.acknowledged and res.via == "screen:prompt_consumed" and enters == []
+
+
 def test_no_enter_is_ever_pressed_into_a_dialog():
     res, enters = run([screen("claude_permission_dialog")], baseline_screen=screen("claude_permission_dialog"),
                       timeout_secs=10.0)

@@ -36,6 +36,7 @@ class SendResult:
     auto_started: bool = False
     warnings: list[str] = field(default_factory=list)
     elapsed_secs: float | None = None
+    delivery: dict[str, Any] | None = None  # how the runtime acknowledged the prompt (signals.delivery)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,7 +100,9 @@ def send(ws: Workspace, agent: str, prompt: str, *, auto_up: bool = False, wait:
             result.warnings.append(f"agent '{cfg.name}' looks {det.state.value}: {det.detail or ''}".rstrip(": "))
 
     before = backend.capture(session, scrollback=max(output_lines, 20)) if output else ""
-    if answer and det_state is AgentState.WAITING:
+    answering = answer and det_state is AgentState.WAITING
+    probe = _turn_probe(adapter) if not answering else None  # snapshot *before* the paste
+    if answering:
         # Dialogs take keystrokes, not pastes (a paste never answers a dialog): type it.
         backend.send_keys(session, "-l", prompt)
     else:
@@ -111,6 +114,8 @@ def send(ws: Workspace, agent: str, prompt: str, *, auto_up: bool = False, wait:
 
         time.sleep(delay)
     backend.send_keys(session, "Enter")
+    if not answering:
+        _confirm_delivery(backend, session, adapter, prompt, probe, baseline, result)
 
     if wait:
         res = wait_for_settle(backend, session, adapter, timeout_secs=timeout_secs, idle_stable_secs=idle_stable_secs,
@@ -132,3 +137,28 @@ def send(ws: Workspace, agent: str, prompt: str, *, auto_up: bool = False, wait:
     ws.store.append_event("agent.prompt_sent", agent=cfg.name, data={
         "chars": len(prompt), "waited": wait, "completion_source": result.completion_source, "auto_started": result.auto_started})
     return result
+
+
+DELIVERY_TIMEOUT_SECS = 15.0
+
+
+def _turn_probe(adapter):
+    from tutti.runtimes.signals import StructuredAdapter
+    from tutti.runtimes.signals.delivery import TurnProbe
+
+    return TurnProbe(adapter.sources, adapter.pane_pid) if isinstance(adapter, StructuredAdapter) else None
+
+
+def _confirm_delivery(backend: SessionBackend, session: str, adapter, prompt: str, probe, baseline: str,
+                      result: SendResult) -> None:
+    """Wait until the runtime shows the turn started (state file, rollout, or the screen);
+    press Enter once more only if the prompt is still in the input box (signals.delivery)."""
+    from tutti.runtimes.signals.delivery import confirm_turn_started
+
+    ack = confirm_turn_started(prompt=prompt, capture=lambda: backend.capture(session), classify=adapter.classify,
+                               press_enter=lambda: backend.send_keys(session, "Enter"), probe=probe,
+                               baseline_screen=baseline, timeout_secs=DELIVERY_TIMEOUT_SECS)
+    result.delivery = ack.to_dict()
+    if not ack.acknowledged:
+        result.warnings.append(f"the runtime did not show the prompt being taken within {int(DELIVERY_TIMEOUT_SECS)}s "
+                               f"(state: {ack.state}); it may still be queued")

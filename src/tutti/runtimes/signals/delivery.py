@@ -132,6 +132,11 @@ def confirm_turn_started(
         if not pending and (state is AgentState.WORKING or state.is_failure
                             or (state is AgentState.WAITING and screen != baseline_screen)):
             return DeliveryResult(True, f"screen:{state.value}", extra, round(elapsed, 3), state.value)
+        if (not pending and baseline_screen is not None and state is AgentState.IDLE
+                and prompt_pending(baseline_screen, prompt) and screen != baseline_screen):
+            # The box held the prompt before Enter and no longer does: consumed (a turn so fast
+            # that it was over before the first look).
+            return DeliveryResult(True, "screen:prompt_consumed", extra, round(elapsed, 3), state.value)
         if (pending and extra < max_extra_enters and state not in (AgentState.WAITING, AgentState.STOPPED)
                 and clock() - last_enter >= retry_after_secs):
             press_enter()  # the Enter was swallowed: the prompt is still in the box
