@@ -93,3 +93,6 @@ def test_classification_of_a_stuck_agent_says_how_long_it_has_been_working(ws):
     assert det.state is AgentState.WORKING
     assert any(e.startswith("working_timeout:4") for e in det.evidence), det.evidence
     assert "working_timeout_secs = 120" in det.detail
+    adapter.classify(screen)  # noticed again: still one event for this working period
+    stuck = ws.store.read_events(kinds=[STUCK_EVENT])
+    assert len(stuck) == 1 and stuck[0].agent == "gem" and stuck[0].data["timeout_secs"] == 120.0

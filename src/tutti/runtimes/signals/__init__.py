@@ -174,6 +174,13 @@ def with_structured_signals(ws: Workspace, agent: str, adapter: Any, session: st
         from tutti.runtimes.signals.working_timeout import check_working_timeout
 
         def stuck_check(det: Detection) -> Any:
-            return check_working_timeout(ws, agent, det.state)
+            from tutti.runtimes.signals.working_timeout import flag_stuck
+
+            verdict = check_working_timeout(ws, agent, det.state)
+            if verdict is not None:
+                # Whichever process notices first (watcher, status, send --wait) records it;
+                # flag_stuck writes one `agent.stuck` event per working period.
+                flag_stuck(ws, verdict)
+            return verdict
 
     return StructuredAdapter(adapter, sources_for(ws, agent), pane_pid, stuck_check)
