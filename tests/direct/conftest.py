@@ -65,7 +65,7 @@ def direct_ws(git_repo, tutti_home, monkeypatch):
 def api_profile(
     name: str, srv: ScriptedModelServer, *, kind: str = "openai", model: str = "gpt-4o", priority: int = 1
 ) -> str:
-    base = srv.base_url if kind != "anthropic" else srv.url
+    base = srv.url if kind in ("anthropic", "gemini") else srv.base_url
     return textwrap.dedent(f"""
         [[profile]]
         name = "{name}"

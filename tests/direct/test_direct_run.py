@@ -234,3 +234,21 @@ def test_openai_responses_provider_streams_a_full_run(git_repo, direct_ws, model
     assert call["name"] == "read_file" and output["call_id"] == call["call_id"] and output["output"] == BUGGY
     calls = [e.data for e in events(ws, result.run_id) if e.kind == "direct.model_call"]
     assert [c["input_tokens"] for c in calls] == [1200, 1400, 1500, 1700] and calls[0]["cached_tokens"] == 300
+
+
+def test_gemini_provider_streams_a_full_run(git_repo, direct_ws, model_server):
+    srv = model_server(fix_script("true"))
+    ws = _setup(git_repo, direct_ws, srv, kind="gemini", model="gemini-2.5-pro")
+    result = send_direct(ws, "fixer", "Fix it")
+    assert result.ok and (ws.worktree_path("fixer") / "calc.py").read_text() == FIXED
+    reqs = srv.requests()
+    assert {r.protocol for r in reqs} == {"gemini"} and all(r.stream for r in reqs)
+    assert reqs[0].path.endswith(":streamGenerateContent?alt=sse") and reqs[0].api_key == SECRET
+    decl = reqs[0].body["tools"][0]["functionDeclarations"]
+    assert "additionalProperties" not in json.dumps(decl)
+    # the tool result goes back as a functionResponse named after its call
+    last = reqs[1].body["contents"][-1]["parts"][0]["functionResponse"]
+    assert last == {"name": "read_file", "response": {"output": BUGGY}}
+    calls = [e.data for e in events(ws, result.run_id) if e.kind == "direct.model_call"]
+    assert [c["input_tokens"] for c in calls] == [1200, 1400, 1500, 1700] and calls[0]["cached_tokens"] == 300
+    assert calls[0]["cost_usd"] > 0  # gemini-2.5-pro is in the price table

@@ -18,11 +18,19 @@ OPENAI_COMPATIBLE = {
 }
 ANTHROPIC_KINDS = {"anthropic": "https://api.anthropic.com", "claude": "https://api.anthropic.com"}
 RESPONSES_KINDS = {"openai-responses": "https://api.openai.com/v1"}
-PROVIDER_KINDS = tuple(OPENAI_COMPATIBLE) + tuple(ANTHROPIC_KINDS) + tuple(RESPONSES_KINDS)
+GEMINI_KINDS = {"gemini": "https://generativelanguage.googleapis.com/v1beta"}
+PROVIDER_KINDS = (
+    tuple(OPENAI_COMPATIBLE) + tuple(ANTHROPIC_KINDS) + tuple(RESPONSES_KINDS) + tuple(GEMINI_KINDS)
+)
 
 
 def default_base_url(kind: str) -> str | None:
-    return OPENAI_COMPATIBLE.get(kind) or ANTHROPIC_KINDS.get(kind) or RESPONSES_KINDS.get(kind)
+    return (
+        OPENAI_COMPATIBLE.get(kind)
+        or ANTHROPIC_KINDS.get(kind)
+        or RESPONSES_KINDS.get(kind)
+        or GEMINI_KINDS.get(kind)
+    )
 
 
 def build_provider(settings: ProviderSettings, **kwargs) -> Provider:
@@ -31,6 +39,10 @@ def build_provider(settings: ProviderSettings, **kwargs) -> Provider:
         from tutti.direct.providers.anthropic import AnthropicProvider
 
         return AnthropicProvider(settings, **kwargs)
+    if kind in GEMINI_KINDS:
+        from tutti.direct.providers.gemini import GeminiProvider
+
+        return GeminiProvider(settings, **kwargs)
     if kind in RESPONSES_KINDS:
         from tutti.direct.providers.openai_responses import OpenAIResponsesProvider
 
