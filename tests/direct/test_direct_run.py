@@ -252,3 +252,27 @@ def test_gemini_provider_streams_a_full_run(git_repo, direct_ws, model_server):
     calls = [e.data for e in events(ws, result.run_id) if e.kind == "direct.model_call"]
     assert [c["input_tokens"] for c in calls] == [1200, 1400, 1500, 1700] and calls[0]["cached_tokens"] == 300
     assert calls[0]["cost_usd"] > 0  # gemini-2.5-pro is in the price table
+
+
+def test_consecutive_direct_sends_share_the_agent_worktree(git_repo, direct_ws, model_server):
+    srv = model_server(
+        {
+            "turns": [
+                {
+                    "tool_calls": [
+                        {"name": "write_file", "arguments": {"path": "notes.txt", "content": "first\n"}}
+                    ]
+                },
+                {"text": "wrote"},
+                {"tool_calls": [{"name": "read_file", "arguments": {"path": "notes.txt"}}]},
+                {"text": "read"},
+            ]
+        }
+    )
+    ws = direct_ws(
+        '[[agent]]\nname = "fixer"\nprovider = "main"\nfresh_worktree = true\n', api_profile("main", srv)
+    )
+    assert send_direct(ws, "fixer", "write notes").ok
+    second = send_direct(ws, "fixer", "read notes")
+    tool = next(e.data for e in events(ws, second.run_id) if e.kind == "direct.tool_call")
+    assert tool["result"] == "first\n" and not tool["is_error"]

@@ -43,7 +43,13 @@ def agent_root(ws: Workspace, agent: Agent) -> Path:
         from tutti.sessions.worktree import prepare
 
         return prepare(
-            ws.root, ws.state_dir, agent.name, agent.branch_name(), fresh=agent.fresh_worktree
+            # Never `fresh` here: a direct agent has no launch, and recreating the worktree on
+            # every send or step would throw away the previous step's work.
+            ws.root,
+            ws.state_dir,
+            agent.name,
+            agent.branch_name(),
+            fresh=False,
         ).workdir
     return ws.root
 
