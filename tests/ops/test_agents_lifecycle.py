@@ -218,3 +218,37 @@ def test_a_runtime_binary_that_is_not_installed_is_an_error_before_any_session(f
     with pytest.raises(SessionError, match="not installed or not on PATH"):
         agents.up(ws, start_watcher=False, mode="safe")
     assert TmuxBackend().list() == []
+
+
+ROTATING_CLI = """#!/bin/sh
+# A stand-in CLI: the 'tired' profile's credentials are rejected, any other works.
+if [ "$TUTTI_PROFILE" = "tired" ]; then
+  echo "Error: authentication_error - invalid api key"
+  sleep 30
+fi
+printf 'ready on %s\\n> ' "$TUTTI_PROFILE"
+sleep 300
+"""
+
+
+def test_rotation_tries_the_next_profile_when_the_launch_fails_auth(git_repo, tmux_socket, tutti_home):
+    cli = git_repo / ".records-cli.sh"
+    cli.write_text(ROTATING_CLI)
+    cli.chmod(0o755)
+    (git_repo / "tutti.toml").write_text(
+        '[workspace]\nname = "rot"\n[workspace.auth]\ndefault_profile = "tired"\n'
+        f'[[runtime]]\nname = "stand-in"\ncommand = "{cli}"\nprompt = "none"\n'
+        'idle = ["^> ?$"]\nauth_failed = ["authentication_error"]\n'
+        '[[agent]]\nname = "a"\nruntime = "stand-in"\n')
+    (tutti_home / "config.toml").write_text(
+        '[resilience]\nprovider_down_strategy = "rotate"\n'
+        '[[profile]]\nname = "tired"\nprovider = "anthropic"\npriority = 1\n'
+        '[[profile]]\nname = "spare"\nprovider = "anthropic"\npriority = 2\n'
+        '[[profile]]\nname = "other-vendor"\nprovider = "openai"\n')
+    ws = load_workspace_at(git_repo)
+    res = agents.up(ws, start_watcher=False, mode="safe")
+    assert res.launched[0].profile == "spare"
+    assert any("launch failed on profile 'tired' (auth_failed" in w for w in res.warnings)
+    screen = wait_until(lambda: "ready on spare" in (s := agents.peek(ws, "a")) and s)
+    assert "authentication_error" not in screen
+    assert [e.data["profile"] for e in ws.store.read_events(kinds=["agent.launch_failed"])] == ["tired"]

@@ -24,6 +24,7 @@ from tutti.workspace import Workspace
 
 MODES = ("safe", "auto", "unattended")
 POLICIES = ("constrained", "bypass")
+LAUNCH_CHECK_SECS = 10.0  # with profile rotation: how long a fresh launch may take to look healthy
 
 
 # -- results ------------------------------------------------------------------------------
@@ -35,6 +36,7 @@ class LaunchedAgent:
     workdir: str
     branch: str | None
     enforcement: str
+    profile: str | None = None
 
 
 @dataclass
@@ -160,6 +162,8 @@ def _session_env(ws: Workspace, agent: Agent, runtime: str, workdir: Path, profi
     env = ws.config.workspace.env.variables()
     env.update({str(k): str(v) for k, v in agent.env.items()})
     env.update({"TUTTI_AGENT": agent.name, "TUTTI_WORKSPACE": ws.name, "TUTTI_WORKSPACE_ROOT": str(ws.root)})
+    if profile is not None:
+        env["TUTTI_PROFILE"] = profile.name
     try:
         from tutti.runtimes.prepare import prepare_runtime_env
     except ImportError:
@@ -236,13 +240,14 @@ def _up_each(ws: Workspace, agents: list[Agent], result: UpResult, backend: Sess
             refused = True
             continue
         launched = _launch(ws, cfg, runtime, session, backend, fresh=fresh_worktree or cfg.fresh_worktree, mode=mode,
-                           policy=policy, allow_rules=allow_rules, profile=profile, warnings=result.warnings)
+                           policy=policy, allow_rules=allow_rules, profile=profile, warnings=result.warnings, gc=gc)
         result.launched.append(launched)
     return refused
 
 
 def _launch(ws: Workspace, cfg: Agent, runtime: str, session: str, backend: SessionBackend, *, fresh: bool,
-            mode: str, policy: str, allow_rules: list[str], profile: Profile | None, warnings: list[str]) -> LaunchedAgent:
+            mode: str, policy: str, allow_rules: list[str], profile: Profile | None, warnings: list[str],
+            gc: GlobalConfig | None = None) -> LaunchedAgent:
     adapter = adapter_for(ws, cfg.name)
     branch: str | None = None
     workdir = ws.root
@@ -250,31 +255,68 @@ def _launch(ws: Workspace, cfg: Agent, runtime: str, session: str, backend: Sess
         wt = worktree.prepare(ws.root, ws.state_dir, cfg.name, cfg.branch_name(), fresh=fresh)
         warnings.extend(wt.warnings)
         workdir, branch = wt.workdir, wt.branch
-    command = profile.command if profile and profile.command and _compatible(runtime, profile) else None
-    bypass = mode == "unattended" and policy == "bypass"
-    env = _session_env(ws, cfg, runtime, workdir, profile, bypass)
     injection = memory.inject(ws.root, cfg.name, cfg.memory, runtime, workdir, cfg.prompt, in_worktree=branch is not None)
     if injection.injected_file:
         worktree.record_injected(ws.state_dir, cfg.name, injection.injected_file)
     if injection.note:
         warnings.append(f"{cfg.name}: {injection.note}")
-    ctx = LaunchContext(agent=cfg.name, workspace=ws.name, workdir=workdir, state_dir=ws.state_dir, command=command,
-                        prompt=injection.prompt, mode=mode, policy=policy, allow_rules=allow_rules, env=env)
-    spec = adapter.build_launch(ctx)
-    _require_binary(runtime, spec.argv, session_env_path=(env.get("PATH") or spec.env.get("PATH")))
-    warnings.extend(f"{cfg.name}: {n}" for n in spec.notes)
-    session_env = {**env, **spec.env}
-    _record_policy(ws, cfg.name, runtime, mode, policy, spec.enforcement, len(allow_rules), spec.argv)
-    backend.create(session, spec.argv, cwd=workdir, env=session_env)
+    bypass = mode == "unattended" and policy == "bypass"
+    attempts = launch_profiles(gc, profile)
+    for i, attempt in enumerate(attempts):
+        command = attempt.command if attempt and attempt.command and _compatible(runtime, attempt) else None
+        env = _session_env(ws, cfg, runtime, workdir, attempt, bypass)
+        ctx = LaunchContext(agent=cfg.name, workspace=ws.name, workdir=workdir, state_dir=ws.state_dir, command=command,
+                            prompt=injection.prompt, mode=mode, policy=policy, allow_rules=allow_rules, env=env)
+        spec = adapter.build_launch(ctx)
+        session_env = {**env, **spec.env}
+        _require_binary(runtime, spec.argv, session_env.get("PATH"))
+        if i == 0:
+            warnings.extend(f"{cfg.name}: {n}" for n in spec.notes)
+        _record_policy(ws, cfg.name, runtime, mode, policy, spec.enforcement, len(allow_rules), spec.argv)
+        backend.create(session, spec.argv, cwd=workdir, env=session_env)
+        if i + 1 < len(attempts):
+            failure = _launch_failure(backend, session, adapter)
+            if failure:
+                backend.kill(session)
+                warnings.append(f"{cfg.name}: launch failed on profile '{attempt.name}' ({failure}); trying next profile")
+                ws.store.append_event("agent.launch_failed", agent=cfg.name,
+                                      data={"profile": attempt.name, "reason": failure, "next": attempts[i + 1].name})
+                continue
+        break
     started = now_iso()
     agent_state.update_state(ws.state_dir, cfg.name, name=cfg.name, runtime=runtime, session_name=session,
                              worktree_path=str(workdir) if branch else None, branch=branch, state=AgentState.UNKNOWN,
-                             status="Starting", started_at=started, stopped_at=None, evidence=[], detail=None)
+                             status="Starting", started_at=started, stopped_at=None, evidence=[], detail=None,
+                             profile=attempt.name if attempt else None)
     ws.store.append_event("agent.started", agent=cfg.name,
                           correlation_id=f"launch-{int(time.time() * 1000)}-{cfg.name}",
                           data={"runtime": runtime, "session_name": session, "mode": mode, "policy": policy,
-                                "enforcement": spec.enforcement, "workdir": str(workdir), "branch": branch})
-    return LaunchedAgent(cfg.name, runtime, session, str(workdir), branch, spec.enforcement)
+                                "enforcement": spec.enforcement, "workdir": str(workdir), "branch": branch,
+                                "profile": attempt.name if attempt else None})
+    return LaunchedAgent(cfg.name, runtime, session, str(workdir), branch, spec.enforcement,
+                         attempt.name if attempt else None)
+
+
+def launch_profiles(gc: GlobalConfig | None, profile: Profile | None) -> list[Profile | None]:
+    """The default profile, then — only when `[resilience]` enables rotation — the other profiles
+    of the same provider by `priority`, then name (inventory §1 `up` step 6)."""
+    if gc is None or profile is None or not gc.resilience.rotation_enabled():
+        return [profile]
+    others = [p for p in gc.profiles if p.name != profile.name and p.provider == profile.provider]
+    others.sort(key=lambda p: (p.priority if p.priority is not None else 1 << 30, p.name))
+    return [profile, *others]
+
+
+def _launch_failure(backend: SessionBackend, session: str, adapter) -> str | None:
+    """Wait (event-driven, up to LAUNCH_CHECK_SECS) until the new agent is ready or clearly
+    failed; the failure reason (auth_failed, rate_limited, provider_down, stopped) or None."""
+    from tutti.sessions.settle import wait_for_settle
+
+    res = wait_for_settle(backend, session, adapter, timeout_secs=LAUNCH_CHECK_SECS, idle_stable_secs=0.75,
+                          require_activity=False)
+    if res.outcome in ("auth_failed", "rate_limited", "provider_down", "stopped"):
+        return res.outcome + (f": {res.detail}" if res.detail else "")
+    return None
 
 
 def _require_binary(runtime: str, argv: list[str], session_env_path: str | None) -> None:
