@@ -54,6 +54,11 @@ def test_provider_kind_with_agent_endpoint(direct_ws, model_server):
             '[[profile]]\nname = "p"\nprovider = "anthropic"\nplan = "api"\n',
             "profile 'p': no model",
         ),
+        (
+            'provider = "max"\n',
+            '[[profile]]\nname = "max"\nprovider = "anthropic"\nplan = "max"\n',
+            "provider 'max' is a plan = \"max\" profile",
+        ),
     ],
 )
 def test_misconfiguration_is_one_clear_config_error(direct_ws, agent, profiles, needle):

@@ -112,6 +112,12 @@ def provider_settings(ws: Workspace, agent: Agent, gc: GlobalConfig | None = Non
     if ref is None and default is not None and default.plan == "api":
         ref = default.name  # a subscription default profile (plan = max/pro…) is for CLI agents
     profile = gc.profile(ref) if ref else None
+    if profile is not None and profile.plan not in (None, "api"):
+        raise ConfigError(
+            f"{where}: provider '{profile.name}' is a plan = \"{profile.plan}\" profile (a subscription for CLI "
+            "agents), not an API profile",
+            hint=f'set plan = "api" and api_key_env on [[profile]] {profile.name}, or name an API profile',
+        )
     if profile is not None:
         primary_name = profile.name
         settings = _from_profile(ws, agent, profile, primary=True, gc=gc)
