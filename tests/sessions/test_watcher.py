@@ -129,3 +129,15 @@ def test_only_one_watcher_per_workspace_emits_events(fake_workspace):
         assert Watcher(ws).run(threading.Event()) is False  # returns at once, watches nothing
     finally:
         held.close()
+
+
+def test_an_agent_added_to_tutti_toml_while_watching_is_picked_up(watched):
+    ws, _ = watched
+    toml = ws.config_path
+    text = toml.read_text()
+    agent_a = text[text.index("[[agent]]"):]
+    toml.write_text(text + "\n" + agent_a.replace('name = "a"', 'name = "b"').replace("a.jsonl", "b.jsonl"))
+    time.sleep(0.05)
+    os.utime(toml)  # make sure the mtime moves even on coarse-timestamp filesystems
+    up(load_workspace_at(ws.root), "b", start_watcher=False)
+    wait_until(lambda: "agent.idle" in kinds(ws, "b"))
