@@ -1,0 +1,66 @@
+"""`tt serve` as a user runs it: a real process, real port, token handling."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from .live import write_workspace
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, headers: dict | None = None) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.get(url + "/v1/health", headers=headers, timeout=5)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_tt_serve_with_bearer_auth_prints_only_a_token_prefix(git_repo, tutti_home):
+    (tutti_home / "config.toml").write_text('[serve]\nauth = "bearer"\n')
+    write_workspace(git_repo)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tutti", "serve", "--port", str(port)], cwd=git_repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+                            start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert wait_up(url).status_code == 401
+        token = (tutti_home / "serve-token").read_text().strip()
+        assert oct(os.stat(tutti_home / "serve-token").st_mode & 0o777) == "0o600"
+        r = wait_up(url, {"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()["ok"] is True
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert token[:6] in out and token not in out and token not in err
+    assert str(tutti_home / "serve-token") in out
+    assert f"http://127.0.0.1:{port}" in out
+
+
+def test_tt_serve_defaults_to_loopback_without_auth(git_repo):
+    write_workspace(git_repo)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tutti", "serve", "--port", str(port)], cwd=git_repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert wait_up(f"http://127.0.0.1:{port}").status_code == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert "workspaces: demo" in out and "dashboard at /" in out
