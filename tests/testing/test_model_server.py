@@ -203,3 +203,31 @@ def test_unscripted_side_requests_that_want_json_get_schema_shaped_json(srv):
         srv.base_url + "/chat/completions", json={"response_format": {"type": "json_object"}}
     ).json()
     assert json.loads(chat["choices"][0]["message"]["content"]) == "scripted"
+
+
+def test_match_turns_answer_the_prompt_they_match_out_of_order(srv):
+    srv.load(
+        {
+            "turns": [
+                {"text": "first in order"},
+                {"match": "deploy", "text": "deploying"},
+                {"text": "second in order"},
+            ]
+        }
+    )
+
+    def ask(prompt: str) -> str:
+        body = httpx.post(
+            srv.base_url + "/chat/completions", json={"messages": [{"role": "user", "content": prompt}]}
+        ).json()
+        return body["choices"][0]["message"]["content"]
+
+    assert ask("hello") == "first in order"
+    assert ask("please deploy now") == "deploying"
+    assert ask("please deploy again") == "second in order"  # a match turn plays once
+    assert ask("anything") == "Done."
+    anthropic = httpx.post(
+        srv.url + "/v1/messages",
+        json={"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]},
+    ).json()
+    assert anthropic["content"][0]["text"] == "Done."

@@ -11,6 +11,10 @@ JSON or TOML, e.g.::
     fail = { status = 429, retry_after = "1", times = 1 }   # fail once, then play the turn
     text = "All done."
 
+    [[turn]]
+    match = "deploy"     # out of order: answers the first prompt matching this regex, once
+    text = "Deploying."
+
 `usage.input_tokens` counts *uncached* prompt tokens and `cached_tokens` the cache hits; each
 wire format re-expresses them its own way (OpenAI and Gemini include cached tokens in the prompt
 count, Anthropic reports them apart). When the turns run out, `fallback` is played forever
@@ -101,6 +105,9 @@ class Turn:
     usage: dict[str, int] | None = None
     fail: Failure | None = None
     delay_ms: int = 0
+    # A regex: this turn answers (out of order) the first request whose latest user prompt
+    # matches it. Turns without `match` play in order.
+    match: str | None = None
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Turn:
@@ -118,6 +125,7 @@ class Turn:
             usage=dict(raw["usage"]) if raw.get("usage") else None,
             fail=Failure.parse(raw["fail"]) if raw.get("fail") else None,
             delay_ms=int(raw.get("delay_ms", 0)),
+            match=str(raw["match"]) if raw.get("match") else None,
         )
 
 

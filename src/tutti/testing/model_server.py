@@ -65,6 +65,7 @@ class ScriptedModelServer:
         self.mode: Failure | None = None
         self._mode_left = 0
         self._turn_failures: dict[int, int] = {}
+        self._played: set[int] = set()
         self.release = threading.Event()  # wakes hanging requests at shutdown
         self._httpd = _QuietServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
@@ -124,12 +125,14 @@ class ScriptedModelServer:
             self.script = script if isinstance(script, Script) else Script.parse(script)
             self.cursor = 0
             self._turn_failures.clear()
+            self._played.clear()
 
     def reset(self) -> None:
         with self._lock:
             self.cursor, self.mode, self._mode_left = 0, None, 0
             self.log.clear()
             self._turn_failures.clear()
+            self._played.clear()
 
     def requests(self, protocol: str | None = None) -> list[LoggedRequest]:
         with self._lock:
@@ -145,8 +148,11 @@ class ScriptedModelServer:
             }
 
     # -- the decision for one model request ------------------------------------------------------
-    def next_action(self, offers_tools: bool) -> tuple[Turn | None, Failure | None, int | None]:
-        """(turn to play, failure to send instead, turn index)."""
+    def next_action(
+        self, offers_tools: bool, prompt: str = ""
+    ) -> tuple[Turn | None, Failure | None, int | None]:
+        """(turn to play, failure to send instead, turn index). `prompt` is the request's
+        latest user text, for turns with `match`."""
         with self._lock:
             if self.mode is not None:
                 failure = self.mode
@@ -157,17 +163,33 @@ class ScriptedModelServer:
                 return None, failure, None
             if self.script.tool_requests_only and not offers_tools:
                 return self.script.fallback, None, None
-            if self.cursor >= len(self.script.turns):
+            index = self._pick(prompt)
+            if index is None:
                 return self.script.fallback, None, None
-            index = self.cursor
             turn = self.script.turns[index]
             if turn.fail is not None:
                 failed = self._turn_failures.get(index, 0)
                 if turn.fail.times == 0 or failed < turn.fail.times:
                     self._turn_failures[index] = failed + 1
                     return None, turn.fail, index
-            self.cursor += 1
+            self._played.add(index)
+            while self.cursor < len(self.script.turns) and (
+                self.cursor in self._played or self.script.turns[self.cursor].match
+            ):
+                self.cursor += 1
             return turn, None, index
+
+    def _pick(self, prompt: str) -> int | None:
+        """A matching `match` turn first, else the next turn in order (caller holds the lock)."""
+        turns = self.script.turns
+        if prompt:
+            for i, t in enumerate(turns):
+                if t.match and i not in self._played and re.search(t.match, prompt):
+                    return i
+        i = self.cursor
+        while i < len(turns) and (i in self._played or turns[i].match):
+            i += 1
+        return i if i < len(turns) else None
 
     def record(self, entry: LoggedRequest) -> LoggedRequest:
         with self._lock:
@@ -322,7 +344,9 @@ def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
                     client_port=self.client_address[1],
                 )
             )
-            turn, failure, index = server.next_action(_offers_tools(protocol, body))
+            turn, failure, index = server.next_action(
+                _offers_tools(protocol, body), wire.last_user_text(protocol, body)
+            )
             entry.turn = index
             if failure is not None:
                 entry.status = failure.http_status()

@@ -471,3 +471,33 @@ def json_example(schema: dict[str, Any]) -> Any:
     if kind == "boolean":
         return False
     return "scripted"
+
+
+def last_user_text(protocol: str, body: Any) -> str:
+    """The text of the request's latest user message ('' when it carries only tool results)."""
+    if not isinstance(body, dict):
+        return ""
+    if protocol == "gemini":
+        items = [c for c in body.get("contents") or [] if c.get("role", "user") == "user"]
+        parts = (items[-1].get("parts") or []) if items else []
+        return "\n".join(p.get("text", "") for p in parts if isinstance(p, dict))
+    if protocol == "openai_responses":
+        raw = body.get("input")
+        if isinstance(raw, str):
+            return raw
+        items = [i for i in raw or [] if isinstance(i, dict) and i.get("role") == "user"]
+        if not items or (raw and raw[-1] is not items[-1]):
+            return ""  # the latest input is a tool output, not a prompt
+        content = items[-1].get("content")
+        if isinstance(content, str):
+            return content
+        return "\n".join(c.get("text", "") for c in content or [] if isinstance(c, dict))
+    messages = body.get("messages") or []
+    if not messages or messages[-1].get("role") != "user":
+        return ""
+    content = messages[-1].get("content")
+    if isinstance(content, str):
+        return content
+    return "\n".join(
+        c.get("text", "") for c in content or [] if isinstance(c, dict) and c.get("type") == "text"
+    )
