@@ -4,7 +4,7 @@ streaming requests to the scripted model server on 127.0.0.1.
 The loop's extra work per turn: assembling the stream into messages, the policy gate, running a
 small tool (read_file), and three-to-four SQLite event appends (WAL) with running totals.
 
-    python bench/bench_direct_loop.py [--turns 50] [--repeats 5] [--kind openai|anthropic]
+    python bench/bench_direct_loop.py [--turns 50] [--repeats 5] [--kind openai|anthropic|openai-responses|gemini]
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ def script(turns: int) -> dict:
 
 
 def run_loop(srv: ScriptedModelServer, kind: str, root: Path, store: Store, turns: int, n: int) -> float:
-    base = srv.url if kind == "anthropic" else srv.base_url
+    base = srv.url if kind in ("anthropic", "gemini") else srv.base_url
+    models = {"anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5-flash", "openai-responses": "gpt-5"}
     settings = ProviderSettings(
         kind=kind,
-        model="gpt-4o" if kind == "openai" else "claude-sonnet-4-5",
+        model=models.get(kind, "gpt-4o"),
         base_url=base,
         api_key="bench-key",
     )
@@ -66,16 +67,16 @@ def run_loop(srv: ScriptedModelServer, kind: str, root: Path, store: Store, turn
     return elapsed
 
 
-def run_bare(srv: ScriptedModelServer, kind: str, bodies: list[dict]) -> float:
-    path = "/v1/messages" if kind == "anthropic" else "/v1/chat/completions"
-    headers = (
-        {"x-api-key": "bench-key", "anthropic-version": "2023-06-01"}
-        if kind == "anthropic"
-        else {"authorization": "Bearer bench-key"}
-    )
+def run_bare(srv: ScriptedModelServer, requests: list[tuple[str, dict]]) -> float:
+    """The same requests (path and body, as the server logged them), sent with a bare client."""
+    headers = {
+        "x-api-key": "bench-key",
+        "anthropic-version": "2023-06-01",
+        "authorization": "Bearer bench-key",
+    }
     with httpx.Client(trust_env=False) as client:
         started = time.perf_counter()
-        for body in bodies:
+        for path, body in requests:
             with client.stream("POST", srv.url + path, json=body, headers=headers) as response:
                 for _ in response.iter_lines():
                     pass
@@ -86,7 +87,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--kind", choices=("openai", "anthropic"), default="openai")
+    parser.add_argument(
+        "--kind", choices=("openai", "anthropic", "openai-responses", "gemini"), default="openai"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ScriptedModelServer(script(args.turns)) as srv:
         root = Path(tmp) / "root"
@@ -97,9 +100,9 @@ def main() -> None:
         for n in range(args.repeats):
             srv.reset()
             loop_times.append(run_loop(srv, args.kind, root, store, args.turns, n))
-            bodies = [r.body for r in srv.requests()]
+            requests = [(r.path, r.body) for r in srv.requests()]
             srv.reset()
-            bare_times.append(run_bare(srv, args.kind, bodies))
+            bare_times.append(run_bare(srv, requests))
         events = store.query("SELECT COUNT(*) FROM events")[0][0]
     loop_ms = statistics.median(loop_times) * 1000 / args.turns
     bare_ms = statistics.median(bare_times) * 1000 / args.turns
