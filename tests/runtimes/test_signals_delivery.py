@@ -69,6 +69,12 @@ def test_prompt_gone_from_the_box_after_a_turn_too_fast_to_see_counts_as_deliver
     assert res.acknowledged and res.via == "screen:prompt_consumed" and enters == []
 
 
+def test_prompt_echoed_in_the_transcript_counts_as_delivered_even_if_the_paste_was_never_seen():
+    # Aider renders a paste late: the baseline shows an empty box, the next look a finished turn.
+    res, enters = run([screen("aider_idle_after_answer")], runtime="aider", baseline_screen=screen("aider_startup_idle"))
+    assert res.acknowledged and res.via == "screen:prompt_consumed" and enters == []
+
+
 def test_no_enter_is_ever_pressed_into_a_dialog():
     res, enters = run([screen("claude_permission_dialog")], baseline_screen=screen("claude_permission_dialog"),
                       timeout_secs=10.0)

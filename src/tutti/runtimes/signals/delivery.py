@@ -78,9 +78,13 @@ class TurnProbe:
         return "rollout:task_started"
 
 
+def _head(prompt: str) -> str:
+    return _norm(next((ln for ln in prompt.splitlines() if ln.strip()), ""))[:PROMPT_HEAD_CHARS]
+
+
 def prompt_pending(screen: str, prompt: str) -> bool:
     """True when the prompt's first line is still in the input box (typed, not submitted)."""
-    head = _norm(next((ln for ln in prompt.splitlines() if ln.strip()), ""))[:PROMPT_HEAD_CHARS]
+    head = _head(prompt)
     if not head:
         return False
     lines = [ln for ln in screen.splitlines() if ln.strip()]
@@ -89,6 +93,15 @@ def prompt_pending(screen: str, prompt: str) -> bool:
         if text.startswith(COMPOSER_GLYPHS) and head in _norm(text):
             return True
     return False
+
+
+def prompt_echoed(screen: str, prompt: str) -> bool:
+    """True when the prompt's first line shows in the transcript, above the input box."""
+    head = _head(prompt)
+    if not head:
+        return False
+    lines = [ln for ln in screen.splitlines() if ln.strip()]
+    return any(head in _norm(line) for line in lines[:-PENDING_WINDOW_LINES])
 
 
 def _norm(text: str) -> str:
@@ -117,6 +130,8 @@ def confirm_turn_started(
     """
     start = clock()
     extra = 0
+    echoed_before = baseline_screen is not None and prompt_echoed(baseline_screen, prompt)
+    pending_seen = baseline_screen is not None and prompt_pending(baseline_screen, prompt)
     last_enter = start
     state: AgentState | None = None
     while True:
@@ -132,11 +147,12 @@ def confirm_turn_started(
         if not pending and (state is AgentState.WORKING or state.is_failure
                             or (state is AgentState.WAITING and screen != baseline_screen)):
             return DeliveryResult(True, f"screen:{state.value}", extra, round(elapsed, 3), state.value)
-        if (not pending and baseline_screen is not None and state is AgentState.IDLE
-                and prompt_pending(baseline_screen, prompt) and screen != baseline_screen):
-            # The box held the prompt before Enter and no longer does: consumed (a turn so fast
-            # that it was over before the first look).
+        if not pending and state is AgentState.IDLE and screen != baseline_screen and (
+                pending_seen or (baseline_screen is not None and not echoed_before and prompt_echoed(screen, prompt))):
+            # The box held the prompt and no longer does, or the prompt now shows in the
+            # transcript: consumed (a turn so fast it was over before we looked).
             return DeliveryResult(True, "screen:prompt_consumed", extra, round(elapsed, 3), state.value)
+        pending_seen = pending_seen or pending
         if (pending and extra < max_extra_enters and state not in (AgentState.WAITING, AgentState.STOPPED)
                 and clock() - last_enter >= retry_after_secs):
             press_enter()  # the Enter was swallowed: the prompt is still in the box
