@@ -30,7 +30,7 @@ WORK_SECS = 1.0
 
 
 def ts(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(iso).timestamp()
 
 
 def cpu_ticks(pid: int) -> int:
@@ -54,7 +54,7 @@ def family(pid: int) -> list[int]:
 
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def main() -> int:
@@ -153,7 +153,7 @@ def main() -> int:
         try:
             down(ws)
         finally:
-            subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+            subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
             if watcher_pid and running_pid(root) == watcher_pid:
                 os.kill(watcher_pid, signal.SIGTERM)
     return 0

@@ -111,10 +111,10 @@ def test_peek_shows_the_screen_but_never_the_secrets(fake_workspace):
     screen = wait_until(lambda: (s := agents.peek(ws, "a", 200)) and "❯" in s and s)
     assert secret not in screen
     raw = subprocess.run(["tmux", "-L", TmuxBackend().socket, "capture-pane", "-p", "-S", "-1000", "-t",
-                          f"={ws.session_name('a')}:"], capture_output=True, text=True).stdout
+                          f"={ws.session_name('a')}:"], capture_output=True, text=True, check=True).stdout
     assert secret not in raw
     env = subprocess.run(["tmux", "-L", TmuxBackend().socket, "show-environment", "-t", f"={ws.session_name('a')}:",
-                          "API_TOKEN"], capture_output=True, text=True).stdout
+                          "API_TOKEN"], capture_output=True, text=True, check=True).stdout
     assert secret in env  # it did reach the session environment
 
 

@@ -69,7 +69,7 @@ def test_a_prompt_produces_working_then_idle_with_evidence(watched):
     ws, _ = watched
     TmuxBackend().send_text(ws.session_name("a"), "hello there", submit_delay=0.1)
     wait_until(lambda: kinds(ws)[-2:] == ["agent.working", "agent.idle"])
-    working = [e for e in ws.store.read_events(agent="a") if e.kind == "agent.working"][0]
+    working = next(e for e in ws.store.read_events(agent="a") if e.kind == "agent.working")
     assert working.data["from"] == "idle" and working.data["to"] == "working"
     assert working.data["source"] == "watcher" and working.data["evidence"]
     log = ws.tutti_dir / "logs" / "a.log"
@@ -96,7 +96,7 @@ def test_a_crash_is_reported_as_stopped(watched):
 
 
 def test_an_idle_agent_costs_no_captures(watched):
-    ws, watcher = watched
+    _ws, watcher = watched
     time.sleep(1.0)  # let the startup settle
     before = watcher.classifications
     time.sleep(2.5)

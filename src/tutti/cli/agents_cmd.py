@@ -305,10 +305,12 @@ def switch(as_json) -> None:
 
     seen, choices = set(), []
     candidates = []
+    from tutti.errors import TuttiError
+
     try:
         candidates.append(load_workspace())
-    except Exception:
-        pass
+    except TuttiError:
+        pass  # not inside a workspace: the registry alone
     candidates += [ws for _n, _r, ws, _e in all_workspaces() if ws is not None]
     for ws in candidates:
         if ws.root in seen:

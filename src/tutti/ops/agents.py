@@ -331,7 +331,7 @@ def _require_binary(runtime: str, argv: list[str], session_env_path: str | None)
              else shutil.which(program, path=session_env_path or os.environ.get("PATH")))
     if not found:
         raise SessionError(f"runtime '{runtime}' is not installed or not on PATH ({program})",
-                           hint=f"install it, or point a profile `command` / [[runtime]] command at the binary")
+                           hint="install it, or point a profile `command` / [[runtime]] command at the binary")
 
 
 # -- down -------------------------------------------------------------------------------------
@@ -373,8 +373,8 @@ def agent_status(ws: Workspace, cfg: Agent, backend: SessionBackend) -> AgentSta
     runtime = ws.config.resolved_runtime(cfg)
     saved = agent_state.read_state(ws.state_dir, cfg.name) or {}
     pane = backend.pane(session)
-    common = dict(workspace=ws.name, agent=cfg.name, runtime=runtime, session=session,
-                  workdir=saved.get("worktree_path") or (str(ws.root) if pane else None), branch=saved.get("branch"))
+    common = {"workspace": ws.name, "agent": cfg.name, "runtime": runtime, "session": session,
+              "workdir": saved.get("worktree_path") or (str(ws.root) if pane else None), "branch": saved.get("branch")}
     if pane is None:
         return AgentStatus(running=False, state=AgentState.STOPPED.value, status="Stopped", confidence=1.0,
                            evidence=["session:absent"], detail=None, **common)

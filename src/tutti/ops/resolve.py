@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutti.config.models import Agent, GlobalConfig
-from tutti.errors import ConfigError, NotFoundError, UsageError
+from tutti.errors import ConfigError, NotFoundError, TuttiError, UsageError
 from tutti.workspace import Workspace, load_workspace, load_workspace_at
 
 
@@ -65,7 +65,7 @@ def all_workspaces() -> list[tuple[str, Path, Workspace | None, str | None]]:
     for name, root in sorted(registry().items()):
         try:
             out.append((name, root, load_workspace_at(root), None))
-        except Exception as exc:  # a broken workspace must not hide the others
+        except (TuttiError, OSError) as exc:  # a broken workspace must not hide the others
             out.append((name, root, None, getattr(exc, "message", str(exc))))
     return out
 

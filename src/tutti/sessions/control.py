@@ -68,10 +68,7 @@ class ControlClient:
             return
         if self._in_block:
             return
-        if name == "output":
-            pane, _, _ = rest.partition(b" ")
-            self._on_output(pane.decode("ascii", "replace"))
-        elif name == "extended-output":
+        if name in ("output", "extended-output"):
             pane, _, _ = rest.partition(b" ")
             self._on_output(pane.decode("ascii", "replace"))
         elif name == "exit":

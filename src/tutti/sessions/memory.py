@@ -20,7 +20,7 @@ from tutti.paths import inside
 
 START = "<!-- tutti:agent-memory:start -->"
 END = "<!-- tutti:agent-memory:end -->"
-_SECTION = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.S)
+_SECTION = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
 INSTRUCTIONS_FILE = {"claude-code": "CLAUDE.md"}
 
 

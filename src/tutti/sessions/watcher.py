@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tutti.errors import TuttiError
 from tutti.runtimes.base import AgentState, Detection, RuntimeAdapter
 from tutti.sessions import agent_state
 from tutti.sessions.control import ControlClient
@@ -177,13 +178,13 @@ class Watcher:
                 from tutti.workspace import load_workspace_at
 
                 self.ws.config = load_workspace_at(self.ws.root).config
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a daemon: any broken edit keeps the old config
                 print(f"watcher: keeping the previous config: {exc}", file=sys.stderr)
 
     def _attach(self, agent: str, session: str, pane_id: str) -> None:
         try:
             adapter = adapter_for(self.ws, agent)
-        except Exception as exc:  # an unknown runtime must not kill the watcher for the others
+        except Exception as exc:  # noqa: BLE001 - one broken agent must not stop watching the others
             print(f"watcher: cannot watch {agent}: {exc}", file=sys.stderr)
             return
         previous = agent_state.read_state(self.ws.state_dir, agent) or {}
@@ -268,7 +269,7 @@ class Watcher:
             p.unsettled = False
         try:
             det, _screen = classify_pane(self.backend, p.session, p.adapter)
-        except Exception as exc:  # capture races with a session being killed
+        except Exception as exc:  # noqa: BLE001 - a session killed mid-capture, a classifier bug: log, go on
             print(f"watcher: classify {p.agent}: {exc}", file=sys.stderr)
             return
         self.classifications += 1
@@ -298,8 +299,8 @@ class Watcher:
     def _append_log(self, p: _Pane, state: AgentState) -> None:
         try:
             screen = self.backend.capture(p.session, scrollback=LOG_SCROLLBACK)
-        except Exception:
-            return
+        except TuttiError:
+            return  # the session ended between the notification and the capture
         new = pane_delta(p.log_screen, screen)
         p.log_screen = screen
         if not new.strip():
@@ -340,7 +341,7 @@ def try_lock(ws: Workspace):
     import fcntl
 
     ws.state_dir.mkdir(parents=True, exist_ok=True)
-    lock = open(ws.state_dir / "watcher.lock", "w")
+    lock = open(ws.state_dir / "watcher.lock", "w")  # noqa: SIM115 - held open for the watcher's life
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
