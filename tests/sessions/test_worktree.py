@@ -127,3 +127,14 @@ def test_removing_a_worktree_with_nothing_new_archives_nothing(git_repo):
     worktree.prepare(git_repo, state(git_repo), "api", "tutti/api")
     assert worktree.remove(git_repo, state(git_repo), "api").archived_ref is None
     assert git(git_repo, "for-each-ref", "refs/tutti").strip() == ""
+
+
+def test_a_workspace_in_a_subdirectory_runs_agents_in_the_same_subdirectory(git_repo):
+    sub = git_repo / "services" / "api"
+    sub.mkdir(parents=True)
+    (sub / "main.py").write_text("print('hi')\n")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "service")
+    wt = worktree.prepare(sub, state(sub), "api", "tutti/api")
+    assert wt.path == sub / ".tutti" / "worktrees" / "api"
+    assert wt.workdir == wt.path / "services" / "api" and (wt.workdir / "main.py").exists()
