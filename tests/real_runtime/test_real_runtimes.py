@@ -29,10 +29,13 @@ def test_turn_lands_and_usage_is_counted(real_workspace, runtime):
     ws.record("up_to_idle", _up(ws, "--mode", "unattended", "--policy", "bypass"))
 
     start = time.monotonic()
-    r = ws.ok("send", "agent", "--wait", "--output", "--idle-stable-secs", "2", "--timeout-secs", "120",
+    r = ws.ok("send", "agent", "--wait", "--output", "--json", "--idle-stable-secs", "2", "--timeout-secs", "120",
               "Create hello.txt with a greeting, then say DONE", timeout=180)
-    ws.record("prompt_to_idle", time.monotonic() - start)
-    assert "DONE" in r.stdout or "hello.txt" in r.stdout, r.stdout
+    sent = json.loads(r.stdout)
+    ws.record("prompt_to_idle", time.monotonic() - start, via=sent["delivery"]["via"])
+    assert sent["delivery"]["acknowledged"] and sent["delivery"]["extra_enters"] == 0, sent
+    assert sent["state"] == "idle" and not sent["warnings"], sent
+    assert "DONE" in sent["captured_output"] or "hello.txt" in sent["captured_output"], sent
     assert (ws.worktree / "hello.txt").read_text() == HELLO
 
     ws.ok("land", "agent")

@@ -120,12 +120,15 @@ def confirm_turn_started(
     retry_after_secs: float = 3.0,
     max_extra_enters: int = 1,
     poll_secs: float = 0.2,
+    structured_grace_secs: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> DeliveryResult:
     """Wait until the runtime shows the turn started. Call right after the prompt's Enter.
 
-    `probe` must have been created before the prompt was pasted. Returns unacknowledged after
+    `probe` must have been created before the prompt was pasted; when the runtime has a
+    structured signal, the weaker "prompt left the box" evidence waits `structured_grace_secs`
+    for it first. Returns unacknowledged after
     `timeout_secs`; the caller decides whether that is an error.
     """
     start = clock()
@@ -147,7 +150,8 @@ def confirm_turn_started(
         if not pending and (state is AgentState.WORKING or state.is_failure
                             or (state is AgentState.WAITING and screen != baseline_screen)):
             return DeliveryResult(True, f"screen:{state.value}", extra, round(elapsed, 3), state.value)
-        if not pending and state is AgentState.IDLE and screen != baseline_screen and (
+        structured_first = probe is not None and probe.structured and elapsed < structured_grace_secs
+        if not pending and state is AgentState.IDLE and screen != baseline_screen and not structured_first and (
                 pending_seen or (baseline_screen is not None and not echoed_before and prompt_echoed(screen, prompt))):
             # The box held the prompt and no longer does, or the prompt now shows in the
             # transcript: consumed (a turn so fast it was over before we looked).
