@@ -116,7 +116,7 @@ def test_timeout_ends_stream_with_end_event(server):
 def test_slow_client_is_told_to_reconnect_and_loses_nothing(workspace):
     with serving([workspace], queue_size=5) as url:
         ctx = url.app.state.ctx
-        with stream(url) as r:
+        with stream(url, params={"cursor": 0}) as r:
             reader = SSEReader(r)
             deadline = time.monotonic() + 20
             while workspace.name not in ctx.hubs or not ctx.hubs[workspace.name].subscribers:

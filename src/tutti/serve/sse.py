@@ -141,12 +141,14 @@ def parse_resume_id(value: str | None, names: list[str]) -> dict[str, str]:
 
 # -- frames --------------------------------------------------------------------------------
 def frame(event: Event, event_id: str, *, named: bool = True) -> str:
-    data = json.dumps(event.to_dict(), default=str, separators=(",", ":"))
-    lines = [f"id: {event_id}"]
+    # The hub hands the SAME Event object to every subscriber: serialise it once, not per client.
+    data = getattr(event, "_sse_json", None)
+    if data is None:
+        data = json.dumps(event.to_dict(), default=str, separators=(",", ":"))
+        event._sse_json = data  # type: ignore[attr-defined]
     if named:
-        lines.append(f"event: {event.kind}")
-    lines.append(f"data: {data}")
-    return "\n".join(lines) + "\n\n"
+        return f"id: {event_id}\nevent: {event.kind}\ndata: {data}\n\n"
+    return f"id: {event_id}\ndata: {data}\n\n"
 
 
 @dataclass
@@ -203,34 +205,52 @@ async def stream(spec: StreamSpec, hubs: list[EventHub]) -> AsyncIterator[str]:
             async def next_item():
                 return only_name, await only_queue.get()
 
+            def ready_item():
+                return only_name, only_queue.get_nowait()
+
             pumps: list[asyncio.Task] = []
         else:
             merged: asyncio.Queue = asyncio.Queue()
             pumps = [loop.create_task(_pump(hub.ws.name, sub, merged)) for hub, sub in subs]
-            next_item = merged.get
+            next_item, ready_item = merged.get, merged.get_nowait
         try:
             while True:
                 wait = spec.keepalive_secs
                 if deadline is not None:
                     wait = min(wait, max(0.0, deadline - loop.time()))
                 try:
-                    name, event = await asyncio.wait_for(next_item(), timeout=wait)
+                    item = await asyncio.wait_for(next_item(), timeout=wait)
                 except asyncio.TimeoutError:
                     if deadline is not None and loop.time() >= deadline:
                         yield f"event: end\ndata: {json.dumps({'reason': 'timeout', 'timeout_secs': spec.timeout_secs})}\n\n"
                         return
                     yield ": keepalive\n\n"
                     continue
-                if event is None:  # this client fell too far behind
-                    last = ";".join(f"{k}={v}" for k, v in sorted(sent.items())) if multi else str(sent.get(name, 0))
-                    yield f"event: reconnect\ndata: {json.dumps({'reason': 'slow_client', 'last_event_id': last})}\n\n"
-                    return
-                if event.seq <= sent.get(name, 0):
-                    continue  # already delivered from the backlog
-                if _wanted(event, spec.kinds):
-                    yield frame(event, event_id(name, event.seq), named=spec.named)
-                else:
-                    sent[name] = event.seq
+                # Everything already queued goes out in ONE write: far fewer sends (and client
+                # wake-ups) when events arrive in bursts.
+                frames: list[str] = []
+                while item is not None:
+                    name, event = item
+                    if event is None:  # this client fell too far behind
+                        last = ";".join(f"{k}={v}" for k, v in sorted(sent.items())) if multi \
+                            else str(sent.get(name, 0))
+                        frames.append(f"event: reconnect\ndata: "
+                                      f"{json.dumps({'reason': 'slow_client', 'last_event_id': last})}\n\n")
+                        yield "".join(frames)
+                        return
+                    if event.seq > sent.get(name, 0):  # else: already delivered from the backlog
+                        if _wanted(event, spec.kinds):
+                            frames.append(frame(event, event_id(name, event.seq), named=spec.named))
+                        else:
+                            sent[name] = event.seq
+                    if len(frames) >= 500:
+                        break
+                    try:
+                        item = ready_item()
+                    except asyncio.QueueEmpty:
+                        item = None
+                if frames:
+                    yield "".join(frames)
         finally:
             for pump in pumps:
                 pump.cancel()
