@@ -139,3 +139,15 @@ def test_missing_key_variable_is_a_config_error_naming_it(ws, profile):
     with pytest.raises(ConfigError) as exc:
         prepare_runtime_env(ws, "a", "codex", {}, profile=profile, process_env={})
     assert "TUTTI_TEST_KEY" in exc.value.message and "'a'" in exc.value.message
+
+
+def test_gemini_telemetry_log_is_rotated_at_launch_once_it_is_large(ws, monkeypatch):
+    import tutti.runtimes.prepare as prepare
+
+    monkeypatch.setattr(prepare, "TELEMETRY_MAX_BYTES", 10)
+    log = prepare.gemini_telemetry_file(agent_home(ws, "a"))
+    log.parent.mkdir(parents=True)
+    log.write_text("x" * 11)
+    env = prepare_runtime_env(ws, "a", "gemini-cli", {})
+    assert env["GEMINI_TELEMETRY_OUTFILE"] == str(log) and env["GEMINI_TELEMETRY_TARGET"] == "local"
+    assert not log.exists() and log.with_name(log.name + ".1").read_text() == "x" * 11

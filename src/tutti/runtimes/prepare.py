@@ -244,6 +244,7 @@ def _gemini(env: dict[str, str], home: Path, provider: Provider, share_home: boo
     # a failed API call while its screen just says "Thinking..." for minutes
     # (runtimes.signals.gemini_telemetry reads it). Env vars, so it works with share_home too.
     home.mkdir(parents=True, exist_ok=True)
+    _rotate(gemini_telemetry_file(home), TELEMETRY_MAX_BYTES)
     env.update({
         "GEMINI_TELEMETRY_ENABLED": "true",
         "GEMINI_TELEMETRY_TARGET": "local",
@@ -269,6 +270,18 @@ def _gemini(env: dict[str, str], home: Path, provider: Provider, share_home: boo
 
 def gemini_telemetry_file(home: Path) -> Path:
     return home / "gemini-telemetry.log"
+
+
+TELEMETRY_MAX_BYTES = 32 << 20  # metrics records add up over a long session
+
+
+def _rotate(path: Path, max_bytes: int) -> None:
+    """Keep one previous generation (`.1`) once a log outgrows `max_bytes` (at launch only)."""
+    try:
+        if path.stat().st_size > max_bytes:
+            os.replace(path, path.with_name(path.name + ".1"))
+    except FileNotFoundError:
+        pass
 
 
 # -- Aider --------------------------------------------------------------------------------------------
