@@ -141,3 +141,22 @@ def test_an_agent_added_to_tutti_toml_while_watching_is_picked_up(watched):
     os.utime(toml)  # make sure the mtime moves even on coarse-timestamp filesystems
     up(load_workspace_at(ws.root), "b", start_watcher=False)
     wait_until(lambda: "agent.idle" in kinds(ws, "b"))
+
+
+def test_watch_forever_takes_over_when_the_lock_is_released(fake_workspace):
+    from tutti.sessions.watcher import try_lock, watch_forever
+
+    ws = load_workspace_at(fake_workspace([{"name": "a"}], script=SCRIPT))
+    held = try_lock(ws)
+    stop = threading.Event()
+    thread = threading.Thread(target=watch_forever, args=(ws, stop), kwargs={"retry_secs": 0.2}, daemon=True)
+    thread.start()
+    try:
+        up(ws, start_watcher=False)
+        time.sleep(1.0)
+        assert "agent.idle" not in kinds(ws)  # another watcher "owns" the workspace
+        held.close()
+        wait_until(lambda: "agent.idle" in kinds(ws))
+    finally:
+        stop.set()
+        thread.join(timeout=10)

@@ -316,6 +316,16 @@ class Watcher:
             fh.write(f"--- {now_iso()} [{state.value}] ---\n{new}\n")
 
 
+def watch_forever(ws: Workspace, stop: threading.Event, *, retry_secs: float = 5.0) -> None:
+    """For a long-lived host (`tt serve`): watch `ws` until `stop`, in the calling thread.
+
+    While a background watcher process holds the workspace lock this waits and retries, so
+    exactly one watcher emits events at any time; it takes over when that one exits."""
+    while not stop.is_set():
+        if not Watcher(ws).run(stop, exit_when_empty=False):
+            stop.wait(retry_secs)
+
+
 # -- the background process --------------------------------------------------------------
 def pidfile(ws_root: Path) -> Path:
     return ws_root / ".tutti" / "state" / PIDFILE
