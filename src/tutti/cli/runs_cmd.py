@@ -53,8 +53,12 @@ def show(run_id: str, as_json: bool) -> None:
         emit_json(run)
         return
     echo(f"Run:       {run['run_id']}")
-    echo(f"Workflow:  {run['workflow']} (origin {run['origin']}{', strict' if run['strict'] else ''}"
-         f"{', agent ' + run['agent_scope'] if run['agent_scope'] else ''})")
+    if run.get("kind") == "direct":
+        echo(f"Direct:    API-direct agent run (origin {run['origin']}{', agent ' + run['agent_scope'] if run['agent_scope'] else ''})"
+             f" — step by step: tt replay {run['run_id']}")
+    else:
+        echo(f"Workflow:  {run['workflow']} (origin {run['origin']}{', strict' if run['strict'] else ''}"
+             f"{', agent ' + run['agent_scope'] if run['agent_scope'] else ''})")
     echo(f"Status:    {run['status']}" + (f" — failed steps {run['failed_steps']}" if run["failed_steps"] else ""))
     echo(f"Started:   {run['started_at']}   Finished: {run['finished_at'] or '-'}   Duration: {_secs(run['duration_ms']) or '-'}")
     echo(f"Cost:      ${run['cost_usd']:.4f}   tokens in/out: {run['input_tokens']}/{run['output_tokens']}")

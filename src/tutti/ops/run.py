@@ -152,7 +152,7 @@ def _engine(ws: Workspace, name: str | None, *, strict: bool, agent: str | None,
 
 
 # -- reading runs --------------------------------------------------------------------------------
-def _effective_status(run_id: str, status: str, params: dict[str, Any]) -> str:
+def _effective_status(run_id: str, status: str, params: dict[str, Any], kind: str = "workflow") -> str:
     """A `running` row whose process is gone is an interrupted (resumable) run."""
     from tutti.workflows.checkpoints import pid_alive
     from tutti.workflows.engine import active_engine
@@ -160,7 +160,8 @@ def _effective_status(run_id: str, status: str, params: dict[str, Any]) -> str:
     if status != "running":
         return status
     pid = params.get("pid")
-    if pid == os.getpid():
+    # Direct runs have no workflow engine; in this process their row is the truth.
+    if pid == os.getpid() and kind != "direct":
         return "running" if active_engine(run_id) is not None else "interrupted"
     return "running" if pid_alive(pid, params.get("pid_started")) else "interrupted"
 
@@ -183,7 +184,7 @@ def list_runs(ws: Workspace, limit: int = 20, workflow: str | None = None) -> li
         total = len(p.get("plan", []))
         done = sum(counts.get((r["run_id"], s), 0) for s in ("success", "warning", "skipped"))
         out.append({"run_id": r["run_id"], "kind": r["kind"], "workflow": r["workflow"], "origin": r["origin"],
-                    "status": _effective_status(r["run_id"], r["status"], p), "strict": bool(r["strict"]),
+                    "status": _effective_status(r["run_id"], r["status"], p, r["kind"]), "strict": bool(r["strict"]),
                     "agent_scope": r["agent_scope"], "started_at": r["started_at"], "finished_at": r["finished_at"],
                     "duration_ms": _duration_ms(r["started_at"], r["finished_at"]), "steps_done": done,
                     "steps_total": total, "parent_run_id": p.get("parent_run_id"),
@@ -217,7 +218,7 @@ def get_run(ws: Workspace, run_id: str) -> dict[str, Any]:
                       "duration_ms": outcome.get("duration_ms"), "message": outcome.get("message", ""),
                       "exit_code": outcome.get("exit_code"), "log_path": outcome.get("log_path"),
                       "side_effects": outcome.get("side_effects", {})})
-    status = _effective_status(run_id, r["status"], params)
+    status = _effective_status(run_id, r["status"], params, r["kind"])
     children = [c["run_id"] for c in ws.store.query(
         "SELECT run_id FROM runs WHERE json_extract(params, '$.parent_run_id') = ? ORDER BY started_at", (run_id,))]
     if status in RESUMABLE:
@@ -226,7 +227,7 @@ def get_run(ws: Workspace, run_id: str) -> dict[str, Any]:
         next_action = f"tt runs cancel {run_id}"
     else:
         next_action = None
-    return {"run_id": run_id, "workflow": r["workflow"], "origin": r["origin"], "status": status,
+    return {"run_id": run_id, "kind": r["kind"], "workflow": r["workflow"], "origin": r["origin"], "status": status,
             "strict": bool(r["strict"]), "agent_scope": r["agent_scope"], "started_at": r["started_at"],
             "finished_at": r["finished_at"], "duration_ms": _duration_ms(r["started_at"], r["finished_at"]),
             "parent_run_id": params.get("parent_run_id"), "children": children, "resumes": params.get("resumes", 0),
