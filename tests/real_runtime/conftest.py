@@ -92,7 +92,7 @@ class RealWorkspace:
 
     def tt(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "tutti", *args], cwd=self.root, env=self.env,
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, check=False)
 
     def ok(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
         r = self.tt(*args, timeout=timeout)
@@ -195,5 +195,5 @@ def real_workspace(tmp_path, tutti_home):
     yield factory
     for ws in made:
         ws.tt("down", timeout=60)
-        subprocess.run(["tmux", "-L", ws.socket, "kill-server"], capture_output=True)
+        subprocess.run(["tmux", "-L", ws.socket, "kill-server"], capture_output=True, check=False)
         ws.server.stop()

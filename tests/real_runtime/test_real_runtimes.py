@@ -16,7 +16,9 @@ import time
 
 import pytest
 
-from .conftest import HELLO, script_for as _script, up_to_idle as _up
+from .conftest import HELLO
+from .conftest import script_for as _script
+from .conftest import up_to_idle as _up
 
 pytestmark = [pytest.mark.real_runtime, pytest.mark.slow]
 
@@ -40,7 +42,8 @@ def test_turn_lands_and_usage_is_counted(real_workspace, runtime):
 
     ws.ok("land", "agent")
     assert (ws.root / "hello.txt").read_text() == HELLO
-    log = subprocess.run(["git", "log", "--oneline", "main"], cwd=ws.root, capture_output=True, text=True).stdout
+    log = subprocess.run(["git", "log", "--oneline", "main"], cwd=ws.root, capture_output=True, text=True,
+                         check=True).stdout
     assert len(log.splitlines()) >= 2
 
     if runtime != "aider":  # Aider keeps no usage log (its --message output only)
@@ -62,7 +65,7 @@ def test_auth_failure_then_rate_limit_are_detected(real_workspace, runtime):
     ws.server.set_mode("auth")
     start = time.monotonic()
     ws.tt("send", "agent", "Say hi", timeout=60)
-    state, _ = ws.wait_state({"auth_failed"}, 120)
+    ws.wait_state({"auth_failed"}, 120)
     ws.record("detect_auth_failed", time.monotonic() - start)
 
     ws.server.set_mode("rate_limit", retry_after="1")

@@ -142,7 +142,7 @@ def test_missing_key_variable_is_a_config_error_naming_it(ws, profile):
 
 
 def test_gemini_telemetry_log_is_rotated_at_launch_once_it_is_large(ws, monkeypatch):
-    import tutti.runtimes.prepare as prepare
+    from tutti.runtimes import prepare
 
     monkeypatch.setattr(prepare, "TELEMETRY_MAX_BYTES", 10)
     log = prepare.gemini_telemetry_file(agent_home(ws, "a"))

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from tutti.runtimes.base import AgentState
-from tutti.runtimes.signals.working_timeout import STUCK_EVENT, check_working_timeout, flag_stuck, working_since
+from tutti.runtimes.signals.working_timeout import (
+    STUCK_EVENT,
+    check_working_timeout,
+    flag_stuck,
+    working_since,
+)
 
 CONFIG = """
 [workspace]
@@ -33,7 +39,7 @@ def ws(git_repo):
 
 
 def _ts(row) -> datetime:
-    return datetime.fromisoformat(row.ts.replace("Z", "+00:00"))
+    return datetime.fromisoformat(row.ts)
 
 
 def test_working_period_starts_at_the_first_working_event_after_another_state(ws):
@@ -71,7 +77,7 @@ def test_a_new_working_period_can_be_flagged_again(ws):
     ws.store.append_event("agent.idle", agent="gem")
     s2 = ws.store.append_event("agent.working", agent="gem")
     v2 = check_working_timeout(ws, "gem", AgentState.WORKING,
-                               now=datetime.now(timezone.utc) + timedelta(seconds=300))
+                               now=datetime.now(UTC) + timedelta(seconds=300))
     assert v2.working_since == s2.ts and flag_stuck(ws, v2)
 
 
@@ -80,7 +86,7 @@ def test_classification_of_a_stuck_agent_says_how_long_it_has_been_working(ws):
     from tutti.runtimes.signals import with_structured_signals
 
     # A real Gemini screen that says "Thinking..." while it was really retrying a 429.
-    screen = open("/work/shared/fixtures/screens/real/gemini_ratelimit_spinner_6min.txt").read()
+    screen = Path("/work/shared/fixtures/screens/real/gemini_ratelimit_spinner_6min.txt").read_text()
     adapter = with_structured_signals(ws, "gem", get_adapter("gemini-cli"), backend=None)
     adapter._pane_pid_fn = lambda: None  # no tmux here: only the working-timeout is exercised
     ws.store.append_event("agent.working", agent="gem")
@@ -88,7 +94,7 @@ def test_classification_of_a_stuck_agent_says_how_long_it_has_been_working(ws):
     assert not any(e.startswith("working_timeout") for e in adapter.classify(screen).evidence)
     with ws.store.transaction() as conn:  # the working period began 7 minutes ago
         conn.execute("UPDATE events SET ts = ? WHERE kind = 'agent.working'",
-                     ((datetime.now(timezone.utc) - timedelta(minutes=7)).isoformat().replace("+00:00", "Z"),))
+                     ((datetime.now(UTC) - timedelta(minutes=7)).isoformat().replace("+00:00", "Z"),))
     det = adapter.classify(screen)
     assert det.state is AgentState.WORKING
     assert any(e.startswith("working_timeout:4") for e in det.evidence), det.evidence

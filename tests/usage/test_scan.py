@@ -12,7 +12,6 @@ from tutti.usage.gemini_cli import project_hash
 from tutti.usage.scan import scan
 
 
-
 def _place_isolated_logs(ws, fixture_log) -> None:
     claude_dir = agent_home(ws, "claude") / ".claude" / "projects" / "-some-dir"
     claude_dir.mkdir(parents=True)

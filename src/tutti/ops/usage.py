@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tutti.errors import NotFoundError, UsageError
@@ -118,7 +118,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 def parse_since(text: str, *, now: datetime | None = None) -> str:
     """`30m`, `24h`, `7d`, `2w`, `today`, an ISO date or datetime → RFC3339 UTC (`...Z`)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     raw = text.strip().lower()
     m = _DURATION.match(raw)
     if m:
@@ -127,12 +127,12 @@ def parse_since(text: str, *, now: datetime | None = None) -> str:
         when = now.replace(hour=0, minute=0, second=0, microsecond=0)
     else:
         try:
-            when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+            when = datetime.fromisoformat(text.strip())
         except ValueError:
             raise UsageError(
                 f"--since {text!r}: not a duration or date",
                 hint="use e.g. 30m, 24h, 7d, 2w, today, 2026-11-24 or 2026-11-24T09:00:00Z",
             ) from None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

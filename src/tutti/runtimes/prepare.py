@@ -226,7 +226,7 @@ def _read_toml(path: Path) -> Any:
         return tomlkit.parse(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return tomlkit.document()
-    except Exception as exc:  # tomlkit raises its own ParseError subclasses
+    except tomlkit.exceptions.TOMLKitError as exc:
         raise ConfigError(f"{path}: cannot parse ({exc})", hint="fix or delete the file; Tutti re-seeds it") from None
 
 

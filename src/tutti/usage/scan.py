@@ -20,6 +20,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -239,14 +240,14 @@ _UPSERT = (
 
 def _norm_ts(ts: str) -> str:
     """Store timestamps as RFC3339 UTC `...Z` so string order is time order."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if not ts:
         return "1970-01-01T00:00:00.000Z"
     try:
-        parsed = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(ts)
     except ValueError:
         return ts
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

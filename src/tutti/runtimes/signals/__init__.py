@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tutti.errors import TuttiError
 from tutti.runtimes.base import AgentState, Detection
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ class StructuredAdapter:
         if self._pid is None or not proctree.alive(self._pid):
             try:
                 self._pid = self._pane_pid_fn()
-            except Exception:  # a backend error must never break screen classification
+            except (TuttiError, OSError):  # a backend error must never break screen classification
                 self._pid = None
         return self._pid
 

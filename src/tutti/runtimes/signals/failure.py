@@ -9,12 +9,12 @@ from tutti.runtimes.base import AgentState
 _RULES: list[tuple[AgentState, re.Pattern[str]]] = [
     (AgentState.AUTH_FAILED, re.compile(
         r"\b(?:401|403)\b|unauthori[sz]ed|invalid[ _-]?api[ _-]?key|authentication[_ ]error|"
-        r"incorrect api key|permission[_ ]denied|PERMISSION_DENIED|UNAUTHENTICATED", re.I)),
+        r"incorrect api key|permission[_ ]denied|PERMISSION_DENIED|UNAUTHENTICATED", re.IGNORECASE)),
     (AgentState.RATE_LIMITED, re.compile(
-        r"\b429\b|rate[ _-]?limit|too many requests|quota|RESOURCE_EXHAUSTED|usage limit", re.I)),
+        r"\b429\b|rate[ _-]?limit|too many requests|quota|RESOURCE_EXHAUSTED|usage limit", re.IGNORECASE)),
     (AgentState.PROVIDER_DOWN, re.compile(
         r"\b50[0-4]\b|\b529\b|overloaded|service unavailable|bad gateway|gateway timeout|"
-        r"internal server error|connection (?:refused|reset|error)|UNAVAILABLE", re.I)),
+        r"internal server error|connection (?:refused|reset|error)|UNAVAILABLE", re.IGNORECASE)),
 ]
 
 

@@ -7,7 +7,7 @@ tells. The working period is read from the store's `agent.<state>` events.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tutti.runtimes.base import AgentState
@@ -65,8 +65,8 @@ def check_working_timeout(ws: Workspace, agent: str, state: AgentState, *,
     if start is None:
         return None
     since_seq, since = start
-    now = now or datetime.now(timezone.utc)
-    secs = (now - datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds()
+    now = now or datetime.now(UTC)
+    secs = (now - datetime.fromisoformat(since)).total_seconds()
     if secs < timeout:
         return None
     return StuckVerdict(agent, since, round(secs, 1), float(timeout), since_seq)
