@@ -208,3 +208,15 @@ def test_reduced_motion_disables_pulse(browser, store_workspace):
             assert name == "none"
     finally:
         context.close()
+
+
+def test_hud_counts_agents_and_approvals_waiting_on_a_human(page, store_workspace):
+    with serving([store_workspace]) as url:
+        open_dashboard(page, url)
+        store = store_workspace.store
+        store.append_event("agent.waiting", agent="builder")
+        store.append_event("direct.approval.requested", agent="planner", run_id="r1", data={"approval_id": "ap-1"})
+        page.wait_for_function("document.querySelector('[data-testid=\"hud-waiting\"]').textContent === '2'")
+        store.append_event("direct.approval.decided", agent="planner", run_id="r1", data={"approval_id": "ap-1"})
+        page.wait_for_function("document.querySelector('[data-testid=\"hud-waiting\"]').textContent === '1'")
+        assert page.text_content('[data-testid="hud-blocked"]') == "1"  # waiting counts as blocked

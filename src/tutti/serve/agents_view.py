@@ -28,9 +28,10 @@ STATE_BY_KIND = {
     "agent.stuck": "stuck",
     "agent.recovery_attempted": "recovering",
     "agent.recovery_failed": "stuck",
+    "agent.launch_failed": "launch_failed",
 }
 BLOCKED = {"auth_failed", "rate_limited", "provider_down", "waiting"}
-WARNING = {"stuck", "recovering", "unknown"}
+WARNING = {"stuck", "recovering", "unknown", "launch_failed"}
 
 
 def state_of(kind: str, data: dict[str, Any]) -> str | None:

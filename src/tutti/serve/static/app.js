@@ -7,10 +7,10 @@ const STATE_BY_KIND = {
   "agent.auth_recovered": "idle", "agent.provider_recovered": "idle", "agent.recovery_succeeded": "idle",
   "agent.stopped": "stopped", "agent.auth_failed": "auth_failed", "agent.rate_limited": "rate_limited",
   "agent.provider_down": "provider_down", "agent.waiting": "waiting", "agent.stuck": "stuck",
-  "agent.recovery_attempted": "recovering", "agent.recovery_failed": "stuck",
+  "agent.recovery_attempted": "recovering", "agent.recovery_failed": "stuck", "agent.launch_failed": "launch_failed",
 };
 const BLOCKED = new Set(["auth_failed", "rate_limited", "provider_down", "waiting"]);
-const WARNING = new Set(["stuck", "recovering", "unknown"]);
+const WARNING = new Set(["stuck", "recovering", "unknown", "launch_failed"]);
 const TIMELINE_MAX = 200;
 const BACKLOG = 150; // events replayed at boot to rebuild runs and the timeline
 
@@ -21,6 +21,7 @@ const ui = {
   workspace: null,
   source: null,
   focus: null,          // {agent, timer, pending}
+  approvals: new Map(), // approval_id -> agent: tool calls waiting for a human decision
 };
 
 const $ = (sel) => document.querySelector(sel);
@@ -88,8 +89,7 @@ function renderHud() {
   const states = [...ui.agents.values()].map((a) => a.state);
   $('[data-testid="hud-working"]').textContent = states.filter((s) => s === "working").length;
   $('[data-testid="hud-blocked"]').textContent = states.filter((s) => BLOCKED.has(s)).length;
-  $('[data-testid="hud-waiting"]').textContent = states.filter((s) => s === "waiting").length
-    + [...ui.runs.values()].filter((r) => r.status === "waiting_approval").length;
+  $('[data-testid="hud-waiting"]').textContent = states.filter((s) => s === "waiting").length + ui.approvals.size;
   const active = [...ui.runs.values()].filter((r) => r.status === "running");
   $('[data-testid="hud-stage"]').textContent = active.length
     ? active.map((r) => `${r.workflow}: ${r.current >= 0 ? r.stages[r.current].label : "starting"}`).join(" · ")
@@ -136,7 +136,6 @@ function applyWorkflowEvent(event) {
   } else if (k === "workflow.completed") run.status = "completed";
   else if (k === "workflow.failed") run.status = "failed";
   else if (k === "workflow.cancelled") run.status = "cancelled";
-  else if (k === "workflow.waiting_approval" || k === "direct.approval_requested") run.status = "waiting_approval";
   if (["completed", "failed", "cancelled"].includes(run.status) && run.current >= 0
       && run.stages[run.current].status === "running") run.stages[run.current].status = run.status === "completed" ? "completed" : "failed";
   scheduleRender();
@@ -251,8 +250,9 @@ async function refreshFocus(withUsage) {
   fill.dataset.level = pct === null || pct <= 70 ? "green" : pct <= 90 ? "amber" : "red";
   $('[data-testid="focus-ctx-label"]').textContent = pct === null ? "—" : `${Math.round(pct)}%`;
   if (data.usage) {
-    $('[data-testid="focus-usage"]').replaceChildren(...Object.entries(data.usage).flatMap(([k, v]) =>
-      [el("dt", {}, k.replace("_", " ")), el("dd", {}, typeof v === "number" ? v.toLocaleString() : String(v))]));
+    const rows = Object.entries(data.usage).filter(([, v]) => typeof v === "number");
+    $('[data-testid="focus-usage"]').replaceChildren(...rows.flatMap(([k, v]) =>
+      [el("dt", {}, k.replaceAll("_", " ")), el("dd", {}, v.toLocaleString())]));
   }
   if (data.diff) {
     $('[data-testid="focus-diff"]').textContent = data.diff.text || "(no changes)";
@@ -299,6 +299,8 @@ function onEvent(event) {
     focusEvent(event);
   }
   if (event.kind.startsWith("workflow.")) applyWorkflowEvent(event);
+  if (event.kind === "direct.approval.requested") { ui.approvals.set(event.data.approval_id, event.agent); renderHud(); }
+  if (event.kind === "direct.approval.decided") { ui.approvals.delete(event.data.approval_id); renderHud(); }
 }
 
 function connect(cursor) {
@@ -323,7 +325,7 @@ let lastSeq = 0;
 async function load(workspace) {
   ui.workspace = workspace;
   closeFocus();
-  ui.agents.clear(); ui.workflows.clear(); ui.runs.clear();
+  ui.agents.clear(); ui.workflows.clear(); ui.runs.clear(); ui.approvals.clear();
   $('[data-testid="timeline"]').replaceChildren();
   const [agents, workflows] = await Promise.all([api(q("/v1/agents")), api(q("/v1/workflows"))]);
   for (const a of agents) ui.agents.set(a.agent, a);
