@@ -135,3 +135,20 @@ def test_down_clean_after_land_archives_nothing(ws):
     land(ws, "a")
     removed = worktree.remove(ws.root, ws.state_dir, "a")
     assert removed.branch_deleted and removed.archived_ref is None
+
+
+def test_land_pr_pushes_the_agent_branch_before_needing_gh(ws, tmp_path):
+    import shutil
+
+    from tutti.errors import GateError
+
+    if shutil.which("gh"):
+        pytest.skip("gh is installed: this test covers the machine without it")
+    remote = tmp_path / "origin.git"
+    git(ws.root, "init", "-q", "--bare", str(remote))
+    git(ws.root, "remote", "add", "origin", str(remote))
+    agent_commit(ws, "one.txt", "1\n", "agent: one")
+    with pytest.raises(GateError, match="gh"):
+        land(ws, "a", pr=True)
+    assert "agent: one" in git(remote, "log", "--format=%s", "tutti/a")
+    assert not (ws.root / "one.txt").exists()  # nothing landed locally

@@ -11,13 +11,12 @@ WIP commit; files Tutti itself wrote into the worktree (recorded as `injected` i
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tutti import proc
-from tutti.errors import RoutingError, ToolError
+from tutti.errors import RoutingError
 from tutti.ops.resolve import find_agent
 from tutti.sessions.worktree import branch_exists, git, recorded, worktree_dir
 from tutti.workspace import Workspace
@@ -106,7 +105,9 @@ def land(ws: Workspace, agent: str, *, force: bool = False, pr: bool = False, ga
 
         enforce(ws, cfg.name)
     if pr:
-        result.pr_url = _open_pr(root, branch, onto)
+        from tutti.gates.github import push_and_open_pr
+
+        result.pr_url = push_and_open_pr(root, branch).url or None
         ws.store.append_event("land.pr_opened", agent=cfg.name, data={"branch": branch, "base": onto, "url": result.pr_url})
         return result
 
@@ -137,14 +138,3 @@ def land(ws: Workspace, agent: str, *, force: bool = False, pr: bool = False, ga
     ws.store.append_event("land.completed", agent=cfg.name, data={"branch": branch, "onto": onto, "commits": result.commits,
                                                                    "wip_commit": result.wip_commit})
     return result
-
-
-def _open_pr(root, branch: str, base: str) -> str | None:
-    if shutil.which("gh") is None:
-        raise ToolError("`gh` is required for `tt land --pr`", hint="install the GitHub CLI (https://cli.github.com) and run `gh auth login`")
-    git(root, "push", "-u", "origin", branch, timeout=300)
-    res = proc.run(["gh", "pr", "create", "--head", branch, "--base", base, "--fill"], cwd=root, timeout=120)
-    if not res.ok:
-        raise ToolError(f"gh pr create failed: {(res.stderr.strip() or res.stdout.strip()).splitlines()[-1:]}",
-                        hint="run `gh pr create` by hand to see why")
-    return res.stdout.strip().splitlines()[-1] if res.stdout.strip() else None
