@@ -214,7 +214,7 @@ class Workflow(Model):
 class Hook(Model):
     event: Literal["agent_stop", "workflow_complete"]
     agent: str | None = None
-    workflow_source: Literal["run", "verify", "hook_agent_stop", "observe_cycle", "hook_workflow_complete"] | None = None
+    workflow_source: Literal["run", "verify", "hook_agent_stop", "observe_cycle", "hook_workflow_complete", "api", "webhook", "gate"] | None = None
     workflow_name: str | None = None
     workflow: str | None = None
     run: str | None = None
