@@ -90,3 +90,14 @@ def test_permission_dialog_shows_as_waiting(real_workspace, runtime):
     r = ws.tt("send", "agent", "this must not answer the dialog", timeout=60)
     assert r.returncode != 0 and "waiting" in r.stderr
     assert not (ws.worktree / "hello.txt").exists()
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_provider_outage_is_provider_down(real_workspace, runtime):
+    ws = real_workspace(runtime, _script(runtime))
+    _up(ws, "--mode", "unattended", "--policy", "bypass")
+    ws.server.set_mode("unavailable")  # 503 on every request
+    start = time.monotonic()
+    ws.tt("send", "agent", "Say hi", timeout=60)
+    ws.wait_state({"provider_down"}, 150)
+    ws.record("detect_provider_down", time.monotonic() - start)
