@@ -29,7 +29,7 @@ def serve(workspace: str | None, all_: bool, port: int | None, bind: str | None,
         echo(f"serve: bearer token {token_hint(token)}")
     from tutti.serve.app import create_app
 
-    app = create_app(plan.workspaces, token=token, dashboard=plan.dashboard)
+    app = create_app(plan.workspaces, token=token, dashboard=plan.dashboard, watch=True)
     names = ", ".join(ws.name for ws in plan.workspaces)
     host = f"[{plan.bind}]" if ":" in plan.bind else plan.bind
     echo(f"serve: http://{host}:{plan.port} — workspaces: {names}"

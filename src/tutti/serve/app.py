@@ -28,7 +28,10 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def create_app(workspaces: list[Workspace], *, token: str | None, dashboard: bool,
-               keepalive_secs: float = 15.0, poll_secs: float = 0.05, queue_size: int = 2000) -> FastAPI:
+               keepalive_secs: float = 15.0, poll_secs: float = 0.05, queue_size: int = 2000,
+               watch: bool = False) -> FastAPI:
+    """The API app. `watch`: also run an agent-state Watcher thread per workspace (what `tt serve`
+    does; tests that only read the store leave it off)."""
     names = [ws.name for ws in workspaces]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -38,9 +41,19 @@ def create_app(workspaces: list[Workspace], *, token: str | None, dashboard: boo
                        keepalive_secs=keepalive_secs, poll_secs=poll_secs, queue_size=queue_size)
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        yield
-        for hub in ctx.hubs.values():
-            await hub.close()
+        watchers = None
+        if watch:
+            from tutti.serve.watchers import WatcherThreads
+
+            watchers = WatcherThreads(list(workspaces))
+            watchers.start()
+        try:
+            yield
+        finally:
+            if watchers is not None:
+                watchers.close()
+            for hub in ctx.hubs.values():
+                await hub.close()
 
     app = FastAPI(title="Tutti control API", version=__version__,
                   description="Envelope `{ok, action, error, data}` on every response.",
