@@ -34,3 +34,17 @@ def test_served_watcher_streams_state_of_a_real_agent(fake_workspace):
                 if frame["json"]["agent"] == "solo":
                     kinds.append(frame["event"])
     assert "agent.working" in kinds
+
+
+def test_server_runs_the_scheduler_for_scheduled_workflows(git_repo, tmux_socket):
+    from .live import write_workspace
+
+    extra = '\n[[workflow]]\nname = "nightly"\nschedule = "0 3 * * *"\n\n[[workflow.step]]\ntype = "command"\nrun = "true"\n'
+    ws = load(write_workspace(git_repo, extra=extra))
+    with serving([ws], watch=True):
+        deadline = time.monotonic() + 30
+        while not ws.store.read_events(0, kinds=["schedule.started"]):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    (event,) = ws.store.read_events(0, kinds=["schedule.started"])
+    assert event.data["workflows"] == ["nightly"]

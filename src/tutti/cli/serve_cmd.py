@@ -13,7 +13,8 @@ import click
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="port (default [dashboard].port or 4040)")
 @click.option("--bind", default=None, help="address to bind (default 127.0.0.1)")
 @click.option("--remote", is_flag=True, help="bind 0.0.0.0 and require the bearer token")
-@click.option("--probe-interval", type=float, default=15.0, hidden=True, help="accepted for compatibility")
+@click.option("--probe-interval", type=click.FloatRange(1, 3600), default=15.0,
+              help="seconds between schedule checks (agent state is event-driven)")
 def serve(workspace: str | None, all_: bool, port: int | None, bind: str | None, remote: bool,
           probe_interval: float) -> None:
     """Serve the control API, SSE event stream and (with [observe] dashboard = true) the web UI."""
@@ -29,7 +30,8 @@ def serve(workspace: str | None, all_: bool, port: int | None, bind: str | None,
         echo(f"serve: bearer token {token_hint(token)}")
     from tutti.serve.app import create_app
 
-    app = create_app(plan.workspaces, token=token, dashboard=plan.dashboard, watch=True)
+    app = create_app(plan.workspaces, token=token, dashboard=plan.dashboard, watch=True,
+                     schedule_interval_secs=probe_interval)
     names = ", ".join(ws.name for ws in plan.workspaces)
     host = f"[{plan.bind}]" if ":" in plan.bind else plan.bind
     echo(f"serve: http://{host}:{plan.port} — workspaces: {names}"

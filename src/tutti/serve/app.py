@@ -29,9 +29,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def create_app(workspaces: list[Workspace], *, token: str | None, dashboard: bool,
                keepalive_secs: float = 15.0, poll_secs: float = 0.05, queue_size: int = 2000,
-               watch: bool = False) -> FastAPI:
-    """The API app. `watch`: also run an agent-state Watcher thread per workspace (what `tt serve`
-    does; tests that only read the store leave it off)."""
+               watch: bool = False, schedule_interval_secs: float = 15.0) -> FastAPI:
+    """The API app. `watch`: also watch agent sessions and fire workflow schedules in background
+    threads (what `tt serve` does; tests that only read the store leave it off)."""
     names = [ws.name for ws in workspaces]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -41,17 +41,17 @@ def create_app(workspaces: list[Workspace], *, token: str | None, dashboard: boo
                        keepalive_secs=keepalive_secs, poll_secs=poll_secs, queue_size=queue_size)
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        watchers = None
+        background = None
         if watch:
-            from tutti.serve.watchers import WatcherThreads
+            from tutti.serve.background import Background
 
-            watchers = WatcherThreads(list(workspaces))
-            watchers.start()
+            background = Background(list(workspaces), schedule_interval_secs=schedule_interval_secs)
+            background.start()
         try:
             yield
         finally:
-            if watchers is not None:
-                watchers.close()
+            if background is not None:
+                background.close()
             for hub in ctx.hubs.values():
                 await hub.close()
 
