@@ -46,15 +46,19 @@ def test_turn_lands_and_usage_is_counted(real_workspace, runtime):
                          check=True).stdout
     assert len(log.splitlines()) >= 2
 
-    if runtime != "aider":  # Aider keeps no usage log (its --message output only)
-        usage = json.loads(ws.ok("usage", "--json").stdout)
-        row = next(a for a in usage["agents"] if a["agent"] == "agent")
-        served = [r for r in ws.server.log if r.status == 200 and r.turn is not None]
-        assert len(served) >= 2
-        # The server reported 1200 uncached + 500 cached + 42 out, then 1300 + 0 + 5.
-        assert row["input_tokens"] >= 2500 and row["cache_read_tokens"] >= 500 and row["output_tokens"] >= 47, row
-        assert row["total_tokens"] >= 3047
-        assert ws.status()["usage"]["total_tokens"] == row["total_tokens"]  # tt status --json
+    usage = json.loads(ws.ok("usage", "--json").stdout)
+    row = next(a for a in usage["agents"] if a["agent"] == "agent")
+    assert ws.status()["usage"]["total_tokens"] == row["total_tokens"]  # tt status --json
+    if runtime == "aider":
+        # Aider streams without asking for usage, so it prints its own estimate
+        # ("Tokens: 777 sent, 14 received.") — that is what its history records.
+        assert row["requests"] >= 1 and row["input_tokens"] > 0 and row["output_tokens"] > 0, row
+        return
+    served = [r for r in ws.server.log if r.status == 200 and r.turn is not None]
+    assert len(served) >= 2
+    # The server reported 1200 uncached + 500 cached + 42 out, then 1300 + 0 + 5.
+    assert row["input_tokens"] >= 2500 and row["cache_read_tokens"] >= 500 and row["output_tokens"] >= 47, row
+    assert row["total_tokens"] >= 3047
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

@@ -93,3 +93,19 @@ def test_gemini_chat_log_keeps_last_write_of_each_message():
 def test_gemini_project_hash_is_sha256_of_the_path():
     # the same function Gemini CLI uses (crypto.createHash("sha256").update(projectRoot))
     assert gemini_cli.project_hash("/a/b") == "662b7b62a798bb2d53e67cad9778e12e48297c79eae98d3aae7197be825d768f"
+
+
+def test_aider_history_token_lines_become_records():
+    # A real history written by Aider 0.86.2 (one exchange: "777 sent, 14 received"), plus the
+    # shapes Aider prints with cache figures and rounded thousands.
+    from tutti.usage import aider
+
+    lines = (Path(__file__).parent / "data" / "aider.chat.history.md").read_text().splitlines()
+    lines += ["> Tokens: 1.2k sent, 300 cache write, 500 cache hit, 42 received. Cost: $0.01 message, $0.02 session.",
+              "> Tokens: 15k sent, 2.0k received."]
+    state = {"path": "h.md"}
+    records = aider.parse_lines(lines, state)
+    assert [(r.input_tokens, r.cache_creation_tokens, r.cache_read_tokens, r.output_tokens) for r in records] == [
+        (777, 0, 0, 14), (400, 300, 500, 42), (15000, 0, 0, 2000)]
+    assert len({r.key for r in records}) == 3
+    assert records[0].ts.startswith("2026-11-25T")

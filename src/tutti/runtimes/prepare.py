@@ -303,7 +303,7 @@ def _aider(env: dict[str, str], home: Path, provider: Provider, bypass: bool) ->
         "AIDER_GITIGNORE": "false",
         "AIDER_ANALYTICS_DISABLE": "true",
         # Keep aider's history files out of the worktree (they would be landed with the work).
-        "AIDER_CHAT_HISTORY_FILE": str(home / "aider.chat.history.md"),
+        "AIDER_CHAT_HISTORY_FILE": str(home / "aider.chat.history.md"),  # also its usage log (usage.aider)
         "AIDER_INPUT_HISTORY_FILE": str(home / "aider.input.history"),
         # litellm fetches a model price list from GitHub at start-up: not offline-safe.
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",

@@ -24,7 +24,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tutti.usage import claude_code, codex, gemini_cli
+from tutti.usage import aider, claude_code, codex, gemini_cli
 from tutti.usage.records import UsageRecord
 
 if TYPE_CHECKING:
@@ -35,7 +35,9 @@ PARSERS: dict[str, Parser] = {
     claude_code.RUNTIME: claude_code.parse_lines,
     codex.RUNTIME: codex.parse_lines,
     gemini_cli.RUNTIME: gemini_cli.parse_lines,
+    aider.RUNTIME: aider.parse_lines,
 }
+AIDER_HISTORY = "aider.chat.history.md"  # where runtimes.prepare points AIDER_CHAT_HISTORY_FILE
 MAX_READ_BYTES = 64 << 20  # per file per scan; the rest is read by the next scan
 
 
@@ -87,6 +89,9 @@ def discover(ws: Workspace, env: dict[str, str] | None = None) -> list[LogFile]:
             continue
         for runtime, paths in _runtime_dirs(home / ".claude", home / ".codex", home / ".gemini"):
             files.extend(LogFile(runtime, p, agent.name) for p in paths)
+        history = home / AIDER_HISTORY
+        if history.is_file():
+            files.append(LogFile(aider.RUNTIME, history, agent.name))
     if any(a.share_home for a in ws.config.agents):
         files.extend(_shared_files(ws, env))
     return files
@@ -185,6 +190,7 @@ def _scan_file(ws: Workspace, log: LogFile, row: Any, attribution: Attribution, 
         return  # no complete line yet
     chunk = chunk[: end + 1]
     lines = chunk.decode("utf-8", errors="replace").splitlines()
+    state.setdefault("path", str(log.path))  # readers whose lines carry no id key by file + line
     records = PARSERS[log.runtime](lines, state)
     stats.files_read += 1
     stats.bytes_read += len(chunk)
