@@ -64,3 +64,27 @@ def test_tt_serve_defaults_to_loopback_without_auth(git_repo):
         os.killpg(proc.pid, signal.SIGTERM)
         out, _ = proc.communicate(timeout=20)
     assert "workspaces: demo" in out and "dashboard at /" in out
+
+
+def test_busy_port_is_a_one_line_error(tt, git_repo):
+    write_workspace(git_repo)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        r = tt("serve", "--port", str(port), cwd=git_repo, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"error[usage]: cannot listen on 127.0.0.1:{port}") and "Traceback" not in r.stderr
+
+
+def test_port_zero_prints_the_chosen_port(git_repo):
+    write_workspace(git_repo)
+    proc = subprocess.Popen([sys.executable, "-m", "tutti", "serve", "--port", "0"], cwd=git_repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        line = proc.stdout.readline()
+        port = int(line.split("http://127.0.0.1:")[1].split()[0])
+        assert port > 0 and wait_up(f"http://127.0.0.1:{port}").status_code == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=20)

@@ -32,10 +32,33 @@ def serve(workspace: str | None, all_: bool, port: int | None, bind: str | None,
 
     app = create_app(plan.workspaces, token=token, dashboard=plan.dashboard, watch=True,
                      schedule_interval_secs=probe_interval)
+    sock = _bind(plan.bind, plan.port)
+    port = sock.getsockname()[1]
     names = ", ".join(ws.name for ws in plan.workspaces)
     host = f"[{plan.bind}]" if ":" in plan.bind else plan.bind
-    echo(f"serve: http://{host}:{plan.port} — workspaces: {names}"
-         + (" — dashboard at /" if plan.dashboard else ""))
+    echo(f"serve: http://{host}:{port} — workspaces: {names}" + (" — dashboard at /" if plan.dashboard else ""))
     import uvicorn
 
-    uvicorn.run(app, host=plan.bind, port=plan.port, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _bind(host: str, port: int):
+    """Bind before starting uvicorn: a busy port is a one-line error, and `--port 0` can print
+    the port the OS chose."""
+    import socket
+
+    from tutti.errors import UsageError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                         hint="pick another --port (or stop the other server)") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
