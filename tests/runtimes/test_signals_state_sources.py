@@ -201,3 +201,13 @@ def test_no_structured_signal_leaves_the_screen_alone():
 
 if sys.platform != "linux":  # pragma: no cover
     pytest.skip("process-tree lookup reads /proc", allow_module_level=True)
+
+
+def test_claude_pid_found_once_is_checked_first_next_time(tmp_path, pane):
+    shell, child = pane
+    sessions = tmp_path / "sessions"
+    _write_state(sessions, child, "busy", str(proctree.start_ticks(child)))
+    assert find_session_state(sessions, shell, hint=child).pid == child
+    # A stale hint (that process's file says another start time) falls back to the tree walk.
+    _write_state(sessions, 1, "idle", "0")
+    assert find_session_state(sessions, shell, hint=1).pid == child

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
 
+ROLLOUT_REFIND_SECS = 5.0
+
+
 @dataclass
 class SignalSources:
     """Where one agent's runtime writes its structured signals."""
@@ -61,17 +64,28 @@ def sources_for(ws: Workspace, agent: str, env: dict[str, str] | None = None) ->
     )
 
 
-def read_structured(sources: SignalSources, *, pane_pid: int | None) -> Detection | None:
-    """The structured signal of the agent's runtime right now, or None if it has none."""
+def read_structured(sources: SignalSources, *, pane_pid: int | None,
+                    memo: dict[str, Any] | None = None) -> Detection | None:
+    """The structured signal of the agent's runtime right now, or None if it has none.
+    `memo` (kept by the caller between calls) saves re-finding the same process/file."""
+    memo = {} if memo is None else memo
     if sources.runtime == "claude-code" and pane_pid is not None and sources.claude_config_dir:
         from tutti.runtimes.signals.claude_state import find_session_state, sessions_dir
 
-        st = find_session_state(sessions_dir(sources.claude_config_dir), pane_pid)
+        st = find_session_state(sessions_dir(sources.claude_config_dir), pane_pid, hint=memo.get("claude_pid"))
+        memo["claude_pid"] = st.pid if st else None
         return st.to_detection() if st else None
     if sources.runtime == "codex" and sources.codex_home:
+        import time
+
         from tutti.runtimes.signals.codex_rollout import find_rollout, read_rollout
 
-        path = find_rollout(sources.codex_home, sources.workdir)
+        # Listing the sessions tree is the expensive part: re-find at most every few seconds
+        # (a relaunched Codex starts a new rollout; the old one simply stops growing).
+        path, found_at = memo.get("rollout") or (None, 0.0)
+        if path is None or time.monotonic() - found_at > ROLLOUT_REFIND_SECS:
+            path = find_rollout(sources.codex_home, sources.workdir)
+            memo["rollout"] = (path, time.monotonic())
         return read_rollout(path).to_detection() if path else None
     if sources.runtime == "gemini-cli" and sources.gemini_telemetry:
         from tutti.runtimes.signals.gemini_telemetry import failure_detection
@@ -123,6 +137,7 @@ class StructuredAdapter:
         self._pane_pid_fn = pane_pid
         self._pid: int | None = None
         self._stuck_check = stuck_check
+        self._memo: dict[str, Any] = {}
 
     def pane_pid(self) -> int | None:
         from tutti.runtimes.signals import proctree
@@ -136,7 +151,7 @@ class StructuredAdapter:
 
     def structured(self) -> Detection | None:
         try:
-            return read_structured(self.sources, pane_pid=self.pane_pid())
+            return read_structured(self.sources, pane_pid=self.pane_pid(), memo=self._memo)
         except OSError:
             return None  # a log rotated away mid-read: the screen alone this time
 

@@ -59,10 +59,19 @@ def read_state_file(path: Path) -> ClaudeSessionState | None:
     )
 
 
-def find_session_state(sessions_dir: Path, pane_pid: int) -> ClaudeSessionState | None:
-    """The state file of the Claude process running under the pane (shell → claude)."""
+def find_session_state(sessions_dir: Path, pane_pid: int, *, hint: int | None = None) -> ClaudeSessionState | None:
+    """The state file of the Claude process running under the pane (shell → claude).
+
+    `hint`: the pid found last time — checked first, so the process tree is only walked when
+    Claude was restarted.
+    """
     if not sessions_dir.is_dir():
         return None
+    if hint is not None:
+        path = sessions_dir / f"{hint}.json"
+        state = read_state_file(path) if path.is_file() else None
+        if state is not None and _same_process(path, hint):
+            return state
     for pid in proctree.descendants(pane_pid):
         path = sessions_dir / f"{pid}.json"
         if not path.is_file():
