@@ -252,3 +252,17 @@ def test_rotation_tries_the_next_profile_when_the_launch_fails_auth(git_repo, tm
     screen = wait_until(lambda: "ready on spare" in (s := agents.peek(ws, "a")) and s)
     assert "authentication_error" not in screen
     assert [e.data["profile"] for e in ws.store.read_events(kinds=["agent.launch_failed"])] == ["tired"]
+
+
+def test_commands_run_inside_an_agent_worktree_address_the_project_workspace(fake_workspace):
+    from tutti.ops.resolve import current_workspace
+
+    root = fake_workspace([{"name": "a"}])
+    git(root, "add", "-f", "tutti.toml")
+    git(root, "commit", "-qm", "config")
+    ws = load_workspace_at(root)
+    agents.up(ws, start_watcher=False)
+    inner = ws.worktree_path("a")
+    assert (inner / "tutti.toml").exists()  # the worktree has its own checkout of the config
+    assert current_workspace(start=inner).root == root
+    assert current_workspace(start=root).root == root

@@ -55,8 +55,19 @@ def workspace_by_name(name: str) -> Workspace:
 
 
 def current_workspace(name: str | None = None, start: Path | None = None) -> Workspace:
-    """`-w NAME` if given, else the workspace containing `start` (default cwd)."""
-    return workspace_by_name(name) if name else load_workspace(start)
+    """`-w NAME` if given, else the workspace containing `start` (default cwd).
+
+    Inside an agent's worktree (`ROOT/.tutti/worktrees/AGENT/...`, which holds its own checkout
+    of tutti.toml) this is the project's workspace ROOT, not a nested copy — so an agent that
+    runs `tt send other ...` talks to its teammates."""
+    if name:
+        return workspace_by_name(name)
+    here = (start or Path.cwd()).resolve()
+    parts = here.parts
+    for i in range(len(parts) - 2):
+        if parts[i] == ".tutti" and parts[i + 1] == "worktrees" and (Path(*parts[:i]) / "tutti.toml").is_file():
+            return load_workspace_at(Path(*parts[:i]))
+    return load_workspace(start)
 
 
 def all_workspaces() -> list[tuple[str, Path, Workspace | None, str | None]]:
@@ -89,5 +100,5 @@ def resolve_agent(ref: str, ws: Workspace | None = None, *, start: Path | None =
             ws = workspace_by_name(ws_name)
     else:
         agent_name = ref
-        ws = ws or load_workspace(start)
+        ws = ws or current_workspace(start=start)
     return AgentRef(ws, find_agent(ws, agent_name))
