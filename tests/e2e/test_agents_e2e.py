@@ -144,3 +144,13 @@ def test_logs_follow_prints_new_output(fake_workspace, tt):
         follower.terminate()
         follower.wait(timeout=10)
         tt("down", cwd=root)
+
+
+def test_a_900_line_prompt_through_the_cli_arrives_intact(fake_workspace, tt):
+    root = fake_workspace([{"name": "a"}], script=SCRIPT)
+    text = "\n".join(f"line {i:03d}: keep every character \\ ' \" $HOME `x` intact" for i in range(900))
+    sent = tt("send", "a", text, "--auto-up", "--wait", "--idle-stable-secs", "1", cwd=root, timeout=180)
+    assert sent.returncode == 0, sent.stderr
+    records = [json.loads(line) for line in (root / ".records" / "a.jsonl").read_text().splitlines() if line.strip()]
+    assert [r["prompt"] for r in records] == [text]
+    assert tt("down", cwd=root).returncode == 0
