@@ -97,7 +97,7 @@ async def client(port: int, received: dict[int, float], ready: asyncio.Event, co
 async def run_clients(port: int, n: int, start_at_cb, seconds: float) -> list[dict[int, float]]:
     ready = asyncio.Event()
     counter = [0, n, 0]
-    results = [dict() for _ in range(n)]
+    results: list[dict[int, float]] = [{} for _ in range(n)]
     tasks = [asyncio.create_task(client(port, results[i], ready, counter)) for i in range(n)]
     await asyncio.wait_for(ready.wait(), 60)
     start_at_cb()

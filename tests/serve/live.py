@@ -118,7 +118,7 @@ class SSEReader:
                 self.comments.append(line[1:].strip())
                 continue
             name, _, value = line.partition(":")
-            frame[name] = value[1:] if value.startswith(" ") else value
+            frame[name] = value.removeprefix(" ")
         raise EOFError("stream closed")
 
     def next_event(self) -> dict:

@@ -8,8 +8,9 @@ import stat
 import httpx
 import pytest
 
-from .live import SSEReader, serving
 from tutti.serve import auth
+
+from .live import SSEReader, serving
 
 TOKEN = "a" * 64
 

@@ -24,6 +24,17 @@ def test_health_lists_state_files_and_gets_one(client, workspace):
     assert one.status_code == 200 and one.json()["data"]["activity_state"] == "idle"
 
 
+def test_health_derived_from_the_watchers_state_file(client, workspace):
+    from tutti.runtimes.base import AgentState
+    from tutti.sessions.agent_state import update_state
+
+    update_state(workspace.state_dir, "builder", state=AgentState.AUTH_FAILED, detail="login expired",
+                 runtime="fake", session_name="tutti-demo-builder")
+    record = client.get("/v1/health/demo/builder").json()["data"]
+    assert record["auth_state"] == "failed" and record["activity_state"] == "unknown"
+    assert record["reason"] == "login expired" and record["status"] == "Auth Failed: login expired"
+
+
 def test_health_of_unknown_agent_is_404_not_found(client):
     r = client.get("/v1/health/demo/ghost")
     assert r.status_code == 404

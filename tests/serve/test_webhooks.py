@@ -10,8 +10,9 @@ import time
 import httpx
 import pytest
 
-from .live import load, serving, write_workspace
 from tutti.serve.webhooks import UNTRUSTED_CLOSE, UNTRUSTED_OPEN, expand_prompt
+
+from .live import load, serving, write_workspace
 
 RULES = """
 [[webhook]]

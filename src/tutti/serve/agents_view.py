@@ -74,6 +74,36 @@ def agents(ws: Workspace) -> list[dict[str, Any]]:
     return out
 
 
+def health(ws: Workspace, agent: str) -> dict[str, Any] | None:
+    """The original's AgentHealth record: `.tutti/state/health/{agent}.json` when a prober wrote
+    one, else derived from the watcher's `.tutti/state/{agent}.json` (no probe is run here)."""
+    probe = _read_json(ws.state_dir / "health" / f"{agent}.json")
+    if isinstance(probe, dict):
+        return {"workspace": ws.name, **probe}
+    state_file = _read_json(ws.state_dir / f"{agent}.json")
+    if not isinstance(state_file, dict):
+        return None
+    state = str(state_file.get("state") or "unknown")
+    activity = state if state in {"working", "idle", "stopped"} else "unknown"
+    cfg = ws.config.agent(agent)
+    return {
+        "workspace": ws.name, "agent": agent,
+        "runtime": state_file.get("runtime") or (ws.config.resolved_runtime(cfg) if cfg else None),
+        "session_name": state_file.get("session_name") or ws.session_name(agent),
+        "running": state not in {"stopped", "unknown"}, "state": state, "activity_state": activity,
+        "auth_state": "failed" if state == "auth_failed" else ("ok" if state != "unknown" else "unknown"),
+        "last_probe_at": state_file.get("updated_at"), "reason": state_file.get("detail"),
+        "status": state_file.get("status"),
+    }
+
+
+def _read_json(path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 def workflows(ws: Workspace) -> list[dict[str, Any]]:
     """Workflows with their stages (one per step) — the dashboard's pipeline comes from here."""
     out = []

@@ -15,7 +15,7 @@ import hmac
 import json
 import os
 import secrets
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -76,15 +76,14 @@ def _headers(scope) -> dict[str, str]:
 
 def credentials_ok(token: str, headers: dict[str, str]) -> bool:
     auth = headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        if hmac.compare_digest(auth[7:].strip().encode(), token.encode()):
-            return True
+    if auth.lower().startswith("bearer ") and hmac.compare_digest(auth[7:].strip().encode(), token.encode()):
+        return True
     raw_cookie = headers.get("cookie")
     if raw_cookie:
         cookie = SimpleCookie()
         try:
             cookie.load(raw_cookie)
-        except Exception:  # a malformed Cookie header is simply no credential
+        except CookieError:  # a malformed Cookie header is simply no credential
             return False
         morsel = cookie.get(COOKIE_NAME)
         if morsel is not None and hmac.compare_digest(morsel.value.encode(), session_value(token).encode()):

@@ -46,7 +46,7 @@ class Background:
         while not self.stop.is_set():
             try:
                 run_schedules(ws, interval_secs=self.schedule_interval_secs, stop=self.stop)
-            except Exception as exc:  # keep serving; the failure is visible on the event stream
+            except Exception as exc:  # noqa: BLE001 — keep serving; the failure is visible on the event stream
                 ws.store.append_event("serve.scheduler_failed", data={"error": f"{type(exc).__name__}: {exc}"})
                 self.stop.wait(RETRY_SECS * 6)
 
@@ -63,7 +63,7 @@ class Background:
             try:
                 Watcher(ws).run(self.stop, exit_when_empty=False)
                 failures = 0
-            except Exception as exc:  # tmux missing or a transient error: record it, back off, retry
+            except Exception as exc:  # noqa: BLE001 — tmux missing or a transient error: record it, back off, retry
                 failures += 1
                 if failures == 1:
                     ws.store.append_event("serve.watcher_failed", data={"error": f"{type(exc).__name__}: {exc}"})

@@ -14,7 +14,7 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tutti.serve.envelope import ApiError
@@ -44,7 +44,7 @@ def claim(store: Store, key: str, action: str, *, ttl: timedelta = DEFAULT_TTL,
     A Stored → a previous request with this key already succeeded: return its envelope."""
     deadline = time.monotonic() + wait_timeout
     while True:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with store.transaction() as conn:
             conn.execute("DELETE FROM idempotency WHERE expires_at < ?", (_iso(now),))
             try:

@@ -6,7 +6,7 @@ Every list aggregates all served workspaces unless `?workspace=` names one.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +41,8 @@ WorkspaceQ = Query(None, description="workspace name; default: all served (lists
 
 @router.get("/health", dependencies=[act("health.list")])
 def health_list(request: Request, workspace: str | None = WorkspaceQ):
-    records = []
-    for ws in ctx_of(request).selected(workspace):
-        folder = ws.state_dir / "health"
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            record = _read_json(path)
-            if isinstance(record, dict):
-                record.setdefault("workspace", ws.name)
-                records.append(record)
+    records = [record for ws in ctx_of(request).selected(workspace) for a in ws.config.agents
+               if (record := agents_view.health(ws, a.name)) is not None]
     records.sort(key=lambda r: (str(r.get("workspace")), str(r.get("agent"))))
     return ok("health.list", records)
 
@@ -58,10 +52,9 @@ def health_get(request: Request, workspace: str, agent: str):
     ctx = ctx_of(request)
     ws = ctx.workspace(workspace)
     ctx.agent(ws, agent)
-    record = _read_json(ws.state_dir / "health" / f"{check_id('agent', agent)}.json")
-    if not isinstance(record, dict):
+    record = agents_view.health(ws, agent)
+    if record is None:
         raise NotFoundError(f"no health record for agent '{agent}' yet", hint="start it with `tt up` or wait for a probe")
-    record.setdefault("workspace", ws.name)
     return ok("health.get", record)
 
 
@@ -214,15 +207,8 @@ def _files(ws_name: str, folder: Path, pattern: str) -> list[dict[str, Any]]:
     for path in sorted(folder.glob(pattern)):
         st = path.stat()
         rows.append({"workspace": ws_name, "file": path.name, "path": str(path), "size_bytes": st.st_size,
-                     "modified_at": datetime.fromtimestamp(st.st_mtime, timezone.utc).isoformat()})
+                     "modified_at": datetime.fromtimestamp(st.st_mtime, UTC).isoformat()})
     return rows
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return None
 
 
 def _loads(text: str | None) -> Any:

@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from tutti.errors import UsageError
+from tutti.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
     from tutti.store import Event, Store
@@ -72,7 +73,7 @@ class EventHub:
         while self.subscribers:
             try:
                 events = await asyncio.to_thread(self.store.read_events, self.last_seq, limit=BATCH)
-            except Exception:  # a locked/busy database must not kill the stream; try next tick
+            except (sqlite3.Error, StoreError):  # a busy database must not kill the stream; next tick
                 events = []
             for event in events:
                 self.last_seq = event.seq
@@ -120,8 +121,8 @@ def to_store_ts(value: str) -> str:
     except ValueError:
         raise UsageError(f"invalid cursor '{value}': expected an event seq or an RFC3339 timestamp") from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_resume_id(value: str | None, names: list[str]) -> dict[str, str]:
@@ -220,7 +221,7 @@ async def stream(spec: StreamSpec, hubs: list[EventHub]) -> AsyncIterator[str]:
                     wait = min(wait, max(0.0, deadline - loop.time()))
                 try:
                     item = await asyncio.wait_for(next_item(), timeout=wait)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     if deadline is not None and loop.time() >= deadline:
                         yield f"event: end\ndata: {json.dumps({'reason': 'timeout', 'timeout_secs': spec.timeout_secs})}\n\n"
                         return
