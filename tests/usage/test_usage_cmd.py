@@ -49,3 +49,30 @@ def test_usage_bad_since_is_a_usage_error(tt, usage_ws):
     r = tt("usage", "--since", "yesterdayish", cwd=usage_ws.root)
     assert r.returncode == 2
     assert "error[usage]: --since 'yesterdayish'" in r.stderr
+
+
+def test_usage_by_workspace_and_profile(tt, tmp_path, tutti_home, fixture_log):
+    import subprocess
+
+    roots = {}
+    for name, profile in (("alpha", "team"), ("beta", "solo")):
+        root = tmp_path / name
+        root.mkdir()
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+        (root / "tutti.toml").write_text(f'[workspace]\nname = "{name}"\n\n[workspace.auth]\ndefault_profile = "{profile}"\n'
+                                         '\n[[agent]]\nname = "claude"\nruntime = "claude-code"\n')
+        d = root / ".tutti" / "homes" / "claude" / ".claude" / "projects" / "-x"
+        d.mkdir(parents=True)
+        (d / "s.jsonl").write_text(fixture_log("claude_session_log_sample.jsonl"))
+        roots[name] = root
+    (tutti_home / "config.toml").write_text(
+        '[[profile]]\nname = "team"\n\n[[profile]]\nname = "solo"\n\n'
+        + "".join(f'[[registered_workspace]]\nname = "{n}"\npath = "{r}"\n\n' for n, r in roots.items()))
+    r = tt("usage", "--by-workspace", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = {w["workspace"]: w for w in json.loads(r.stdout)}
+    assert rows["alpha"]["total_tokens"] == rows["beta"]["total_tokens"] == 4084
+    r = tt("usage", "-p", "team", "--json", cwd=tmp_path)
+    assert [w["workspace"] for w in json.loads(r.stdout)] == ["alpha"]
+    r = tt("usage", "-p", "nope", cwd=tmp_path)
+    assert r.returncode != 0 and "profile 'nope' is not in the global config" in r.stderr

@@ -9,13 +9,27 @@ import click
 @click.option("-a", "--agent", default=None, help="Only this agent.")
 @click.option("--since", default=None, help="Only usage since: 30m, 24h, 7d, 2w, today, or an ISO date/time.")
 @click.option("-w", "--workspace", "workspace", default=None, help="A registered workspace instead of the current one.")
+@click.option("--by-workspace", is_flag=True, help="Totals of every registered workspace.")
+@click.option("-p", "--profile", default=None, help="Only workspaces using this profile (implies --by-workspace).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def usage(agent: str | None, since: str | None, workspace: str | None, as_json: bool) -> None:
+def usage(agent: str | None, since: str | None, workspace: str | None, by_workspace: bool, profile: str | None,
+          as_json: bool) -> None:
     """Token usage per agent, read from the runtimes' own logs."""
     from tutti.cli.output import emit_json, table, warn
     from tutti.ops.resolve import current_workspace
-    from tutti.ops.usage import usage_report
+    from tutti.ops.usage import usage_by_workspace, usage_report
 
+    if by_workspace or profile:
+        rows = usage_by_workspace(profile=profile, since=since)
+        if as_json:
+            emit_json(rows)
+            return
+        table(["workspace", "profile", "input", "cache write", "cache read", "output", "total", "requests"],
+              [(r.workspace, r.profile or "-", r.total.input_tokens, r.total.cache_creation_tokens,
+                r.total.cache_read_tokens, r.total.output_tokens, r.total.total_tokens,
+                r.total.requests if r.error is None else f"error: {r.error}") for r in rows],
+              title="Token usage by workspace" + (f" (profile {profile})" if profile else ""))
+        return
     ws = current_workspace(workspace)
     report = usage_report(ws, agent=agent, since=since)
     if as_json:

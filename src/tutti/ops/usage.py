@@ -93,6 +93,44 @@ def usage_by_agent(ws: Workspace, *, since: str | None = None) -> dict[str, dict
     return out
 
 
+@dataclass
+class WorkspaceUsage:
+    workspace: str
+    path: str
+    profile: str | None
+    total: UsageTotals = field(default_factory=UsageTotals)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"workspace": self.workspace, "path": self.path, "profile": self.profile, "error": self.error,
+                **self.total.to_dict()}
+
+
+def usage_by_workspace(*, profile: str | None = None, since: str | None = None) -> list[WorkspaceUsage]:
+    """`tt usage --by-workspace [-p PROFILE]`: totals of every registered workspace.
+
+    With a profile, only workspaces whose `[workspace.auth].default_profile` is that profile —
+    plus unassigned ones when it is the only profile configured (as the original tool did).
+    """
+    from tutti.ops.resolve import all_workspaces, load_global
+
+    gc = load_global()
+    if profile is not None and gc.profile(profile) is None:
+        known = ", ".join(p.name for p in gc.profiles) or "(none configured)"
+        raise NotFoundError(f"profile '{profile}' is not in the global config", hint=f"profiles: {known}")
+    only_profile = len(gc.profiles) == 1
+    out: list[WorkspaceUsage] = []
+    for name, root, ws, error in all_workspaces():
+        assigned = ws.config.workspace.auth.default_profile if ws is not None else None
+        if profile is not None and not (assigned == profile or (assigned is None and only_profile)):
+            continue
+        row = WorkspaceUsage(name, str(root), assigned, error=error)
+        if ws is not None:
+            row.total = usage_report(ws, since=since).total
+        out.append(row)
+    return out
+
+
 def _records(ws: Workspace, *, agent: str | None, since_ts: str | None):
     where, params = [], []
     if agent is not None:
