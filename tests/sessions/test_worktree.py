@@ -138,3 +138,28 @@ def test_a_workspace_in_a_subdirectory_runs_agents_in_the_same_subdirectory(git_
     wt = worktree.prepare(sub, state(sub), "api", "tutti/api")
     assert wt.path == sub / ".tutti" / "worktrees" / "api"
     assert wt.workdir == wt.path / "services" / "api" and (wt.workdir / "main.py").exists()
+
+
+def test_parallel_prepares_in_one_repo_all_succeed(git_repo):
+    # git races on .git/worktrees when two `worktree add` run at once; prepare serialises them.
+    import threading
+
+    from tutti.sessions import worktree
+
+    state = git_repo / ".tutti" / "state"
+    errors: list[BaseException] = []
+
+    def make(name: str) -> None:
+        try:
+            worktree.prepare(git_repo, state, name, f"tutti/{name}")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=make, args=(f"agent{i}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    for i in range(6):
+        assert (git_repo / ".tutti" / "worktrees" / f"agent{i}" / "README.md").exists()

@@ -138,8 +138,24 @@ def _exclude_tutti_dir(root: Path) -> None:
         pass  # cosmetic only
 
 
+@contextmanager
+def _worktree_lock(state_dir: Path) -> Iterator[None]:
+    """Serialise worktree add/remove across threads and processes of one workspace: git
+    itself races when two `git worktree add` run at once in one repository
+    ("failed to read .git/worktrees/X/commondir")."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / ".worktree-ops.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def prepare(root: Path, state_dir: Path, agent: str, branch: str, *, fresh: bool = False) -> Worktree:
     """Create or reuse the agent's worktree. Raises RoutingError on any failure."""
+    with _worktree_lock(state_dir):
+        return _prepare(root, state_dir, agent, branch, fresh=fresh)
+
+
+def _prepare(root: Path, state_dir: Path, agent: str, branch: str, *, fresh: bool) -> Worktree:
     path = worktree_dir(root, agent)
     _, prefix = repo_info(root)
     if not git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).ok:
@@ -202,6 +218,11 @@ def record_injected(state_dir: Path, agent: str, rel_path: str) -> None:
 
 def remove(root: Path, state_dir: Path, agent: str, branch: str | None = None) -> RemovedWorktree:
     """Remove the agent's worktree, and its branch if (and only if) Tutti created it."""
+    with _worktree_lock(state_dir):
+        return _remove(root, state_dir, agent, branch)
+
+
+def _remove(root: Path, state_dir: Path, agent: str, branch: str | None) -> RemovedWorktree:
     path = worktree_dir(root, agent)
     record = recorded(state_dir, agent) or {}
     branch = record.get("branch") or branch
