@@ -220,3 +220,40 @@ def test_hud_counts_agents_and_approvals_waiting_on_a_human(page, store_workspac
         store.append_event("direct.approval.decided", agent="planner", run_id="r1", data={"approval_id": "ap-1"})
         page.wait_for_function("document.querySelector('[data-testid=\"hud-waiting\"]').textContent === '1'")
         assert page.text_content('[data-testid="hud-blocked"]') == "1"  # waiting counts as blocked
+
+
+def test_page_opened_mid_run_shows_real_step_status(page, git_repo):
+    extra = """
+[[workflow]]
+name = "long"
+
+[[workflow.step]]
+id = "prepare"
+type = "command"
+run = "true"
+
+[[workflow.step]]
+id = "soak"
+type = "command"
+run = "sleep 30"
+"""
+    ws = load(write_workspace(git_repo, extra=extra))
+    from tutti.ops.run import cancel_run, start_run
+
+    run_id = start_run(ws, "long")
+    deadline = time.monotonic() + 20
+    while not ws.store.read_events(0, kinds=["workflow.step.started"], run_id=run_id)[1:]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    # Bury the run's own events under newer ones so the page's event backlog cannot see them.
+    with ws.store.transaction() as conn:
+        for i in range(400):
+            ws.store.append_event("agent.idle", agent="planner", data={"i": i}, conn=conn)
+    with serving([ws]) as url:
+        try:
+            open_dashboard(page, url)
+            page.wait_for_selector(f'[data-testid="stage-{run_id}-2"][data-status="running"]')
+            assert page.get_attribute(f'[data-testid="stage-{run_id}-1"]', "data-status") == "completed"
+            assert page.locator(f'[data-testid="pipeline-{run_id}"] .stage').all_text_contents() == ["prepare", "soak"]
+        finally:
+            cancel_run(ws, run_id)

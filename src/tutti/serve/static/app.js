@@ -330,10 +330,34 @@ async function load(workspace) {
   const [agents, workflows] = await Promise.all([api(q("/v1/agents")), api(q("/v1/workflows"))]);
   for (const a of agents) ui.agents.set(a.agent, a);
   for (const wf of workflows) ui.workflows.set(wf.name, wf);
+  await loadRuns();
   renderFloor(); renderWorkflows(); renderRuns();
   const latest = await latestSeq();
   lastSeq = Math.max(0, latest - BACKLOG);
   connect(lastSeq);
+}
+
+// Runs from the store, so a page opened mid-run shows every step's real status (the event
+// backlog replayed afterwards only covers the most recent events).
+const RUN_STATUS = { succeeded: "completed" };
+const STEP_STATUS = { success: "completed" };
+async function loadRuns() {
+  const runs = await api(q("/v1/runs?limit=10"));
+  for (const r of runs) {
+    const wf = ui.workflows.get(r.workflow);
+    const run = {
+      run_id: r.run_id, workflow: r.workflow, status: RUN_STATUS[r.status] || r.status, current: -1,
+      startedAt: r.started_at, stages: (wf ? wf.stages : []).map((s) => ({ label: s.label, status: "pending" })),
+    };
+    if (r.status === "running") {
+      const detail = await api(q(`/v1/runs/${encodeURIComponent(r.run_id)}`));
+      run.stages = detail.steps.map((s) => ({ label: s.id || s.key, status: STEP_STATUS[s.status] || s.status }));
+      run.current = run.stages.map((s) => s.status).lastIndexOf("running");
+    } else if (run.status === "completed") {
+      run.stages.forEach((s) => { s.status = "completed"; });
+    }
+    ui.runs.set(run.run_id, run);
+  }
 }
 
 async function latestSeq() {
