@@ -88,3 +88,9 @@ def test_port_zero_prints_the_chosen_port(git_repo):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.communicate(timeout=20)
+
+
+def test_unknown_workspace_name_is_a_one_line_error(tt, git_repo):
+    r = tt("serve", "-w", "no-such-workspace", cwd=git_repo, timeout=60)
+    assert r.returncode == 1 and r.stderr.startswith("error[not_found]: workspace 'no-such-workspace'")
+    assert "Traceback" not in r.stderr
