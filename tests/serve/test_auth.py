@@ -101,3 +101,12 @@ def test_non_loopback_bind_without_auth_is_refused(tt, workspace):
 def test_serve_outside_a_workspace_is_a_one_line_error(tt, tmp_path):
     r = tt("serve", cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.startswith("error[config]: tutti.toml not found")
+
+
+def test_unauthenticated_server_refuses_non_localhost_host_header(server):
+    # DNS rebinding: evil.example resolves to 127.0.0.1, and its page's Origin matches its Host.
+    headers = {"Host": "evil.example:4040", "Origin": "http://evil.example:4040"}
+    r = httpx.post(server + "/v1/actions/run", json={"workflow": "check", "dry_run": True}, headers=headers)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert httpx.get(server + "/v1/health", headers={"Host": "evil.example"}).status_code == 403
+    assert httpx.get(server + "/v1/health", headers={"Host": "localhost:4040"}).status_code == 200

@@ -5,7 +5,9 @@ One pure-ASGI middleware (it must not buffer the SSE stream) enforces, in order:
 2. when a token is configured: `Authorization: Bearer <token>` or the `tutti_session` cookie set by
    `/login` (EventSource cannot send headers) — compared with `hmac.compare_digest`;
 3. state-changing requests carrying a foreign `Origin` are refused (403), so a web page on another
-   site cannot drive the API through the user's browser.
+   site cannot drive the API through the user's browser;
+4. without a token (loopback only) the `Host` must be a loopback name: a DNS-rebinding page
+   (Host: evil.example resolving to 127.0.0.1) would otherwise pass the Origin check.
 """
 
 from __future__ import annotations
@@ -70,6 +72,13 @@ def is_loopback(host: str) -> bool:
     return host.strip("[]") in LOOPBACK
 
 
+def _hostname(host: str) -> str:
+    """`127.0.0.1:4040` → `127.0.0.1`, `[::1]:4040` → `::1`."""
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
 def _headers(scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
@@ -113,6 +122,10 @@ class GuardMiddleware:
         headers = _headers(scope)
         path = scope.get("path", "")
         method = scope.get("method", "GET")
+        if not self.token and not is_loopback(_hostname(headers.get("host", "127.0.0.1"))):
+            await _reject(send, 403, "auth", "forbidden",
+                          "this unauthenticated server only answers requests addressed to localhost")
+            return
         if self.token and path not in PUBLIC_PATHS and not credentials_ok(self.token, headers):
             if method == "GET" and not path.startswith("/v1/") and "text/html" in headers.get("accept", ""):
                 await _redirect(send, "/login")
