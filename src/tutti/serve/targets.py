@@ -90,6 +90,6 @@ def plan(*, workspace: str | None, all_: bool, bind: str | None, remote: bool, p
     if not is_loopback(address) and not auth:
         raise UsageError(REFUSE_UNAUTHENTICATED)
     return ServePlan(
-        workspaces=workspaces, bind=address, port=port or config.dashboard.port or 4040, auth=auth,
+        workspaces=workspaces, bind=address, port=port if port is not None else (config.dashboard.port or 4040), auth=auth,
         dashboard=any(ws.config.observe.dashboard for ws in workspaces),
     )
