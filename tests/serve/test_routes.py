@@ -96,6 +96,24 @@ def test_cancel_action_stops_a_running_run(client):
     assert wait_for_run(client, run_id)["status"] == "cancelled"
 
 
+def test_verify_action_returns_run_id_and_writes_verify_last(client, workspace):
+    r = client.post("/v1/actions/verify", json={"workflow": "check"})
+    assert r.status_code == 200, r.text
+    run = wait_for_run(client, r.json()["data"]["run_id"])
+    assert run["status"] == "succeeded" and run["origin"] == "verify"
+    import time
+
+    deadline = time.monotonic() + 20
+    while not (workspace.state_dir / "verify-last.json").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_verify_without_a_verify_workflow_is_404(client):
+    r = client.post("/v1/actions/verify", json={})
+    assert r.status_code == 404 and "verify" in r.json()["error"]["message"]
+
+
 def test_dry_run_returns_plan_without_running(client, workspace):
     r = client.post("/v1/actions/run", json={"workflow": "check", "dry_run": True})
     assert r.status_code == 200 and r.json()["data"]["run_id"] is None and r.json()["data"]["plan"]

@@ -8,6 +8,7 @@ lists. Long work (`run`) returns a `run_id` at once; progress flows through even
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -190,15 +191,38 @@ def verify(request: Request, body: VerifyBody | None = None, idempotency_key: st
     body = body or VerifyBody()
 
     def work(ws):
-        workflow = _workflow(ws, body.workflow) if body.workflow else None
-        kwargs: dict[str, Any] = {"agent": _agent(ws, body.agent), "strict": body.strict}
-        if workflow:
-            kwargs["workflow"] = workflow
-        result = operation("run", "verify")(ws, **kwargs)
+        workflow = _workflow(ws, body.workflow or "verify")
+        run_id = _in_background(operation("run", "verify"), ws, workflow=workflow,
+                                agent=_agent(ws, body.agent), strict=body.strict)
         return {"workspace": ws.name, "workflow": workflow, "agent": body.agent, "strict": body.strict,
-                "result": result}
+                "run_id": run_id}
 
     return execute(request, "verify", body, idempotency_key, work)
+
+
+def _in_background(fn: Callable[..., Any], ws, *, startup_timeout: float = 60.0, **kwargs: Any) -> str | None:
+    """Run a blocking workflow use-case in a thread; return its run_id as soon as it starts.
+    (Long work is a job, not a request: progress flows through events, the result is at /v1/runs/{id}.)"""
+    started, box = threading.Event(), {}
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        if kind == "workflow.started" and "run_id" not in box:
+            box["run_id"] = data.get("run_id")
+            started.set()
+
+    def runner() -> None:
+        try:
+            fn(ws, on_event=on_event, **kwargs)
+        except Exception as exc:  # noqa: BLE001 — handed to the request if the run never started
+            box.setdefault("error", exc)
+        finally:
+            started.set()
+
+    threading.Thread(target=runner, name="tutti-api-job", daemon=True).start()
+    started.wait(startup_timeout)
+    if "run_id" not in box and "error" in box:
+        raise box["error"]
+    return box.get("run_id")
 
 
 @router.post("/review", dependencies=[act("review", "action")])
