@@ -257,3 +257,39 @@ run = "sleep 30"
             assert page.locator(f'[data-testid="pipeline-{run_id}"] .stage').all_text_contents() == ["prepare", "soak"]
         finally:
             cancel_run(ws, run_id)
+
+
+def test_start_button_launches_a_stopped_agent(page, fake_workspace):
+    root = fake_workspace([{"name": "idler", "worktree": False}], script='work_secs = 0.3\nreply = "ok"\n')
+    with (root / "tutti.toml").open("a") as fh:
+        fh.write("\n[observe]\ndashboard = true\n")
+    ws = load(root)
+    with serving([ws]) as url:
+        open_dashboard(page, url)
+        page.click('[data-testid="station-idler"]')
+        start = page.locator('[data-testid="focus-start"]')
+        start.wait_for(state="visible")
+        start.click()
+        page.wait_for_function("document.querySelector('[data-testid=\"focus-note\"]').textContent === 'started'",
+                               timeout=60000)
+        page.wait_for_function("document.querySelector('[data-testid=\"focus-terminal\"]').textContent"
+                               ".includes('fake agent')", timeout=30000)
+        assert not start.is_visible()
+    from tutti.ops.agents import status
+
+    (row,) = [r for r in status(ws) if r.agent == "idler"]
+    assert row.running
+
+
+def test_workspace_selector_switches_floors(page, tmp_path):
+    one = load(write_workspace(tmp_path / "one", "one"))
+    two = load(write_workspace(tmp_path / "two", "two",
+                               extra='\n[[agent]]\nname = "extra"\nruntime = "fake"\n'))
+    with serving([one, two]) as url:
+        open_dashboard(page, url)
+        assert page.locator(".station").count() == 2
+        page.select_option('[data-testid="workspace-select"]', "two")
+        page.wait_for_selector('[data-testid="station-extra"]')
+        assert page.locator(".station").count() == 3
+        two.store.append_event("agent.working", agent="extra")
+        page.wait_for_selector('[data-testid="station-extra"][data-color="working"]', timeout=5000)
