@@ -107,7 +107,8 @@ def execute(request: Request, action: str, body: ActionBody, header_key: str | N
         if key:
             idempotency.release(ws.store, key)
         message = exc.message if isinstance(exc, TuttiError) else type(exc).__name__
-        ws.store.append_event("api.action", data={**audit, "ok": False, "error": message})
+        ws.store.append_event("api.action", agent=getattr(body, "agent", None),
+                              data={**audit, "ok": False, "error": message})
         raise
     result = envelope(action, data=data)
     with ws.store.transaction() as conn:

@@ -39,6 +39,7 @@ def create_app(workspaces: list[Workspace], *, token: str | None, dashboard: boo
                          hint="give each workspace a unique [workspace].name in its tutti.toml")
     ctx = ServeContext({ws.name: ws for ws in workspaces}, token=token, dashboard=dashboard,
                        keepalive_secs=keepalive_secs, poll_secs=poll_secs, queue_size=queue_size)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         background = None
@@ -66,7 +67,6 @@ def create_app(workspaces: list[Workspace], *, token: str | None, dashboard: boo
     app.include_router(webhooks.router)
     _stream_route(app)
     _login_routes(app)
-
     if dashboard:
         _dashboard_routes(app)
     return app
