@@ -95,3 +95,22 @@ def test_unknown_workspace_name_is_a_one_line_error(tt, git_repo):
     r = tt("serve", "-w", "no-such-workspace", cwd=git_repo, timeout=60)
     assert r.returncode == 1 and r.stderr.startswith("error[not_found]: workspace 'no-such-workspace'")
     assert "Traceback" not in r.stderr
+
+
+def test_serve_all_registered_workspaces_in_one_process(tmp_path, tutti_home):
+    one, two = write_workspace(tmp_path / "one", "one"), write_workspace(tmp_path / "two", "two")
+    (tutti_home / "config.toml").write_text(
+        f'[[registered_workspace]]\nname = "one"\npath = "{one}"\n\n'
+        f'[[registered_workspace]]\nname = "two"\npath = "{two}"\n')
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tutti", "serve", "--all", "--port", str(port)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert wait_up(url).status_code == 200
+        rows = httpx.get(url + "/v1/agents").json()["data"]
+        assert sorted({r["workspace"] for r in rows}) == ["one", "two"]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert "workspaces: one, two" in out, err
