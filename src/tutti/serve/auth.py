@@ -27,8 +27,8 @@ MAX_BODY_BYTES = 1024 * 1024
 COOKIE_NAME = "tutti_session"
 TOKEN_FILENAME = "serve-token"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-# Reachable without credentials: the login step itself and the health probe of the HTTP server.
-PUBLIC_PATHS = {"/login", "/login.html", "/favicon.ico"}
+# Reachable without credentials: the login step itself (and the browser's favicon probe).
+PUBLIC_PATHS = {"/login", "/favicon.ico"}
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
