@@ -278,3 +278,17 @@ def test_dashboard_served_only_when_configured(git_repo, tmp_path):
         assert httpx.get(url + "/static/..%2Fapp.py").status_code == 404
     with serving([ws], dashboard=False) as url:
         assert httpx.get(url + "/").status_code == 404
+
+
+def test_edited_tutti_toml_applies_without_restart(client, workspace):
+    import os
+
+    path = workspace.config_path
+    path.write_text(path.read_text() + '\n[[agent]]\nname = "newcomer"\nruntime = "fake"\n')
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10_000_000))
+    assert "newcomer" in [r["agent"] for r in client.get("/v1/agents").json()["data"]]
+    path.write_text("[workspace\nbroken")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 20_000_000))
+    assert "newcomer" in [r["agent"] for r in client.get("/v1/agents").json()["data"]]  # last good config
+    (event,) = workspace.store.read_events(0, kinds=["serve.config_invalid"])
+    assert "tutti.toml" in event.data["error"]
