@@ -190,11 +190,14 @@ async def stream(spec: StreamSpec, hubs: list[EventHub]) -> AsyncIterator[str]:
             sent[name] = cursor
             while True:
                 batch = await asyncio.to_thread(hub.store.read_events, sent[name], limit=BATCH)
+                frames = []
                 for event in batch:
                     if _wanted(event, spec.kinds):
-                        yield frame(event, event_id(name, event.seq), named=spec.named)
+                        frames.append(frame(event, event_id(name, event.seq), named=spec.named))
                     else:
                         sent[name] = event.seq
+                if frames:
+                    yield "".join(frames)
                 if len(batch) < BATCH:
                     break
         loop = asyncio.get_running_loop()
