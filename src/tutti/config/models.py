@@ -343,6 +343,13 @@ class Resilience(Model):
     retry_max_attempts: int = 1
     retry_initial_backoff_ms: int = 500
     retry_max_backoff_ms: int = 5000
+    # Tutti additions: runtime recovery (tutti.resilience)
+    restart_persistent: bool = False  # restart `persistent = true` agents whose session/process died
+    recovery_backoff_secs: float = 30.0  # wait before the 2nd recovery of an agent; doubles per attempt
+    recovery_max_backoff_secs: float = 600.0
+    recovery_max_attempts: int = 3  # circuit breaker: consecutive recoveries before a human is needed
+    recovery_reset_secs: float = 600.0  # healthy this long after a recovery closes the breaker again
+    correlation_window_secs: float = 60.0  # same failure on one profile by 2+ agents → provider-level
 
     ROTATION_VALUES: ClassVar[tuple[str, ...]] = ("rotate", "rotate_profile", "profile_rotate", "failover", "auto_rotate")
 

@@ -173,8 +173,12 @@ def _session_env(ws: Workspace, agent: Agent, runtime: str, workdir: Path, profi
 
 # -- up ---------------------------------------------------------------------------------------
 def up(ws: Workspace, agent: str | None = None, *, fresh_worktree: bool = False, mode: str | None = None,
-       policy: str | None = None, backend: SessionBackend | None = None, start_watcher: bool = True) -> UpResult:
-    """Launch one agent (or all, in depends_on order) in tmux sessions and worktrees."""
+       policy: str | None = None, backend: SessionBackend | None = None, start_watcher: bool = True,
+       profile_override: str | None = None) -> UpResult:
+    """Launch one agent (or all, in depends_on order) in tmux sessions and worktrees.
+
+    `profile_override`: launch on exactly this global profile, no launch-time rotation (runtime
+    recovery picks the next profile itself, see tutti.resilience)."""
     backend = backend or default_backend()
     mode = mode or ws.config.launch.mode
     policy = policy or ws.config.launch.policy
@@ -196,13 +200,18 @@ def up(ws: Workspace, agent: str | None = None, *, fresh_worktree: bool = False,
 
     gc = load_global()
     allow_rules = list(gc.permissions.allow) if gc.permissions else []
-    profile_name = ws.config.workspace.auth.default_profile
+    profile_name = profile_override or ws.config.workspace.auth.default_profile
     profile = gc.profile(profile_name) if profile_name else None
+    if profile_override and profile is None:
+        from tutti.errors import NotFoundError
+
+        raise NotFoundError(f"profile '{profile_override}' is not in the global config",
+                            hint=f"profiles: {', '.join(p.name for p in gc.profiles) or '(none configured)'}")
     limit = profile.max_concurrent if profile else None
 
     try:
         refused = _up_each(ws, agents, result, backend, gc, profile_name, profile, limit, allow_rules,
-                           fresh_worktree=fresh_worktree, mode=mode, policy=policy)
+                           fresh_worktree=fresh_worktree, mode=mode, policy=policy, rotate=profile_override is None)
     finally:
         # Even when a later agent fails, the ones already launched get watched.
         if result.launched and start_watcher:
@@ -218,7 +227,7 @@ def up(ws: Workspace, agent: str | None = None, *, fresh_worktree: bool = False,
 
 def _up_each(ws: Workspace, agents: list[Agent], result: UpResult, backend: SessionBackend, gc: GlobalConfig,
              profile_name: str | None, profile: Profile | None, limit: int | None, allow_rules: list[str], *,
-             fresh_worktree: bool, mode: str, policy: str) -> bool:
+             fresh_worktree: bool, mode: str, policy: str, rotate: bool = True) -> bool:
     """Launch each agent in order; True if the profile limit refused one."""
     refused = False
     for cfg in agents:
@@ -240,7 +249,8 @@ def _up_each(ws: Workspace, agents: list[Agent], result: UpResult, backend: Sess
             refused = True
             continue
         launched = _launch(ws, cfg, runtime, session, backend, fresh=fresh_worktree or cfg.fresh_worktree, mode=mode,
-                           policy=policy, allow_rules=allow_rules, profile=profile, warnings=result.warnings, gc=gc)
+                           policy=policy, allow_rules=allow_rules, profile=profile, warnings=result.warnings,
+                           gc=gc if rotate else None)
         result.launched.append(launched)
     return refused
 

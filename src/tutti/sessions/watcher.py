@@ -92,7 +92,8 @@ class _Pane:
 
 class Watcher:
     def __init__(self, ws: Workspace, backend: TmuxBackend | None = None, *, settle_secs: float = 0.3,
-                 throttle_secs: float = 0.1, rescan_secs: float = 5.0, write_logs: bool = True) -> None:
+                 throttle_secs: float = 0.1, rescan_secs: float = 5.0, write_logs: bool = True,
+                 recover: bool = True) -> None:
         self.ws = ws
         self.backend = backend or TmuxBackend()
         self.settle_secs = settle_secs
@@ -103,6 +104,8 @@ class Watcher:
         self._queue: queue.Queue[tuple[str, str]] = queue.Queue()
         self.classifications = 0  # how many captures+classifies ran (benchmarks read it)
         self._config_mtime: float | None = None
+        self.recover = recover
+        self.recovery = None  # tutti.resilience.recovery.Recovery, created when watching starts
 
     # -- public -------------------------------------------------------------------------
     def run(self, stop: threading.Event | None = None, *, exit_when_empty: bool = True,
@@ -117,6 +120,7 @@ class Watcher:
         if exclusive and lock is None:
             return False
         stop = stop or threading.Event()
+        self._start_recovery()
         started = time.monotonic()
         next_rescan = 0.0
         try:
@@ -138,6 +142,7 @@ class Watcher:
                     self._on_output(who)
                 self._drain_queue()
                 self._due()
+                self._recover_due()
             return True
         finally:
             for p in self.panes.values():
@@ -241,6 +246,8 @@ class Watcher:
 
     def _next_deadline(self) -> float:
         deadline = time.monotonic() + 1.0
+        if self.recovery is not None and self.recovery.next_due() is not None:
+            deadline = min(deadline, self.recovery.next_due())
         for p in self.panes.values():
             if p.unsettled:
                 deadline = min(deadline, p.last_output + self.settle_secs)
@@ -278,6 +285,8 @@ class Watcher:
             changed = False  # a frame between two spinner states is not "done": the settle pass decides
         if changed:
             self._transition(p, det)
+        elif self.recovery is not None and any(e.startswith("working_timeout:") for e in det.evidence):
+            self._observe(p.agent, det)  # still "working", but past its working_timeout_secs
         p.same = 0 if (changed or settle) else p.same + 1
         if settle and self.write_logs:
             self._append_log(p, det.state)
@@ -295,6 +304,45 @@ class Watcher:
         if det.state is AgentState.STOPPED:
             fields["stopped_at"] = now_iso()
         agent_state.update_state(self.ws.state_dir, p.agent, **fields)
+        self._observe(p.agent, det)
+
+    # -- recovery (tutti.resilience) --------------------------------------------------------------
+    def _start_recovery(self) -> None:
+        if not self.recover or self.recovery is not None:
+            return
+        try:
+            from tutti.resilience.recovery import Recovery
+
+            self.recovery = Recovery(self.ws, self.backend, forget=self._forget)
+        except Exception as exc:  # noqa: BLE001 - a broken global config must not stop state detection
+            print(f"watcher: recovery disabled: {exc}", file=sys.stderr)
+
+    def _observe(self, agent: str, det: Detection) -> None:
+        if self.recovery is None:
+            return
+        try:
+            self.recovery.observe(agent, det)
+        except Exception as exc:  # noqa: BLE001 - a daemon: log, keep watching
+            print(f"watcher: recovery of {agent}: {exc}", file=sys.stderr)
+
+    def _recover_due(self) -> None:
+        if self.recovery is None:
+            return
+        try:
+            restarted = self.recovery.tick()
+        except Exception as exc:  # noqa: BLE001 - a daemon: log, keep watching
+            print(f"watcher: recovery: {exc}", file=sys.stderr)
+            restarted = True
+        if restarted:
+            self.rescan()  # attach to the relaunched session(s)
+
+    def _forget(self, agent: str) -> None:
+        """Stop watching an agent's pane without recording a stop (recovery is restarting it)."""
+        p = self.panes.get(agent)
+        if p is not None:
+            if p.client:
+                p.client.stop()
+            self.panes.pop(agent, None)
 
     def _append_log(self, p: _Pane, state: AgentState) -> None:
         try:
