@@ -1,0 +1,123 @@
+"""Recovery end to end: `tt up` alone (its background watcher) restarts a failed fake agent in
+real tmux on the next profile and records the outcome."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from tutti.sessions import agent_state
+from tutti.workspace import load_workspace_at
+
+SCRIPT = """
+work_secs = 0.3
+reply = "Done."
+
+[[rule]]
+match = "hit the limit"
+work_secs = 0.3
+fail = "rate_limit"
+
+[[rule]]
+match = "log me in"
+work_secs = 0.3
+fail = "auth"
+
+[[rule]]
+match = "die now"
+fail = "crash"
+exit_code = 3
+"""
+
+GLOBAL = """
+[[profile]]
+name = "team-a"
+provider = "anthropic"
+priority = 1
+
+[[profile]]
+name = "team-b"
+provider = "anthropic"
+priority = 2
+
+[resilience]
+rate_limit_strategy = "rotate_profile"
+provider_down_strategy = "failover"
+{extra}
+"""
+
+
+def wait_until(cond, timeout=40.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def events(ws, agent, kind):
+    return [e for e in ws.store.read_events(agent=agent) if e.kind == kind]
+
+
+def setup(fake_workspace, tutti_home: Path, agents, *, extra: str = "") -> Path:
+    (tutti_home / "config.toml").write_text(GLOBAL.format(extra=extra))
+    root = fake_workspace(agents, script=SCRIPT)
+    with open(root / "tutti.toml", "a") as fh:
+        fh.write('\n[workspace.auth]\ndefault_profile = "team-a"\n')
+    return root
+
+
+def test_rate_limited_agent_is_restarted_on_the_second_profile(fake_workspace, tutti_home, tt):
+    root = setup(fake_workspace, tutti_home, [{"name": "w1"}])
+    assert tt("up", cwd=root).returncode == 0
+    ws = load_workspace_at(root)
+    wait_until(lambda: events(ws, "w1", "agent.idle"))
+    sent = tt("send", "w1", "please hit the limit", cwd=root)
+    assert sent.returncode == 0, sent.stderr
+    wait_until(lambda: events(ws, "w1", "agent.rate_limited"))
+    ok = wait_until(lambda: events(ws, "w1", "agent.recovery_succeeded"))[0]
+    assert ok.data["trigger"] == "rate_limited"
+    assert (ok.data["from_profile"], ok.data["to_profile"]) == ("team-a", "team-b")
+    assert ok.data["attempt"] == 1 and ok.data["strategy"] == "rotate_profile"
+    attempted = events(ws, "w1", "agent.recovery_attempted")
+    assert attempted and attempted[0].seq < ok.seq
+    assert (agent_state.read_state(ws.state_dir, "w1") or {}).get("profile") == "team-b"
+    # the relaunched agent is watched again (becomes idle) and takes prompts
+    wait_until(lambda: [e for e in events(ws, "w1", "agent.idle") if e.seq > ok.seq])
+    assert tt("send", "w1", "hello again", "--wait", "--timeout-secs", "60", cwd=root).returncode == 0
+    records = [json.loads(line) for line in (root / ".records" / "w1.jsonl").read_text().splitlines()]
+    assert records[-1]["prompt"] == "hello again"
+    # our own kill was not reported as a crash
+    assert not [e for e in ws.store.read_events(agent="w1") if e.kind == "agent.stopped"
+                and e.seq > attempted[0].seq]
+    tt("down", cwd=root)
+
+
+def test_breaker_opens_and_leaves_the_agent_failed_for_a_human(fake_workspace, tutti_home, tt):
+    root = setup(fake_workspace, tutti_home, [{"name": "w1"}], extra="recovery_max_attempts = 0")
+    assert tt("up", cwd=root).returncode == 0
+    ws = load_workspace_at(root)
+    wait_until(lambda: events(ws, "w1", "agent.idle"))
+    assert tt("send", "w1", "log me in", cwd=root).returncode == 0
+    failed = wait_until(lambda: events(ws, "w1", "agent.recovery_failed"))[0]
+    assert failed.data["human_needed"] is True and "human is needed" in failed.data["error"]
+    assert not events(ws, "w1", "agent.recovery_attempted")
+    assert tt("status", "--json", cwd=root).returncode == 0
+    assert (agent_state.read_state(ws.state_dir, "w1") or {}).get("state") == "auth_failed"
+    tt("down", cwd=root)
+
+
+def test_persistent_agent_that_crashes_is_restarted_when_asked(fake_workspace, tutti_home, tt):
+    root = setup(fake_workspace, tutti_home, [{"name": "svc"}], extra="restart_persistent = true")
+    text = (root / "tutti.toml").read_text().replace('name = "svc"\n', 'name = "svc"\npersistent = true\n')
+    (root / "tutti.toml").write_text(text)
+    assert tt("up", cwd=root).returncode == 0
+    ws = load_workspace_at(root)
+    wait_until(lambda: events(ws, "svc", "agent.idle"))
+    assert tt("send", "svc", "die now", cwd=root).returncode == 0
+    ok = wait_until(lambda: events(ws, "svc", "agent.recovery_succeeded"))[0]
+    assert ok.data["trigger"] == "crashed" and ok.data["to_profile"] == "team-a"
+    tt("down", cwd=root)
