@@ -4,6 +4,15 @@ Screens (fixtures, Claude Code 2.1.x): submitted prompts echo as `❯ text`; the
 `───` / `❯ ` / `───` / footer. While working there is a status line `· Thundering… (0s · ↓ 2
 tokens)` and the footer says `esc to interrupt`; a finished turn leaves `✻ Churned for 0s`
 (no ellipsis). Errors print under the turn as `⎿  Invalid API key` or `● API Error: …`.
+
+While Claude Code retries a failing request itself (10 attempts by default, backing off to
+~32 s each: about 3 minutes in all) the status line reads `✻ API error · Retrying in 11s ·
+attempt 6/10` and its state file still says busy, so the agent would look `working` until the
+retries ran out. From the 4th attempt on (a few seconds of failures: no longer a blip) the line
+is a failure: `rate_limited` when it names a 429 / rate limit, otherwise `provider_down` — the
+requests Claude Code retries without saying why are overloads (529), 5xx and connection
+errors, i.e. the provider, not the account. The detail is the line (with its retry hint, which
+recovery reads).
 """
 
 from __future__ import annotations
@@ -28,7 +37,13 @@ RATE = (
     LEAD + r"(?:Claude(?: AI)? usage limit reached|You've hit your (?:usage |session |weekly )?limit|"
     r"Usage limit reached|(?:5-hour|weekly|session|Opus weekly) limit reached)",
 )
+# `✻ API error · Retrying in 11s · attempt 6/10` (attempt ≥ 4), see the module docstring.
+_RETRYING = (r"^[\s✻✢✳✶✽✺·*●⎿]*API\s?error\b[^\n]*?Retrying in \d+\s*s[^\n]*?attempt\s*(?:[4-9]|\d{2,})\s*/\s*\d+")
+RETRYING_RATE = r"(?=[^\n]*(?:\b429\b|rate.?limit))" + _RETRYING
+RETRYING_DOWN = r"(?![^\n]*(?:\b429\b|rate.?limit))" + _RETRYING
+RATE = (*RATE, RETRYING_RATE)
 DOWN = (
+    RETRYING_DOWN,
     LEAD + r"API Error:?\s*(?:5\d\d)\b",
     ERR + r".*(?:overloaded_error|overloaded|service unavailable|bad gateway|gateway timeout|"
     r"upstream timeout|internal server error|api_error|\b50[0234]\b|\b529\b)",
