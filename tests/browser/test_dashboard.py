@@ -293,3 +293,20 @@ def test_workspace_selector_switches_floors(page, tmp_path):
         assert page.locator(".station").count() == 3
         two.store.append_event("agent.working", agent="extra")
         page.wait_for_selector('[data-testid="station-extra"][data-color="working"]', timeout=5000)
+
+
+def test_approval_waiting_on_a_human_is_decided_from_the_dashboard(page, store_workspace, shot):
+    from tutti.direct.approvals import request
+    from tutti.direct.policy import ApprovalRequest
+
+    with serving([store_workspace]) as url:
+        open_dashboard(page, url)
+        request(store_workspace.store, ApprovalRequest("ap-9", "run_9", "planner", "shell", {"command": "rm -rf build"}))
+        page.wait_for_selector('[data-testid="approval-ap-9"]', timeout=5000)
+        assert page.text_content('[data-testid="hud-waiting"]') == "1"
+        shot(page, "dashboard-approval")
+        page.click('[data-testid="deny-ap-9"]')
+        page.wait_for_selector('[data-testid="approval-ap-9"]', state="detached")
+        row = store_workspace.store.query("SELECT status, decided_by FROM approvals WHERE approval_id = 'ap-9'")[0]
+        assert tuple(row) == ("denied", "api")
+        assert page.text_content('[data-testid="hud-waiting"]') == "0"

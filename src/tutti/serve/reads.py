@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from tutti.errors import NotFoundError, UsageError
 from tutti.serve import agents_view
 from tutti.serve.context import ServeContext, check_id
-from tutti.serve.envelope import ok
+from tutti.serve.envelope import _plain, ok
 from tutti.serve.operations import operation
 from tutti.serve.sse import parse_cursor
 
@@ -117,6 +117,16 @@ def ops_list(request: Request, workspace: str | None = WorkspaceQ, limit: int = 
         rows.extend(e.to_dict() for e in _newest(ws, "api.action", limit))
     rows.sort(key=lambda e: e["ts"], reverse=True)
     return ok("ops.list", rows[:limit])
+
+
+@router.get("/approvals", dependencies=[act("approvals.list")])
+def approvals_list(request: Request, workspace: str | None = WorkspaceQ, run_id: str | None = None):
+    """Tool calls of API-direct runs waiting for a human (decide with POST /v1/actions/approve)."""
+    pending = operation("direct", "pending_approvals")
+    rows = []
+    for ws in ctx_of(request).selected(workspace):
+        rows.extend({**_plain(a), "workspace": ws.name} for a in pending(ws, check_id("run_id", run_id) if run_id else None))
+    return ok("approvals.list", rows)
 
 
 @router.get("/logs", dependencies=[act("logs.list")])

@@ -21,7 +21,7 @@ const ui = {
   workspace: null,
   source: null,
   focus: null,          // {agent, timer, pending}
-  approvals: new Map(), // approval_id -> agent: tool calls waiting for a human decision
+  approvals: new Map(), // approval_id -> {approval_id, run_id, agent, tool, args}: waiting for a human
 };
 
 const $ = (sel) => document.querySelector(sel);
@@ -191,6 +191,28 @@ async function dispatch(name, button) {
   } finally { button.disabled = false; }
 }
 
+// -- approvals: tool calls of direct runs waiting for a human -----------------------------------
+function renderApprovals() {
+  const list = $('[data-testid="approvals"]');
+  if (!ui.approvals.size) list.replaceChildren(el("li", { class: "empty" }, "Nothing to approve."));
+  else list.replaceChildren(...[...ui.approvals.values()].map((a) => el("li", { "data-testid": `approval-${a.approval_id}` },
+    el("div", {}, el("strong", {}, a.agent || "agent"), ` wants to run `, el("strong", {}, a.tool)),
+    el("code", {}, JSON.stringify(a.args || {})),
+    el("div", { class: "actions" },
+      el("button", { "data-testid": `approve-${a.approval_id}`, onclick: () => decide(a, true) }, "Approve"),
+      el("button", { class: "deny", "data-testid": `deny-${a.approval_id}`, onclick: () => decide(a, false) }, "Deny")))));
+  renderHud();
+}
+
+async function decide(approval, approve) {
+  try {
+    await api("/v1/actions/approve", { workspace: ui.workspace, run_id: approval.run_id,
+      approval_id: approval.approval_id, approve });
+    ui.approvals.delete(approval.approval_id);
+    renderApprovals();
+  } catch (err) { alert(`Could not record the decision: ${err.message}`); }
+}
+
 // -- timeline ------------------------------------------------------------------------------
 function addTimeline(event) {
   const list = $('[data-testid="timeline"]');
@@ -299,8 +321,12 @@ function onEvent(event) {
     focusEvent(event);
   }
   if (event.kind.startsWith("workflow.")) applyWorkflowEvent(event);
-  if (event.kind === "direct.approval.requested") { ui.approvals.set(event.data.approval_id, event.agent); renderHud(); }
-  if (event.kind === "direct.approval.decided") { ui.approvals.delete(event.data.approval_id); renderHud(); }
+  if (event.kind === "direct.approval.requested") {
+    ui.approvals.set(event.data.approval_id, { approval_id: event.data.approval_id, run_id: event.run_id,
+      agent: event.agent, tool: event.data.tool, args: event.data.args });
+    renderApprovals();
+  }
+  if (event.kind === "direct.approval.decided") { ui.approvals.delete(event.data.approval_id); renderApprovals(); }
 }
 
 function connect(cursor) {
@@ -331,7 +357,10 @@ async function load(workspace) {
   for (const a of agents) ui.agents.set(a.agent, a);
   for (const wf of workflows) ui.workflows.set(wf.name, wf);
   await loadRuns();
-  renderFloor(); renderWorkflows(); renderRuns();
+  try {
+    for (const a of await api(q("/v1/approvals"))) ui.approvals.set(a.approval_id, a);
+  } catch (err) { console.warn(err); }
+  renderFloor(); renderWorkflows(); renderRuns(); renderApprovals();
   const latest = await latestSeq();
   lastSeq = Math.max(0, latest - BACKLOG);
   connect(lastSeq);
