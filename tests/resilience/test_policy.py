@@ -129,9 +129,10 @@ def test_persistent_crash_restarts_on_the_same_profile_only_when_asked():
 
 
 def test_a_second_failure_while_a_restart_is_pending_is_ignored():
-    pol, clock = policy()
+    pol, _ = policy()
     (act,) = pol.on_failure(Failure("w1", "rate_limited", "claude-a"))
     assert pol.on_failure(Failure("w1", "provider_down", "claude-a")) == []
+    assert pol.due() == [act]
 
 
 def test_stuck_uses_the_provider_down_strategy():

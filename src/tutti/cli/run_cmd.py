@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tutti.cli.output import echo, emit_json, table
+from tutti.cli.output import echo, emit_json, table, warn
 from tutti.errors import UsageError, WorkflowFailed
 
 if TYPE_CHECKING:
@@ -55,8 +55,8 @@ def run(workflow: str | None, resume: str | None, list_: bool, agent: str | None
         preview = ops.resume_preview(ws, resume, strict=strict)
         _render_resume_preview(preview, err=as_json)
     result = _interruptible(lambda cancel, on_event: ops.run_workflow(
-        ws, workflow, strict=strict, agent=agent, resume=resume, cancel=cancel, direct=direct, on_event=on_event),
-        progress=not as_json)
+        ws, workflow, strict=strict, agent=agent, resume=resume, cancel=cancel, direct=direct, on_event=on_event,
+        on_warning=warn), progress=not as_json)
     _render_result(result, as_json)
     if not result.success:
         raise WorkflowFailed(result.failure_message(), hint=_failure_hint(result))
@@ -93,7 +93,8 @@ def verify(last: bool, as_json: bool, workflow: str | None, agent: str | None, s
             echo(f"Last verify ({s['workflow_name']}, {s['timestamp']}, run {s.get('run_id')}): {verdict}")
         return
     result = _interruptible(lambda cancel, on_event: ops.verify(ws, workflow or "verify", strict=strict, agent=agent,
-                                                                 on_event=on_event), progress=not as_json)
+                                                                 on_event=on_event, on_warning=warn),
+                            progress=not as_json)
     _render_result(result, as_json)
     if not result.success and strict:
         raise WorkflowFailed(f"verify failed in strict mode (failed steps: {result.failed_steps}): "

@@ -229,7 +229,11 @@ def _up_each(ws: Workspace, agents: list[Agent], result: UpResult, backend: Sess
              profile_name: str | None, profile: Profile | None, limit: int | None, allow_rules: list[str], *,
              fresh_worktree: bool, mode: str, policy: str, rotate: bool = True) -> bool:
     """Launch each agent in order; True if the profile limit refused one."""
+    from tutti.budget import check as budget_check
+    from tutti.errors import BudgetError
+
     refused = False
+    blocked: list[BudgetError] = []
     for cfg in agents:
         session = ws.session_name(cfg.name)
         runtime = ws.config.resolved_runtime(cfg)
@@ -248,10 +252,21 @@ def _up_each(ws: Workspace, agents: list[Agent], result: UpResult, backend: Sess
             result.skipped.append({"agent": cfg.name, "reason": f"profile '{profile_name}' at max_concurrent {limit}"})
             refused = True
             continue
+        try:  # inventory §9.1: the budget is checked per agent before `up`
+            result.warnings.extend(budget_check(ws, "up", cfg.name, gc=gc).warnings)
+        except BudgetError as exc:
+            if len(agents) == 1:
+                raise
+            blocked.append(exc)
+            result.warnings.append(f"{cfg.name}: {exc.message}")
+            result.skipped.append({"agent": cfg.name, "reason": exc.message})
+            continue
         launched = _launch(ws, cfg, runtime, session, backend, fresh=fresh_worktree or cfg.fresh_worktree, mode=mode,
                            policy=policy, allow_rules=allow_rules, profile=profile, warnings=result.warnings,
                            gc=gc if rotate else None)
         result.launched.append(launched)
+    if blocked and not result.launched:
+        raise blocked[0]  # nothing started and the budget blocked at least one: fail, not a silent no-op
     return refused
 
 

@@ -16,6 +16,8 @@ from tutti.fsutil import write_json_atomic
 from tutti.store.db import now_iso
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tutti.workflows.engine import Engine, OnEvent, RunResult
     from tutti.workspace import Workspace
 
@@ -37,29 +39,34 @@ def dry_run(ws: Workspace, name: str, agent: str | None = None, strict: bool = F
 
 def run_workflow(ws: Workspace, name: str | None, *, strict: bool = False, agent: str | None = None,
                  origin: str = "run", resume: str | None = None, cancel: threading.Event | None = None,
-                 direct: bool = False, force_open: bool = False, on_event: OnEvent | None = None) -> RunResult:
-    """Run (or with `resume=RUN_ID` continue) a workflow to completion."""
+                 direct: bool = False, force_open: bool = False, on_event: OnEvent | None = None,
+                 on_warning: Callable[[str], None] | None = None) -> RunResult:
+    """Run (or with `resume=RUN_ID` continue) a workflow to completion.
+
+    The budget (tutti.budget) is checked first: BudgetError when enforced and exhausted;
+    threshold warnings go to `on_warning`."""
     engine = _engine(ws, name, strict=strict, agent=agent, origin=origin, resume=resume, cancel=cancel,
-                     direct=direct, force_open=force_open, on_event=on_event)
+                     direct=direct, force_open=force_open, on_event=on_event, on_warning=on_warning)
     return engine.run()
 
 
 def start_run(ws: Workspace, name: str | None, *, strict: bool = False, agent: str | None = None,
               origin: str = "run", resume: str | None = None, cancel: threading.Event | None = None,
-              direct: bool = False, force_open: bool = False, on_event: OnEvent | None = None) -> str:
+              direct: bool = False, force_open: bool = False, on_event: OnEvent | None = None,
+              on_warning: Callable[[str], None] | None = None) -> str:
     """Record the run and return its id at once; the steps run in a background thread."""
     engine = _engine(ws, name, strict=strict, agent=agent, origin=origin, resume=resume, cancel=cancel,
-                     direct=direct, force_open=force_open, on_event=on_event)
+                     direct=direct, force_open=force_open, on_event=on_event, on_warning=on_warning)
     run_id = engine.prepare()
     threading.Thread(target=engine.execute, name=f"tutti-run-{run_id}", daemon=True).start()
     return run_id
 
 
 def verify(ws: Workspace, workflow: str = "verify", strict: bool = False, agent: str | None = None,
-           on_event: OnEvent | None = None) -> RunResult:
+           on_event: OnEvent | None = None, on_warning: Callable[[str], None] | None = None) -> RunResult:
     """Run the verify workflow; without strict, command failures are warnings (§1 `tt verify`)."""
     result = run_workflow(ws, workflow, strict=strict, agent=agent, origin="verify", force_open=not strict,
-                          on_event=on_event)
+                          on_event=on_event, on_warning=on_warning)
     write_json_atomic(ws.state_dir / "verify-last.json", {
         "workflow_name": result.workflow, "timestamp": now_iso(), "success": result.success,
         "failed_steps": result.failed_steps, "strict": strict, "agent_scope": agent, "run_id": result.run_id,
@@ -134,9 +141,15 @@ def _resume_state(ws: Workspace, run_id: str, *, strict: bool):
 
 
 def _engine(ws: Workspace, name: str | None, *, strict: bool, agent: str | None, origin: str, resume: str | None,
-            cancel: threading.Event | None, direct: bool, force_open: bool, on_event: OnEvent | None) -> Engine:
+            cancel: threading.Event | None, direct: bool, force_open: bool, on_event: OnEvent | None,
+            on_warning: Callable[[str], None] | None = None) -> Engine:
+    from tutti.budget import check as budget_check
     from tutti.workflows.engine import Engine
     from tutti.workflows.plan import resolve_plan
+
+    for warning in budget_check(ws, "verify" if origin == "verify" else "run", agent).warnings:
+        if on_warning is not None:
+            on_warning(warning)
 
     if resume is not None:
         state, plan = _resume_state(ws, resume, strict=strict)

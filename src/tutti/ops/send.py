@@ -68,6 +68,9 @@ def send(ws: Workspace, agent: str, prompt: str, *, auto_up: bool = False, wait:
     session = ws.session_name(cfg.name)
     adapter = adapter_for(ws, cfg.name)
     result = SendResult(ws.name, cfg.name, waited=wait)
+    from tutti.budget import check as budget_check
+
+    result.warnings.extend(budget_check(ws, "send", cfg.name).warnings)  # BudgetError when enforced
 
     pane = backend.pane(session)
     det_state = AgentState.UNKNOWN
