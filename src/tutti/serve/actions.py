@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tutti.errors import NotFoundError, TuttiError
 from tutti.serve import idempotency
 from tutti.serve.context import ServeContext, check_id
-from tutti.serve.envelope import _plain, envelope
+from tutti.serve.envelope import envelope, plain
 from tutti.serve.operations import operation
 from tutti.serve.reads import act
 
@@ -102,7 +102,7 @@ def execute(request: Request, action: str, body: ActionBody, header_key: str | N
             return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
     audit = {"action": action, "idempotency_key": key, "origin": "api"}
     try:
-        data = _plain(work(ws))
+        data = plain(work(ws))
     except BaseException as exc:
         if key:
             idempotency.release(ws.store, key)

@@ -30,7 +30,7 @@ def envelope(action: str, *, data: Any = None, error: dict | None = None) -> dic
 
 
 def ok(action: str, data: Any = None) -> JSONResponse:
-    return JSONResponse(envelope(action, data=_plain(data)))
+    return JSONResponse(envelope(action, data=plain(data)))
 
 
 def error_response(status: int, action: str, code: str, message: str, hint: str | None = None) -> JSONResponse:
@@ -52,20 +52,20 @@ def from_tutti_error(exc: TuttiError, action: str, kind: str) -> JSONResponse:
     return error_response(400, action, code, exc.message, exc.hint)
 
 
-def _plain(data: Any) -> Any:
-    """Dataclasses / pydantic models / lists of them → JSON-ready values."""
+def plain(data: Any) -> Any:
+    """JSON-ready values from what ops return: dataclasses / pydantic models / lists of them → JSON-ready values."""
     if data is None or isinstance(data, (str, int, float, bool)):
         return data
     if hasattr(data, "model_dump"):
         return data.model_dump(mode="json")
     if hasattr(data, "to_dict"):
-        return _plain(data.to_dict())
+        return plain(data.to_dict())
     if hasattr(data, "__dataclass_fields__"):
         from dataclasses import asdict
 
-        return _plain(asdict(data))
+        return plain(asdict(data))
     if isinstance(data, dict):
-        return {str(k): _plain(v) for k, v in data.items()}
+        return {str(k): plain(v) for k, v in data.items()}
     if isinstance(data, (list, tuple, set)):
-        return [_plain(v) for v in data]
+        return [plain(v) for v in data]
     return str(data)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutti.errors import TuttiError
 from tutti.serve import agents_view
-from tutti.serve.envelope import _plain
+from tutti.serve.envelope import plain
 from tutti.serve.operations import operation
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def focus(ws: Workspace, agent: str, *, lines: int, usage: bool, with_diff: bool
         "context_pct": row["context_pct"], "usage": None, "diff": None, "errors": {},
     }
     try:
-        captured = _plain(operation("agents", "peek")(ws, agent, lines))
+        captured = plain(operation("agents", "peek")(ws, agent, lines))
         out["terminal"] = captured if isinstance(captured, str) else _text_of(captured)
         out["running"] = True
     except TuttiError as exc:
@@ -32,7 +32,7 @@ def focus(ws: Workspace, agent: str, *, lines: int, usage: bool, with_diff: bool
         if exc.category == "runtime":
             out["running"] = False
     try:
-        live = next((r for r in _plain(operation("agents", "status")(ws)) if r.get("agent") == agent), None)
+        live = next((r for r in plain(operation("agents", "status")(ws)) if r.get("agent") == agent), None)
     except TuttiError as exc:
         live, out["errors"]["status"] = None, exc.message
     if live:
@@ -59,7 +59,7 @@ def _text_of(value: Any) -> str | None:
 
 
 def _diff(ws: Workspace, agent: str) -> dict[str, Any]:
-    result = _plain(operation("diff", "diff")(ws, agent, "patch"))
+    result = plain(operation("diff", "diff")(ws, agent, "patch"))
     keys = ("text", "files_changed", "insertions", "deletions", "branch", "base", "commits", "status")
     return {k: result.get(k) for k in keys}
 
@@ -67,6 +67,6 @@ def _diff(ws: Workspace, agent: str) -> dict[str, Any]:
 def _usage(ws: Workspace, agent: str) -> dict[str, Any]:
     """Token usage the usage module collected from the runtime's local logs (and model calls)."""
     try:
-        return _plain(operation("usage", "usage_for_agent")(ws, agent))
+        return plain(operation("usage", "usage_for_agent")(ws, agent))
     except TuttiError as exc:
         return {"error": exc.message}

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from tutti.errors import NotFoundError, UsageError
 from tutti.serve import agents_view
 from tutti.serve.context import ServeContext, check_id
-from tutti.serve.envelope import _plain, ok
+from tutti.serve.envelope import ok, plain
 from tutti.serve.operations import operation
 from tutti.serve.sse import parse_cursor
 
@@ -125,7 +125,7 @@ def approvals_list(request: Request, workspace: str | None = WorkspaceQ, run_id:
     pending = operation("direct", "pending_approvals")
     rows = []
     for ws in ctx_of(request).selected(workspace):
-        rows.extend({**_plain(a), "workspace": ws.name} for a in pending(ws, check_id("run_id", run_id) if run_id else None))
+        rows.extend({**plain(a), "workspace": ws.name} for a in pending(ws, check_id("run_id", run_id) if run_id else None))
     return ok("approvals.list", rows)
 
 

@@ -127,9 +127,9 @@ def _dispatch(ws, source: str, event: str, payload: Any, rules, delivery: str | 
 
 def _try(kind: str, base: dict[str, Any], fn) -> dict[str, Any]:
     try:
-        from tutti.serve.envelope import _plain
+        from tutti.serve.envelope import plain
 
-        return {"type": kind, **base, "ok": True, **_plain(fn())}
+        return {"type": kind, **base, "ok": True, **plain(fn())}
     except TuttiError as exc:
         return {"type": kind, **base, "ok": False, "error": exc.message}
 
