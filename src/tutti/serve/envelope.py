@@ -53,7 +53,7 @@ def from_tutti_error(exc: TuttiError, action: str, kind: str) -> JSONResponse:
 
 
 def plain(data: Any) -> Any:
-    """JSON-ready values from what ops return: dataclasses / pydantic models / lists of them → JSON-ready values."""
+    """What ops return (dataclasses, pydantic models, lists/dicts of them) as JSON-ready values."""
     if data is None or isinstance(data, (str, int, float, bool)):
         return data
     if hasattr(data, "model_dump"):
