@@ -68,14 +68,26 @@ def week_start(reset_day: str, now: datetime | None = None, *, where: str = "res
 
 
 def used_tokens(ws: Workspace, since: datetime, *, env: dict[str, str] | None = None) -> dict[str, int]:
-    """Tokens used since `since`: `{agent: tokens}` plus the workspace total under `""`."""
-    from tutti.ops.usage import parse_since, usage_report
+    """Tokens used since `since`: `{agent: tokens}` plus the workspace total under `""`.
 
-    since_iso = since.astimezone().isoformat()
-    since_utc = parse_since(since_iso)  # the store keeps UTC `...Z` timestamps
-    report = usage_report(ws, since=since_iso, env=env)
-    out = {a.agent: a.totals.total_tokens for a in report.agents}
-    total = report.total.total_tokens
+    The runtime logs are scanned incrementally first (`tutti.usage.scan`: only appended bytes
+    are read), then summed in SQL — no per-record Python work, so a check stays cheap however
+    long the week's logs are (bench/bench_budget_check.py)."""
+    from tutti.ops.usage import parse_since
+    from tutti.usage.scan import scan
+
+    scan(ws, env)
+    since_utc = parse_since(since.astimezone().isoformat())  # the store keeps UTC `...Z` timestamps
+    out: dict[str, int] = {}
+    total = 0
+    for row in ws.store.query(
+            "SELECT agent, SUM(input_tokens + cache_creation_tokens + cache_read_tokens + output_tokens) AS tokens "
+            "FROM usage_records WHERE ts >= ? GROUP BY agent", (since_utc,)):
+        tokens = int(row["tokens"] or 0)
+        total += tokens
+        if row["agent"]:
+            out[row["agent"]] = tokens
+    # API-direct runs write no runtime log: their tokens are on the run row (input incl. cached).
     for row in ws.store.query(
             "SELECT agent_scope, SUM(input_tokens + output_tokens) AS tokens FROM runs "
             "WHERE kind = 'direct' AND started_at >= ? GROUP BY agent_scope", (since_utc,)):
