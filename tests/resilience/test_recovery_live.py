@@ -121,3 +121,35 @@ def test_persistent_agent_that_crashes_is_restarted_when_asked(fake_workspace, t
     ok = wait_until(lambda: events(ws, "svc", "agent.recovery_succeeded"))[0]
     assert ok.data["trigger"] == "crashed" and ok.data["to_profile"] == "team-a"
     tt("down", cwd=root)
+
+
+def test_agents_failing_together_are_one_provider_degraded_and_move_together(fake_workspace, tutti_home, tt):
+    root = setup(fake_workspace, tutti_home, [{"name": "w1"}, {"name": "w2"}])
+    assert tt("up", cwd=root).returncode == 0
+    ws = load_workspace_at(root)
+    wait_until(lambda: events(ws, "w1", "agent.idle") and events(ws, "w2", "agent.idle"))
+    assert tt("send", "w1", "hit the limit", cwd=root).returncode == 0
+    assert tt("send", "w2", "hit the limit", cwd=root).returncode == 0
+    for agent in ("w1", "w2"):
+        ok = wait_until(lambda a=agent: events(ws, a, "agent.recovery_succeeded"))[0]
+        assert ok.data["to_profile"] == "team-b" and ok.data["attempt"] == 1
+    degraded = [e for e in ws.store.read_events() if e.kind == "provider.degraded"]
+    assert len(degraded) == 1
+    assert degraded[0].data["profile"] == "team-a" and degraded[0].data["agents"] == ["w1", "w2"]
+    tt("down", cwd=root)
+
+
+def test_stuck_agent_is_rotated_after_its_working_timeout(fake_workspace, tutti_home, tt):
+    root = setup(fake_workspace, tutti_home, [{"name": "slow"}])
+    text = (root / "tutti.toml").read_text().replace('name = "slow"\n', 'name = "slow"\nworking_timeout_secs = 2\n')
+    (root / "tutti.toml").write_text(text)
+    (root / ".records" / "script.toml").write_text('work_secs = 120\nreply = "Done."\n')
+    assert tt("up", cwd=root).returncode == 0
+    ws = load_workspace_at(root)
+    wait_until(lambda: events(ws, "slow", "agent.idle"))
+    assert tt("send", "slow", "think forever", cwd=root).returncode == 0
+    ok = wait_until(lambda: events(ws, "slow", "agent.recovery_succeeded"))[0]
+    assert ok.data["trigger"] == "stuck" and ok.data["strategy"] == "failover"
+    assert (ok.data["from_profile"], ok.data["to_profile"]) == ("team-a", "team-b")
+    assert events(ws, "slow", "agent.stuck")
+    tt("down", cwd=root)
