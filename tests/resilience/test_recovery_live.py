@@ -153,3 +153,23 @@ def test_stuck_agent_is_rotated_after_its_working_timeout(fake_workspace, tutti_
     assert (ok.data["from_profile"], ok.data["to_profile"]) == ("team-a", "team-b")
     assert events(ws, "slow", "agent.stuck")
     tt("down", cwd=root)
+
+
+def test_a_waiting_restart_is_cancelled_when_a_human_stops_the_agent(fake_workspace, tutti_home, tt):
+    root = setup(fake_workspace, tutti_home, [{"name": "w1"}])
+    # one profile, restart in place: the restart waits for the profile's cooldown (4 s)
+    (tutti_home / "config.toml").write_text(
+        '[[profile]]\nname = "team-a"\nprovider = "anthropic"\n\n'
+        '[resilience]\nrate_limit_strategy = "restart"\nrecovery_max_backoff_secs = 4\n')
+    assert tt("up", cwd=root).returncode == 0
+    ws = load_workspace_at(root)
+    wait_until(lambda: events(ws, "w1", "agent.idle"))
+    assert tt("send", "w1", "hit the limit", cwd=root).returncode == 0
+    scheduled = wait_until(lambda: events(ws, "w1", "agent.recovery_scheduled"))[0]
+    assert scheduled.data["to_profile"] == "team-a" and scheduled.data["backoff_secs"] >= 3
+    assert tt("down", "w1", cwd=root).returncode == 0
+    cancelled = wait_until(lambda: events(ws, "w1", "agent.recovery_cancelled"))[0]
+    assert cancelled.data["reason"] == "stopped by tt down"
+    assert not events(ws, "w1", "agent.recovery_attempted")
+    assert tt("status", "--json", cwd=root).returncode == 0
+    assert (agent_state.read_state(ws.state_dir, "w1") or {}).get("state") == "stopped"

@@ -11,6 +11,8 @@ error?}`):
   `paused: true`); `agent.recovery_scheduled` when it waits for its backoff first;
 - `agent.recovery_succeeded` / `agent.recovery_failed` — its outcome; a failed one with
   `human_needed: true` means the circuit breaker opened and nothing more is tried;
+- `agent.recovery_cancelled` — a waiting restart was dropped: the agent was stopped with
+  `tt down` or is healthy again;
 - `provider.degraded` — several agents failed the same way on one profile within the window.
 
 The restart runs synchronously in the watcher thread: while it waits for the new agent (at
@@ -122,6 +124,11 @@ class Recovery:
 
         agent = a.agent or ""
         session = self.ws.session_name(agent)
+        why_not = self._overtaken(agent, a.trigger)
+        if why_not:
+            self.policy.on_result(a, ok=True)  # nothing to recover any more: drop it
+            self.ws.store.append_event("agent.recovery_cancelled", agent=agent, data={**a.event_data(), "reason": why_not})
+            return
         self.ws.store.append_event("agent.recovery_attempted", agent=agent, data=a.event_data())
         self._restarting = agent
         error: str | None = None
@@ -143,6 +150,21 @@ class Recovery:
         self.ws.store.append_event("agent.recovery_failed" if error else "agent.recovery_succeeded",
                                    agent=agent, data=data)
         self._apply(self.policy.on_result(a, ok=error is None, error=error))
+
+    def _overtaken(self, agent: str, trigger: str) -> str | None:
+        """Why a restart must not run (any more): a human stopped the agent (`tt down`), or it
+        recovered on its own / was relaunched while the restart waited for its backoff."""
+        from tutti.sessions import agent_state
+
+        saved = agent_state.read_state(self.ws.state_dir, agent) or {}
+        state = saved.get("state")
+        if saved.get("detail") == "stopped by tt down":
+            return "stopped by tt down"
+        # A stuck agent still says "working"; it is over when it stops working.
+        healthy = {AgentState.IDLE.value, AgentState.WAITING.value} if trigger == "stuck" else {s.value for s in HEALTHY}
+        if state in healthy:
+            return f"agent is {state} again"
+        return None
 
     def _profile_of(self, agent: str) -> str | None:
         from tutti.sessions import agent_state

@@ -129,8 +129,9 @@ class Watcher:
                 if now >= next_rescan:
                     self.rescan()
                     next_rescan = now + self.rescan_secs
-                    if not self.panes and exit_when_empty and now - started >= startup_grace:
-                        return True
+                    pending = self.recovery is not None and self.recovery.next_due() is not None
+                    if not self.panes and exit_when_empty and now - started >= startup_grace and not pending:
+                        return True  # (a restart waiting for its backoff keeps us alive)
                 timeout = max(0.0, min(next_rescan, self._next_deadline()) - time.monotonic())
                 try:
                     kind, who = self._queue.get(timeout=min(timeout, 1.0))
