@@ -110,7 +110,8 @@ def read_config_text(path: Path, file: str) -> str:
     except OSError as exc:
         raise fail(f"cannot read the file: {exc.strerror or exc}", "check the path and the disk") from None
     try:
-        return raw.decode("utf-8")
+        # utf-8-sig: editors on Windows save a BOM, which tomllib rejects as "Invalid statement"
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigIssue(file, f"line {line}", f"is not valid UTF-8 (bad byte at line {line})",

@@ -44,9 +44,11 @@ def _issue(err: dict, data: Any, file: str) -> ConfigIssue:
     got = _show(err.get("input"))
 
     if kind == "missing":
-        what = f"missing required key '{key}'" if len(loc) > 1 or key != "workspace" else "missing [workspace] table"
-        return ConfigIssue(file, path, f"invalid config: {path}: {what}",
-                           f"add `{key} = ...` there (`tt schema` lists every key)")
+        if len(loc) > 1 or key != "workspace":
+            return ConfigIssue(file, path, f"invalid config: {path}: missing required key '{key}'",
+                               f"add `{key} = ...` there (`tt schema` lists every key)")
+        return ConfigIssue(file, path, f"invalid config: {path}: missing [workspace] table",
+                           'start the file with `[workspace]` and `name = "..."`, or run `tt init`')
     if kind == "union_tag_invalid":
         tags = ctx.get("expected_tags", "")
         return ConfigIssue(file, path, f"invalid config: {path}: unknown step type {_show(ctx.get('tag'))}",
