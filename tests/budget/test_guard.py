@@ -16,7 +16,9 @@ from tutti.runtimes.prepare import agent_home
 from tutti.store.db import now_iso
 from tutti.workspace import load_workspace_at
 
-LOGS = Path("/work/shared/fixtures/logs")
+from shared_fixtures import FIXTURES
+
+LOGS = FIXTURES / "logs"
 NOW = datetime(2026, 11, 25, 12, 0).astimezone()  # a Wednesday; the fixture log is from Tue 24th
 CLAUDE_TOKENS = 4084  # input + cache_creation + cache_read + output of claude_session_log_sample.jsonl
 ENV = {"HOME": "/nonexistent"}
@@ -168,3 +170,12 @@ def test_tt_run_json_stays_valid_with_the_warning_on_stderr(git_repo, tutti_home
     ver = tt("verify", "--json", cwd=git_repo, env={"HOME": str(tmp_path)})
     assert ver.returncode == 0 and json.loads(ver.stdout)
     assert "tokens before verify" in ver.stderr
+
+
+def test_a_bad_reset_day_is_one_line_naming_the_file_and_key(git_repo, tutti_home, tt, tmp_path):
+    make(git_repo, tutti_home, "[budget]\nworkspace_weekly_tokens = 5000\n", reset_day="someday")
+    res = tt("send", "claude", "hello", cwd=git_repo, env={"HOME": str(tmp_path)})
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    line = next(ln for ln in res.stderr.splitlines() if ln.startswith("error["))
+    assert str(tutti_home / "config.toml") in line and "profile[name='work'].reset_day = 'someday'" in line
+    assert "hint: use one of: monday" in res.stderr

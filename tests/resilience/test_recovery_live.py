@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from tutti.resilience.history import recovery_history
 from tutti.sessions import agent_state
 from tutti.workspace import load_workspace_at
 
@@ -93,6 +94,9 @@ def test_rate_limited_agent_is_restarted_on_the_second_profile(fake_workspace, t
     # our own kill was not reported as a crash
     assert not [e for e in ws.store.read_events(agent="w1") if e.kind == "agent.stopped"
                 and e.seq > attempted[0].seq]
+    (status,) = recovery_history(ws).agents
+    assert (status.agent, status.attempts, status.profile, status.last_event, status.human_needed) == \
+        ("w1", 1, "team-b", "agent.recovery_succeeded", False)
     tt("down", cwd=root)
 
 
@@ -107,6 +111,10 @@ def test_breaker_opens_and_leaves_the_agent_failed_for_a_human(fake_workspace, t
     assert not events(ws, "w1", "agent.recovery_attempted")
     assert tt("status", "--json", cwd=root).returncode == 0
     assert (agent_state.read_state(ws.state_dir, "w1") or {}).get("state") == "auth_failed"
+    assert recovery_history(ws, agent="w1").agents[0].human_needed is True
+    tt("down", cwd=root)
+    assert tt("up", cwd=root).returncode == 0  # a human takes over: a fresh count
+    assert recovery_history(ws, agent="w1").agents[0].human_needed is False
     tt("down", cwd=root)
 
 

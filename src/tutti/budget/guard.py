@@ -120,7 +120,10 @@ def check(ws: Workspace, action: str, agent: str | None = None, *, now: datetime
         result.reason = "the workspace's default profile is not plan = \"api\""
         return result
     result.active, result.profile = True, profile.name
-    since = week_start(profile.reset_day, now, where=f"global config: [[profile]] {profile.name!r} reset_day")
+    from tutti.paths import global_config_path
+
+    since = week_start(profile.reset_day, now,
+                       where=f"{global_config_path()}: profile[name={profile.name!r}].reset_day")
     result.since = since.isoformat()
     used = used_tokens(ws, since, env=env)
     caps: list[tuple[str, int, int]] = []
