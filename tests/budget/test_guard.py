@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from shared_fixtures import FIXTURES
 from tutti.budget import check, week_start
 from tutti.errors import BudgetError, ConfigError
 from tutti.runtimes.prepare import agent_home
 from tutti.store.db import now_iso
 from tutti.workspace import load_workspace_at
-
-from shared_fixtures import FIXTURES
 
 LOGS = FIXTURES / "logs"
 NOW = datetime(2026, 11, 25, 12, 0).astimezone()  # a Wednesday; the fixture log is from Tue 24th
