@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path("/work/shared/fixtures/configs")
+from shared_fixtures import FIXTURES as SHARED_FIXTURES
+
+FIXTURES = SHARED_FIXTURES / "configs"
 
 BASE = """\
 [workspace]

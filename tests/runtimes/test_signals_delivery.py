@@ -8,7 +8,9 @@ from pathlib import Path
 from tutti.runtimes.registry import get_adapter
 from tutti.runtimes.signals.delivery import confirm_turn_started, prompt_pending
 
-SCREENS = Path("/work/shared/fixtures/screens/real")
+from shared_fixtures import FIXTURES
+
+SCREENS = FIXTURES / "screens" / "real"
 PROMPT = "Create hello.txt with a greeting, then say DONE"
 
 
@@ -102,7 +104,7 @@ def test_rollout_task_started_acknowledges_even_when_the_screen_still_looks_idle
     from tutti.runtimes.signals import SignalSources
     from tutti.runtimes.signals.delivery import TurnProbe
 
-    lines = Path("/work/shared/fixtures/logs/codex_rollout_sample.jsonl").read_text().splitlines()
+    lines = (FIXTURES / "logs/codex_rollout_sample.jsonl").read_text().splitlines()
     meta = json.loads(lines[0])
     meta["payload"]["cwd"] = str(tmp_path)
     day = tmp_path / "codex" / "sessions" / "2026" / "11" / "24"

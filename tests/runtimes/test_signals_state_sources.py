@@ -19,8 +19,10 @@ from tutti.runtimes.signals.claude_state import find_session_state
 from tutti.runtimes.signals.codex_rollout import find_rollout, read_rollout
 from tutti.runtimes.signals.gemini_telemetry import failure_detection, read_api_events
 
+from shared_fixtures import FIXTURES
+
 DATA = Path(__file__).parent / "signals_data"
-ROLLOUT = Path("/work/shared/fixtures/logs/codex_rollout_sample.jsonl")
+ROLLOUT = (FIXTURES / "logs/codex_rollout_sample.jsonl")
 
 
 # -- Claude Code state file ----------------------------------------------------------------------

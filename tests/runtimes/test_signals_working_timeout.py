@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from shared_fixtures import FIXTURES
 
 from tutti.runtimes.base import AgentState
 from tutti.runtimes.signals.working_timeout import (
@@ -86,7 +87,7 @@ def test_classification_of_a_stuck_agent_says_how_long_it_has_been_working(ws):
     from tutti.runtimes.signals import with_structured_signals
 
     # A real Gemini screen that says "Thinking..." while it was really retrying a 429.
-    screen = Path("/work/shared/fixtures/screens/real/gemini_ratelimit_spinner_6min.txt").read_text()
+    screen = (FIXTURES / "screens/real/gemini_ratelimit_spinner_6min.txt").read_text()
     adapter = with_structured_signals(ws, "gem", get_adapter("gemini-cli"), backend=None)
     adapter._pane_pid_fn = lambda: None  # no tmux here: only the working-timeout is exercised
     ws.store.append_event("agent.working", agent="gem")

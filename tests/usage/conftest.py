@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-LOGS = Path("/work/shared/fixtures/logs")
+from shared_fixtures import FIXTURES
+
+LOGS = FIXTURES / "logs"
 
 CONFIG = """
 [workspace]

@@ -8,7 +8,9 @@ from pathlib import Path
 from tutti.usage import claude_code, codex, gemini_cli
 from tutti.usage.records import UsageTotals
 
-LOGS = Path("/work/shared/fixtures/logs")
+from shared_fixtures import FIXTURES
+
+LOGS = FIXTURES / "logs"
 
 
 def _lines(name: str) -> list[str]:
