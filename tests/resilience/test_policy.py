@@ -125,7 +125,7 @@ def test_correlated_failures_are_one_provider_level_event_and_rotate_together():
 def test_persistent_crash_restarts_on_the_same_profile_only_when_asked():
     pol, _ = policy(restart_persistent=True)
     (act,) = pol.on_failure(Failure("svc", "crashed", "claude-a", "exit status 3"))
-    assert (act.strategy, act.to_profile) == ("restart_persistent", "claude-a")
+    assert (act.strategy, act.to_profile) == ("crash_restart", "claude-a")
 
 
 def test_a_second_failure_while_a_restart_is_pending_is_ignored():

@@ -128,6 +128,7 @@ def test_persistent_agent_that_crashes_is_restarted_when_asked(fake_workspace, t
     assert tt("send", "svc", "die now", cwd=root).returncode == 0
     ok = wait_until(lambda: events(ws, "svc", "agent.recovery_succeeded"))[0]
     assert ok.data["trigger"] == "crashed" and ok.data["to_profile"] == "team-a"
+    assert ok.data["strategy"] == "crash_restart"
     tt("down", cwd=root)
 
 

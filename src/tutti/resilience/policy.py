@@ -73,7 +73,7 @@ def strategy_kind(strategy: str | None) -> str | None:
         return None
     if strategy in Resilience.ROTATION_VALUES:
         return ROTATE
-    return RESTART if strategy in (RESTART, "restart_persistent") else PAUSE  # unknown words only record
+    return RESTART if strategy in (RESTART, "crash_restart") else PAUSE  # unknown words only record
 
 
 class RecoveryPolicy:
@@ -101,7 +101,7 @@ class RecoveryPolicy:
         if trigger in ("provider_down", "stuck"):  # stuck = usually hidden provider retries
             return r.provider_down_strategy or (r.rate_limit_strategy if trigger == "stuck" else None)
         if trigger == "crashed":
-            return "restart_persistent" if r.restart_persistent else None
+            return "crash_restart" if r.restart_persistent else None  # the original's strategy name
         return None
 
     # -- events in -----------------------------------------------------------------------------
