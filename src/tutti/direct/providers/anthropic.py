@@ -14,7 +14,7 @@ from tutti.direct.messages import (
     ToolUseBlock,
     Usage,
 )
-from tutti.direct.providers.base import Provider, ProviderCallError, redact
+from tutti.direct.providers.base import Provider, iter_json_events
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
@@ -70,24 +70,14 @@ class AnthropicProvider(Provider):
             body["tools"] = [
                 {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
             ]
-        headers = {
-            "content-type": "application/json",
-            "anthropic-version": API_VERSION,
-            "accept": "text/event-stream",
-        }
-        if s.api_key:
-            headers["x-api-key"] = s.api_key
+        headers = self._sse_headers("x-api-key", extra={"anthropic-version": API_VERSION})
         base = s.base_url.rstrip("/")
         url = base + ("/messages" if base.endswith("/v1") else "/v1/messages")
         return url, headers, body
 
     def _parse_stream(self, events: Iterator[tuple[str | None, str]]) -> Iterator[StreamDelta]:
         usage = Usage()
-        for event, data in events:
-            try:
-                payload = json.loads(data)
-            except json.JSONDecodeError:
-                continue
+        for event, payload in iter_json_events(events):
             kind = payload.get("type") or event
             if kind == "message_start":
                 usage = usage_from_anthropic((payload.get("message") or {}).get("usage") or {})
@@ -137,9 +127,9 @@ class AnthropicProvider(Provider):
                 return
             elif kind == "error":
                 err = payload.get("error") or {}
-                raise ProviderCallError(
-                    f"{self.settings.label}: error mid-stream: "
-                    f"{redact(str(err.get('message') or err)[:300], self.settings.api_key)}",
-                    reason="unavailable" if err.get("type") == "overloaded_error" else "bad_request",
-                    failover=err.get("type") == "overloaded_error",
+                overloaded = err.get("type") == "overloaded_error"
+                raise self._mid_stream_error(
+                    err.get("message") or err,
+                    reason="unavailable" if overloaded else "bad_request",
+                    failover=overloaded,
                 )

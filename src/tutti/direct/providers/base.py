@@ -22,7 +22,7 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from tutti.direct.messages import Message, ModelResponse, StreamAssembler, StreamDelta, ToolSpec
+from tutti.direct.messages import Message, ModelResponse, StreamAssembler, StreamDelta, ToolSpec, Usage
 from tutti.errors import ProviderError
 
 if TYPE_CHECKING:
@@ -139,6 +139,32 @@ def iter_sse(lines: Iterator[str]) -> Iterator[tuple[str | None, str]]:
         yield event, "\n".join(data)
 
 
+def iter_json_events(
+    events: Iterator[tuple[str | None, str]], *, end: str | None = None
+) -> Iterator[tuple[str | None, Any]]:
+    """SSE events with their data decoded as JSON; undecodable data (keep-alives, comments a
+    server put in `data:`) is skipped. Stops at a data line equal to `end` (OpenAI's `[DONE]`)."""
+    for event, data in events:
+        if end is not None and data.strip() == end:
+            return
+        try:
+            payload = json.loads(data)
+        except json.JSONDecodeError:
+            continue
+        yield event, payload
+
+
+def usage_net_of_cached(input_tokens: Any, output_tokens: Any, cached_tokens: Any) -> Usage:
+    """A Usage from counts where the input total *includes* the cached tokens (OpenAI, Gemini):
+    keep them apart so cost is not double counted."""
+    cached = int(cached_tokens or 0)
+    return Usage(
+        input_tokens=max(0, int(input_tokens or 0) - cached),
+        output_tokens=int(output_tokens or 0),
+        cached_tokens=cached,
+    )
+
+
 class Provider:
     """Base class. Subclasses set `kind` and implement `_request` and `_parse_stream`."""
 
@@ -185,6 +211,27 @@ class Provider:
         ):
             return "quota"
         return None
+
+    # -- shared by the wire formats -----------------------------------------------------------
+    def _sse_headers(
+        self, key_header: str, key_prefix: str = "", extra: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """Headers of a streaming JSON request; the API key goes only into `key_header`."""
+        headers = {"content-type": "application/json", **(extra or {}), "accept": "text/event-stream"}
+        if self.settings.api_key:
+            headers[key_header] = f"{key_prefix}{self.settings.api_key}"
+        return headers
+
+    def _mid_stream_error(
+        self, error: object, *, reason: str = "unavailable", failover: bool = False
+    ) -> ProviderCallError:
+        """An error the provider reported inside an already-started stream (never retried)."""
+        return ProviderCallError(
+            f"{self.settings.label}: error mid-stream: "
+            f"{redact(str(error)[:300], self.settings.api_key)}",
+            reason=reason,
+            failover=failover,
+        )
 
     # -- public API ---------------------------------------------------------------------------
     def stream(

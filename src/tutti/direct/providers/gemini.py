@@ -20,7 +20,7 @@ from tutti.direct.messages import (
     ToolUseBlock,
     Usage,
 )
-from tutti.direct.providers.base import Provider, ProviderCallError, redact
+from tutti.direct.providers.base import Provider, iter_json_events, usage_net_of_cached
 
 _FINISH = {"STOP": "end_turn", "MAX_TOKENS": "max_tokens"}
 
@@ -60,11 +60,11 @@ def to_gemini_contents(messages: list[Message]) -> list[dict]:
 
 
 def usage_from_gemini(u: dict) -> Usage:
-    cached = int(u.get("cachedContentTokenCount") or 0)
-    return Usage(
-        input_tokens=max(0, int(u.get("promptTokenCount") or 0) - cached),
-        output_tokens=int(u.get("candidatesTokenCount") or 0) + int(u.get("thoughtsTokenCount") or 0),
-        cached_tokens=cached,
+    # promptTokenCount includes the cached tokens; thinking tokens are billed as output.
+    return usage_net_of_cached(
+        u.get("promptTokenCount"),
+        int(u.get("candidatesTokenCount") or 0) + int(u.get("thoughtsTokenCount") or 0),
+        u.get("cachedContentTokenCount"),
     )
 
 
@@ -89,9 +89,7 @@ class GeminiProvider(Provider):
             ]
         if s.max_tokens:
             body["generationConfig"] = {"maxOutputTokens": s.max_tokens}
-        headers = {"content-type": "application/json", "accept": "text/event-stream"}
-        if s.api_key:
-            headers["x-goog-api-key"] = s.api_key
+        headers = self._sse_headers("x-goog-api-key")
         base = s.base_url.rstrip("/")
         if not base.endswith(("/v1beta", "/v1")):
             base += "/v1beta"
@@ -100,18 +98,9 @@ class GeminiProvider(Provider):
     def _parse_stream(self, events: Iterator[tuple[str | None, str]]) -> Iterator[StreamDelta]:
         calls = 0
         finish = None
-        for _event, data in events:
-            try:
-                chunk = json.loads(data)
-            except json.JSONDecodeError:
-                continue
+        for _event, chunk in iter_json_events(events):
             if chunk.get("error"):
-                raise ProviderCallError(
-                    f"{self.settings.label}: error mid-stream: "
-                    f"{redact(str(chunk['error'])[:300], self.settings.api_key)}",
-                    reason="unavailable",
-                    failover=False,
-                )
+                raise self._mid_stream_error(chunk["error"])
             for candidate in (chunk.get("candidates") or [])[:1]:
                 for part in (candidate.get("content") or {}).get("parts") or []:
                     if part.get("thought"):

@@ -14,7 +14,7 @@ from tutti.direct.messages import (
     ToolSpec,
     Usage,
 )
-from tutti.direct.providers.base import Provider, ProviderCallError, redact
+from tutti.direct.providers.base import Provider, iter_json_events, usage_net_of_cached
 
 _FINISH = {"stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use", "length": "max_tokens"}
 
@@ -46,13 +46,11 @@ def to_openai_messages(messages: list[Message], system: str | None) -> list[dict
 
 
 def usage_from_openai(u: dict) -> Usage:
-    cached = int((u.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
-    prompt = int(u.get("prompt_tokens") or 0)
-    # prompt_tokens includes cached tokens; keep them apart so cost is not double counted.
-    return Usage(
-        input_tokens=max(0, prompt - cached),
-        output_tokens=int(u.get("completion_tokens") or 0),
-        cached_tokens=cached,
+    # prompt_tokens includes cached tokens.
+    return usage_net_of_cached(
+        u.get("prompt_tokens"),
+        u.get("completion_tokens"),
+        (u.get("prompt_tokens_details") or {}).get("cached_tokens"),
     )
 
 
@@ -79,26 +77,13 @@ class OpenAIChatProvider(Provider):
             ]
         if s.max_tokens:
             body["max_tokens"] = s.max_tokens
-        headers = {"content-type": "application/json", "accept": "text/event-stream"}
-        if s.api_key:
-            headers["authorization"] = f"Bearer {s.api_key}"
+        headers = self._sse_headers("authorization", "Bearer ")
         return s.base_url.rstrip("/") + "/chat/completions", headers, body
 
     def _parse_stream(self, events: Iterator[tuple[str | None, str]]) -> Iterator[StreamDelta]:
-        for _event, data in events:
-            if data.strip() == "[DONE]":
-                return
-            try:
-                chunk = json.loads(data)
-            except json.JSONDecodeError:
-                continue
+        for _event, chunk in iter_json_events(events, end="[DONE]"):
             if chunk.get("error"):
-                raise ProviderCallError(
-                    f"{self.settings.label}: error mid-stream: "
-                    f"{redact(str(chunk['error'])[:300], self.settings.api_key)}",
-                    reason="unavailable",
-                    failover=False,
-                )
+                raise self._mid_stream_error(chunk["error"])
             for choice in chunk.get("choices") or []:
                 delta = choice.get("delta") or {}
                 if delta.get("content"):

@@ -15,7 +15,7 @@ from tutti.direct.messages import (
     ToolUseBlock,
     Usage,
 )
-from tutti.direct.providers.base import Provider, ProviderCallError, redact
+from tutti.direct.providers.base import Provider, iter_json_events, usage_net_of_cached
 
 
 def to_responses_input(messages: list[Message]) -> list[dict]:
@@ -40,12 +40,11 @@ def to_responses_input(messages: list[Message]) -> list[dict]:
 
 
 def usage_from_responses(u: dict) -> Usage:
-    cached = int((u.get("input_tokens_details") or {}).get("cached_tokens") or 0)
     # input_tokens includes the cached ones, as in Chat Completions.
-    return Usage(
-        input_tokens=max(0, int(u.get("input_tokens") or 0) - cached),
-        output_tokens=int(u.get("output_tokens") or 0),
-        cached_tokens=cached,
+    return usage_net_of_cached(
+        u.get("input_tokens"),
+        u.get("output_tokens"),
+        (u.get("input_tokens_details") or {}).get("cached_tokens"),
     )
 
 
@@ -66,19 +65,13 @@ class OpenAIResponsesProvider(Provider):
             ]
         if s.max_tokens:
             body["max_output_tokens"] = s.max_tokens
-        headers = {"content-type": "application/json", "accept": "text/event-stream"}
-        if s.api_key:
-            headers["authorization"] = f"Bearer {s.api_key}"
+        headers = self._sse_headers("authorization", "Bearer ")
         return s.base_url.rstrip("/") + "/responses", headers, body
 
     def _parse_stream(self, events: Iterator[tuple[str | None, str]]) -> Iterator[StreamDelta]:
         with_args: set[int] = set()
         calls = 0
-        for event, data in events:
-            try:
-                payload = json.loads(data)
-            except json.JSONDecodeError:
-                continue
+        for event, payload in iter_json_events(events):
             kind = payload.get("type") or event
             index = int(payload.get("output_index") or 0)
             if kind == "response.output_text.delta":
@@ -116,9 +109,4 @@ class OpenAIResponsesProvider(Provider):
                 return
             elif kind in ("response.failed", "error"):
                 err = (payload.get("response") or {}).get("error") or payload.get("error") or payload
-                raise ProviderCallError(
-                    f"{self.settings.label}: error mid-stream: "
-                    f"{redact(str(err)[:300], self.settings.api_key)}",
-                    reason="unavailable",
-                    failover=False,
-                )
+                raise self._mid_stream_error(err)
