@@ -19,7 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-FIXTURE = Path("/work/shared/fixtures/configs/tutti.toml")
+from shared_dir import SHARED
+
+FIXTURE = SHARED / "fixtures/configs/tutti.toml"
 
 
 def timed(fn, rounds: int) -> tuple[float, float]:

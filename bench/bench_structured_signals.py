@@ -20,7 +20,9 @@ from pathlib import Path
 
 from tutti.runtimes.signals import SignalSources, proctree, read_structured
 
-FIXTURES = Path("/work/shared/fixtures/logs")
+from shared_dir import SHARED
+
+FIXTURES = SHARED / "fixtures/logs"
 DATA = Path(__file__).resolve().parent.parent / "tests" / "runtimes" / "signals_data"
 
 

@@ -15,7 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-FIXTURES = Path("/work/shared/fixtures/logs")
+from shared_dir import SHARED
+
+FIXTURES = SHARED / "fixtures/logs"
 
 
 def main() -> None:
