@@ -277,7 +277,9 @@ def test_dashboard_served_only_when_configured(git_repo, tmp_path):
         assert httpx.get(url + "/static/app.js").status_code == 200
         assert httpx.get(url + "/static/..%2Fapp.py").status_code == 404
     with serving([ws], dashboard=False) as url:
-        assert httpx.get(url + "/").status_code == 404
+        off = httpx.get(url + "/")
+        assert off.status_code == 404
+        assert "[observe] dashboard = true" in off.json()["error"]["message"]
 
 
 def test_edited_tutti_toml_applies_without_restart(client, workspace):

@@ -36,7 +36,8 @@ def serve(workspace: str | None, all_: bool, port: int | None, bind: str | None,
     port = sock.getsockname()[1]
     names = ", ".join(ws.name for ws in plan.workspaces)
     host = f"[{plan.bind}]" if ":" in plan.bind else plan.bind
-    echo(f"serve: http://{host}:{port} — workspaces: {names}" + (" — dashboard at /" if plan.dashboard else ""))
+    page = " — dashboard at /" if plan.dashboard else " — dashboard off (turn on: [observe] dashboard = true)"
+    echo(f"serve: http://{host}:{port} — workspaces: {names}{page}")
     import uvicorn
 
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)

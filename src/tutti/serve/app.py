@@ -69,7 +69,18 @@ def create_app(workspaces: list[Workspace], *, token: str | None, dashboard: boo
     _login_routes(app)
     if dashboard:
         _dashboard_routes(app)
+    else:
+        _dashboard_off_route(app)
     return app
+
+
+def _dashboard_off_route(app: FastAPI) -> None:
+    # A browser pointed at the printed URL should learn how to get the page, not "unknown endpoint".
+    @app.get("/", include_in_schema=False)
+    async def index_off():
+        return error_response(404, "dashboard", "not_found",
+                              "the dashboard is off: set [observe] dashboard = true in tutti.toml "
+                              "and restart `tt serve` (the API is under /v1, its schema at /openapi.json)")
 
 
 def _action(request: Request, default: str = "route") -> tuple[str, str]:
