@@ -152,3 +152,21 @@ def test_land_pr_pushes_the_agent_branch_before_needing_gh(ws, tmp_path):
         land(ws, "a", pr=True)
     assert "agent: one" in git(remote, "log", "--format=%s", "tutti/a")
     assert not (ws.root / "one.txt").exists()  # nothing landed locally
+
+
+def test_land_pr_without_an_origin_remote_says_so(ws):
+    from tutti.errors import RoutingError
+
+    agent_commit(ws, "one.txt", "1\n", "agent: one")
+    with pytest.raises(RoutingError, match="needs a git remote 'origin'") as info:
+        land(ws, "a", pr=True)
+    assert "git remote add origin" in info.value.hint
+
+
+def test_land_pr_push_failure_shows_gits_fatal_line(ws, tmp_path):
+    from tutti.errors import RoutingError
+
+    git(ws.root, "remote", "add", "origin", str(tmp_path / "missing.git"))
+    agent_commit(ws, "one.txt", "1\n", "agent: one")
+    with pytest.raises(RoutingError, match=r"failed: fatal: .*missing\.git"):
+        land(ws, "a", pr=True)

@@ -121,10 +121,17 @@ def check_pr_gate(root: Path, branch: str) -> tuple[PullRequest, str]:
 def push_and_open_pr(root: Path, branch: str, *, remote: str = "origin") -> PullRequest:
     """`git push -u origin BRANCH`, then `gh pr create` against the current branch (or reuse
     an already open PR for the branch — a re-run must not fail or open a second one)."""
+    if not proc.run(["git", "remote", "get-url", remote], cwd=root, timeout=30).ok:
+        raise RoutingError(f"`tt land --pr` needs a git remote '{remote}', and {root} has none",
+                           hint=f"add it (git remote add {remote} URL), or land locally without --pr")
     push = proc.run(["git", "push", "-u", remote, branch], cwd=root, timeout=300)
     if not push.ok:
-        detail = (push.stderr.strip() or push.stdout.strip()).splitlines()
-        raise RoutingError(f"git push -u {remote} {branch} failed: {detail[-1] if detail else push.returncode}",
+        lines = [ln.strip() for ln in (push.stderr or push.stdout).splitlines() if ln.strip()]
+        # git's first fatal/error line says what went wrong; its last line is often advice
+        # ("and the repository exists."), which alone reads as nonsense.
+        detail = next((ln for ln in lines if ln.startswith(("fatal:", "error:", "remote: error"))),
+                      lines[0] if lines else f"exit {push.returncode}")
+        raise RoutingError(f"git push -u {remote} {branch} failed: {detail}",
                            hint=f"check the '{remote}' remote and your credentials")
     if not gh_available():
         raise GateError("`gh` is required for `tt land --pr` (branch was pushed, no PR opened)",
