@@ -6,6 +6,9 @@ import json
 import subprocess
 import time
 
+from tests.conftest import git
+from tests.helpers import wait_until
+
 from tutti.sessions.tmux import TmuxBackend
 from tutti.sessions.watcher import running_pid
 from tutti.workspace import load_workspace_at
@@ -24,20 +27,6 @@ content = "hello from the agent\\n"
 """
 
 SECRET = "sk-e2e-secret-9876"
-
-
-def wait_until(cond, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
-
-
-def git(cwd, *args):
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 def test_three_agents_from_up_to_down_clean(fake_workspace, tt):

@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 
 import pytest
+from tests.conftest import git
+from tests.helpers import wait_until
 
 from tutti.errors import AgentNotRunning, ConfigError, NotFoundError
 from tutti.ops import agents
 from tutti.ops.resolve import resolve_agent
 from tutti.sessions.tmux import TmuxBackend
 from tutti.workspace import load_workspace_at
-
-
-def wait_until(cond, timeout=30.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
-
-
-def git(cwd, *args):
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
 
 THREE = [{"name": "c", "depends_on": ["b"]}, {"name": "a"}, {"name": "b", "depends_on": ["a"]}]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
+from tests.helpers import wait_until
 
 from tutti.errors import AgentNotRunning, ProviderError, SessionError, UsageError
 from tutti.ops import agents
@@ -33,16 +33,6 @@ reply = "Wrote it."
 match = "take your time"
 work_secs = 30
 """
-
-
-def wait_until(cond, timeout=30.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def records(root, agent="a"):

@@ -3,13 +3,18 @@ real tmux on the next profile and records the outcome."""
 
 from __future__ import annotations
 
+import functools
 import json
-import time
 from pathlib import Path
+
+from tests.helpers import wait_until as _wait_until
 
 from tutti.resilience.history import recovery_history
 from tutti.sessions import agent_state
 from tutti.workspace import load_workspace_at
+
+# A recovery restarts the agent on another profile: these conditions get 40 s, not the default 30.
+wait_until = functools.partial(_wait_until, timeout=40.0)
 
 SCRIPT = """
 work_secs = 0.3
@@ -47,16 +52,6 @@ rate_limit_strategy = "rotate_profile"
 provider_down_strategy = "failover"
 {extra}
 """
-
-
-def wait_until(cond, timeout=40.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def events(ws, agent, kind):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from tests.helpers import wait_until as _wait_until
 
 from tutti.errors import AgentNotRunning, SessionError
 from tutti.sessions.tmux import TmuxBackend
+
+# A bare tmux pane reacts fast: these conditions keep their 20 s budget, not the default 30.
+wait_until = functools.partial(_wait_until, timeout=20.0)
 
 # A tiny terminal program: enables bracketed paste like real agent CLIs, records each raw
 # chunk it reads, and prints its environment variable of interest.
@@ -29,16 +33,6 @@ with open(out, "ab") as fh:
         fh.write(data)
         fh.flush()
 """
-
-
-def wait_until(cond, timeout=20.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from tests.helpers import wait_until
 
 from tutti.ops.agents import up
 from tutti.sessions import agent_state
@@ -28,16 +29,6 @@ match = "die now"
 fail = "crash"
 exit_code = 3
 """
-
-
-def wait_until(cond, timeout=30.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def kinds(ws, agent="a"):
