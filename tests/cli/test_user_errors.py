@@ -27,3 +27,37 @@ def test_empty_tutti_toml_says_how_to_start_the_workspace_table(git_repo: Path, 
     assert result.returncode == 2
     assert "error[config]: tutti.toml" in result.stderr and "missing [workspace] table" in result.stderr
     assert "[workspace]" in result.stderr.split("hint:")[1]
+
+
+def test_ctrl_c_cancels_a_run_cleanly_and_kills_its_command(git_repo: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.workflows.helpers import alive
+    from tutti.ops.run import list_runs
+    from tutti.workspace import load_workspace_at
+
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "t"\n[[workflow]]\nname = "long"\n'
+                                         '[[workflow.step]]\ntype = "command"\nrun = "sleep 120 & echo $! > child.pid; wait"\n')
+    # its own process group, like a terminal's foreground job: Ctrl-C reaches the whole group
+    proc = subprocess.Popen([sys.executable, "-m", "tutti", "run", "long"], cwd=git_repo, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    pid_file = git_repo / "child.pid"
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text().strip()):
+        assert time.monotonic() < deadline, "step never started"
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err and "KeyError" not in err
+    assert proc.returncode == 1
+    assert "cancelling run (Ctrl-C)" in err and "workflow 'long' was cancelled" in err
+    assert list_runs(load_workspace_at(git_repo))[0]["status"] == "cancelled"
+    deadline = time.monotonic() + 20
+    while alive(child):
+        assert time.monotonic() < deadline, "the step's command survived Ctrl-C"
+        time.sleep(0.05)

@@ -119,6 +119,7 @@ def _interruptible(fn: Callable[[threading.Event, Any], RunResult], *, progress:
     """Run in a worker thread so Ctrl-C cancels the run cleanly (process groups killed, status
     `cancelled`) instead of orphaning the commands."""
     cancel = threading.Event()
+    done = threading.Event()
     box: dict[str, Any] = {}
 
     def work() -> None:
@@ -126,23 +127,25 @@ def _interruptible(fn: Callable[[threading.Event, Any], RunResult], *, progress:
             box["result"] = fn(cancel, _progress if progress else None)
         except BaseException as exc:  # re-raised in the main thread
             box["error"] = exc
+        finally:
+            done.set()
 
     def on_signal(signum: int, _frame: Any) -> None:
-        echo(f"cancelling run ({signal.Signals(signum).name})...", err=True)
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        echo(f"cancelling run ({name})...", err=True)
         cancel.set()
 
-    # SIGTERM/SIGHUP (kill, closed terminal) cancel like Ctrl-C: the run records `cancelled`
-    # and its commands' process groups are killed instead of being orphaned.
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # Ctrl-C, SIGTERM and SIGHUP (kill, closed terminal) all cancel: the run records `cancelled`
+    # and its commands' process groups are killed instead of being orphaned. SIGINT gets a
+    # handler rather than a KeyboardInterrupt: one raised inside Thread.join() can leave
+    # is_alive() False while the worker still runs (tt then exited mid-run with a KeyError
+    # traceback and left the step's command running).
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     worker = threading.Thread(target=work, name="tt-run", daemon=True)
     worker.start()
     try:
-        while worker.is_alive():
-            try:
-                worker.join(0.2)
-            except KeyboardInterrupt:
-                echo("cancelling run (Ctrl-C)...", err=True)
-                cancel.set()
+        while not done.wait(0.2):
+            pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
