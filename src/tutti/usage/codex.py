@@ -9,10 +9,9 @@ rather than added on top.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from tutti.usage.records import UsageRecord, as_int
+from tutti.usage.records import UsageRecord, as_int, json_objects
 
 RUNTIME = "codex"
 _FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
@@ -22,13 +21,7 @@ def parse_lines(lines: list[str], state: dict[str, Any]) -> list[UsageRecord]:
     """Records from complete lines. `state` carries the session's cwd, model, id and the last
     cumulative totals between incremental reads."""
     out: list[UsageRecord] = []
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(entry, dict):
-            continue
+    for entry in json_objects(lines):
         kind = entry.get("type")
         payload = entry.get("payload") or {}
         if kind == "session_meta":

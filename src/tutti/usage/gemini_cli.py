@@ -9,11 +9,10 @@ write wins. Gemini's `input` includes `cached`; `thoughts` are output the model 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
-from tutti.usage.records import UsageRecord, as_int
+from tutti.usage.records import UsageRecord, as_int, json_objects
 
 RUNTIME = "gemini-cli"
 
@@ -24,13 +23,7 @@ def project_hash(path: Path | str) -> str:
 
 def parse_lines(lines: list[str], state: dict[str, Any]) -> list[UsageRecord]:
     out: list[UsageRecord] = []
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(entry, dict):
-            continue
+    for entry in json_objects(lines):
         if "projectHash" in entry and "sessionId" in entry:
             state["session_id"] = entry["sessionId"]
             state["project_hash"] = entry["projectHash"]

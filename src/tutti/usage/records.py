@@ -8,8 +8,22 @@ reasoning/thinking tokens (`reasoning_tokens` is informational, already inside o
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+def json_objects(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The JSON objects among log lines; a torn, foreign or non-object line is skipped, since
+    an agent's log is not ours to reject."""
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict):
+            yield entry
 
 
 @dataclass
