@@ -30,6 +30,19 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Completed
     return subprocess.run(argv, check=False, cwd=cwd, env=full, capture_output=True, text=True, timeout=180)
 
 
+def create_hello_script(tool: str, arguments: dict, *, tool_requests_only: bool = True) -> dict:
+    """A model turn script: "Creating it." with one `tool` call, then "Created hello.txt."."""
+    script: dict = {
+        "turns": [
+            {"text": "Creating it.", "tool_calls": [{"name": tool, "arguments": arguments}]},
+            {"text": "Created hello.txt."},
+        ]
+    }
+    if tool_requests_only:
+        script["tool_requests_only"] = True
+    return script
+
+
 @pytest.fixture
 def home(tmp_path) -> Path:
     home = tmp_path / "home"
@@ -45,21 +58,9 @@ def home(tmp_path) -> Path:
 def test_claude_code_writes_a_file_via_anthropic_messages(tmp_path, home):
     work = tmp_path / "work"
     work.mkdir()
-    script = {
-        "tool_requests_only": True,
-        "turns": [
-            {
-                "text": "Creating it.",
-                "tool_calls": [
-                    {
-                        "name": "Write",
-                        "arguments": {"file_path": str(work / "hello.txt"), "content": "hello from claude\n"},
-                    }
-                ],
-            },
-            {"text": "Created hello.txt."},
-        ],
-    }
+    script = create_hello_script(
+        "Write", {"file_path": str(work / "hello.txt"), "content": "hello from claude\n"}
+    )
     with ScriptedModelServer(script) as srv:
         out = run(
             [
@@ -88,17 +89,9 @@ def test_codex_writes_a_file_via_openai_responses(tmp_path, home):
     work, codex_home = tmp_path / "work", tmp_path / "codex"
     work.mkdir()
     codex_home.mkdir()
-    script = {
-        "turns": [
-            {
-                "text": "Creating it.",
-                "tool_calls": [
-                    {"name": "exec_command", "arguments": {"cmd": "echo hello from codex > hello.txt"}}
-                ],
-            },
-            {"text": "Created hello.txt."},
-        ]
-    }
+    script = create_hello_script(
+        "exec_command", {"cmd": "echo hello from codex > hello.txt"}, tool_requests_only=False
+    )
     with ScriptedModelServer(script) as srv:
         (codex_home / "config.toml").write_text(
             'model = "gpt-5"\nmodel_provider = "scripted"\n[model_providers.scripted]\nname = "scripted"\n'
@@ -122,21 +115,9 @@ def test_codex_writes_a_file_via_openai_responses(tmp_path, home):
 def test_gemini_cli_writes_a_file_via_generate_content(tmp_path, home):
     work = tmp_path / "work"
     work.mkdir()
-    script = {
-        "tool_requests_only": True,
-        "turns": [
-            {
-                "text": "Creating it.",
-                "tool_calls": [
-                    {
-                        "name": "write_file",
-                        "arguments": {"file_path": str(work / "hello.txt"), "content": "hello from gemini\n"},
-                    }
-                ],
-            },
-            {"text": "Created hello.txt."},
-        ],
-    }
+    script = create_hello_script(
+        "write_file", {"file_path": str(work / "hello.txt"), "content": "hello from gemini\n"}
+    )
     with ScriptedModelServer(script) as srv:
         out = run(
             [cli("gemini"), "-p", "create hello.txt", "--yolo"],
