@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 AGENT = '[[agent]]\nname = "a"\nruntime = "fake"\n'
 
 
@@ -29,7 +31,8 @@ def test_empty_tutti_toml_says_how_to_start_the_workspace_table(git_repo: Path, 
     assert "[workspace]" in result.stderr.split("hint:")[1]
 
 
-def test_ctrl_c_cancels_a_run_cleanly_and_kills_its_command(git_repo: Path) -> None:
+@pytest.mark.parametrize("command", [["run", "long"], ["verify", "--workflow", "long"]])
+def test_ctrl_c_cancels_a_run_cleanly_and_kills_its_command(git_repo: Path, command: list[str]) -> None:
     import os
     import signal
     import subprocess
@@ -43,7 +46,7 @@ def test_ctrl_c_cancels_a_run_cleanly_and_kills_its_command(git_repo: Path) -> N
     (git_repo / "tutti.toml").write_text('[workspace]\nname = "t"\n[[workflow]]\nname = "long"\n'
                                          '[[workflow.step]]\ntype = "command"\nrun = "sleep 120 & echo $! > child.pid; wait"\n')
     # its own process group, like a terminal's foreground job: Ctrl-C reaches the whole group
-    proc = subprocess.Popen([sys.executable, "-m", "tutti", "run", "long"], cwd=git_repo, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "tutti", *command], cwd=git_repo, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     pid_file = git_repo / "child.pid"
     deadline = time.monotonic() + 60

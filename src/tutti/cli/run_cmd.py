@@ -93,9 +93,11 @@ def verify(last: bool, as_json: bool, workflow: str | None, agent: str | None, s
             echo(f"Last verify ({s['workflow_name']}, {s['timestamp']}, run {s.get('run_id')}): {verdict}")
         return
     result = _interruptible(lambda cancel, on_event: ops.verify(ws, workflow or "verify", strict=strict, agent=agent,
-                                                                 on_event=on_event, on_warning=warn),
+                                                                 on_event=on_event, on_warning=warn, cancel=cancel),
                             progress=not as_json)
     _render_result(result, as_json)
+    if result.status == "cancelled":  # even non-strict: a stopped verify proved nothing
+        raise WorkflowFailed(result.failure_message(), hint=_failure_hint(result))
     if not result.success and strict:
         raise WorkflowFailed(f"verify failed in strict mode (failed steps: {result.failed_steps}): "
                              + result.failure_detail(), hint=_failure_hint(result))

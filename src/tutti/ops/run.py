@@ -63,10 +63,11 @@ def start_run(ws: Workspace, name: str | None, *, strict: bool = False, agent: s
 
 
 def verify(ws: Workspace, workflow: str = "verify", strict: bool = False, agent: str | None = None,
-           on_event: OnEvent | None = None, on_warning: Callable[[str], None] | None = None) -> RunResult:
+           on_event: OnEvent | None = None, on_warning: Callable[[str], None] | None = None,
+           cancel: threading.Event | None = None) -> RunResult:
     """Run the verify workflow; without strict, command failures are warnings (§1 `tt verify`)."""
     result = run_workflow(ws, workflow, strict=strict, agent=agent, origin="verify", force_open=not strict,
-                          on_event=on_event, on_warning=on_warning)
+                          on_event=on_event, on_warning=on_warning, cancel=cancel)
     write_json_atomic(ws.state_dir / "verify-last.json", {
         "workflow_name": result.workflow, "timestamp": now_iso(), "success": result.success,
         "failed_steps": result.failed_steps, "strict": strict, "agent_scope": agent, "run_id": result.run_id,
