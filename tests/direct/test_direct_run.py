@@ -46,6 +46,18 @@ def _setup(git_repo, direct_ws, srv, kind="openai", model="gpt-4o"):
     )
 
 
+def _full_run(git_repo, direct_ws, model_server, kind: str, model: str):
+    """`fix_script` end to end against provider `kind`: asserts the fix landed and every model
+    call's token counts were recorded; returns (requests the server saw, model_call events)."""
+    srv = model_server(fix_script("true"))
+    ws = _setup(git_repo, direct_ws, srv, kind=kind, model=model)
+    result = send_direct(ws, "fixer", "Fix it")
+    assert result.ok and (ws.worktree_path("fixer") / "calc.py").read_text() == FIXED
+    calls = [e.data for e in events(ws, result.run_id) if e.kind == "direct.model_call"]
+    assert [c["input_tokens"] for c in calls] == [1200, 1400, 1500, 1700] and calls[0]["cached_tokens"] == 300
+    return srv.requests(), calls
+
+
 def test_direct_run_fixes_file_in_worktree_and_records_every_call(git_repo, direct_ws, model_server, tt):
     test_cmd = f"{sys.executable} -m pytest -q -p no:cacheprovider test_calc.py"
     srv = model_server(fix_script(test_cmd))
@@ -152,18 +164,12 @@ def test_auth_failure_error_is_redacted_even_when_the_provider_echoes_the_key(
 
 
 def test_anthropic_provider_streams_a_full_run(git_repo, direct_ws, model_server):
-    srv = model_server(fix_script("true"))
-    ws = _setup(git_repo, direct_ws, srv, kind="anthropic", model="claude-sonnet-4-5")
-    result = send_direct(ws, "fixer", "Fix it")
-    assert result.ok and (ws.worktree_path("fixer") / "calc.py").read_text() == FIXED
-    reqs = srv.requests()
+    reqs, calls = _full_run(git_repo, direct_ws, model_server, "anthropic", "claude-sonnet-4-5")
     assert {r.protocol for r in reqs} == {"anthropic"} and all(r.body["stream"] for r in reqs)
     assert reqs[0].headers.get("anthropic-version") and reqs[0].body["tools"][0]["input_schema"]
     # tool results go back as tool_result blocks in a user message
     last_user = reqs[1].body["messages"][-1]
     assert last_user["role"] == "user" and last_user["content"][0]["type"] == "tool_result"
-    calls = [e.data for e in events(ws, result.run_id) if e.kind == "direct.model_call"]
-    assert [c["input_tokens"] for c in calls] == [1200, 1400, 1500, 1700] and calls[0]["cached_tokens"] == 300
     assert calls[0]["provider"] == "anthropic" and calls[0]["cost_usd"] > 0
 
 
@@ -221,27 +227,17 @@ def test_a_run_reuses_one_keep_alive_connection(git_repo, direct_ws, model_serve
 
 
 def test_openai_responses_provider_streams_a_full_run(git_repo, direct_ws, model_server):
-    srv = model_server(fix_script("true"))
-    ws = _setup(git_repo, direct_ws, srv, kind="openai-responses", model="gpt-5")
-    result = send_direct(ws, "fixer", "Fix it")
-    assert result.ok and (ws.worktree_path("fixer") / "calc.py").read_text() == FIXED
-    reqs = srv.requests()
+    reqs, _ = _full_run(git_repo, direct_ws, model_server, "openai-responses", "gpt-5")
     assert {r.protocol for r in reqs} == {"openai_responses"} and all(r.body["stream"] for r in reqs)
     # the tool result goes back as a function_call_output item for the matching call
     second = reqs[1].body["input"]
     call = next(i for i in second if i.get("type") == "function_call")
     output = next(i for i in second if i.get("type") == "function_call_output")
     assert call["name"] == "read_file" and output["call_id"] == call["call_id"] and output["output"] == BUGGY
-    calls = [e.data for e in events(ws, result.run_id) if e.kind == "direct.model_call"]
-    assert [c["input_tokens"] for c in calls] == [1200, 1400, 1500, 1700] and calls[0]["cached_tokens"] == 300
 
 
 def test_gemini_provider_streams_a_full_run(git_repo, direct_ws, model_server):
-    srv = model_server(fix_script("true"))
-    ws = _setup(git_repo, direct_ws, srv, kind="gemini", model="gemini-2.5-pro")
-    result = send_direct(ws, "fixer", "Fix it")
-    assert result.ok and (ws.worktree_path("fixer") / "calc.py").read_text() == FIXED
-    reqs = srv.requests()
+    reqs, calls = _full_run(git_repo, direct_ws, model_server, "gemini", "gemini-2.5-pro")
     assert {r.protocol for r in reqs} == {"gemini"} and all(r.stream for r in reqs)
     assert reqs[0].path.endswith(":streamGenerateContent?alt=sse") and reqs[0].api_key == SECRET
     decl = reqs[0].body["tools"][0]["functionDeclarations"]
@@ -249,8 +245,6 @@ def test_gemini_provider_streams_a_full_run(git_repo, direct_ws, model_server):
     # the tool result goes back as a functionResponse named after its call
     last = reqs[1].body["contents"][-1]["parts"][0]["functionResponse"]
     assert last == {"name": "read_file", "response": {"output": BUGGY}}
-    calls = [e.data for e in events(ws, result.run_id) if e.kind == "direct.model_call"]
-    assert [c["input_tokens"] for c in calls] == [1200, 1400, 1500, 1700] and calls[0]["cached_tokens"] == 300
     assert calls[0]["cost_usd"] > 0  # gemini-2.5-pro is in the price table
 
 
