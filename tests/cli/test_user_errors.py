@@ -64,3 +64,14 @@ def test_ctrl_c_cancels_a_run_cleanly_and_kills_its_command(git_repo: Path, comm
     while alive(child):
         assert time.monotonic() < deadline, "the step's command survived Ctrl-C"
         time.sleep(0.05)
+
+
+def test_a_failed_command_step_shows_the_last_lines_of_its_output(git_repo: Path, tt) -> None:
+    (git_repo / "tutti.toml").write_text(
+        '[workspace]\nname = "t"\n[[workflow]]\nname = "verify"\n[[workflow.step]]\nid = "tests"\n'
+        'type = "command"\nrun = "echo collecting; echo \'No module named pytest\' >&2; exit 1"\n')
+    result = tt("run", "verify", "--strict", cwd=git_repo)
+    _no_traceback(result)
+    assert result.returncode == 1
+    assert "| No module named pytest" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-2].startswith("error[workflow]: workflow 'verify' failed")

@@ -168,6 +168,11 @@ def _progress(kind: str, data: dict[str, Any]) -> None:
         if outcome.status not in ("success", "skipped"):
             msg += f"  {outcome.message}"
         echo(msg, err=True)
+        if outcome.status in ("failed", "timed_out"):
+            # the reason is usually in the last lines ("No module named pytest"): show them here
+            # rather than sending a new user to the log file for every failure
+            for line in [ln for ln in (outcome.output_tail or "").splitlines() if ln.strip()][-5:]:
+                echo(f"      | {_short(line, 120)}", err=True)
 
 
 # -- rendering -------------------------------------------------------------------------------------
