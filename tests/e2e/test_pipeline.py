@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import git
 
 pytestmark = pytest.mark.slow
 
@@ -89,10 +90,6 @@ id = "land"
 type = "land"
 agent = "implementer"
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 def steps_of(root: Path, run_id: str) -> dict[str, dict]:

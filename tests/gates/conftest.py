@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+from tests.conftest import git
 
 from tutti.workspace import load_workspace_at
 
@@ -28,10 +28,6 @@ runtime = "fake"
 name = "reviewer"
 runtime = "fake"
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 def add_worktree(repo: Path, agent: str) -> Path:

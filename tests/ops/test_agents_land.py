@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
+from tests.conftest import git
 
 from tutti.errors import RoutingError
 from tutti.ops.diff import diff
 from tutti.ops.land import land
 from tutti.sessions import worktree
 from tutti.workspace import load_workspace_at
-
-
-def git(cwd, *args):
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture

@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 
-
-def wait_for(predicate: Callable[[], object], timeout: float = 30.0, interval: float = 0.05):
-    """Poll until `predicate()` is truthy (generous timeouts: the machine is shared)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
+from tests.helpers import wait_until as wait_for  # noqa: F401 (the engine tests' name for it)
 
 
 def alive(pid: int) -> bool:
