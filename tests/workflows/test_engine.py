@@ -234,17 +234,8 @@ def test_direct_prompt_without_direct_layer_names_the_missing_module(make_ws, mo
     assert "API-direct prompt steps need tutti.direct.step" in result.steps[0]["message"]
 
 
-def test_an_executor_crash_is_a_failed_step_not_a_crashed_run(make_ws, monkeypatch, tmp_path):
-    import sys
-
-    from tutti.workflows import steps
-
-    pkg = tmp_path / "plug"
-    pkg.mkdir()
-    (pkg / "broken_exec.py").write_text("def execute(ctx, step):\n    raise RuntimeError('boom')\n")
-    monkeypatch.syspath_prepend(str(pkg))
-    monkeypatch.setitem(steps.EXECUTOR_MODULES, "land", "broken_exec")
-    sys.modules.pop("broken_exec", None)
+def test_an_executor_crash_is_a_failed_step_not_a_crashed_run(make_ws, plugin_executor):
+    plugin_executor("land", "broken_exec", "def execute(ctx, step):\n    raise RuntimeError('boom')\n")
     ws = make_ws(textwrap.dedent("""
         [[agent]]
         name = "a"
@@ -262,21 +253,15 @@ def test_an_executor_crash_is_a_failed_step_not_a_crashed_run(make_ws, monkeypat
     assert "RuntimeError: boom" in log.read_text()
 
 
-def test_executors_can_register_run_end_callbacks(make_ws, monkeypatch, tmp_path):
-    from tutti.workflows import steps
-
-    plug = tmp_path / "plug2"
-    plug.mkdir()
-    (plug / "finalizing.py").write_text(textwrap.dedent("""
+def test_executors_can_register_run_end_callbacks(make_ws, plugin_executor):
+    plugin_executor("review", "finalizing", """
         from tutti.workflows.steps import StepOutcome
 
         def execute(ctx, step):
             root = ctx.workspace.root
             ctx.at_run_end(lambda: (root / "cleaned").write_text(ctx.run_id))
             return StepOutcome(status="success", message="ok")
-    """))
-    monkeypatch.syspath_prepend(str(plug))
-    monkeypatch.setitem(steps.EXECUTOR_MODULES, "review", "finalizing")
+    """)
     ws = make_ws(textwrap.dedent("""
         [[agent]]
         name = "a"
@@ -299,14 +284,8 @@ def test_executors_can_register_run_end_callbacks(make_ws, monkeypatch, tmp_path
     assert (ws.root / "cleaned").read_text() == result.run_id
 
 
-def test_an_executor_returning_garbage_is_a_failed_step(make_ws, monkeypatch, tmp_path):
-    from tutti.workflows import steps
-
-    plug = tmp_path / "plug3"
-    plug.mkdir()
-    (plug / "sloppy.py").write_text("def execute(ctx, step):\n    return None\n")
-    monkeypatch.syspath_prepend(str(plug))
-    monkeypatch.setitem(steps.EXECUTOR_MODULES, "land", "sloppy")
+def test_an_executor_returning_garbage_is_a_failed_step(make_ws, plugin_executor):
+    plugin_executor("land", "sloppy", "def execute(ctx, step):\n    return None\n")
     ws = make_ws('[[agent]]\nname = "a"\nruntime = "codex"\n[[workflow]]\nname = "w"\n'
                  '[[workflow.step]]\ntype = "land"\nagent = "a"\n')
     result = ops.run_workflow(ws, "w")

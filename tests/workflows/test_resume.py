@@ -137,13 +137,9 @@ def test_resume_refuses_when_the_workflow_changed(make_ws):
         ops.run_workflow(ws, None, resume=failed.run_id)
 
 
-def test_resume_uses_the_compensator_preflight_of_half_done_steps(make_ws, monkeypatch, tmp_path):
+def test_resume_uses_the_compensator_preflight_of_half_done_steps(make_ws, plugin_executor):
     """A step whose intent has no outcome asks its executor's `already_done` before replaying."""
-    from tutti.workflows import steps
-
-    plug = tmp_path / "plug"
-    plug.mkdir()
-    (plug / "landlike.py").write_text(textwrap.dedent("""
+    plugin_executor("land", "landlike", """
         from pathlib import Path
         from tutti.workflows.steps import StepOutcome
 
@@ -154,9 +150,7 @@ def test_resume_uses_the_compensator_preflight_of_half_done_steps(make_ws, monke
 
         def already_done(ctx, step, intent):
             return (ctx.workspace.root / "merged").exists()
-    """))
-    monkeypatch.syspath_prepend(str(plug))
-    monkeypatch.setitem(steps.EXECUTOR_MODULES, "land", "landlike")
+    """)
     ws = make_ws(textwrap.dedent("""
         [[agent]]
         name = "a"
