@@ -91,6 +91,14 @@ def review_check(ws: Workspace, agent: str) -> GateResult:
     return GateResult("review", True, f"approved by '{verdict.reviewer}'")
 
 
+def _review_first(ws: Workspace, agent: str, gate: str, checks: list[dict[str, Any]]) -> GateResult | None:
+    """The review check a gate with require_review runs before anything else: recorded in
+    `checks`; a blocking result when the review has not passed, else None."""
+    r = review_check(ws, agent)
+    checks.append({"check": "review", "passed": r.passed, "detail": r.message})
+    return None if r.passed else GateResult(gate, False, r.message, checks, r.findings)
+
+
 class LocalGate:
     name = "local"
 
@@ -101,11 +109,8 @@ class LocalGate:
     def check(self, ws: Workspace, agent: str, *, run_id: str | None = None,
               cancel: threading.Event | None = None) -> GateResult:
         checks: list[dict[str, Any]] = []
-        if self.require_review:
-            r = review_check(ws, agent)
-            checks.append({"check": "review", "passed": r.passed, "detail": r.message})
-            if not r.passed:
-                return GateResult("local", False, r.message, checks, r.findings)
+        if self.require_review and (blocked := _review_first(ws, agent, self.name, checks)):
+            return blocked
         cwd = ws.worktree_path(agent)
         if self.commands and not cwd.is_dir():
             raise GateError(f"merge gate: worktree of '{agent}' not found at {cwd}", hint=f"tt up {agent}")
@@ -142,11 +147,8 @@ class GithubGate:
         from tutti.gates.github import check_pr_gate
 
         checks: list[dict[str, Any]] = []
-        if self.require_review:
-            r = review_check(ws, agent)
-            checks.append({"check": "review", "passed": r.passed, "detail": r.message})
-            if not r.passed:
-                return GateResult("github", False, r.message, checks, r.findings)
+        if self.require_review and (blocked := _review_first(ws, agent, self.name, checks)):
+            return blocked
         try:
             pr, message = check_pr_gate(ws.root, _branch(ws, agent))
         except GateError as exc:
