@@ -42,14 +42,20 @@ def _writer(root, n, tag):
         store.append_event("test.write", data={"tag": tag, "i": i})
 
 
-def test_concurrent_processes_never_lose_or_reorder(tmp_path):
-    open_store(tmp_path)  # migrate once before the race
-    procs = [multiprocessing.Process(target=_writer, args=(tmp_path, 200, t)) for t in range(4)]
+
+def _race_writers(root, n: int, writers: int = 4) -> None:
+    """`writers` processes each append `n` events at once; every one must exit cleanly."""
+    procs = [multiprocessing.Process(target=_writer, args=(root, n, t)) for t in range(writers)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(60)
         assert p.exitcode == 0
+
+
+def test_concurrent_processes_never_lose_or_reorder(tmp_path):
+    open_store(tmp_path)  # migrate once before the race
+    _race_writers(tmp_path, 200)
     events = open_store(tmp_path).read_events(0, limit=10_000)
     assert len(events) == 800
     seqs = [e.seq for e in events]
@@ -60,11 +66,6 @@ def test_concurrent_processes_never_lose_or_reorder(tmp_path):
 
 
 def test_concurrent_first_open_migrates_once(tmp_path):
-    procs = [multiprocessing.Process(target=_writer, args=(tmp_path, 1, t)) for t in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
+    _race_writers(tmp_path, 1)
     conn = sqlite3.connect(tmp_path / ".tutti" / "tutti.db")
     assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 4
