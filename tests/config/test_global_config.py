@@ -25,6 +25,15 @@ plan = "max"
 """
 
 
+
+def write_global(text: str) -> Path:
+    """Write the global config file (a user editing it by hand) and return its path."""
+    path = gc.global_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
 def test_tutti_home_wins_over_xdg(monkeypatch, tmp_path):
     monkeypatch.setenv("TUTTI_HOME", str(tmp_path / "th"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
@@ -61,9 +70,7 @@ def test_first_creation_writes_the_commented_default_that_loads():
 
 
 def test_register_workspace_keeps_every_comment(tmp_path):
-    path = gc.global_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(USER_FILE)
+    path = write_global(USER_FILE)
     assert gc.register_workspace("api", tmp_path / "api") is True
     assert gc.register_workspace("web", tmp_path / "web") is True
     text = path.read_text()
@@ -90,9 +97,7 @@ def test_default_template_comments_survive_registration(tmp_path):
 
 
 def test_append_permission_rules_deduplicates_and_keeps_comments():
-    path = gc.global_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(USER_FILE + '\n[permissions]\n# reviewed by me\nallow = ["Read"]\n')
+    path = write_global(USER_FILE + '\n[permissions]\n# reviewed by me\nallow = ["Read"]\n')
     assert gc.append_permission_rules(["Read", "cargo test", "cargo test", " "]) == ["cargo test"]
     assert gc.append_permission_rules(["cargo test"]) == []
     assert gc.load_global().permissions.allow == ["Read", "cargo test"]
@@ -100,18 +105,14 @@ def test_append_permission_rules_deduplicates_and_keeps_comments():
 
 
 def test_invalid_global_file_names_file_and_key_path():
-    path = gc.global_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text('[[profile]]\nname = "p"\nplan = "platinum"\n')
+    write_global('[[profile]]\nname = "p"\nplan = "platinum"\n')
     with pytest.raises(ConfigError) as info:
         gc.load_global()
     assert "config.toml: invalid config: profile 'p' → plan: must be" in info.value.message
 
 
 def test_duplicate_profiles_are_rejected():
-    path = gc.global_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text('[[profile]]\nname = "p"\n[[profile]]\nname = "p"\n')
+    write_global('[[profile]]\nname = "p"\n[[profile]]\nname = "p"\n')
     with pytest.raises(ConfigError) as info:
         gc.load_global()
     assert "duplicate profile name: 'p'" in info.value.message
@@ -149,9 +150,7 @@ def test_concurrent_registrations_lose_nothing(tutti_home):
 def test_unknown_global_keys_are_published_as_warnings():
     from tutti.config import notices
 
-    path = gc.global_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text('[dashboard]\nprot = 1\n')
+    write_global('[dashboard]\nprot = 1\n')
     seen: list[str] = []
     notices.subscribe(seen.append)
     try:
