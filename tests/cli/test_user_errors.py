@@ -75,3 +75,12 @@ def test_a_failed_command_step_shows_the_last_lines_of_its_output(git_repo: Path
     assert result.returncode == 1
     assert "| No module named pytest" in result.stderr
     assert result.stderr.rstrip().splitlines()[-2].startswith("error[workflow]: workflow 'verify' failed")
+
+
+def test_running_a_workflow_when_none_is_declared_says_how_to_add_one(git_repo: Path, tt) -> None:
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "w"\n' + AGENT)
+    result = tt("run", "verify", "--strict", cwd=git_repo)
+    _no_traceback(result)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error[not_found]: workflow 'verify' not found:")
+    assert "declares no workflows" in result.stderr and '[[workflow]] name = "verify"' in result.stderr

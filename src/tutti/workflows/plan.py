@@ -130,7 +130,11 @@ def resolve_plan(ws: Workspace, name: str, *, agent: str | None = None, strict: 
     """Turn workflow `name` into a Plan, raising the resolver-time errors of inventory §2.3."""
     workflow = ws.config.workflow(name)
     if workflow is None:
-        known = ", ".join(w.name for w in ws.config.workflows) or "none"
+        if not ws.config.workflows:  # e.g. `tt init` fell back to the minimal template
+            raise NotFoundError(f"workflow '{name}' not found: {ws.config_path} declares no workflows",
+                                hint=f'add one: [[workflow]] name = "{name}", then [[workflow.step]] '
+                                     'type = "command" run = "<your test command>"')
+        known = ", ".join(w.name for w in ws.config.workflows)
         raise NotFoundError(f"workflow '{name}' not found",
                             hint=f"configured workflows: {known} (see `tt run --list`)")
     if agent is not None and ws.config.agent(agent) is None:
