@@ -40,6 +40,7 @@ def test_ctrl_c_cancels_a_run_cleanly_and_kills_its_command(git_repo: Path, comm
     import time
 
     from tests.workflows.helpers import alive
+
     from tutti.ops.run import list_runs
     from tutti.workspace import load_workspace_at
 
@@ -84,3 +85,17 @@ def test_running_a_workflow_when_none_is_declared_says_how_to_add_one(git_repo: 
     assert result.returncode == 1
     assert result.stderr.startswith("error[not_found]: workflow 'verify' not found:")
     assert "declares no workflows" in result.stderr and '[[workflow]] name = "verify"' in result.stderr
+
+
+def test_a_wait_blocked_on_a_dialog_hints_a_send_command_that_parses() -> None:
+    from tutti.cli.agents_cmd import send as send_cmd
+    from tutti.errors import SessionError
+    from tutti.ops.send import _fail
+    from tutti.sessions.settle import SettleResult
+
+    with pytest.raises(SessionError) as info:
+        _fail("api", SettleResult(outcome="waiting", state="waiting", evidence=["waiting:dialog"]), 30)
+    suggested = info.value.hint.split("`tt send ")[1].split("`")[0].replace("ANSWER", "1").split()
+    # the suggested argv parses (--answer is a flag; the answer is the prompt), up to needing a workspace
+    parsed = send_cmd.make_context("send", suggested)
+    assert parsed.params["answer"] is True and parsed.params["prompt"] == ("1",)

@@ -50,7 +50,8 @@ def _fail(agent: str, res: SettleResult, timeout_secs: float, during: str = "sen
                             hint=f"inspect with `tt peek {agent}`; fix credentials/quota, then retry", code=res.outcome)
     if res.outcome == "waiting":
         raise SessionError(f"{during}: waiting (agent='{agent}' is blocked on a dialog or question: '{detail}')",
-                           hint=f"answer it with `tt attach {agent}` or `tt send {agent} --answer ...`", code="agent_waiting")
+                           hint=f"answer it with `tt attach {agent}` or `tt send {agent} --answer ANSWER` (e.g. 1 or y)",
+                           code="agent_waiting")
     if res.outcome == "stopped":
         raise AgentNotRunning(f"{during}: session_exited (agent='{agent}', detail='{detail}')",
                               hint=f"see its last screen with `tt peek {agent}`, then `tt up {agent}`")
