@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from tests.helpers import wait_until
 
 from tutti.workflows.artifacts import expand_glob, new_files, slugify, snapshot
 
@@ -28,16 +29,6 @@ def steps_of(root: Path, run_id: str) -> dict[str, dict]:
     rows = db.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY step_index", (run_id,)).fetchall()
     db.close()
     return {r["step_key"].split("-", 1)[1]: {**dict(r), "outcome": json.loads(r["outcome"] or "null")} for r in rows}
-
-
-def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def prompts(root: Path, agent: str) -> list[str]:
@@ -65,7 +56,7 @@ def test_artifact_polling_completes_when_file_appears_while_agent_sits_at_prompt
     root = agent_pipeline({"human": {}}, POLLING.replace("TIMEOUT", "90"))
     child = subprocess.Popen([sys.executable, "-m", "tutti", "run", "skill", "--json"], cwd=root,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: prompts(root, "human"), 90, "the prompt to reach the agent")
+    wait_until(lambda: prompts(root, "human"), timeout=90, interval=0.2, what="the prompt to reach the agent")
     time.sleep(4)  # the agent answered "Done." and is idle at its prompt; the human is still working
     assert child.poll() is None, "the step must not complete on the agent going idle"
     design = root / ".tutti" / "worktrees" / "human" / "designs" / "design.md"
