@@ -115,6 +115,14 @@ def prepare_runtime_env(
     return env
 
 
+def _provider_env(env: dict[str, str], values: dict[str, str | None]) -> None:
+    """Hand the profile's endpoint, key and model to a CLI through its own variables; a value
+    the agent's env already sets wins, an unset one is not exported."""
+    for var, value in values.items():
+        if value:
+            env.setdefault(var, value)
+
+
 # -- Claude Code ---------------------------------------------------------------------------------
 def claude_config_file(config_dir: Path | None) -> Path:
     """`.claude.json`: inside CLAUDE_CONFIG_DIR when set, else `~/.claude.json`."""
@@ -123,14 +131,10 @@ def claude_config_file(config_dir: Path | None) -> Path:
 
 def _claude(env: dict[str, str], home: Path, workdir: Path, provider: Provider, share_home: bool,
             bypass: bool) -> None:
-    if provider.base_url:
-        env.setdefault("ANTHROPIC_BASE_URL", provider.base_url)
-    if provider.api_key:
-        # A bearer token is used as-is; an ANTHROPIC_API_KEY would raise "use this API key?"
-        # (default answer: No) unless pre-approved below.
-        env.setdefault("ANTHROPIC_AUTH_TOKEN", provider.api_key)
-    if provider.model:
-        env.setdefault("ANTHROPIC_MODEL", provider.model)
+    # A bearer token is used as-is; an ANTHROPIC_API_KEY would raise "use this API key?"
+    # (default answer: No) unless pre-approved below.
+    _provider_env(env, {"ANTHROPIC_BASE_URL": provider.base_url, "ANTHROPIC_AUTH_TOKEN": provider.api_key,
+                        "ANTHROPIC_MODEL": provider.model})
     if bypass and hasattr(os, "geteuid") and os.geteuid() == 0:
         # Claude Code refuses --permission-mode bypassPermissions as root ("cannot be used with
         # root/sudo privileges") unless told it runs in a sandbox; the user asked for bypass.
@@ -232,12 +236,8 @@ def _read_toml(path: Path) -> Any:
 
 # -- Gemini CLI -------------------------------------------------------------------------------------
 def _gemini(env: dict[str, str], home: Path, provider: Provider, share_home: bool) -> None:
-    if provider.base_url:
-        env.setdefault("GOOGLE_GEMINI_BASE_URL", provider.base_url)
-    if provider.api_key:
-        env.setdefault("GEMINI_API_KEY", provider.api_key)
-    if provider.model:
-        env.setdefault("GEMINI_MODEL", provider.model)
+    _provider_env(env, {"GOOGLE_GEMINI_BASE_URL": provider.base_url, "GEMINI_API_KEY": provider.api_key,
+                        "GEMINI_MODEL": provider.model})
     # Folder trust without a dialog; the user's own trustedFolders.json stays untouched.
     env["GEMINI_CLI_TRUST_WORKSPACE"] = "true"
     # Local-file telemetry only (nothing leaves the machine): the one place Gemini CLI records
@@ -286,10 +286,7 @@ def _rotate(path: Path, max_bytes: int) -> None:
 
 # -- Aider --------------------------------------------------------------------------------------------
 def _aider(env: dict[str, str], home: Path, provider: Provider, bypass: bool) -> None:
-    if provider.base_url:
-        env.setdefault("OPENAI_API_BASE", provider.base_url)
-    if provider.api_key:
-        env.setdefault("OPENAI_API_KEY", provider.api_key)
+    _provider_env(env, {"OPENAI_API_BASE": provider.base_url, "OPENAI_API_KEY": provider.api_key})
     if provider.model:
         # Aider routes through litellm: an OpenAI-compatible endpoint needs the `openai/` prefix.
         model = provider.model if "/" in provider.model else f"openai/{provider.model}"
