@@ -99,3 +99,23 @@ def test_a_wait_blocked_on_a_dialog_hints_a_send_command_that_parses() -> None:
     # the suggested argv parses (--answer is a flag; the answer is the prompt), up to needing a workspace
     parsed = send_cmd.make_context("send", suggested)
     assert parsed.params["answer"] is True and parsed.params["prompt"] == ("1",)
+
+
+def test_attach_without_a_terminal_is_a_usage_error_not_a_tmux_message(git_repo: Path, tt, tmux_socket) -> None:
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "w"\n' + AGENT)
+    up = tt("up", "a", cwd=git_repo, timeout=120)
+    assert up.returncode == 0, up.stderr
+    try:
+        result = tt("attach", "a", cwd=git_repo, timeout=60)  # stdout is a pipe here
+        _no_traceback(result)
+        assert result.returncode == 2
+        assert result.stderr.startswith("error[usage]: `tt attach` needs an interactive terminal")
+        assert "tt peek a" in result.stderr
+    finally:
+        tt("down", cwd=git_repo, timeout=120)
+
+
+def test_peek_rejects_a_negative_line_count(git_repo: Path, tt) -> None:
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "w"\n' + AGENT)
+    result = tt("peek", "a", "-l", "-3", cwd=git_repo)
+    assert result.returncode == 2 and "-3 is not in the range x>=0" in result.stderr

@@ -173,6 +173,12 @@ def attach(agent, workspace) -> None:
     backend = TmuxBackend()
     if not backend.exists(ref.session):
         raise AgentNotRunning(f"agent '{ref.name}' is not running", hint=f"Start the agent first: tt up {ref.name}")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        from tutti.errors import UsageError
+
+        # tmux itself would only say "open terminal failed: not a terminal"
+        raise UsageError("`tt attach` needs an interactive terminal (stdin/stdout are not a tty)",
+                         hint=f"read the screen with `tt peek {ref.name}`, or run tt attach from a terminal")
     others = [a.name for a in ref.ws.config.agents if a.name != ref.name]
     hint = f" ── tt attach {others[0]}" if others else ""
     backend.set_status_bar(ref.session, f" tutti: {ref.name} ({ref.ws.name}) ── Ctrl+b d to detach{hint} ")
@@ -191,7 +197,8 @@ def _exec_attach(backend, session: str) -> None:
 @click.command()
 @click.argument("agent")
 @ws_option
-@click.option("-l", "--lines", default=50, show_default=True, help="Lines of scrollback above the visible screen.")
+@click.option("-l", "--lines", default=50, show_default=True, type=click.IntRange(min=0),
+              help="Lines of scrollback above the visible screen.")
 def peek(agent, workspace, lines) -> None:
     """Print the agent's screen."""
     from tutti.ops.agents import peek as do_peek
