@@ -119,3 +119,15 @@ def test_peek_rejects_a_negative_line_count(git_repo: Path, tt) -> None:
     (git_repo / "tutti.toml").write_text('[workspace]\nname = "w"\n' + AGENT)
     result = tt("peek", "a", "-l", "-3", cwd=git_repo)
     assert result.returncode == 2 and "-3 is not in the range x>=0" in result.stderr
+
+
+def test_doctor_on_a_fresh_config_says_the_auto_mode_is_the_default_and_where_rules_go(git_repo: Path,
+                                                                                      tutti_home: Path) -> None:
+    from tutti.ops.doctor import run_doctor
+
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "w"\n[[agent]]\nname = "a"\nruntime = "claude-code"\n')
+    check = next(c for c in run_doctor(git_repo).checks if c.check == "launch policy")
+    assert check.status == "fail"
+    assert '[launch] mode = "auto" (the default)' in check.detail
+    assert str(tutti_home / "config.toml") in check.detail
+    assert "tt permissions suggest WORKFLOW" in check.fix

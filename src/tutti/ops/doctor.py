@@ -151,9 +151,14 @@ def _check_launch_policy(report: DoctorReport, ws: Workspace, gcfg: GlobalConfig
         report.add("launch policy", "warn", "launch policy is bypass; agents run commands without permission prompts",
                    "use [launch] mode = \"auto\" with [permissions] allow rules")
     elif constrained and runtimes & set(POLICY_RUNTIMES) and not rules:
-        report.add("launch policy", "fail", f"[launch] mode = \"{launch.mode}\" needs [permissions] allow rules in the "
-                                            "global config for constrained non-interactive runs",
-                   "add [permissions] allow = [...] (see `tt permissions suggest`), or use [launch] mode = \"safe\"")
+        from tutti.config.global_config import global_path
+
+        # a fresh `tt init` has no [launch] table: say the mode is the default, and where the rules go
+        default = "" if "launch" in ws.config.model_fields_set else " (the default)"
+        report.add("launch policy", "fail", f"[launch] mode = \"{launch.mode}\"{default} needs [permissions] allow "
+                                            f"rules in the global config {global_path()} for constrained runs",
+                   "add [permissions] allow = [\"git status\", \"pytest *\", ...] there (`tt permissions suggest "
+                   "WORKFLOW` proposes rules), or set [launch] mode = \"safe\" in tutti.toml")
     else:
         report.add("launch policy", "pass", f"mode {launch.mode}, policy {launch.policy}, {len(rules)} allow rule(s)")
     if constrained and runtimes & set(SHIM_RUNTIMES):
