@@ -114,6 +114,7 @@ def test_gemini_uses_api_key_auth_and_workspace_trust_from_env(ws, profile):
     env = prepare_runtime_env(ws, "a", "gemini-cli", {}, profile=profile, process_env=PENV)
     assert env["GEMINI_CLI_HOME"] == str(agent_home(ws, "a"))
     assert env["GEMINI_CLI_TRUST_WORKSPACE"] == "true"
+    assert env["CI"] == "0"  # else, under CI=true, Gemini runs one headless turn and exits
     assert env["GOOGLE_GEMINI_BASE_URL"] == "http://127.0.0.1:5555"
     assert env["GEMINI_API_KEY"] == PENV["TUTTI_TEST_KEY"]
     settings = json.loads((agent_home(ws, "a") / ".gemini" / "settings.json").read_text())

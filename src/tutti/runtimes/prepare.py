@@ -240,6 +240,10 @@ def _gemini(env: dict[str, str], home: Path, provider: Provider, share_home: boo
                         "GEMINI_MODEL": provider.model})
     # Folder trust without a dialog; the user's own trustedFolders.json stays untouched.
     env["GEMINI_CLI_TRUST_WORKSPACE"] = "true"
+    # Gemini's UI layer takes `CI` (set by every CI system) to mean "no terminal" and runs one
+    # non-interactive turn, then exits. Its pane is a real terminal, so say so: `is-in-ci`
+    # treats CI=0 as "not in CI" whatever else is set.
+    env["CI"] = "0"
     # Local-file telemetry only (nothing leaves the machine): the one place Gemini CLI records
     # a failed API call while its screen just says "Thinking..." for minutes
     # (runtimes.signals.gemini_telemetry reads it). Env vars, so it works with share_home too.
