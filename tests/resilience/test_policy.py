@@ -48,9 +48,11 @@ def test_rotation_continues_round_the_ring_and_backs_off_exponentially():
     for _ in range(3):
         (act,) = pol.on_failure(Failure("w1", "provider_down", profile, "API Error: 529 overloaded"))
         seen.append((act.to_profile, act.backoff_secs))
-        assert pol.due() == ([act] if act.backoff_secs == 0 else [])
-        clock.t += act.backoff_secs
+        if act.backoff_secs:
+            assert pol.due() == [] and pol.next_due() == clock.t + act.backoff_secs
+            clock.t += act.backoff_secs
         assert pol.due() == [act]
+        assert pol.due() == [] and pol.busy()  # handed out once, running until on_result
         pol.on_result(act, ok=True)
         profile = act.to_profile
     # b → c → a (wraps round, skips the other provider); 0 s, then 30 s, 60 s

@@ -81,8 +81,8 @@ def test_rate_limited_agent_is_restarted_on_the_second_profile(fake_workspace, t
     attempted = events(ws, "w1", "agent.recovery_attempted")
     assert attempted and attempted[0].seq < ok.seq
     assert (agent_state.read_state(ws.state_dir, "w1") or {}).get("profile") == "team-b"
-    # the relaunched agent is watched again (becomes idle) and takes prompts
-    wait_until(lambda: [e for e in events(ws, "w1", "agent.idle") if e.seq > ok.seq])
+    # the relaunched agent is watched again (becomes idle — maybe before the launch check ends) and takes prompts
+    wait_until(lambda: [e for e in events(ws, "w1", "agent.idle") if e.seq > attempted[0].seq])
     assert tt("send", "w1", "hello again", "--wait", "--timeout-secs", "60", cwd=root).returncode == 0
     records = [json.loads(line) for line in (root / ".records" / "w1.jsonl").read_text().splitlines()]
     assert records[-1]["prompt"] == "hello again"

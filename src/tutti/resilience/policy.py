@@ -51,9 +51,10 @@ class Action:
     error: str | None = None
     agents: list[str] = field(default_factory=list)  # `degraded`: every agent failing together
     provider_level: bool = False
+    started: bool = False  # a restart handed out by `due()` and now running
 
     def event_data(self) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if k not in ("kind", "agent", "due", "agents")}
+        data = {k: v for k, v in asdict(self).items() if k not in ("kind", "agent", "due", "agents", "started")}
         if self.error is None:
             data.pop("error")
         return data
@@ -177,13 +178,22 @@ class RecoveryPolicy:
 
     # -- restarts out ----------------------------------------------------------------------------
     def due(self) -> list[Action]:
+        """Restarts whose time has come; each is handed out once (marked started) until its
+        `on_result`."""
         now = self.clock()
-        return sorted((r.pending for r in self.agents.values() if r.pending is not None and r.pending.due <= now),
-                      key=lambda a: a.due)
+        out = sorted((r.pending for r in self.agents.values()
+                      if r.pending is not None and not r.pending.started and r.pending.due <= now), key=lambda a: a.due)
+        for action in out:
+            action.started = True
+        return out
 
     def next_due(self) -> float | None:
-        dues = [r.pending.due for r in self.agents.values() if r.pending is not None]
+        dues = [r.pending.due for r in self.agents.values() if r.pending is not None and not r.pending.started]
         return min(dues) if dues else None
+
+    def busy(self) -> bool:
+        """A restart is waiting or running."""
+        return any(r.pending is not None for r in self.agents.values())
 
     # -- internals -------------------------------------------------------------------------------
     def _cool(self, f: Failure) -> None:

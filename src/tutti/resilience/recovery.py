@@ -15,13 +15,15 @@ error?}`):
   `tt down` or is healthy again;
 - `provider.degraded` — several agents failed the same way on one profile within the window.
 
-The restart runs synchronously in the watcher thread: while it waits for the new agent (at
-most `LAUNCH_CHECK_SECS`), other panes' events queue up and are handled afterwards.
+Each restart runs in its own worker thread (the watcher keeps classifying the other panes
+meanwhile); the policy is only touched under a lock, and `on_done` asks the watcher to rescan
+and attach to the relaunched session.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -41,22 +43,29 @@ HEALTHY = (AgentState.IDLE, AgentState.WORKING, AgentState.WAITING)
 
 class Recovery:
     def __init__(self, ws: Workspace, backend: SessionBackend, *, clock: Callable[[], float] = time.monotonic,
-                 forget: Callable[[str], None] | None = None) -> None:
+                 forget: Callable[[str], None] | None = None, on_done: Callable[[], None] | None = None) -> None:
         from tutti.ops.resolve import load_global
 
         self.ws = ws
         self.backend = backend
         self.forget = forget or (lambda _agent: None)  # the watcher drops its pane before a restart
+        self.on_done = on_done or (lambda: None)  # a restart finished (the watcher rescans)
+        self._lock = threading.RLock()
+        self._threads: list[threading.Thread] = []
         gc = load_global()
         self.policy = RecoveryPolicy(gc.resilience, gc.profiles, clock=clock)
         self._stuck: set[str] = set()  # agents already handled for their current working period
-        self._restarting: str | None = None
+        self._restarting: set[str] = set()
 
     # -- in ----------------------------------------------------------------------------------
     def observe(self, agent: str, det: Detection, *, previous: AgentState | None = None) -> None:
         """A state transition the watcher recorded."""
-        if agent == self._restarting:
-            return  # our own kill / relaunch, not a failure
+        with self._lock:
+            if agent in self._restarting:
+                return  # our own kill / relaunch: the launch check judges it
+            self._observe(agent, det)
+
+    def _observe(self, agent: str, det: Detection) -> None:
         state = det.state
         if state is not AgentState.WORKING:
             self._stuck.discard(agent)
@@ -73,16 +82,36 @@ class Recovery:
         elif state is AgentState.STOPPED and self._crashed(agent, det):
             self._failure(agent, "crashed", det.detail)
 
-    def tick(self) -> bool:
-        """Run due restarts; True if a session was restarted (the watcher rescans)."""
-        ran = False
-        for action in self.policy.due():
-            self._restart(action)
-            ran = True
-        return ran
+    def tick(self, *, wait: bool = False) -> int:
+        """Start the restarts whose backoff has elapsed, each in a worker thread; how many.
+        `wait`: run them to completion first (tests, one-shot callers)."""
+        with self._lock:
+            due = self.policy.due()
+            for action in due:
+                self._restarting.add(action.agent or "")
+                self.forget(action.agent or "")  # in the caller's (watcher's) thread
+        for action in due:
+            t = threading.Thread(target=self._restart, args=(action,), name=f"tutti-recover-{action.agent}",
+                                 daemon=True)
+            self._threads.append(t)
+            t.start()
+        if wait:
+            self.join()
+        return len(due)
+
+    def join(self, timeout: float | None = None) -> None:
+        for t in list(self._threads):
+            t.join(timeout)
+        self._threads = [t for t in self._threads if t.is_alive()]
 
     def next_due(self) -> float | None:
-        return self.policy.next_due()
+        with self._lock:
+            return self.policy.next_due()
+
+    def busy(self) -> bool:
+        """A restart is waiting for its backoff or running (the watcher must not exit)."""
+        with self._lock:
+            return self.policy.busy()
 
     # -- internals -------------------------------------------------------------------------------
     def _crashed(self, agent: str, det: Detection) -> bool:
@@ -94,11 +123,13 @@ class Recovery:
 
         try:  # the global config may have been edited while we run
             gc = load_global()
-            self.policy.configure(gc.resilience, gc.profiles)
+            with self._lock:
+                self.policy.configure(gc.resilience, gc.profiles)
         except TuttiError as exc:
             print(f"recovery: keeping the previous global config: {exc}", file=sys.stderr)
         profile = self._profile_of(agent)
-        self._apply(self.policy.on_failure(Failure(agent, trigger, profile, detail)))
+        with self._lock:
+            self._apply(self.policy.on_failure(Failure(agent, trigger, profile, detail)))
 
     def _apply(self, actions: list[Action]) -> None:
         for a in actions:
@@ -126,14 +157,15 @@ class Recovery:
         session = self.ws.session_name(agent)
         why_not = self._overtaken(agent, a.trigger)
         if why_not:
-            self.policy.on_result(a, ok=True)  # nothing to recover any more: drop it
+            with self._lock:
+                self.policy.on_result(a, ok=True)  # nothing to recover any more: drop it
+                self._restarting.discard(agent)
             self.ws.store.append_event("agent.recovery_cancelled", agent=agent, data={**a.event_data(), "reason": why_not})
+            self.on_done()
             return
         self.ws.store.append_event("agent.recovery_attempted", agent=agent, data=a.event_data())
-        self._restarting = agent
         error: str | None = None
         try:
-            self.forget(agent)
             # Marked stopped first, so the watcher does not report our kill as a crash.
             agent_state.update_state(self.ws.state_dir, agent, state=AgentState.STOPPED, status="Stopped",
                                      stopped_at=now_iso(), detail=f"restarting ({a.trigger} recovery)")
@@ -144,12 +176,13 @@ class Recovery:
             error = exc.message
         except Exception as exc:  # noqa: BLE001 - a daemon: record the failure, keep watching
             error = f"{type(exc).__name__}: {exc}"
-        finally:
-            self._restarting = None
         data = {**a.event_data(), **({"error": error} if error else {})}
         self.ws.store.append_event("agent.recovery_failed" if error else "agent.recovery_succeeded",
                                    agent=agent, data=data)
-        self._apply(self.policy.on_result(a, ok=error is None, error=error))
+        with self._lock:
+            self._restarting.discard(agent)
+            self._apply(self.policy.on_result(a, ok=error is None, error=error))
+        self.on_done()
 
     def _overtaken(self, agent: str, trigger: str) -> str | None:
         """Why a restart must not run (any more): a human stopped the agent (`tt down`), or it

@@ -129,7 +129,7 @@ class Watcher:
                 if now >= next_rescan:
                     self.rescan()
                     next_rescan = now + self.rescan_secs
-                    pending = self.recovery is not None and self.recovery.next_due() is not None
+                    pending = self.recovery is not None and self.recovery.busy()
                     if not self.panes and exit_when_empty and now - started >= startup_grace and not pending:
                         return True  # (a restart waiting for its backoff keeps us alive)
                 timeout = max(0.0, min(next_rescan, self._next_deadline()) - time.monotonic())
@@ -314,7 +314,8 @@ class Watcher:
         try:
             from tutti.resilience.recovery import Recovery
 
-            self.recovery = Recovery(self.ws, self.backend, forget=self._forget)
+            self.recovery = Recovery(self.ws, self.backend, forget=self._forget,
+                                     on_done=lambda: self._queue.put(("rescan", "")))
         except Exception as exc:  # noqa: BLE001 - a broken global config must not stop state detection
             print(f"watcher: recovery disabled: {exc}", file=sys.stderr)
 
@@ -330,12 +331,9 @@ class Watcher:
         if self.recovery is None:
             return
         try:
-            restarted = self.recovery.tick()
+            self.recovery.tick()  # restarts run in worker threads; each queues a rescan when done
         except Exception as exc:  # noqa: BLE001 - a daemon: log, keep watching
             print(f"watcher: recovery: {exc}", file=sys.stderr)
-            restarted = True
-        if restarted:
-            self.rescan()  # attach to the relaunched session(s)
 
     def _forget(self, agent: str) -> None:
         """Stop watching an agent's pane without recording a stop (recovery is restarting it)."""
