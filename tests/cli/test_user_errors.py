@@ -131,3 +131,11 @@ def test_doctor_on_a_fresh_config_says_the_auto_mode_is_the_default_and_where_ru
     assert '[launch] mode = "auto" (the default)' in check.detail
     assert str(tutti_home / "config.toml") in check.detail
     assert "tt permissions suggest WORKFLOW" in check.fix
+
+
+def test_init_from_a_custom_template_without_description_prints_no_dangling_dash(git_repo: Path, tt) -> None:
+    (git_repo / "t.toml").write_text('[template]\nname = "ok"\nversion = "1"\n# ── config below ──\n'
+                                     '[workspace]\nname = "{{project_name}}"\n')
+    result = tt("init", "-t", "./t.toml", cwd=git_repo)
+    assert result.returncode == 0, result.stderr
+    assert "Created tutti.toml from template 'ok' 1\n" in result.stdout

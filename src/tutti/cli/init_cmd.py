@@ -31,7 +31,8 @@ def init(template: str | None, force: bool, as_json: bool, list_templates: bool)
         return
     echo(result.reason)
     verb = "Overwrote" if result.overwritten else "Created"
-    echo(f"{verb} tutti.toml from template '{result.template}' {result.version} — {result.description}")
+    about = f" — {result.description}" if result.description else ""  # custom templates may have none
+    echo(f"{verb} tutti.toml from template '{result.template}' {result.version}{about}")
     if result.roles:
         table(["Role", "Runtime", "Description"], [[r["role"], r["runtime"], r["description"]] for r in result.roles])
     if result.gitignore != "unchanged":
