@@ -100,7 +100,9 @@ def test_a_900_line_paste_arrives_intact(backend, tmp_path):
 def test_crashed_agent_leaves_a_dead_pane_with_its_last_screen(backend, tmp_path):
     backend.create("crash", ["sh", "-c", "echo 'fatal: model exploded'; sleep 1.5; exit 7"], cwd=tmp_path, env={})
     wait_until(lambda: "fatal: model exploded" in backend.capture("crash"))
-    info = wait_until(lambda: (p := backend.pane("crash")) and p.dead and p)
+    # tmux marks the pane dead when its pty closes and records the exit status when it reaps
+    # the child, a moment later: wait for both.
+    info = wait_until(lambda: (p := backend.pane("crash")) and p.dead and p.dead_status is not None and p)
     assert info.dead_status == 7
     assert "fatal: model exploded" in backend.capture("crash", scrollback=50)
 
