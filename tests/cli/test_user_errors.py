@@ -139,3 +139,27 @@ def test_init_from_a_custom_template_without_description_prints_no_dangling_dash
     result = tt("init", "-t", "./t.toml", cwd=git_repo)
     assert result.returncode == 0, result.stderr
     assert "Created tutti.toml from template 'ok' 1\n" in result.stdout
+
+
+def test_a_corrupt_workspace_store_is_a_store_error_with_the_fix(git_repo: Path, tt) -> None:
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "w"\n' + AGENT + '[[workflow]]\nname = "v"\n'
+                                         '[[workflow.step]]\ntype = "command"\nrun = "true"\n')
+    (git_repo / ".tutti").mkdir()
+    (git_repo / ".tutti" / "tutti.db").write_text("this is not sqlite\n")
+    for args in (["runs", "list"], ["run", "v"]):
+        result = tt(*args, cwd=git_repo)
+        _no_traceback(result)
+        assert result.returncode == 1
+        assert result.stderr.startswith("error[store]: cannot use store ") and "file is not a database" in result.stderr
+        assert "mv " in result.stderr
+
+
+def test_tutti_home_below_a_file_only_warns_that_init_could_not_register(git_repo: Path, tt,
+                                                                          tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = tt("init", cwd=git_repo, env={"TUTTI_HOME": str(blocker / "home")})
+    _no_traceback(result)
+    assert result.returncode == 0 and (git_repo / "tutti.toml").is_file()
+    assert (f"warning: workspace not registered in the global config: cannot write the global config "
+            f"directory {blocker / 'home'}") in result.stderr

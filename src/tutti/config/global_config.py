@@ -19,7 +19,7 @@ from typing import Any
 from tutti import paths
 from tutti.config.issues import ConfigIssue, display_path
 from tutti.config.models import GlobalConfig, RegisteredWorkspace
-from tutti.errors import ToolError
+from tutti.errors import ConfigError, ToolError
 from tutti.fsutil import write_text_atomic
 
 LOCK_TIMEOUT_SECS = 10.0
@@ -215,9 +215,13 @@ def append_permission_rules(rules: Iterable[str], *, config_path: Path | None = 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """Exclusive advisory lock next to the file; released even if the process dies."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = path.with_name(path.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:  # e.g. TUTTI_HOME points below a file, or a read-only home
+        raise ConfigError(f"cannot write the global config directory {path.parent}: {exc.strerror or exc}",
+                          hint="point TUTTI_HOME (or XDG_CONFIG_HOME) at a writable directory") from None
     try:
         deadline = time.monotonic() + LOCK_TIMEOUT_SECS
         while True:

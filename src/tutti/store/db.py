@@ -68,10 +68,19 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}", hint="check permissions of .tutti/") from exc
         self._conn.row_factory = sqlite3.Row
-        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._migrate()
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.OperationalError:  # e.g. locked: a real condition, not a broken file
+            self._conn.close()
+            raise
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+            self._conn.close()
+            raise StoreError(f"cannot use store {path}: {exc}",
+                             hint=f"move it aside to start a fresh one (mv {path} {path}.bad); "
+                                  "run history and events in it are lost to tutti") from None
 
     # -- plumbing -------------------------------------------------------------------------
     def _migrate(self) -> None:
