@@ -154,6 +154,14 @@ def test_tt_send_is_blocked_when_enforced(git_repo, tutti_home, tt, tmp_path):
     assert "Traceback" not in res.stderr
 
 
+def test_tt_send_direct_is_blocked_before_any_model_call(git_repo, tutti_home, tt, tmp_path):
+    ws = make(git_repo, tutti_home, '[budget]\nmode = "enforce"\nworkspace_weekly_tokens = 4000\n', today=True)
+    res = tt("send", "claude", "--direct", "hello", cwd=git_repo, env={"HOME": str(tmp_path)})
+    assert res.returncode != 0
+    assert "error[budget]: workspace budget exceeded" in res.stderr and "blocked send" in res.stderr
+    assert "direct.model_call" not in kinds(ws)
+
+
 def test_tt_up_is_blocked_when_enforced(git_repo, tutti_home, tt, tmp_path):
     make(git_repo, tutti_home, '[budget]\nmode = "enforce"\n[budget.agent_weekly_tokens]\nclaude = 100\n', today=True)
     res = tt("up", "claude", cwd=git_repo, env={"HOME": str(tmp_path)})

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def send_direct_cli(ws: Workspace, agent: str, prompt: str, *, as_json: bool) -> None:
-    from tutti.cli.output import echo, emit_json
+    from tutti.cli.output import echo, emit_json, warn
     from tutti.ops.direct import send_direct
 
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
@@ -46,6 +46,8 @@ def send_direct_cli(ws: Workspace, agent: str, prompt: str, *, as_json: bool) ->
         on_delta=None if as_json else on_delta,
         on_tool=None if as_json else on_tool,
     )
+    for message in result.warnings:
+        warn(message)
     if as_json:
         emit_json(result)
     else:

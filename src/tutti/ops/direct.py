@@ -37,6 +37,7 @@ class DirectResult:
     root: str
     totals: dict[str, Any]
     error: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -68,6 +69,9 @@ def send_direct(
 
     if not prompt.strip():
         raise UsageError("prompt is empty", hint='tt send AGENT --direct "what to do"')
+    from tutti.budget import check as budget_check
+
+    warnings = budget_check(ws, "send", agent).warnings  # BudgetError when enforced
     run_id = run_id or new_run_id()
     cancel = cancel or threading.Event()
     loop = build_loop(
@@ -108,6 +112,7 @@ def send_direct(
         str(loop.toolbox.root),
         result.totals.to_dict(),
         result.error,
+        warnings,
     )
 
 
