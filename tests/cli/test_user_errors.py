@@ -163,3 +163,16 @@ def test_tutti_home_below_a_file_only_warns_that_init_could_not_register(git_rep
     assert result.returncode == 0 and (git_repo / "tutti.toml").is_file()
     assert (f"warning: workspace not registered in the global config: cannot write the global config "
             f"directory {blocker / 'home'}") in result.stderr
+
+
+def test_dot_tutti_being_a_file_is_one_line_naming_the_path(git_repo: Path, tt) -> None:
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "w"\n' + AGENT + '[[workflow]]\nname = "v"\n'
+                                         '[[workflow.step]]\ntype = "command"\nrun = "true"\n')
+    (git_repo / ".tutti").write_text("")
+    for args in (["status"], ["run", "v"], ["up"]):
+        result = tt(*args, cwd=git_repo)
+        _no_traceback(result)
+        assert result.returncode == 1, args
+        assert result.stderr.startswith("error[tool]: ") and str(git_repo / ".tutti") in result.stderr, args
+    debug = tt("run", "v", cwd=git_repo, env={"TUTTI_DEBUG": "1"})
+    assert "Traceback" in debug.stderr

@@ -8,6 +8,7 @@ unless the command needs it.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -141,6 +142,19 @@ def main() -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    except OSError as exc:
+        # A filesystem surprise (`.tutti` is a file, a read-only disk, a full disk) is the user's
+        # to fix: say which path and why in one line. TUTTI_DEBUG=1 keeps the traceback for us.
+        if os.environ.get("TUTTI_DEBUG"):
+            raise
+        from tutti.cli.output import render_error
+        from tutti.errors import ToolError
+
+        where = f": {exc.filename}" if exc.filename else ""
+        render_error(ToolError(f"{exc.strerror or exc}{where}",
+                               hint="check that path (it must be a writable directory or file as tutti expects); "
+                                    "TUTTI_DEBUG=1 shows the traceback"))
+        sys.exit(1)
 
 
 _warned: set[str] = set()
