@@ -176,3 +176,14 @@ def test_dot_tutti_being_a_file_is_one_line_naming_the_path(git_repo: Path, tt) 
         assert result.stderr.startswith("error[tool]: ") and str(git_repo / ".tutti") in result.stderr, args
     debug = tt("run", "v", cwd=git_repo, env={"TUTTI_DEBUG": "1"})
     assert "Traceback" in debug.stderr
+
+
+def test_logs_line_count_zero_prints_nothing_and_negative_is_refused(git_repo: Path, tt) -> None:
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "w"\n' + AGENT)
+    (git_repo / ".tutti" / "logs").mkdir(parents=True)
+    (git_repo / ".tutti" / "logs" / "a.log").write_text("one\ntwo\nthree\n")
+    assert tt("logs", "a", "-l", "2", cwd=git_repo).stdout == "two\nthree\n"
+    zero = tt("logs", "a", "-l", "0", cwd=git_repo)
+    assert zero.returncode == 0 and zero.stdout == ""
+    negative = tt("logs", "a", "-l", "-1", cwd=git_repo)
+    assert negative.returncode == 2 and "-1 is not in the range x>=0" in negative.stderr

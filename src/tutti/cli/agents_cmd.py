@@ -210,7 +210,8 @@ def peek(agent, workspace, lines) -> None:
 @click.command()
 @click.argument("agent")
 @ws_option
-@click.option("-l", "--lines", default=50, show_default=True, help="Last N lines.")
+@click.option("-l", "--lines", default=50, show_default=True, type=click.IntRange(min=0),
+              help="Last N lines (0 with -f: only new output).")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new output.")
 def logs(agent, workspace, lines, follow) -> None:
     """Show what the agent printed (captured by the background watcher)."""
@@ -224,7 +225,7 @@ def logs(agent, workspace, lines, follow) -> None:
     text = path.read_text(encoding="utf-8", errors="replace").split("\n")
     if text and text[-1] == "":
         text.pop()
-    for line in text[-lines:]:
+    for line in text[-lines:] if lines else []:  # text[-0:] would be the whole log
         echo(line)
     if not follow:
         return
