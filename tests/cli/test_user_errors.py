@@ -187,3 +187,12 @@ def test_logs_line_count_zero_prints_nothing_and_negative_is_refused(git_repo: P
     assert zero.returncode == 0 and zero.stdout == ""
     negative = tt("logs", "a", "-l", "-1", cwd=git_repo)
     assert negative.returncode == 2 and "-1 is not in the range x>=0" in negative.stderr
+
+
+def test_run_table_names_a_step_without_id_by_its_key(git_repo: Path, tt) -> None:
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "w"\n[[workflow]]\nname = "v"\n'
+                                         '[[workflow.step]]\ntype = "command"\nrun = "true"\n')
+    result = tt("run", "v", cwd=git_repo)
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("1 "))
+    assert row.split()[1] == "001-command"
