@@ -185,8 +185,8 @@ def _render_result(result: RunResult, as_json: bool) -> None:
         emit_json(result.to_dict())
         return
     table(["#", "Step", "Type", "Status", "Duration", "Message"],
-          [[s["step_index"], s.get("step_id") or s.get("step_key") or "", s["step_type"], s["status"], _secs(s.get("duration_ms")),
-            _short(s.get("message", ""))] for s in result.steps])
+          [[s["step_index"], s.get("step_id") or s.get("step_key") or "", s["step_type"], s["status"],
+            _secs(s.get("duration_ms")), _short(s.get("message", ""))] for s in result.steps])
     if result.success:
         extra = f" with {result.warning_count} warning(s)" if result.warning_count else ""
         echo(f"Result: success{extra} (run {result.run_id})")
