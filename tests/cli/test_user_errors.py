@@ -196,3 +196,12 @@ def test_run_table_names_a_step_without_id_by_its_key(git_repo: Path, tt) -> Non
     assert result.returncode == 0, result.stderr
     row = next(line for line in result.stdout.splitlines() if line.startswith("1 "))
     assert row.split()[1] == "001-command"
+
+
+def test_up_all_with_an_agent_no_workspace_has_fails(git_repo: Path, tt) -> None:
+    assert tt("init", cwd=git_repo).returncode == 0  # registers workspace 'repo'
+    result = tt("up", "--all", "nosuchagent", cwd=git_repo)
+    _no_traceback(result)
+    assert result.returncode == 1
+    assert "warning: repo: agent 'nosuchagent' not found" in result.stderr
+    assert "error[not_found]: agent 'nosuchagent' not found" in result.stderr

@@ -58,6 +58,7 @@ def up(agent, workspace, all_, fresh_worktree, mode, policy, as_json) -> None:
     from tutti.ops.agents import up as do_up
 
     results, rows = [], []
+    failed: TuttiError | None = None
     agent_name = agent.split("/", 1)[1] if agent and "/" in agent else agent
     for name, ws, err in _targets(workspace, all_, agent):
         if ws is None:
@@ -69,6 +70,7 @@ def up(agent, workspace, all_, fresh_worktree, mode, policy, as_json) -> None:
             if not all_:
                 raise
             warn(f"{ws.name}: {exc.message}")
+            failed = exc
             continue
         results.append(res)
         for w in res.warnings:
@@ -76,6 +78,8 @@ def up(agent, workspace, all_, fresh_worktree, mode, policy, as_json) -> None:
         for s in res.skipped:
             echo(f"skip {s['agent']} ({s['reason']})", err=True)
         rows += [((ws.name,) if all_ else ()) + (a.agent, a.runtime, a.session, a.branch or "(project root)") for a in res.launched]
+    if failed is not None and not results:
+        raise failed  # --all where every workspace failed (e.g. no such agent anywhere) is not a success
     if as_json:
         emit_json([r.to_dict() for r in results])
         return
