@@ -128,8 +128,10 @@ def test_custom_runtime_bad_regex_names_the_key():
 
 
 def test_fake_runtime_launches_the_fake_agent_with_its_look(tmp_path):
+    # No look chosen: the agent takes its script's `look` (default claude); the classifier
+    # follows the `fake:<look>` marker it prints.
     spec = get_adapter("fake").build_launch(ctx(tmp_path, prompt="go"))
-    assert spec.argv == [sys.executable, "-m", "tutti.testing.fake_agent", "--look", "claude", "--prompt", "go"]
+    assert spec.argv == [sys.executable, "-m", "tutti.testing.fake_agent", "--prompt", "go"]
     spec = get_adapter("fake:codex").build_launch(ctx(tmp_path, mode="unattended", policy="bypass", prompt=None))
     assert spec.argv[-3:] == ["codex", "--permission-mode", "bypass"]
     assert get_adapter("fake:gemini").classify(" ⠼ Thinking... (esc to cancel, 5s)\n").state.value == "working"

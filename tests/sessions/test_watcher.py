@@ -151,3 +151,26 @@ def test_watch_forever_takes_over_when_the_lock_is_released(fake_workspace):
     finally:
         stop.set()
         thread.join(timeout=10)
+
+
+def test_auto_handoff_when_a_finished_turn_crosses_the_context_threshold(fake_workspace):
+    # The codex look shows "N% left"; threshold 0.99 triggers at >= 1% used.
+    root = fake_workspace([{"name": "a"}], script='look = "codex"\nwork_secs = 0.5\nreply = "Done."\n')
+    with open(root / "tutti.toml", "a") as fh:
+        fh.write("\n[handoff]\nauto = true\nthreshold = 0.99\n")
+    ws = load_workspace_at(root)
+    up(ws, start_watcher=False)
+    stop = threading.Event()
+    thread = threading.Thread(target=Watcher(ws).run, args=(stop,), kwargs={"exit_when_empty": False}, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: "agent.idle" in kinds(ws))
+        assert "handoff.generated" not in [e.kind for e in ws.store.read_events()]  # 100% left: nothing used
+        TmuxBackend().send_text(ws.session_name("a"), "do some work", submit_delay=0.5)
+        wait_until(lambda: "handoff.generated" in [e.kind for e in ws.store.read_events()], what="auto handoff")
+        event = next(e for e in ws.store.read_events() if e.kind == "handoff.generated")
+        assert event.agent == "a" and event.data["reason"] == "auto_ctx_threshold"
+        assert list((ws.tutti_dir / "handoffs").glob("a-handoff-*.md"))
+    finally:
+        stop.set()
+        thread.join(timeout=10)

@@ -37,7 +37,8 @@ class FakeAdapter:
     default_command = "tutti.testing.fake_agent"
 
     def __init__(self, look: str | None = None) -> None:
-        look = look or os.environ.get(LOOK_ENV) or "claude"
+        self.chosen_look = look or os.environ.get(LOOK_ENV)  # None: the script's `look`, else claude
+        look = self.chosen_look or "claude"
         if look not in LOOKS:
             raise ConfigError(f"unknown fake agent look '{look}'", hint=f"use one of: {', '.join(LOOKS)}")
         self.look = look
@@ -47,8 +48,8 @@ class FakeAdapter:
         if ctx.mode not in MODES or ctx.policy not in POLICIES:
             raise ConfigError(f"unknown launch mode/policy '{ctx.mode}/{ctx.policy}' for agent '{ctx.agent}'",
                               hint=f"modes: {', '.join(MODES)}; policies: {', '.join(POLICIES)}")
-        look = ctx.env.get(LOOK_ENV) or self.look
-        argv = [sys.executable, "-m", "tutti.testing.fake_agent", "--look", look]
+        look = ctx.env.get(LOOK_ENV) or self.chosen_look
+        argv = [sys.executable, "-m", "tutti.testing.fake_agent"] + (["--look", look] if look else [])
         spec = LaunchSpec(argv=argv, env=dict(ctx.env))
         if ctx.mode == "unattended" and ctx.policy == "bypass":
             argv += ["--permission-mode", "bypass"]

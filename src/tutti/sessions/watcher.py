@@ -306,6 +306,19 @@ class Watcher:
             fields["stopped_at"] = now_iso()
         agent_state.update_state(self.ws.state_dir, p.agent, **fields)
         self._observe(p.agent, det)
+        if det.state is AgentState.IDLE:
+            self._maybe_handoff(p.agent, det)
+
+    def _maybe_handoff(self, agent: str, det: Detection) -> None:
+        """`[handoff] auto`: a turn just ended — the moment its context figure is final."""
+        if not self.ws.config.handoff.auto or det.context_used_pct is None:
+            return
+        try:
+            from tutti.ops.handoff import maybe_auto_handoff
+
+            maybe_auto_handoff(self.ws, agent, det.context_used_pct)
+        except Exception as exc:  # noqa: BLE001 - a daemon: log, keep watching
+            print(f"watcher: auto-handoff of {agent}: {exc}", file=sys.stderr)
 
     # -- recovery (tutti.resilience) --------------------------------------------------------------
     def _start_recovery(self) -> None:
