@@ -205,3 +205,10 @@ def test_up_all_with_an_agent_no_workspace_has_fails(git_repo: Path, tt) -> None
     assert result.returncode == 1
     assert "warning: repo: agent 'nosuchagent' not found" in result.stderr
     assert "error[not_found]: agent 'nosuchagent' not found" in result.stderr
+
+
+def test_a_mistyped_command_suggests_the_right_one(tmp_path: Path, tt) -> None:
+    result = tt("stauts", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "No such command 'stauts'. Did you mean 'status'?" in result.stderr
+    assert "Did you mean" not in tt("zzzz", cwd=tmp_path).stderr
