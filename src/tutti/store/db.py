@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -70,7 +71,7 @@ class Store:
         self._conn.row_factory = sqlite3.Row
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._enable_wal()
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except sqlite3.OperationalError:  # e.g. locked: a real condition, not a broken file
@@ -83,6 +84,20 @@ class Store:
                                   "run history and events in it are lost to tutti") from None
 
     # -- plumbing -------------------------------------------------------------------------
+    def _enable_wal(self) -> None:
+        """Switch to WAL. Two processes opening a new database at once can both try the switch;
+        SQLite answers the loser "database is locked" at once, without its busy handler — so
+        retry within the busy timeout instead of failing the first `tt` command of a workspace."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
+
     def _migrate(self) -> None:
         with self._lock:
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
