@@ -252,3 +252,26 @@ def test_commands_run_inside_an_agent_worktree_address_the_project_workspace(fak
     assert (inner / "tutti.toml").exists()  # the worktree has its own checkout of the config
     assert current_workspace(start=inner).root == root
     assert current_workspace(start=root).root == root
+
+
+def test_up_registers_a_hand_written_workspace_once(fake_workspace):
+    from tutti.config.global_config import load_global
+
+    ws = load_workspace_at(fake_workspace([{"name": "a"}], name="handmade"))
+    assert all(rw.name != "handmade" for rw in load_global().registered_workspaces)
+    agents.up(ws, start_watcher=False)
+    registered = [rw for rw in load_global().registered_workspaces if rw.name == "handmade"]
+    assert [rw.path for rw in registered] == [str(ws.root)]
+    assert resolve_agent("handmade/a").ws.root == ws.root  # now addressable across workspaces
+
+
+def test_up_never_steals_a_name_registered_for_another_directory(fake_workspace, tmp_path):
+    from tutti.config.global_config import load_global, register_workspace
+
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    register_workspace("demo", other)
+    ws = load_workspace_at(fake_workspace([{"name": "a"}]))
+    res = agents.up(ws, start_watcher=False)
+    assert any("registered for" in w for w in res.warnings)
+    assert {rw.name: rw.path for rw in load_global().registered_workspaces}["demo"] == str(other.resolve())

@@ -172,6 +172,25 @@ def _session_env(ws: Workspace, agent: Agent, runtime: str, workdir: Path, profi
 
 
 # -- up ---------------------------------------------------------------------------------------
+def _register_if_new(ws: Workspace, gc, result: UpResult) -> None:
+    """A hand-written tutti.toml never went through `tt init`: register it on first `tt up` so
+    `workspace/agent` references, `tt workspaces` and `tt serve --all` find it. A name already
+    registered for another directory is left alone (and said)."""
+    known = {rw.name: rw.path for rw in gc.registered_workspaces}
+    if known.get(ws.name) == str(ws.root):
+        return
+    if ws.name in known:
+        result.warnings.append(f"workspace name '{ws.name}' is registered for {known[ws.name]}; "
+                               f"this one ({ws.root}) is not registered — rename [workspace].name to address it")
+        return
+    try:
+        from tutti.config.global_config import register_workspace
+
+        register_workspace(ws.name, ws.root)
+    except (OSError, TuttiError) as exc:
+        result.warnings.append(f"workspace '{ws.name}' not registered: {exc}")
+
+
 def up(ws: Workspace, agent: str | None = None, *, fresh_worktree: bool = False, mode: str | None = None,
        policy: str | None = None, backend: SessionBackend | None = None, start_watcher: bool = True,
        profile_override: str | None = None) -> UpResult:
@@ -199,6 +218,7 @@ def up(ws: Workspace, agent: str | None = None, *, fresh_worktree: bool = False,
         agents = start_order(ws)
 
     gc = load_global()
+    _register_if_new(ws, gc, result)
     allow_rules = list(gc.permissions.allow) if gc.permissions else []
     profile_name = profile_override or ws.config.workspace.auth.default_profile
     profile = gc.profile(profile_name) if profile_name else None
