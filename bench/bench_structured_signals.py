@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tutti.runtimes.signals import SignalSources, proctree, read_structured
-
 from shared_dir import SHARED
+
+from tutti.runtimes.signals import SignalSources, proctree, read_structured
 
 FIXTURES = SHARED / "fixtures/logs"
 DATA = Path(__file__).resolve().parent.parent / "tests" / "runtimes" / "signals_data"

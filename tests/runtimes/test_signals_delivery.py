@@ -3,12 +3,9 @@ only while the prompt still sits in the input box; dialogs are never answered.""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from shared_fixtures import FIXTURES
 from tutti.runtimes.registry import get_adapter
 from tutti.runtimes.signals.delivery import confirm_turn_started, prompt_pending
-
-from shared_fixtures import FIXTURES
 
 SCREENS = FIXTURES / "screens" / "real"
 PROMPT = "Create hello.txt with a greeting, then say DONE"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from shared_fixtures import FIXTURES
 
+from shared_fixtures import FIXTURES
 from tutti.runtimes.base import AgentState
 from tutti.runtimes.signals.working_timeout import (
     STUCK_EVENT,

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shared_fixtures import FIXTURES
 from tutti.usage import claude_code, codex, gemini_cli
 from tutti.usage.records import UsageTotals
-
-from shared_fixtures import FIXTURES
 
 LOGS = FIXTURES / "logs"
 

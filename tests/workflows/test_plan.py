@@ -43,7 +43,9 @@ def test_fail_modes_follow_strict_and_force_open(make_ws):
         type = "land"
         agent = "dev"
     """))
-    modes = lambda **kw: [s.fail_mode for s in resolve_plan(ws, "w", **kw).steps]
+    def modes(**kw):
+        return [s.fail_mode for s in resolve_plan(ws, "w", **kw).steps]
+
     assert modes() == ["closed", "open", "open", "closed"]
     assert modes(strict=True) == ["closed", "closed", "closed", "closed"]
     assert modes(force_open=True) == ["open", "open", "open", "closed"]

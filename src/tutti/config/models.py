@@ -8,7 +8,7 @@ as warnings with a did-you-mean. Cross-field rules (unknown agents, cycles, …)
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal, Union
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -196,7 +196,7 @@ class LandStep(StepBase):
 
 
 Step = Annotated[
-    Union[PromptStep, CommandStep, EnsureRunningStep, WorkflowStep, ReviewStep, LandStep],
+    PromptStep | CommandStep | EnsureRunningStep | WorkflowStep | ReviewStep | LandStep,
     Field(discriminator="type"),
 ]
 STEP_TYPES = ("prompt", "command", "ensure_running", "workflow", "review", "land")
