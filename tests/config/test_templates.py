@@ -137,6 +137,23 @@ def test_python_verify_mypy_ini_without_files_targets_dot(tmp_path):
     assert _runs(tmp_path)[-1].endswith("-m mypy .")
 
 
+@pytest.mark.parametrize("declared", [
+    ('pyproject.toml', '[project]\nname = "x"\n[project.optional-dependencies]\ntest = ["pytest>=8", "pytest-xdist>=3.5"]\n'),
+    ('pyproject.toml', '[dependency-groups]\ndev = ["pytest_xdist[psutil]"]\n'),
+    ('requirements-dev.txt', 'pytest\npytest-xdist==3.6.1\n'),
+])
+def test_python_verify_runs_in_parallel_when_the_project_declares_xdist(tmp_path, declared):
+    name, text = declared
+    (tmp_path / name).write_text(text)
+    assert _runs(tmp_path)[0].endswith("-m pytest -q -n auto")
+    assert detect_tooling(tmp_path).xdist
+
+
+def test_python_verify_does_not_guess_xdist_from_similar_names(tmp_path):
+    (tmp_path / "requirements.txt").write_text("pytest-xdistant\npytest\n")
+    assert _runs(tmp_path)[0].endswith("-m pytest -q")
+
+
 def test_broken_pyproject_does_not_break_detection(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[tool.ruff\n")
     assert len(_runs(tmp_path)) == 1

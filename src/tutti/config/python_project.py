@@ -16,10 +16,11 @@ class PythonTooling:
     flake8: str | None = None
     mypy: str | None = None
     mypy_files_configured: bool = False
+    xdist: bool = False  # pytest-xdist is among the project's declared dependencies
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"ruff": self.ruff, "flake8": self.flake8, "mypy": self.mypy}
+        return {"ruff": self.ruff, "flake8": self.flake8, "mypy": self.mypy, "xdist": self.xdist}
 
 
 def detect_tooling(root: Path) -> PythonTooling:
@@ -52,14 +53,50 @@ def detect_tooling(root: Path) -> PythonTooling:
         if tooling.mypy is None and "mypy" in ini_sections:
             tooling.mypy = f"{ini_sections['mypy']} [mypy]"
             tooling.mypy_files_configured = _ini_has(root / ini_sections["mypy"], "mypy", "files")
+    tooling.xdist = any(_requirement_name(req) == "pytest-xdist" for req in _declared_requirements(root))
     return tooling
+
+
+def _declared_requirements(root: Path) -> list[str]:
+    """Requirement strings from pyproject.toml (project deps, extras, dependency groups, Poetry)
+    and requirements*.txt."""
+    reqs: list[str] = []
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = {}
+    project = data.get("project", {}) if isinstance(data.get("project"), dict) else {}
+    reqs += [r for r in project.get("dependencies", []) if isinstance(r, str)]
+    for group in (project.get("optional-dependencies") or {}, data.get("dependency-groups") or {}):
+        if isinstance(group, dict):
+            for items in group.values():
+                reqs += [r for r in items if isinstance(r, str)] if isinstance(items, list) else []
+    poetry = data.get("tool", {}).get("poetry", {}) if isinstance(data.get("tool"), dict) else {}
+    for key in ("dependencies", "dev-dependencies"):
+        reqs += list((poetry.get(key) or {}).keys()) if isinstance(poetry.get(key), dict) else []
+    for group in (poetry.get("group") or {}).values() if isinstance(poetry.get("group"), dict) else []:
+        reqs += list((group.get("dependencies") or {}).keys()) if isinstance(group, dict) else []
+    for path in root.glob("requirements*.txt"):
+        try:
+            reqs += [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        except (OSError, UnicodeDecodeError):
+            pass
+    return reqs
+
+
+def _requirement_name(req: str) -> str:
+    name = req.split(";")[0].strip()
+    for stop in "[<>=!~ (":
+        name = name.split(stop)[0]
+    return name.strip().lower().replace("_", "-")
 
 
 def verify_steps_toml(root: Path) -> str:
     """The `[[workflow.step]]` tables of the python template's verify workflow."""
     tooling = detect_tooling(root)
     python = "python" if shutil.which("python") else "python3"
-    steps = [("tests", f"{python} -m pytest -q", 900)]
+    # A project that declares pytest-xdist runs its suite in parallel; so does its verify.
+    steps = [("tests", f"{python} -m pytest -q" + (" -n auto" if tooling.xdist else ""), 900)]
     if tooling.ruff:
         steps.append(("lint", "ruff check .", 300))
     elif tooling.flake8:
