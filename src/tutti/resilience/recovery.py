@@ -108,6 +108,12 @@ class Recovery:
         with self._lock:
             return self.policy.next_due()
 
+    def restarting(self, agent: str) -> bool:
+        """This agent's session is being killed and relaunched right now: the watcher leaves it
+        alone (no attach to the dying session, no "stopped" for our own kill) until it is done."""
+        with self._lock:
+            return agent in self._restarting
+
     def busy(self) -> bool:
         """A restart is waiting for its backoff or running (the watcher must not exit)."""
         with self._lock:

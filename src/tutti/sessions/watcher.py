@@ -157,6 +157,8 @@ class Watcher:
         self._reload_config()
         live = self.backend.panes()
         for agent in self.ws.config.agents:
+            if self.recovery is not None and self.recovery.restarting(agent.name):
+                continue  # picked up again by the first rescan after the restart
             session = self.ws.session_name(agent.name)
             p = self.panes.get(agent.name)
             if p is not None and session in live and p.client is not None and p.client.exited:
