@@ -144,3 +144,22 @@ def test_attach_switches_client_inside_the_users_tmux_and_attaches_otherwise(mon
     assert TmuxBackend(socket="priv").attach_argv("s") == ["tmux", "-L", "priv", "attach-session", "-t", "=s"]
     monkeypatch.delenv("TMUX")
     assert TmuxBackend(socket="").attach_argv("s") == ["tmux", "attach-session", "-t", "=s"]
+
+
+def test_kill_ends_agent_processes_that_ignore_sighup(backend, tmp_path):
+    # Node-based CLIs ignore the SIGHUP tmux sends on kill-session and would linger as orphans.
+    pidfile = tmp_path / "child.pid"
+    backend.create("stubborn", ["sh", "-c", f"trap '' HUP; sleep 300 & echo $! > {pidfile}; wait"],
+                   cwd=tmp_path, env={})
+    wait_until(lambda: pidfile.exists() and pidfile.read_text().strip())
+    child = int(pidfile.read_text())
+    assert backend.kill("stubborn") is True
+    wait_until(lambda: not _alive(child), timeout=10, what="the SIGHUP-immune child to end")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -97,9 +97,15 @@ class TmuxBackend:
         return self._run("has-session", "-t", session_target(session), check=False).ok
 
     def kill(self, session: str) -> bool:
+        """Kill the session and every process of its agent: tmux only sends SIGHUP, which
+        Node-based CLIs (Gemini CLI) ignore — they would live on as orphans."""
         if not self.exists(session):
             return False
+        pid = self.pane_pid(session)
+        tree = proc.process_tree(pid) if pid else []
         res = self._run("kill-session", "-t", session_target(session), check=False)
+        if tree:
+            proc.terminate_tree(tree)
         return res.ok
 
     def list(self) -> list[str]:
