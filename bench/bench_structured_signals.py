@@ -20,7 +20,8 @@ from pathlib import Path
 
 from shared_dir import SHARED
 
-from tutti.runtimes.signals import SignalSources, proctree, read_structured
+from tutti import proctree
+from tutti.runtimes.signals import SignalSources, read_structured
 
 FIXTURES = SHARED / "fixtures/logs"
 DATA = Path(__file__).resolve().parent.parent / "tests" / "runtimes" / "signals_data"

@@ -275,36 +275,18 @@ def spawn(argv: Sequence[str], *, on_line: Callable[[bytes], None], on_exit: Cal
     return Spawned(popen, on_line, on_exit)
 
 
-def process_tree(root: int) -> list[int]:
-    """`root` and all its descendants (Linux /proc), parents before children."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop(0)
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return tree
-
-
 def terminate_tree(pids: list[int], *, grace_secs: float = KILL_GRACE_SECS) -> None:
     """SIGTERM every pid, then SIGKILL what is still alive after `grace_secs`.
 
     For processes that outlive their session: some agent CLIs (Node-based ones) ignore the
     SIGHUP tmux sends when a session is killed and would linger as orphans."""
+    from tutti.proctree import running
+
     alive = [pid for pid in pids if _signal(pid, signal.SIGTERM)]
     deadline = time.monotonic() + grace_secs
     while alive and time.monotonic() < deadline:
         time.sleep(0.05)
-        alive = [pid for pid in alive if _running(pid)]
+        alive = [pid for pid in alive if running(pid)]
     for pid in alive:
         _signal(pid, signal.SIGKILL)
 
@@ -316,11 +298,3 @@ def _signal(pid: int, sig: int) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
 
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False

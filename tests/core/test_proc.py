@@ -1,6 +1,7 @@
 import time
 
 from tutti import proc
+from tutti.proctree import running
 
 
 def test_large_output_is_drained_without_hanging():
@@ -20,16 +21,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path):
     assert time.monotonic() - started < 10
     child = int(pidfile.read_text())
     time.sleep(0.2)
-    assert not _alive(child), "grandchild survived the timeout"
-
-
-def _alive(pid: int) -> bool:
-    """Running and not a zombie (an orphaned zombie waits for a reaper that may never come)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    assert not running(child), "grandchild survived the timeout"
 
 
 def test_stderr_and_exit_code_are_reported():

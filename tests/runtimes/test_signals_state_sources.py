@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from shared_fixtures import FIXTURES
+from tutti import proctree
 from tutti.runtimes.base import AgentState, Detection
-from tutti.runtimes.signals import merge, proctree
+from tutti.runtimes.signals import merge
 from tutti.runtimes.signals.claude_state import find_session_state
 from tutti.runtimes.signals.codex_rollout import find_rollout, read_rollout
 from tutti.runtimes.signals.gemini_telemetry import failure_detection, read_api_events

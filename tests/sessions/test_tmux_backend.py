@@ -11,6 +11,7 @@ import pytest
 from tests.helpers import wait_until as _wait_until
 
 from tutti.errors import AgentNotRunning, SessionError
+from tutti.proctree import running
 from tutti.sessions.tmux import TmuxBackend
 
 # A bare tmux pane reacts fast: these conditions keep their 20 s budget, not the default 30.
@@ -154,12 +155,5 @@ def test_kill_ends_agent_processes_that_ignore_sighup(backend, tmp_path):
     wait_until(lambda: pidfile.exists() and pidfile.read_text().strip())
     child = int(pidfile.read_text())
     assert backend.kill("stubborn") is True
-    wait_until(lambda: not _alive(child), timeout=10, what="the SIGHUP-immune child to end")
+    wait_until(lambda: not running(child), timeout=10, what="the SIGHUP-immune child to end")
 
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False

@@ -6,14 +6,7 @@ import os
 
 from tests.helpers import wait_until as wait_for  # noqa: F401 (the engine tests' name for it)
 
-
-def alive(pid: int) -> bool:
-    """Running and not a zombie (an orphaned zombie waits for a reaper that may never come)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+from tutti.proctree import running as alive  # noqa: F401 (running and not a zombie)
 
 
 def kill_group_of(pid: int) -> None:

@@ -196,13 +196,13 @@ def test_resume_refuses_a_run_that_is_still_running(make_ws):
 
 
 def test_a_reused_pid_does_not_make_a_dead_run_look_running(make_ws):
-    from tutti.workflows.checkpoints import process_start_ticks
+    from tutti.proctree import start_ticks
 
     ws = make_ws(FIVE.replace("test -f go || sleep 120", "false"))
     failed = ops.run_workflow(ws, "five")
     other = subprocess.Popen(["sleep", "30"])  # a live process standing in for "the pid got reused"
     try:
-        for started, expected in ((process_start_ticks(other.pid), "running"), (1, "interrupted")):
+        for started, expected in ((start_ticks(other.pid), "running"), (1, "interrupted")):
             with ws.store.transaction() as conn:
                 conn.execute("UPDATE runs SET status = 'running', params = json_set(json_set(params, '$.pid', ?), "
                              "'$.pid_started', ?) WHERE run_id = ?", (other.pid, started, failed.run_id))

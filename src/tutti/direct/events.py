@@ -206,8 +206,6 @@ class RunRecorder:
 
 def _start_ticks() -> int | None:
     """This process's start time, so `tt runs` can tell a live run from an interrupted one."""
-    try:
-        from tutti.workflows.checkpoints import process_start_ticks
-    except ImportError:
-        return None
-    return process_start_ticks(os.getpid())
+    from tutti.proctree import start_ticks
+
+    return start_ticks(os.getpid())

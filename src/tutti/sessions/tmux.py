@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tutti import proc
+from tutti import proc, proctree
 from tutti.errors import AgentNotRunning, SessionError
 from tutti.sessions.backend import PaneInfo
 
@@ -102,7 +102,7 @@ class TmuxBackend:
         if not self.exists(session):
             return False
         pid = self.pane_pid(session)
-        tree = proc.process_tree(pid) if pid else []
+        tree = proctree.descendants(pid) if pid else []
         res = self._run("kill-session", "-t", session_target(session), check=False)
         if tree:
             proc.terminate_tree(tree)

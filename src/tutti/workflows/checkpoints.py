@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tutti import proctree
 from tutti.errors import NotFoundError
 from tutti.fsutil import append_jsonl
 from tutti.store.db import now_iso
@@ -238,32 +239,8 @@ def template_tag(config_path: Path) -> dict[str, str]:
     return tag
 
 
-def process_start_ticks(pid: int) -> int | None:
-    """Start time of a process (clock ticks since boot) — tells a reused pid from the original."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return int(fh.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def pid_alive(pid: int | None, started: int | None = None) -> bool:
     """The process that recorded a run still exists (not a zombie, not a reused pid)."""
-    if not pid:
+    if not pid or not proctree.running(pid):
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True
-    if fields[0] == "Z":
-        return False
-    return started is None or int(fields[19]) == started
+    return started is None or proctree.start_ticks(pid) in (started, None)

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tutti import proctree
 from tutti.errors import TuttiError
 from tutti.store.db import now_iso
-from tutti.workflows.checkpoints import RunRecorder, RunState, process_start_ticks, step_result
+from tutti.workflows.checkpoints import RunRecorder, RunState, step_result
 from tutti.workflows.outputs import Outputs
 from tutti.workflows.plan import Plan, ResolvedStep
 from tutti.workflows.settings import EngineSettings, load_settings
@@ -129,7 +130,7 @@ class Engine:
         params = {"workflow": self.plan.workflow, "strict": self.plan.strict, "agent": self.plan.agent_scope,
                   "force_open": self.plan.force_open,
                   "origin": self.origin, "direct": self.direct, "pid": os.getpid(),
-                  "pid_started": process_start_ticks(os.getpid()),
+                  "pid_started": proctree.start_ticks(os.getpid()),
                   "parent_run_id": self.parent_run_id,
                   "resumes": (self.resume.params.get("resumes", 0) + 1) if self.resume else 0,
                   "plan": [{"index": s.index, "key": s.key, "id": s.id, "type": s.type, "agent": s.agent,

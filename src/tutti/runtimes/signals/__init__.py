@@ -140,7 +140,7 @@ class StructuredAdapter:
         self._memo: dict[str, Any] = {}
 
     def pane_pid(self) -> int | None:
-        from tutti.runtimes.signals import proctree
+        from tutti import proctree
 
         if self._pid is None or not proctree.alive(self._pid):
             try:

@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tutti import proctree
 from tutti.runtimes.base import AgentState, Detection
-from tutti.runtimes.signals import proctree
 
 SOURCE = "state_file"
 _STATES = {"idle": AgentState.IDLE, "busy": AgentState.WORKING, "waiting": AgentState.WAITING}

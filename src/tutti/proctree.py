@@ -1,4 +1,5 @@
-"""Process-tree facts from /proc (Linux): the pane's shell and everything it started."""
+"""Process facts from /proc (Linux): liveness, start time, and a process's descendants
+(an agent pane's shell and everything it started)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,19 @@ def start_ticks(pid: int) -> int | None:
 
 
 def alive(pid: int) -> bool:
+    """The pid exists (possibly as a zombie)."""
     return (PROC / str(pid)).is_dir()
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphaned zombie waits for a reaper that may never come)."""
+    try:
+        raw = (PROC / str(pid) / "stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return alive(pid)  # unreadable stat (e.g. hidepid): existence is all we can know
+    return raw[raw.rfind(")") + 2:].split()[0] != "Z"
 
 
 def descendants(root: int) -> list[int]:
