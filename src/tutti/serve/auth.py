@@ -21,6 +21,7 @@ from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tutti.fsutil import write_text_atomic
 from tutti.paths import global_config_dir
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -48,13 +49,8 @@ def load_or_create_token(path: Path | None = None) -> str:
             os.chmod(path, 0o600)  # tighten a token file someone loosened
         return existing
     token = secrets.token_hex(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # Created 0600 from the start (not chmod after write) so the token is never world-readable.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(token + "\n")
-    os.replace(tmp, path)
+    # The temp file is 0600 from creation, so the token is never world-readable.
+    write_text_atomic(path, token + "\n", mode=0o600)
     return token
 
 

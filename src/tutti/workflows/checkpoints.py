@@ -12,7 +12,6 @@ The store is the source of truth for `--resume`; the files are for users' script
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutti import proctree
 from tutti.errors import NotFoundError
-from tutti.fsutil import append_jsonl
+from tutti.fsutil import append_jsonl, write_text_atomic
 from tutti.store.db import now_iso
 from tutti.workflows.steps import StepOutcome
 
@@ -35,14 +34,7 @@ def write_json_file(path: Path, data: Any) -> None:
     """Atomic (temp + rename) but not fsynced: these files mirror the store, which is the
     durable record; an fsync per step would triple the engine's per-step cost. Compact JSON
     uses the C encoder (indent forces the slow pure-Python one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, default=str, separators=(",", ":")) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(data, default=str, separators=(",", ":")) + "\n", durable=False)
 
 
 def checkpoint_path(ws: Workspace, run_id: str) -> Path:
