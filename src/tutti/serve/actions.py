@@ -97,7 +97,8 @@ def execute(request: Request, action: str, body: ActionBody, header_key: str | N
     ws = ctx.workspace(body.workspace)
     key = idempotency.key_from(header_key, body.idempotency_key)
     if key:
-        stored = idempotency.claim(ws.store, key, action)
+        stored = idempotency.claim(ws.store, key, action, fingerprint=idempotency.fingerprint(
+            body.model_dump(mode="json", exclude={"idempotency_key"})))
         if stored is not None:
             return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
     audit = {"action": action, "idempotency_key": key, "origin": "api"}

@@ -50,6 +50,10 @@ def receive(request: Request, source: str, raw: bytes = Depends(raw_body)):
         raise UsageError("webhook body must be JSON") from None
     headers = request.headers
     generic = isinstance(body, dict) and source == "generic"
+    if generic and isinstance(body.get("source"), str) and body["source"].strip():
+        # The original's only endpoint: a proxy posts `{source, event, payload}` to /generic and the
+        # body's `source` ("slack", "github", …) is what `[[webhook]] source` rules match.
+        source = body["source"].strip()
     event = headers.get("x-github-event") or (body.get("event") if isinstance(body, dict) else None) \
         or headers.get("x-tutti-event") or "unknown"
     payload = body.get("payload", body) if generic else body
@@ -62,7 +66,7 @@ def receive(request: Request, source: str, raw: bytes = Depends(raw_body)):
         or (body.get("idempotency_key") if isinstance(body, dict) else None)
     key = f"webhook:{source}:{delivery}" if delivery else None
     if key:
-        stored = idempotency.claim(ws.store, key, "webhook")
+        stored = idempotency.claim(ws.store, key, "webhook", fingerprint=idempotency.fingerprint(raw))
         if stored is not None:
             return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
     try:
