@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 FailMode = Literal["open", "closed"]
 LaunchMode = Literal["safe", "auto", "unattended"]
@@ -310,6 +310,23 @@ class TuttiConfig(Model):
 
 
 # -- global config (~/.config/tutti/config.toml) ------------------------------------------------
+def _casefold(value: object) -> object:
+    """The original compares the global config's enum values case-insensitively (`plan = "API"`)."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+_DAY_ABBREVIATIONS = {d[:3]: d for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
+
+
+def _weekday(value: object) -> object:
+    """`reset_day = "Mon"` / `"mon"` / `"MONDAY"` all mean monday, as in the original."""
+    value = _casefold(value)
+    return _DAY_ABBREVIATIONS.get(value, value) if isinstance(value, str) else value
+
+
+CaseFolded = BeforeValidator(_casefold)
+
+
 class Profile(Model):
     name: str
     provider: str | None = None
@@ -317,8 +334,8 @@ class Profile(Model):
     max_concurrent: int | None = None
     monthly_budget: float | None = None
     priority: int | None = None
-    plan: Literal["free", "pro", "max", "team", "api"] | None = None
-    reset_day: str = "monday"
+    plan: Annotated[Literal["free", "pro", "max", "team", "api"] | None, CaseFolded] = None
+    reset_day: Annotated[str, BeforeValidator(_weekday)] = "monday"
     weekly_hours: float | None = None
     # API-direct credentials: the *name* of an env var, never the key itself
     api_key_env: str | None = None
@@ -337,8 +354,8 @@ class DashboardSettings(Model):
 
 
 class Resilience(Model):
-    provider_down_strategy: str | None = None
-    rate_limit_strategy: str | None = None
+    provider_down_strategy: Annotated[str | None, CaseFolded] = None
+    rate_limit_strategy: Annotated[str | None, CaseFolded] = None
     save_state_on_failure: bool = False
     retry_max_attempts: int = 1
     retry_initial_backoff_ms: int = 500
@@ -363,7 +380,7 @@ class Permissions(Model):
 
 class ServeSettings(Model):
     bind: str = "127.0.0.1"
-    auth: Literal["none", "bearer"] = "none"
+    auth: Annotated[Literal["none", "bearer"], CaseFolded] = "none"
 
 
 class Remote(Model):
