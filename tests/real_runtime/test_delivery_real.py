@@ -31,10 +31,10 @@ def _times_submitted(server) -> int:
 
 @pytest.mark.parametrize("runtime", ["codex", "claude-code"])
 def test_burst_submission_is_acknowledged_and_never_submitted_twice(real_workspace, runtime, monkeypatch):
+    from tutti.runtimes.registry import adapter_for
     from tutti.runtimes.signals import sources_for
     from tutti.runtimes.signals.delivery import TurnProbe, confirm_turn_started
     from tutti.sessions.tmux import TmuxBackend
-    from tutti.sessions.watcher import adapter_for
     from tutti.workspace import load_workspace_at
 
     ws = real_workspace(runtime, script_for(runtime))

@@ -16,9 +16,10 @@ from tutti.errors import ConfigError, SessionError, TuttiError, UsageError
 from tutti.fsutil import append_jsonl
 from tutti.ops.resolve import all_workspaces, find_agent, load_global
 from tutti.runtimes.base import AgentState, LaunchContext
+from tutti.runtimes.observe import classify_pane
+from tutti.runtimes.registry import adapter_for
 from tutti.sessions import agent_state, memory, worktree
 from tutti.sessions.backend import SessionBackend, default_backend
-from tutti.sessions.watcher import adapter_for, classify_pane
 from tutti.store.db import now_iso
 from tutti.workspace import Workspace
 

@@ -155,8 +155,8 @@ class Recovery:
 
     def _restart(self, a: Action) -> None:
         from tutti.ops.agents import _launch_failure, up
+        from tutti.runtimes.registry import adapter_for
         from tutti.sessions import agent_state
-        from tutti.sessions.watcher import adapter_for
         from tutti.store.db import now_iso
 
         agent = a.agent or ""

@@ -1,9 +1,15 @@
-"""Runtime name → adapter. Built-ins plus `[[runtime]]` entries of tutti.toml."""
+"""Runtime name → adapter. Built-ins plus `[[runtime]]` entries of tutti.toml; and which adapter
+an agent of a workspace uses (`adapter_for`)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tutti.errors import ConfigError
 from tutti.runtimes.base import RuntimeAdapter
+
+if TYPE_CHECKING:
+    from tutti.workspace import Workspace
 
 BUILTINS = ("claude-code", "codex", "aider", "gemini-cli", "openclaw", "fake")
 ALIASES = {"claude": "claude-code", "gemini": "gemini-cli"}
@@ -50,3 +56,21 @@ def get_adapter(runtime: str, config=None) -> RuntimeAdapter:
 def runtime_names(config=None) -> list[str]:
     custom = [rt.name for rt in (getattr(config, "runtimes", None) or [])] if config is not None else []
     return [*BUILTINS, *custom]
+
+
+def adapter_for(ws: Workspace, agent: str) -> RuntimeAdapter:
+    """The runtime adapter of an agent (explicit runtime > role > [defaults])."""
+    from tutti.errors import NotFoundError
+
+    cfg = ws.config.agent(agent)
+    if cfg is None:
+        raise NotFoundError(f"agent '{agent}' not found in config", hint=f"agents: {', '.join(a.name for a in ws.config.agents) or '(none)'}")
+    runtime = ws.config.resolved_runtime(cfg)
+    if not runtime:
+        raise ConfigError(f"{ws.config_path}: agent '{agent}' has no runtime (set runtime on agent or in [defaults])",
+                          hint="add runtime = \"claude-code\" (or another runtime) to the [[agent]] table")
+    # Structured state first (Claude's state file, Codex's rollout, Gemini's telemetry), merged
+    # with the screen rules on every classify() — see tutti.runtimes.signals.
+    from tutti.runtimes.signals import with_structured_signals
+
+    return with_structured_signals(ws, agent, get_adapter(runtime, ws.config))

@@ -57,7 +57,7 @@ def wait_for_settle(backend: TmuxBackend, session: str, adapter: RuntimeAdapter,
     changed" means the agent did something. `require_activity=False` is for readiness after a
     launch: idle and stable is enough.
     """
-    from tutti.sessions.watcher import classify_pane
+    from tutti.runtimes.observe import classify_pane
 
     woke = threading.Event()
     client = ControlClient(backend, session, on_output=lambda _p: woke.set(), on_exit=woke.set).start()

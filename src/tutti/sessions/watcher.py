@@ -27,6 +27,8 @@ from pathlib import Path
 
 from tutti.errors import TuttiError
 from tutti.runtimes.base import AgentState, Detection, RuntimeAdapter
+from tutti.runtimes.observe import classify_pane
+from tutti.runtimes.registry import adapter_for
 from tutti.sessions import agent_state
 from tutti.sessions.control import ControlClient
 from tutti.sessions.screen import pane_delta
@@ -38,39 +40,6 @@ PIDFILE = "watcher.pid"
 MAX_THROTTLE_SECS = 1.0
 LOG_SCROLLBACK = 300
 LOG_MAX_BYTES = 8 << 20
-
-
-def adapter_for(ws: Workspace, agent: str) -> RuntimeAdapter:
-    """The runtime adapter of an agent (explicit runtime > role > [defaults])."""
-    from tutti.errors import ConfigError, NotFoundError
-    from tutti.runtimes.registry import get_adapter
-
-    cfg = ws.config.agent(agent)
-    if cfg is None:
-        raise NotFoundError(f"agent '{agent}' not found in config", hint=f"agents: {', '.join(a.name for a in ws.config.agents) or '(none)'}")
-    runtime = ws.config.resolved_runtime(cfg)
-    if not runtime:
-        raise ConfigError(f"{ws.config_path}: agent '{agent}' has no runtime (set runtime on agent or in [defaults])",
-                          hint="add runtime = \"claude-code\" (or another runtime) to the [[agent]] table")
-    # Structured state first (Claude's state file, Codex's rollout, Gemini's telemetry), merged
-    # with the screen rules on every classify() — see tutti.runtimes.signals.
-    from tutti.runtimes.signals import with_structured_signals
-
-    return with_structured_signals(ws, agent, get_adapter(runtime, ws.config))
-
-
-def classify_pane(backend: TmuxBackend, session: str, adapter: RuntimeAdapter) -> tuple[Detection, str]:
-    """(detection, visible screen). A dead pane is `stopped`, whatever its last screen says."""
-    pane, screen = backend.snapshot(session)
-    if pane is None:
-        return Detection(AgentState.STOPPED, 1.0, ["session:gone"], "session not found"), ""
-    if pane.dead:
-        status = f"exit status {pane.dead_status}" if pane.dead_status is not None else "exited"
-        det = adapter.classify(screen)
-        detail = f"agent process {status}" + (f"; last screen: {det.state.value}" if det.state is not AgentState.UNKNOWN else "")
-        evidence = ["session:pane_dead", *det.evidence]
-        return Detection(AgentState.STOPPED, 1.0, evidence, det.detail or detail), screen
-    return adapter.classify(screen), screen
 
 
 @dataclass

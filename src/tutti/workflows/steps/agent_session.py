@@ -43,7 +43,7 @@ def is_running(ctx: StepContext, agent: str) -> bool:
 
 
 def adapter(ctx: StepContext, agent: str):
-    from tutti.sessions.watcher import adapter_for
+    from tutti.runtimes.registry import adapter_for
 
     return adapter_for(ctx.workspace, agent)
 
@@ -90,7 +90,7 @@ def deliver(ctx: StepContext, agent: str, text: str) -> Delivery:
     """Paste `text` as one bracketed paste and press Enter once. Refuses a `waiting` agent: the
     prompt would answer its dialog by accident."""
     from tutti.runtimes.base import AgentState
-    from tutti.sessions.watcher import classify_pane
+    from tutti.runtimes.observe import classify_pane
 
     b, ad = backend(), adapter(ctx, agent)
     session = ctx.workspace.session_name(agent)
