@@ -43,6 +43,8 @@ COMMANDS: dict[str, str] = {
     "serve": "tutti.cli.serve_cmd:serve",
     "replay": "tutti.cli.replay_cmd:replay",
     "usage": "tutti.cli.usage_cmd:usage",
+    "approvals": "tutti.cli.approvals_cmd:approvals",
+    "loop": "tutti.cli.loop_cmd:loop",
 }
 
 
@@ -74,6 +76,8 @@ SUMMARIES: dict[str, str] = {
     "serve": "Start the control API and dashboard on 127.0.0.1.",
     "replay": "Re-render a past API-direct run from its event log.",
     "usage": "Token usage per agent from the runtimes' own logs.",
+    "approvals": "List, approve or deny pending approvals (tool calls, merges).",
+    "loop": "Run the SDLC loop: claim work items, implement, review, merge.",
 }
 
 
