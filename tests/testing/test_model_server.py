@@ -231,3 +231,61 @@ def test_match_turns_answer_the_prompt_they_match_out_of_order(srv):
         json={"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]},
     ).json()
     assert anthropic["content"][0]["text"] == "Done."
+
+
+@pytest.mark.parametrize(
+    ("mode", "path", "status", "field"),
+    [
+        ("quota", "/v1/chat/completions", 429, ("error", "code", "insufficient_quota")),
+        ("quota", "/v1/messages", 400, ("error", "message", "Your credit balance is too low")),
+        ("quota", "/v1beta/models/g:generateContent", 429, ("error", "status", "RESOURCE_EXHAUSTED")),
+        ("context", "/v1/chat/completions", 400, ("error", "code", "context_length_exceeded")),
+        ("context", "/v1/messages", 400, ("error", "message", "prompt is too long")),
+        ("context", "/v1beta/models/g:generateContent", 400, ("error", "status", "INVALID_ARGUMENT")),
+        (403, "/v1/messages", 403, ("error", "type", "permission_error")),
+        (529, "/v1/messages", 529, ("error", "type", "overloaded_error")),
+    ],
+)
+def test_each_provider_fails_in_its_own_words(srv, mode, path, status, field):
+    srv.set_mode(mode)
+    r = httpx.post(srv.url + path, json={"model": "m"})
+    outer, key, want = field
+    assert r.status_code == status and r.json()[outer][key].startswith(want), r.text
+
+
+def test_fail_from_a_later_turn_after_a_successful_one(srv):
+    srv.set_mode("auth", from_turn=1)
+    first = httpx.post(srv.base_url + "/chat/completions", json={})
+    second = httpx.post(srv.base_url + "/chat/completions", json={})
+    assert (first.status_code, second.status_code) == (200, 401)
+    httpx.post(srv.url + "/_control/mode", json={"mode": "server_error", "from_turn": 5})
+    assert httpx.post(srv.base_url + "/chat/completions", json={}).status_code == 200  # turn 1 < 5
+
+
+def test_stall_starts_a_stream_then_goes_silent(srv):
+    srv.set_mode({"kind": "stall", "hang_secs": 30})
+    seen = []
+    with pytest.raises(httpx.ReadTimeout):
+        with httpx.stream("POST", srv.url + "/v1/messages", json={"stream": True}, timeout=1.0) as r:
+            assert r.status_code == 200
+            for line in r.iter_lines():
+                seen.append(line)
+    assert "event: message_start" in seen
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/responses", "/v1/messages"])
+def test_malformed_stream_cuts_a_frame_and_never_closes_the_answer(srv, path):
+    srv.set_mode("malformed")
+    r = httpx.post(srv.url + path, json={"stream": True})
+    frames = [ln[6:] for ln in r.text.splitlines() if ln.startswith("data: ")]
+    assert r.status_code == 200 and frames
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(frames[-1])
+    assert "[DONE]" not in r.text and "message_stop" not in r.text and "response.completed" not in r.text
+
+
+def test_responses_stream_reports_context_overflow_in_band(srv):
+    srv.set_mode("context")
+    events = sse(httpx.post(srv.base_url + "/responses", json={"stream": True}).text)
+    failed = [data for name, data in events if name == "response.failed"]
+    assert failed and failed[0]["response"]["error"]["code"] == "context_length_exceeded"

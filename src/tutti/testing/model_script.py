@@ -29,7 +29,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-FAIL_KINDS = ("auth", "rate_limit", "quota", "server_error", "unavailable", "overloaded", "hang")
+# hang: no answer at all; stall: a stream that starts and goes silent (a hung stream);
+# malformed: a stream with a cut JSON frame and no closing event; context: the input is longer
+# than the model's context window (a 400, or `response.failed` in an OpenAI Responses stream).
+FAIL_KINDS = (
+    "auth",
+    "rate_limit",
+    "quota",
+    "server_error",
+    "unavailable",
+    "overloaded",
+    "hang",
+    "stall",
+    "malformed",
+    "context",
+)
 _STATUS_KIND = {
     401: "auth",
     403: "auth",
@@ -50,7 +64,12 @@ class ToolCall:
 
 @dataclass
 class Failure:
-    """How a request fails. `times` requests fail before the turn is played (0 = forever)."""
+    """How a request fails. `times` requests fail before the turn is played (0 = forever).
+
+    `from_turn` (a runtime mode only): requests for script turn N or later fail, earlier turns
+    play normally — "fail on a later turn, after a successful one". The fallback counts as the
+    turn after the last; side requests (`tool_requests_only`) never reach a turn and never fail.
+    """
 
     kind: str = "rate_limit"
     status: int | None = None
@@ -58,6 +77,7 @@ class Failure:
     times: int = 1
     message: str | None = None
     hang_secs: float = 600.0
+    from_turn: int | None = None
 
     @classmethod
     def parse(cls, raw: dict[str, Any] | str | int) -> Failure:
@@ -82,6 +102,7 @@ class Failure:
             times=int(raw.pop("times", 1)),
             message=raw.pop("message", None),
             hang_secs=float(raw.pop("hang_secs", 600.0)),
+            from_turn=None if raw.get("from_turn") is None else int(raw.pop("from_turn")),
         )
 
     def http_status(self) -> int:
@@ -95,6 +116,9 @@ class Failure:
             "unavailable": 503,
             "overloaded": 529,
             "hang": 200,
+            "stall": 200,
+            "malformed": 200,
+            "context": 400,
         }[self.kind]
 
 

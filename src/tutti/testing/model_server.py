@@ -8,7 +8,8 @@ Control endpoints (JSON):
 - `GET  /_control/requests`  the request log (what clients sent, which turn they got);
 - `GET  /_control/state`     turn cursor, mode, counts;
 - `POST /_control/mode`      `{"mode": "normal"|"auth"|"rate_limit"|"quota"|"server_error"|
-                              "unavailable"|"overloaded"|"hang"|<status>, "retry_after": "2", "times": 0}`;
+                              "unavailable"|"overloaded"|"hang"|"stall"|"malformed"|"context"|<status>,
+                              "retry_after": "2", "times": 0, "from_turn": 1}`;
 - `POST /_control/script`    replace the script (and reset the cursor);
 - `POST /_control/reset`     cursor to 0, log cleared, mode normal.
 
@@ -28,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 
+from tutti.testing import model_faults as faults
 from tutti.testing import model_wire as wire
 from tutti.testing.model_script import Failure, Script, Turn
 
@@ -108,7 +110,12 @@ class ScriptedModelServer:
 
     # -- control --------------------------------------------------------------------------------
     def set_mode(
-        self, mode: str | int | dict | None, *, retry_after: str | None = None, times: int = 0
+        self,
+        mode: str | int | dict | None,
+        *,
+        retry_after: str | None = None,
+        times: int = 0,
+        from_turn: int | None = None,
     ) -> None:
         with self._lock:
             if mode in (None, "normal", "ok"):
@@ -117,6 +124,7 @@ class ScriptedModelServer:
             raw = dict(mode) if isinstance(mode, dict) else {"kind": str(mode)}
             raw.setdefault("retry_after", retry_after)
             raw.setdefault("times", times)
+            raw.setdefault("from_turn", from_turn)
             self.mode = Failure.parse(raw)
             self._mode_left = self.mode.times
 
@@ -154,7 +162,7 @@ class ScriptedModelServer:
         """(turn to play, failure to send instead, turn index). `prompt` is the request's
         latest user text, for turns with `match`."""
         with self._lock:
-            if self.mode is not None:
+            if self.mode is not None and self._mode_applies(offers_tools, prompt):
                 failure = self.mode
                 if self._mode_left:
                     self._mode_left -= 1
@@ -178,6 +186,16 @@ class ScriptedModelServer:
             ):
                 self.cursor += 1
             return turn, None, index
+
+    def _mode_applies(self, offers_tools: bool, prompt: str) -> bool:
+        """Does the runtime mode fail this request? (caller holds the lock)"""
+        assert self.mode is not None
+        if self.mode.from_turn is None:
+            return True
+        if self.script.tool_requests_only and not offers_tools:
+            return False  # a side request: it never reaches a turn
+        index = self._pick(prompt)
+        return (len(self.script.turns) if index is None else index) >= self.mode.from_turn
 
     def _pick(self, prompt: str) -> int | None:
         """A matching `match` turn first, else the next turn in order (caller holds the lock)."""
@@ -227,200 +245,244 @@ def _usage_for(turn: Turn, body: Any) -> dict[str, int]:
     }
 
 
+_NOT_FOUND = "not_found"
+
+
+def _route(path: str, body: Any) -> tuple[str, str | None, bool] | tuple[None, int, Any]:
+    """(protocol, model, stream) of a model request, or (None, status, body) to answer at once."""
+    gem = _GEMINI.search(path)
+    if path.endswith("/chat/completions"):
+        return "openai_chat", body.get("model"), bool(body.get("stream"))
+    if path.endswith("/responses"):
+        return "openai_responses", body.get("model"), bool(body.get("stream"))
+    if path.endswith("/messages/count_tokens"):
+        return None, 200, {"input_tokens": max(1, len(json.dumps(body)) // 4)}
+    if path.endswith("/messages"):
+        return "anthropic", body.get("model"), bool(body.get("stream"))
+    if gem and gem["op"] == "countTokens":
+        return None, 200, {"totalTokens": max(1, len(json.dumps(body)) // 4)}
+    if gem:
+        return "gemini", gem["model"], gem["op"] == "streamGenerateContent"
+    return None, 404, {"error": {"message": f"no route {path}", "type": _NOT_FOUND}}
+
+
+def _wire_family(protocol: str) -> str:
+    return protocol if protocol in ("anthropic", "gemini") else "openai"
+
+
+class _Plumbing(BaseHTTPRequestHandler):
+    """HTTP framing shared by every route: JSON bodies and chunked SSE."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "TuttiScriptedModel/1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return {"_raw": raw.decode("utf-8", "replace")}
+
+    def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+        payload = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(payload)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _sse_start(self) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+
+    def _frames(self, events: wire.Events, *, end: bool = False, delay_ms: int = 0) -> None:
+        """Write SSE frames as HTTP chunks (each flushed on its own when paced)."""
+        pending: list[bytes] = []
+        for name, data in events:
+            text = data if isinstance(data, str) else json.dumps(data)
+            raw = ((f"event: {name}\n" if name else "") + f"data: {text}\n\n").encode()
+            pending.append(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
+            if delay_ms:  # paced streaming: each frame on its own, then a pause
+                self.wfile.write(b"".join(pending))
+                pending.clear()
+                time.sleep(delay_ms / 1000)
+        if end:
+            pending.append(b"0\r\n\r\n")
+        self.wfile.write(b"".join(pending))
+        self.wfile.flush()
+
+    def _sse(self, events: wire.Events, delay_ms: int = 0) -> None:
+        self._sse_start()
+        self._frames(events, end=True, delay_ms=delay_ms)
+
+
 def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "TuttiScriptedModel/1"
+    return type("Handler", (_ModelHandler,), {"scripted": server})
 
-        def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-            pass
 
-        # -- plumbing ----------------------------------------------------------------------
-        def _body(self) -> Any:
-            length = int(self.headers.get("content-length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            if not raw:
-                return {}
-            try:
-                return json.loads(raw)
-            except json.JSONDecodeError:
-                return {"_raw": raw.decode("utf-8", "replace")}
+class _ModelHandler(_Plumbing):
+    """Routes of the model server; `scripted` is the ScriptedModelServer it answers for."""
 
-        def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
-            payload = json.dumps(data).encode()
-            self.send_response(status)
+    scripted: ScriptedModelServer
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/_control/requests":
+            return self._json(200, [r.to_dict() for r in self.scripted.requests()])
+        if path == "/_control/state":
+            return self._json(200, self.scripted.state())
+        if path in ("/health", "/healthz"):
+            return self._json(200, {"ok": True})
+        if path.endswith("/models"):
+            models = {
+                "object": "list",
+                "data": [{"id": "scripted-model", "object": "model", "owned_by": "tutti"}],
+                "models": [{"name": "models/scripted-model"}],
+            }
+            return self._json(200, models)
+        self._json(404, {"error": {"message": f"no route {path}", "type": _NOT_FOUND}})
+
+    def do_POST(self) -> None:
+        path, _, query = self.path.partition("?")
+        body = self._body()
+        if path.startswith("/_control/"):
+            return self._control(path, body)
+        protocol, model, stream = _route(path, body)
+        if protocol is None:
+            return self._json(model, stream)  # (None, status, body): answered at once
+        entry = self.scripted.record(self._logged(protocol, model, stream, body))
+        turn, failure, index = self.scripted.next_action(
+            _offers_tools(protocol, body), wire.last_user_text(protocol, body)
+        )
+        entry.turn = index
+        if failure is not None:
+            entry.status = faults.status_for(protocol, failure)
+            return self._fail(protocol, failure, model or "scripted-model", stream, entry.seq)
+        assert turn is not None
+        schema = wire.wanted_json_schema(protocol, body) if turn is self.scripted.script.fallback else None
+        if schema is not None:
+            # An unscripted side request that wants JSON gets JSON, not the fallback prose.
+            turn = Turn(text=json.dumps(wire.json_example(schema)), usage=turn.usage)
+        if turn.delay_ms and not stream:
+            time.sleep(turn.delay_ms / 1000)
+        self._play(protocol, turn, model or "scripted-model", stream, body, entry.seq, query)
+
+    def _logged(self, protocol: str, model: str | None, stream: bool, body: Any) -> LoggedRequest:
+        key = (
+            self.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            or self.headers.get("x-api-key")
+            or self.headers.get("x-goog-api-key")
+            or None
+        )
+        headers = {k.lower(): v for k, v in self.headers.items() if k.lower() not in _KEY_HEADERS}
+        return LoggedRequest(
+            0,
+            time.time(),
+            "POST",
+            self.path,
+            protocol,
+            model,
+            stream,
+            body,
+            headers,
+            key,
+            client_port=self.client_address[1],
+        )
+
+    def _control(self, path: str, body: Any) -> None:
+        try:
+            if path == "/_control/mode":
+                from_turn = body.get("from_turn")
+                self.scripted.set_mode(
+                    body.get("mode"),
+                    retry_after=body.get("retry_after"),
+                    times=int(body.get("times", 0)),
+                    from_turn=None if from_turn is None else int(from_turn),
+                )
+            elif path == "/_control/script":
+                self.scripted.load(body)
+            elif path == "/_control/reset":
+                self.scripted.reset()
+            else:
+                return self._json(404, {"error": {"message": f"no control route {path}"}})
+        except (ValueError, KeyError, TypeError) as exc:
+            return self._json(400, {"error": {"message": str(exc)}})
+        self._json(200, self.scripted.state())
+
+    def _fail(self, protocol: str, failure: Failure, model: str, stream: bool, seq: int) -> None:
+        if failure.kind == "hang" or (failure.kind == "stall" and not stream):
+            # Hold the connection without answering until the client gives up or we stop.
+            self.scripted.release.wait(failure.hang_secs)
+            self.close_connection = True
+            return
+        if failure.kind == "stall":
+            return self._stall(protocol, model, seq, failure.hang_secs)
+        if failure.kind == "malformed":
+            return self._malformed(protocol, model, seq, stream)
+        if failure.kind == "context" and protocol == "openai_responses" and stream:
+            return self._sse(faults.context_failed_events(model, seq, failure))
+        headers = {"retry-after": failure.retry_after} if failure.retry_after is not None else {}
+        body = faults.error_body(_wire_family(protocol), failure)
+        self._json(faults.status_for(protocol, failure), body, headers)
+
+    def _stall(self, protocol: str, model: str, seq: int, secs: float) -> None:
+        """A hung stream: headers and the first frames, then silence, then a dropped connection."""
+        self._sse_start()
+        self._frames(faults.stream_opening(protocol, model, seq))
+        self.scripted.release.wait(secs)
+        self.close_connection = True
+
+    def _malformed(self, protocol: str, model: str, seq: int, stream: bool) -> None:
+        if not stream:
+            payload = b'{"id": "broken", "choices": [{"mess'
+            self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(payload)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
             self.end_headers()
             self.wfile.write(payload)
+            return
+        self._sse_start()
+        self._frames([*faults.stream_opening(protocol, model, seq), faults.malformed_frame(protocol)])
+        self._frames([], end=True)  # the stream ends cleanly at HTTP level, without its closing event
 
-        def _sse(self, events: wire.Events, delay_ms: int = 0) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("cache-control", "no-cache")
-            self.send_header("transfer-encoding", "chunked")
-            self.end_headers()
-            pending: list[bytes] = []
-            for name, data in events:
-                text = data if isinstance(data, str) else json.dumps(data)
-                raw = ((f"event: {name}\n" if name else "") + f"data: {text}\n\n").encode()
-                pending.append(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
-                if delay_ms:  # paced streaming: each frame on its own, then a pause
-                    self.wfile.write(b"".join(pending))
-                    pending.clear()
-                    time.sleep(delay_ms / 1000)
-            pending.append(b"0\r\n\r\n")
-            self.wfile.write(b"".join(pending))
-            self.wfile.flush()
+    def _play(
+        self, protocol: str, turn: Turn, model: str, stream: bool, body: Any, seq: int, query: str
+    ) -> None:
+        usage = _usage_for(turn, body)
+        if not stream:
+            return self._json(200, _RESPONSES[protocol](turn, model, usage, seq))
+        if protocol == "openai_chat":
+            include = bool((body.get("stream_options") or {}).get("include_usage"))
+            return self._sse(wire.chat_events(turn, model, usage, seq, include), turn.delay_ms)
+        events = _EVENTS[protocol](turn, model, usage, seq)
+        if protocol == "gemini" and "alt=sse" not in query:
+            return self._json(200, [data for _, data in events])  # without alt=sse: one JSON array
+        return self._sse(events, turn.delay_ms)
 
-        # -- routes ------------------------------------------------------------------------
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path == "/_control/requests":
-                return self._json(200, [r.to_dict() for r in server.requests()])
-            if path == "/_control/state":
-                return self._json(200, server.state())
-            if path in ("/health", "/healthz"):
-                return self._json(200, {"ok": True})
-            if path.endswith("/models"):
-                return self._json(
-                    200,
-                    {
-                        "object": "list",
-                        "data": [{"id": "scripted-model", "object": "model", "owned_by": "tutti"}],
-                        "models": [{"name": "models/scripted-model"}],
-                    },
-                )
-            self._json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
 
-        def do_POST(self) -> None:
-            path = self.path.split("?", 1)[0]
-            query = self.path.split("?", 1)[1] if "?" in self.path else ""
-            body = self._body()
-            if path.startswith("/_control/"):
-                return self._control(path, body)
-            gem = _GEMINI.search(path)
-            if path.endswith("/chat/completions"):
-                protocol, model = "openai_chat", body.get("model")
-                stream = bool(body.get("stream"))
-            elif path.endswith("/responses"):
-                protocol, model, stream = "openai_responses", body.get("model"), bool(body.get("stream"))
-            elif path.endswith("/messages/count_tokens"):
-                return self._json(200, {"input_tokens": max(1, len(json.dumps(body)) // 4)})
-            elif path.endswith("/messages"):
-                protocol, model, stream = "anthropic", body.get("model"), bool(body.get("stream"))
-            elif gem:
-                if gem["op"] == "countTokens":
-                    return self._json(200, {"totalTokens": max(1, len(json.dumps(body)) // 4)})
-                protocol, model = "gemini", gem["model"]
-                stream = gem["op"] == "streamGenerateContent"
-            else:
-                return self._json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
-            key = (
-                self.headers.get("authorization", "").removeprefix("Bearer ").strip()
-                or self.headers.get("x-api-key")
-                or self.headers.get("x-goog-api-key")
-                or None
-            )
-            headers = {
-                k.lower(): v
-                for k, v in self.headers.items()
-                if k.lower() not in ("authorization", "x-api-key", "x-goog-api-key")
-            }
-            entry = server.record(
-                LoggedRequest(
-                    0,
-                    time.time(),
-                    "POST",
-                    self.path,
-                    protocol,
-                    model,
-                    stream,
-                    body,
-                    headers,
-                    key,
-                    client_port=self.client_address[1],
-                )
-            )
-            turn, failure, index = server.next_action(
-                _offers_tools(protocol, body), wire.last_user_text(protocol, body)
-            )
-            entry.turn = index
-            if failure is not None:
-                entry.status = failure.http_status()
-                return self._fail(protocol, failure)
-            assert turn is not None
-            schema = wire.wanted_json_schema(protocol, body) if turn is server.script.fallback else None
-            if schema is not None:
-                # An unscripted side request that wants JSON gets JSON, not the fallback prose.
-                turn = Turn(text=json.dumps(wire.json_example(schema)), usage=turn.usage)
-            if turn.delay_ms and not stream:
-                time.sleep(turn.delay_ms / 1000)
-            self._play(protocol, turn, model or "scripted-model", stream, body, entry.seq, query)
-
-        def _control(self, path: str, body: Any) -> None:
-            try:
-                if path == "/_control/mode":
-                    server.set_mode(
-                        body.get("mode"), retry_after=body.get("retry_after"), times=int(body.get("times", 0))
-                    )
-                elif path == "/_control/script":
-                    server.load(body)
-                elif path == "/_control/reset":
-                    server.reset()
-                else:
-                    return self._json(404, {"error": {"message": f"no control route {path}"}})
-            except (ValueError, KeyError, TypeError) as exc:
-                return self._json(400, {"error": {"message": str(exc)}})
-            self._json(200, server.state())
-
-        def _fail(self, protocol: str, failure: Failure) -> None:
-            if failure.kind == "hang":
-                # Hold the connection without answering until the client gives up or we stop.
-                server.release.wait(failure.hang_secs)
-                self.close_connection = True
-                return
-            headers = {"retry-after": failure.retry_after} if failure.retry_after is not None else {}
-            self._json(
-                failure.http_status(),
-                wire.error_body(
-                    "gemini"
-                    if protocol == "gemini"
-                    else "anthropic"
-                    if protocol == "anthropic"
-                    else "openai",
-                    failure,
-                ),
-                headers,
-            )
-
-        def _play(
-            self, protocol: str, turn: Turn, model: str, stream: bool, body: Any, seq: int, query: str
-        ) -> None:
-            usage = _usage_for(turn, body)
-            if protocol == "openai_chat":
-                if not stream:
-                    return self._json(200, wire.chat_response(turn, model, usage, seq))
-                include = bool((body.get("stream_options") or {}).get("include_usage"))
-                return self._sse(wire.chat_events(turn, model, usage, seq, include), turn.delay_ms)
-            if protocol == "openai_responses":
-                if not stream:
-                    return self._json(200, wire.responses_response(turn, model, usage, seq))
-                return self._sse(wire.responses_events(turn, model, usage, seq), turn.delay_ms)
-            if protocol == "anthropic":
-                if not stream:
-                    return self._json(200, wire.messages_response(turn, model, usage, seq))
-                return self._sse(wire.messages_events(turn, model, usage, seq), turn.delay_ms)
-            if not stream:
-                return self._json(200, wire.gemini_response(turn, model, usage, seq))
-            if "alt=sse" in query:
-                return self._sse(wire.gemini_events(turn, model, usage, seq), turn.delay_ms)
-            # Without alt=sse Gemini streams one JSON array.
-            return self._json(200, [data for _, data in wire.gemini_events(turn, model, usage, seq)])
-
-    return Handler
+_KEY_HEADERS = ("authorization", "x-api-key", "x-goog-api-key")
+_RESPONSES = {
+    "openai_chat": wire.chat_response,
+    "openai_responses": wire.responses_response,
+    "anthropic": wire.messages_response,
+    "gemini": wire.gemini_response,
+}
+_EVENTS = {
+    "openai_responses": wire.responses_events,
+    "anthropic": wire.messages_events,
+    "gemini": wire.gemini_events,
+}
 
 
 def _offers_tools(protocol: str, body: Any) -> bool:

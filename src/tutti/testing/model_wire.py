@@ -10,7 +10,7 @@ import json
 import uuid
 from typing import Any
 
-from tutti.testing.model_script import Failure, Turn
+from tutti.testing.model_script import Turn
 
 Events = list[tuple[str | None, Any]]
 
@@ -379,61 +379,6 @@ def gemini_events(turn: Turn, model: str, usage: dict[str, int], seq: int) -> Ev
         )
     )
     return events
-
-
-# -- errors -------------------------------------------------------------------------------------
-_MESSAGES = {
-    "auth": "Invalid API key provided (scripted 401)",
-    "rate_limit": "Rate limit reached for requests (scripted 429)",
-    "quota": "You exceeded your current quota, please check your plan and billing details (scripted)",
-    "server_error": "The server had an error while processing your request (scripted 500)",
-    "unavailable": "The service is temporarily unavailable (scripted 503)",
-    "overloaded": "Overloaded (scripted)",
-}
-
-
-def error_body(protocol: str, failure: Failure) -> dict[str, Any]:
-    message = failure.message or _MESSAGES.get(failure.kind, "scripted failure")
-    status = failure.http_status()
-    if protocol == "anthropic":
-        kind = {
-            "auth": "authentication_error",
-            "rate_limit": "rate_limit_error",
-            "quota": "rate_limit_error",
-            "overloaded": "overloaded_error",
-        }.get(failure.kind, "api_error")
-        if failure.kind == "quota":
-            message = (
-                failure.message or "Your credit balance is too low to access the Anthropic API (scripted)"
-            )
-            kind = "invalid_request_error"
-        return {"type": "error", "error": {"type": kind, "message": message}}
-    if protocol == "gemini":
-        st = {
-            "auth": "UNAUTHENTICATED",
-            "rate_limit": "RESOURCE_EXHAUSTED",
-            "quota": "RESOURCE_EXHAUSTED",
-            "unavailable": "UNAVAILABLE",
-            "overloaded": "UNAVAILABLE",
-        }.get(failure.kind, "INTERNAL")
-        return {"error": {"code": status, "message": message, "status": st}}
-    code = {
-        "auth": "invalid_api_key",
-        "rate_limit": "rate_limit_exceeded",
-        "quota": "insufficient_quota",
-    }.get(failure.kind, "server_error")
-    kind = (
-        "insufficient_quota"
-        if failure.kind == "quota"
-        else (
-            "invalid_request_error"
-            if failure.kind == "auth"
-            else "requests"
-            if failure.kind == "rate_limit"
-            else "server_error"
-        )
-    )
-    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
 # -- structured output --------------------------------------------------------------------------
