@@ -104,3 +104,9 @@ class WorkflowFailed(TuttiError):
     """A workflow ran and at least one closed step failed."""
 
     category = "workflow"
+
+
+class ForgeError(TuttiError):
+    """A forge or tracker API (GitHub, Linear, Jira) refused or failed a request after retries."""
+
+    category = "forge"

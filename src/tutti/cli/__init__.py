@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "usage": "tutti.cli.usage_cmd:usage",
     "approvals": "tutti.cli.approvals_cmd:approvals",
     "loop": "tutti.cli.loop_cmd:loop",
+    "queue": "tutti.cli.queue_cmd:queue",
 }
 
 
@@ -78,6 +79,7 @@ SUMMARIES: dict[str, str] = {
     "usage": "Token usage per agent from the runtimes' own logs.",
     "approvals": "List, approve or deny pending approvals (tool calls, merges).",
     "loop": "Run the SDLC loop: claim work items, implement, review, merge.",
+    "queue": "Add, list, show or drop local work items for the loop.",
 }
 
 

@@ -252,6 +252,64 @@ class Gate(Model):
     require_review: bool = False
 
 
+class Intake(Model):
+    """`[[intake]]`: one place work items come from (see `tutti.intake`). Keys apply by kind."""
+
+    name: str
+    kind: Literal["github", "linear", "jira", "queue", "webhook"]
+    labels: list[str] = Field(default_factory=list)  # github/queue: items must carry all of these
+    lease_ttl_secs: int = 1800  # a claim expires this long after its last heartbeat
+    # github
+    repo: str | None = None  # owner/name; default $GITHUB_REPOSITORY, else the origin remote
+    milestone: str | None = None  # title or number
+    # github/linear/jira: API endpoint (default: the service's public one) and credentials
+    api_url: str | None = None
+    token_env: str | None = None  # env var holding the token (github: GITHUB_TOKEN/GH_TOKEN/gh)
+    # linear
+    team: str | None = None  # team key, e.g. ENG
+    states: list[str] = Field(default_factory=list)  # linear/jira: open-state names (default: unstarted)
+    # jira
+    project: str | None = None  # project key, e.g. PROJ
+    jql: str | None = None  # overrides project/labels/states
+    email_env: str | None = None  # jira basic auth user (token from token_env)
+    done_transition: str = "Done"
+    # webhook
+    source: str | None = None  # match the webhook's source ("*" = any)
+    events: list[str] = Field(default_factory=list)  # empty = all
+
+
+class LoopMergeQueue(Model):
+    """`[loop.merge_queue]`: how lanes land onto the target branch (see `tutti.loop.merge_queue`)."""
+
+    batch: int = 1  # land this many changes together; a failed batch is bisected
+    batch_wait_secs: float = 0.0  # wait up to this long for a batch to fill
+    verify: list[str] | None = None  # commands that must pass on the merged result (default: [gate].commands)
+    verify_timeout_secs: int = 1800
+
+
+class Loop(Model):
+    """`[loop]`: run `workflow` once per claimed work item, in `lanes` parallel lanes (`tt loop`)."""
+
+    workflow: str
+    intake: list[str] = Field(default_factory=list)  # [[intake]] names; empty = every one
+    implementer: str = "implementer"  # the agent cloned once per lane (implementer-1 .. implementer-N)
+    lanes: int = 1
+    target: str = "main"  # the branch the merge queue lands onto
+    remote: str | None = None  # push the target here after each landing (e.g. "origin"); none = local only
+    pr: bool = False  # open a pull request per item on the forge of `remote`
+    reviewers: list[Literal["agent", "ci", "bot", "human"]] = Field(default_factory=lambda: ["ci"])
+    reviewer: str = "reviewer"  # the reviewer agent, for reviewers = ["agent"]
+    bot_logins: list[str] = Field(default_factory=list)  # PR reviewers counted as the review bot ("bot")
+    max_review_rounds: int = 3
+    fix_timeout_secs: int = 1800  # how long the author agent may take to address one round
+    approval_timeout_secs: float = 86400.0  # reviewers = ["human"]: wait this long for `tt approvals approve`
+    max_cost_usd: float | None = None  # refuse to merge an item whose run cost more than this
+    lease_ttl_secs: float | None = None  # claim lease TTL (default: the intake's lease_ttl_secs)
+    poll_secs: float = 10.0  # how often an idle lane looks for new work
+    close_items: bool = True  # close the item (with a comment linking the merge) once landed
+    merge_queue: LoopMergeQueue = Field(default_factory=LoopMergeQueue)
+
+
 class DirectSettings(Model):
     """`[direct]`: defaults for every API-direct agent (each agent may override)."""
 
@@ -288,6 +346,8 @@ class TuttiConfig(Model):
     observe: Observe = Field(default_factory=Observe)
     webhooks: list[Webhook] = Field(default_factory=list, alias="webhook")
     gate: Gate = Field(default_factory=Gate)
+    loop: Loop | None = None
+    intake: list[Intake] = Field(default_factory=list)
     direct: DirectSettings = Field(default_factory=DirectSettings)
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
 

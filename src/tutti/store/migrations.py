@@ -114,4 +114,39 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX approvals_run ON approvals(run_id, status);
     """,
+    # 4: work intake — claim leases get a fencing token that only grows per key (a released
+    # lease keeps its row so the next holder's token is larger); local-queue and webhook work
+    # items, and the comments posted on them when worked
+    """
+    ALTER TABLE leases ADD COLUMN fencing_token INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE leases ADD COLUMN released_at TEXT;
+    CREATE INDEX leases_expires ON leases(expires_at);
+
+    CREATE TABLE intake_items (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        source TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL DEFAULT '',
+        labels TEXT NOT NULL DEFAULT '[]',
+        url TEXT,
+        author TEXT,
+        created_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'open',
+        closed_at TEXT,
+        data TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (source, item_id)
+    );
+    CREATE INDEX intake_items_state ON intake_items(source, state);
+
+    CREATE TABLE intake_comments (
+        comment_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        source TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        author TEXT,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX intake_comments_item ON intake_comments(source, item_id);
+    """,
 ]

@@ -1,0 +1,42 @@
+"""`tt queue`: the local work-item queue in the workspace store (an intake source of kind
+`queue`). Adding works without any `[[intake]]` table; the loop picks items up when one of
+kind `queue` is configured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tutti.intake import leases, local
+from tutti.intake.base import WorkItem
+from tutti.workspace import Workspace
+
+
+def add(ws: Workspace, title: str, *, body: str = "", labels: list[str] | None = None,
+        author: str | None = None) -> WorkItem:
+    import getpass
+
+    item, _ = local.add_item(ws.store, "queue", title, body=body, labels=labels, author=author or getpass.getuser())
+    return item
+
+
+def list_items(ws: Workspace, *, state: str = "open", labels: list[str] | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    return [_view(ws, i) for i in local.list_items(ws.store, "queue", state=state, labels=labels, limit=limit)]
+
+
+def show(ws: Workspace, item_id: str) -> dict[str, Any]:
+    view = _view(ws, local.get_item(ws.store, "queue", item_id))
+    view["comments"] = local.comments(ws.store, "queue", item_id)
+    return view
+
+
+def drop(ws: Workspace, item_id: str) -> WorkItem:
+    """Take an item off the queue (kept as `dropped` for the record, never claimed again)."""
+    return local.set_state(ws.store, "queue", item_id, "dropped")
+
+
+def _view(ws: Workspace, item: WorkItem) -> dict[str, Any]:
+    d = item.to_dict()
+    d["state"] = item.data.get("state", "open")
+    lease = leases.get(ws.store, item.key)
+    d["claimed_by"] = lease.holder if lease is not None and lease.active else None
+    return d
