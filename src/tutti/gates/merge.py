@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tutti import proc
+from tutti.adapters import Registry
 from tutti.errors import ConfigError, GateError, NotFoundError
 
 if TYPE_CHECKING:
@@ -165,19 +166,24 @@ def _check_policy(ws: Workspace, command: str, agent: str | None) -> None:
     enforce_command(ws, command, source="merge_gate", agent=agent)
 
 
+def _local_gate(ws: Workspace, cfg: Any) -> LocalGate:
+    if cfg.workflow and ws.config.workflow(cfg.workflow) is None:
+        raise ConfigError(f"{ws.config_path}: gate → workflow: unknown workflow '{cfg.workflow}'",
+                          hint="name a [[workflow]] defined in tutti.toml")
+    return LocalGate(cfg.workflow, cfg.commands, cfg.require_review)
+
+
+# kind -> factory(ws, gate_config) -> Gate (tutti.adapters.Registry: one line per new gate kind).
+GATES: Registry[Gate] = Registry("merge gate", {
+    "none": lambda ws, cfg: NoGate(),
+    "local": _local_gate,
+    "github": lambda ws, cfg: GithubGate(cfg.require_review),
+})
+
+
 def gate_for(ws: Workspace, kind: str | None = None) -> Gate:
     cfg = ws.config.gate
-    kind = kind or cfg.kind
-    if kind == "none":
-        return NoGate()
-    if kind == "local":
-        if cfg.workflow and ws.config.workflow(cfg.workflow) is None:
-            raise ConfigError(f"{ws.config_path}: gate → workflow: unknown workflow '{cfg.workflow}'",
-                              hint="name a [[workflow]] defined in tutti.toml")
-        return LocalGate(cfg.workflow, cfg.commands, cfg.require_review)
-    if kind == "github":
-        return GithubGate(cfg.require_review)
-    raise ConfigError(f"{ws.config_path}: gate → kind: unknown gate '{kind}'", hint="use local, github or none")
+    return GATES.build(kind or cfg.kind, ws, cfg, where=f"{ws.config_path}: gate → kind")
 
 
 def enforce(ws: Workspace, agent: str, *, run_id: str | None = None, cancel: threading.Event | None = None,
