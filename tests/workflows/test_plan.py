@@ -71,7 +71,8 @@ def test_agent_override_replaces_agent_steps_and_fills_command_steps(make_ws):
         agent = "dev"
     """))
     plan = resolve_plan(ws, "w", agent="ops")
-    assert [s.agent for s in plan.steps] == ["ops", "ops", "dev", "ops"]
+    # issue #11: like the original, --agent re-targets command steps with their own agent too
+    assert [s.agent for s in plan.steps] == ["ops", "ops", "ops", "ops"]
 
 
 def test_explicit_depends_on_builds_waves_for_every_step_type(make_ws):

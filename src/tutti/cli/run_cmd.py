@@ -157,22 +157,29 @@ def _interruptible(fn: Callable[[threading.Event, Any], RunResult], *, progress:
 
 
 def _progress(kind: str, data: dict[str, Any]) -> None:
+    """Live progress on stderr. Each step appears once — in the result table; while it runs a
+    terminal shows one transient status line, and a failed step's last output lines follow."""
+    live = sys.stderr.isatty()
     if kind == "workflow.started":
         verb = "resuming" if data.get("resumed") else "run"
         echo(f"{verb} {data['run_id']} ({data['workflow_name']})", err=True)
-    elif kind == "workflow.step.started" and sys.stderr.isatty():
-        echo(f"  [{data['step_index']}] {data['step_key']:<24} running...", err=True)
+    elif kind == "workflow.step.started" and live:
+        _status_line(f"  [{data['step_index']}] {data['step_key']} running...")
     elif kind == "workflow.step.finished":
         step, outcome = data["step"], data["outcome"]
-        msg = f"  [{step.index}] {step.key:<24} {outcome.status:<9} {outcome.duration:6.1f}s"
-        if outcome.status not in ("success", "skipped"):
-            msg += f"  {outcome.message}"
-        echo(msg, err=True)
+        if live:
+            _status_line("")
         if outcome.status in ("failed", "timed_out"):
             # the reason is usually in the last lines ("No module named pytest"): show them here
             # rather than sending a new user to the log file for every failure
+            echo(f"  [{step.index}] {step.key} {outcome.status}; last output:", err=True)
             for line in [ln for ln in (outcome.output_tail or "").splitlines() if ln.strip()][-5:]:
                 echo(f"      | {_short(line, 120)}", err=True)
+
+
+def _status_line(text: str) -> None:
+    sys.stderr.write("\r\x1b[2K" + text)
+    sys.stderr.flush()
 
 
 # -- rendering -------------------------------------------------------------------------------------
@@ -217,9 +224,26 @@ def _render_plan(plan: dict[str, Any]) -> None:
     for s in plan["steps"]:
         deps = ",".join(str(d) for d in s["depends_on"])
         rows.append([s["index"], s["type"], s.get("agent") or "", s.get("cwd") or "", s.get("fail_mode") or "",
-                     deps, s.get("command") or s.get("summary") or s.get("workflow") or ""])
+                     deps, _short(s.get("command") or s.get("summary") or s.get("workflow") or "", 80)])
     table(["#", "Type", "Agent", "CWD", "Fail", "After", "Summary"], rows)
     echo("Waves: " + "  ".join("[" + ",".join(str(i) for i in w) + "]" for w in plan["waves"]))
+    _render_defaults(plan)
+
+
+def _render_defaults(plan: dict[str, Any]) -> None:
+    """Every default in effect, so nothing about how the run behaves is implicit."""
+    from tutti.config.step_defaults import DEFAULTS
+
+    lines = []
+    for s in plan["steps"]:
+        for key, value in (s.get("defaults") or {}).items():
+            meaning = DEFAULTS.get(s["type"], {}).get(key, (None, ""))[1]
+            shown = str(value).lower() if isinstance(value, bool) else (f'"{value}"' if isinstance(value, str) else value)
+            lines.append(f"  step {s['index']} ({s['type']}): {key} = {shown} — {meaning}")
+    if lines:
+        echo("Defaults in effect (not set in tutti.toml):")
+        for line in lines:
+            echo(line)
 
 
 def _render_resume_preview(preview: dict[str, Any], *, err: bool) -> None:

@@ -31,7 +31,7 @@ def list_cmd(as_json: bool, limit: int, workflow: str | None) -> None:
         echo("No tracked runs.")
         return
     headers = ["Run", "Workflow", "Origin", "Status", "Steps", "Started", "Duration"]
-    body = [[r["run_id"], r["workflow"], r["origin"], r["status"], f"{r['steps_done']}/{r['steps_total']}",
+    body = [[r["run_id"], r["workflow"], r["origin"], _status_label(r), f"{r['steps_done']}/{r['steps_total']}",
              r["started_at"], _secs(r["duration_ms"])] for r in rows]
     if any(r["parent_run_id"] for r in rows):  # nested and hook runs point at the run that started them
         headers.append("Parent")
@@ -100,3 +100,10 @@ def _secs(ms: Any) -> str:
 def _short(text: str, width: int = 80) -> str:
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
     return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def _status_label(run: dict) -> str:
+    """`succeeded` only when nothing warned: a run with warnings says so."""
+    warned = run.get("warning_count") or 0
+    return f"{run['status']} ({warned} warning{'s' if warned != 1 else ''})" if warned and run["status"] == "succeeded" \
+        else run["status"]

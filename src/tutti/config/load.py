@@ -67,7 +67,10 @@ def load_config_text(text: str, path: Path, *, file: str | None = None) -> Loade
     config = build_model(data, file)
     validate(config, file)
     tag = _TEMPLATE_TAG.match(text)
-    return LoadedConfig(config=config, path=path, warnings=unknown_key_warnings(config, file),
+    from tutti.config.step_defaults import workflow_warnings
+
+    warnings = unknown_key_warnings(config, file) + workflow_warnings(config, file)
+    return LoadedConfig(config=config, path=path, warnings=warnings,
                         template=tag.group(1) if tag else None, template_version=tag.group(2) if tag else None)
 
 
@@ -90,7 +93,10 @@ def diagnose_config(path: Path) -> ConfigReport:
         config = TuttiConfig.model_validate(data, strict=True)
     except ValidationError as exc:
         return ConfigReport(path, issues_from_validation_error(exc, data, file), [])
-    return ConfigReport(path, validate_all(config, file), unknown_key_warnings(config, file), config)
+    from tutti.config.step_defaults import workflow_warnings
+
+    return ConfigReport(path, validate_all(config, file),
+                        unknown_key_warnings(config, file) + workflow_warnings(config, file), config)
 
 
 def read_config_text(path: Path, file: str) -> str:

@@ -197,8 +197,13 @@ def list_runs(ws: Workspace, limit: int = 20, workflow: str | None = None) -> li
         p = json.loads(r["params"] or "{}")
         total = len(p.get("plan", []))
         done = sum(counts.get((r["run_id"], s), 0) for s in ("success", "warning", "skipped"))
+        status = _effective_status(r["run_id"], r["status"], p, r["kind"])
+        warned = counts.get((r["run_id"], "warning"), 0)
+        # A run that succeeded with warnings is never reported as a plain success (`outcome`).
         out.append({"run_id": r["run_id"], "kind": r["kind"], "workflow": r["workflow"], "origin": r["origin"],
-                    "status": _effective_status(r["run_id"], r["status"], p, r["kind"]), "strict": bool(r["strict"]),
+                    "status": status, "warning_count": warned,
+                    "outcome": "succeeded_with_warnings" if status == "succeeded" and warned else status,
+                    "strict": bool(r["strict"]),
                     "agent_scope": r["agent_scope"], "started_at": r["started_at"], "finished_at": r["finished_at"],
                     "duration_ms": _duration_ms(r["started_at"], r["finished_at"]), "steps_done": done,
                     "steps_total": total, "parent_run_id": p.get("parent_run_id"),

@@ -19,8 +19,9 @@ from tutti.paths import inside
 if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
-# Step types whose agent is replaced by `--agent` (command/workflow only get it when unset).
-AGENT_STEP_TYPES = ("prompt", "ensure_running", "review", "land")
+# `--agent` re-targets every agent-bearing step — command and workflow steps with their own
+# `agent` included — and fills it in where a command/workflow step has none (the original's rule).
+AGENT_STEP_TYPES = ("prompt", "ensure_running", "review", "land", "command", "workflow")
 # Step types that may start an agent (and so create its worktree) before a later step runs.
 STARTS_AGENT = ("prompt", "ensure_running", "review", "land")
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -62,6 +63,15 @@ class ResolvedStep:
         line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
         return line if len(line) <= 80 else line[:77] + "..."
 
+    @property
+    def full_summary(self) -> str:
+        """`--dry-run --json` `summary`: the prompt text / command line in full, as the original."""
+        if self.type == "prompt":
+            return self.config.text
+        if self.type == "command":
+            return self.config.run
+        return self.summary
+
     def intent(self) -> dict[str, Any]:
         """What this step is about to do, recorded before it starts (crash-safe intent log)."""
         cfg = self.config
@@ -85,10 +95,11 @@ class ResolvedStep:
                              "agent": self.agent, "depends_on": self.depends_on}
         if self.type == "command":
             d.update(cwd=str(self.cwd) if self.cwd else None, fail_mode=self.fail_mode, command=cfg.run,
-                     timeout_secs=self.timeout_secs, summary=self.summary,
+                     timeout_secs=self.timeout_secs, summary=self.full_summary,
                      output_json=str(self.output_json) if self.output_json else None)
         elif self.type == "prompt":
-            d.update(summary=self.summary, inject_files=len(cfg.inject_files), fail_mode=self.fail_mode)
+            d.update(summary=self.full_summary, inject_files=len(cfg.inject_files), fail_mode=self.fail_mode,
+                     wait_for_idle=cfg.wait_for_idle, wait_timeout_secs=cfg.effective_wait_timeout)
             if cfg.artifact_glob:
                 d.update(artifact_glob=cfg.artifact_glob, artifact_name=cfg.artifact_name)
         elif self.type == "workflow":
@@ -99,6 +110,9 @@ class ResolvedStep:
             d.update(reviewer=cfg.reviewer, fail_mode=self.fail_mode)
         else:
             d.update(fail_mode=self.fail_mode)
+        from tutti.config.step_defaults import implicit_defaults
+
+        d["defaults"] = implicit_defaults(cfg)  # keys left out of tutti.toml and the value each took
         return d
 
 

@@ -133,11 +133,11 @@ function applyWorkflowEvent(event) {
       run.stages[idx].status = phase === "started" ? "running" : phase;
       if (phase === "started" || idx > run.current) run.current = idx;
     }
-  } else if (k === "workflow.completed") run.status = "completed";
+  } else if (k === "workflow.completed") run.status = (event.data && event.data.warning_count) ? "warning" : "completed";
   else if (k === "workflow.failed") run.status = "failed";
   else if (k === "workflow.cancelled") run.status = "cancelled";
-  if (["completed", "failed", "cancelled"].includes(run.status) && run.current >= 0
-      && run.stages[run.current].status === "running") run.stages[run.current].status = run.status === "completed" ? "completed" : "failed";
+  if (["completed", "warning", "failed", "cancelled"].includes(run.status) && run.current >= 0
+      && run.stages[run.current].status === "running") run.stages[run.current].status = ["completed", "warning"].includes(run.status) ? "completed" : "failed";
   scheduleRender();
 }
 
@@ -375,10 +375,11 @@ async function loadRuns() {
   for (const r of runs) {
     const wf = ui.workflows.get(r.workflow);
     const run = {
-      run_id: r.run_id, workflow: r.workflow, status: RUN_STATUS[r.status] || r.status, current: -1,
+      // a run that succeeded with warnings is amber, never plain green
+      run_id: r.run_id, workflow: r.workflow, status: r.warning_count && r.status === "succeeded" ? "warning" : RUN_STATUS[r.status] || r.status, current: -1,
       startedAt: r.started_at, stages: (wf ? wf.stages : []).map((s) => ({ label: s.label, status: "pending" })),
     };
-    if (r.status === "running") {
+    if (r.status === "running" || run.status === "warning") {
       const detail = await api(q(`/v1/runs/${encodeURIComponent(r.run_id)}`));
       run.stages = detail.steps.map((s) => ({ label: s.id || s.key, status: STEP_STATUS[s.status] || s.status }));
       run.current = run.stages.map((s) => s.status).lastIndexOf("running");
