@@ -275,6 +275,26 @@ def spawn(argv: Sequence[str], *, on_line: Callable[[bytes], None], on_exit: Cal
     return Spawned(popen, on_line, on_exit)
 
 
+def start_detached(argv: Sequence[str], stdin_data: bytes, *, env: Mapping[str, str] | None = None,
+                   cwd: Path | str | None = None) -> subprocess.Popen:
+    """Start a child that must outlive us (a step supervisor): its own session, so neither a
+    kill of our process group nor our death reaches it; `stdin_data` is written and stdin
+    closed; its stdout/stderr go to /dev/null (nobody may be left to read them)."""
+    popen = subprocess.Popen([str(a) for a in argv], cwd=str(cwd) if cwd is not None else None,
+                             env=dict(env) if env is not None else None, stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        popen.stdin.write(stdin_data)
+    except BrokenPipeError:
+        pass
+    finally:
+        try:
+            popen.stdin.close()
+        except BrokenPipeError:
+            pass
+    return popen
+
+
 def terminate_tree(pids: list[int], *, grace_secs: float = KILL_GRACE_SECS) -> None:
     """SIGTERM every pid, then SIGKILL what is still alive after `grace_secs`.
 

@@ -48,23 +48,25 @@ def _tt(*args, cwd):
                             stderr=subprocess.PIPE, text=True)
 
 
-def test_sigkill_during_step_3_then_resume_runs_steps_3_to_5_only(make_ws, git_repo):
-    make_ws(FIVE)
+def test_sigkill_during_step_3_then_resume_adopts_step_3_and_runs_4_and_5(make_ws, git_repo):
+    """Step 3's command outlives the killed `tt` under its step supervisor; the resume waits for
+    it and adopts its outcome instead of running a second copy beside it."""
+    make_ws(FIVE.replace("test -f go || sleep 120", "while ! test -f go; do sleep 0.05; done"))
     proc = _tt("run", "five", cwd=git_repo)
     pid_file = git_repo / "step3.pid"
     try:
         wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), timeout=60)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        orphan = int(pid_file.read_text())
-        _resume_and_check(git_repo, orphan)
+        _resume_and_check(git_repo, int(pid_file.read_text()))
     finally:
+        (git_repo / "go").touch()
         if pid_file.exists() and pid_file.read_text().strip():
-            kill_group_of(int(pid_file.read_text()))  # never leave the sleeping step behind
+            kill_group_of(int(pid_file.read_text()))  # never leave the step behind
 
 
-def _resume_and_check(git_repo, orphan: int) -> None:
-    assert alive(orphan)  # the crashed tt's step-3 command is still running in its own group
+def _resume_and_check(git_repo, step3: int) -> None:
+    assert alive(step3)  # the crashed tt's step-3 command still runs, under its supervisor
     ws = load_workspace_at(git_repo)
     run_id = ws.store.query("SELECT run_id FROM runs WHERE workflow = 'five'")[0]["run_id"]
     steps = {r["step_index"]: r["status"] for r in ws.store.query("SELECT * FROM steps WHERE run_id = ?", (run_id,))}
@@ -72,28 +74,31 @@ def _resume_and_check(git_repo, orphan: int) -> None:
     assert ops.get_run(ws, run_id)["status"] == "interrupted"
     last_seq = ws.store.latest_seq()
 
+    resumed = subprocess.Popen([sys.executable, "-m", "tutti", "run", "--resume", run_id], cwd=git_repo,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The resume waits for the step-3 command (still alive) instead of starting it again.
+    wait_for(lambda: any(e.kind == "workflow.step.started" for e in ws.store.read_events(last_seq, run_id=run_id)))
+    assert alive(step3) and resumed.poll() is None
     (git_repo / "go").touch()
-    resumed = subprocess.run([sys.executable, "-m", "tutti", "run", "--resume", run_id], cwd=git_repo, check=False,
-                             capture_output=True, text=True, timeout=120)
-    assert resumed.returncode == 0, resumed.stderr
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
 
     ws = load_workspace_at(git_repo)
     rows = {r["step_index"]: r for r in ws.store.query("SELECT * FROM steps WHERE run_id = ?", (run_id,))}
     assert {i: r["status"] for i, r in rows.items()} == {i: "success" for i in range(1, 6)}
     assert {i: r["attempt"] for i, r in rows.items()} == {1: 1, 2: 1, 3: 2, 4: 1, 5: 1}
+    # The record says which attempt produced step 3's outcome: the first one, adopted.
+    assert json.loads(rows[3]["outcome"])["side_effects"]["supervised"] == {"attempt": 1, "try": 1, "adopted": True}
     after = ws.store.read_events(after_seq=last_seq, run_id=run_id)
     started = [e.data["step_index"] for e in after if e.kind == "workflow.step.started"]
     assert started == [3, 4, 5]
     assert after[0].kind == "workflow.started" and after[0].data["resumed"] is True
     assert after[-1].kind == "workflow.completed"
     assert ws.store.query("SELECT status FROM runs WHERE run_id = ?", (run_id,))[0]["status"] == "succeeded"
-    assert (git_repo / "trace").read_text().split() == ["1", "2", "3", "3", "4", "5"]
-    # The plan of what will run is printed before running.
-    assert "will run: 3 003-command (attempt 2), 4 004-command (attempt 1), 5 005-command (attempt 1)" in resumed.stdout
-    # The orphaned step-3 command of the crashed process was killed before step 3 was replayed.
-    assert not alive(orphan)
-    orphans = [e for e in after if e.kind == "workflow.orphans_killed"]
-    assert orphans and orphan in orphans[0].data["pids"]
+    assert (git_repo / "trace").read_text().split() == ["1", "2", "3", "4", "5"]  # step 3 ran once
+    assert "will run: 3 003-command (attempt 2), 4 004-command (attempt 1), 5 005-command (attempt 1)" in out
+    assert not alive(step3)
+    assert not [e for e in after if e.kind == "workflow.orphans_killed"]
 
 
 def test_resume_of_a_failed_run_reruns_from_the_failed_step(make_ws):

@@ -163,6 +163,8 @@ class CommandStep(StepBase):
     timeout_secs: int = 900
     fail_mode: FailMode = "open"
     output_json: str | None = None
+    # true: safe to run twice — no step supervisor; after a crash the step simply runs again
+    idempotent: bool = False
 
 
 class EnsureRunningStep(StepBase):

@@ -1,5 +1,10 @@
 """`command` steps: run the configured shell string, streamed to a log, with retries.
 
+Each try runs under a step supervisor (`workflows/stepsup.py`, via `workflows/supervised.py`)
+that outlives `tt` and records the outcome in the store, so a resumed run adopts a try that
+finished after the crash, waits for one still running, and never runs a second copy beside it.
+`idempotent = true` skips the supervisor (one process less per try; a crash means a re-run).
+
 The string comes from the user's own tutti.toml and runs as `/bin/sh -c` (not a login shell, so
 dotfiles do not change behaviour); only output templates are substituted into it, each value
 shell-quoted. stdout/stderr are drained while the child runs (a child printing 50 MB cannot
@@ -12,6 +17,7 @@ import json
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +25,7 @@ from tutti import proc
 from tutti.errors import TuttiError
 from tutti.fsutil import append_jsonl
 from tutti.store.db import now_iso
+from tutti.workflows import project_env, supervised
 from tutti.workflows.outputs import render
 from tutti.workflows.steps import StepContext, StepOutcome, import_optional
 
@@ -59,6 +66,35 @@ class StepLog:
             self._fh.close()
 
 
+def plan_intent(ctx: StepContext, step: ResolvedStep, intent: dict[str, Any]) -> dict[str, Any]:
+    """On resume, note whether the crashed attempt left this step in flight: its supervised try
+    is then waited for or adopted, never run beside (`inflight_since`: the first attempt of an
+    unbroken run of crashes, so a second crash while waiting still adopts the first try)."""
+    if ctx.prior_intent is None or step.config.idempotent:
+        return intent
+    rows = ctx.workspace.store.query("SELECT status, attempt FROM steps WHERE run_id = ? AND step_index = ?",
+                                     (ctx.run_id, step.index))
+    if rows and rows[0]["status"] == "running":
+        return {**intent, "inflight_since": ctx.prior_intent.get("inflight_since", rows[0]["attempt"])}
+    return intent
+
+
+@dataclass
+class TryResult:
+    returncode: int | None
+    timed_out: bool = False
+    cancelled: bool = False
+    tail: str = ""
+    try_no: int = 1
+    attempt: int = 1  # the engine attempt whose try produced this result
+    adopted: bool = False
+    lost: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out and not self.cancelled
+
+
 def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     cfg = step.config
     assert step.cwd is not None
@@ -69,11 +105,81 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     command = render(cfg.run, ctx.outputs)
     _check_policy(ctx, step, command)
     before = _stat(step.output_json)
-
-    log = StepLog(ctx.log_dir / f"{step.key}.log")
-    env = _environment(ctx, step)
-    attempts = ctx.settings.attempts
+    log_path = ctx.log_dir / f"{step.key}.log"
+    # the project's own interpreter/venv (or `uv run`), never tt's (workflows/project_env.py)
+    executed, env = project_env.prepare(command, step.cwd, ctx.workspace.root, _environment(ctx, step))
     started = time.monotonic()
+    if cfg.idempotent:
+        result = _run_direct(ctx, step, executed, env, log_path)
+    else:
+        result = _run_supervised(ctx, step, executed, env, log_path)
+    done = result.try_no
+    outcome = StepOutcome(status="success", exit_code=result.returncode, timed_out=result.timed_out,
+                          duration=time.monotonic() - started, attempts=done, log_path=str(log_path),
+                          output_tail=result.tail)
+    if not cfg.idempotent:
+        outcome.side_effects["supervised"] = {"attempt": result.attempt, "try": result.try_no,
+                                              "adopted": result.adopted}
+    suffix = f" (after {done} attempts)" if done > 1 else ""
+    if (result.cancelled or ctx.cancel.is_set()) and not result.ok:
+        outcome.status, outcome.message = "cancelled", f"cancelled: {command}"
+    elif result.timed_out:
+        outcome.status = "timed_out"
+        outcome.message = f"command timed out after {step.timeout_secs}s: {command}{suffix}"
+    elif result.lost:
+        outcome.status = "failed"
+        outcome.message = f"command's supervisor died; its outcome is unknown (its processes were killed): {command}"
+    elif result.returncode != 0:
+        outcome.status = "failed"
+        outcome.message = (f"command failed (exit {result.returncode}): {command}{suffix}"
+                           + project_env.failure_detail(command, result.returncode, result.tail, log_path))
+    else:
+        outcome.message = "ok" + suffix + (" (adopted: finished after the runner died)" if result.adopted else "")
+        if step.output_json is not None:
+            outcome.outputs[cfg.id] = _capture_output(ctx, step, None if result.adopted else before)
+    return outcome
+
+
+def _run_supervised(ctx: StepContext, step: ResolvedStep, command: str, env: dict[str, str],
+                    log_path: Path) -> TryResult:
+    """Each try runs under a step supervisor that outlives `tt`; on resume an in-flight try is
+    waited for / adopted first, and only then are further tries (retries) started, one at a time."""
+    store, attempts = ctx.workspace.store, ctx.settings.attempts
+    result: TryResult | None = None
+    since = ctx.intent.get("inflight_since")
+    if since is not None:
+        prior = supervised.settle_inflight(store, ctx.run_id, step.index, since, ctx.cancel)
+        if prior is not None:
+            result = _from_row(prior, adopted=True)
+            if result.ok or ctx.cancel.is_set() or result.try_no >= attempts:
+                return result
+    first = result.try_no + 1 if result is not None else 1
+    for try_no in range(first, attempts + 1):
+        if result is not None and ctx.sleep(ctx.settings.backoff_secs(try_no - 1)):
+            break
+        key = supervised.TryKey(ctx.run_id, step.index, ctx.attempt, try_no)
+        child = supervised.start(store, key, argv=proc.shell_argv(command), cwd=step.cwd, env=env,
+                                 timeout=step.timeout_secs, log_path=log_path,
+                                 header=f"attempt {try_no}/{attempts}: {command}")
+        result = _from_row(supervised.wait(store, key, ctx.cancel, child))
+        if result.ok or ctx.cancel.is_set():
+            break
+    assert result is not None
+    return result
+
+
+def _from_row(r: dict[str, Any], *, adopted: bool = False) -> TryResult:
+    return TryResult(returncode=r.get("exit_code"), timed_out=bool(r.get("timed_out")),
+                     cancelled=bool(r.get("cancelled")), tail=r.get("output_tail") or "", try_no=r["try_no"],
+                     attempt=r["attempt"], adopted=adopted, lost=r.get("state") == "lost")
+
+
+def _run_direct(ctx: StepContext, step: ResolvedStep, command: str, env: dict[str, str],
+                log_path: Path) -> TryResult:
+    """`idempotent = true`: no supervisor (one process less per try); a crash leaves the command
+    to be killed as an orphan on resume, and the step simply runs again."""
+    attempts = ctx.settings.attempts
+    log = StepLog(log_path)
     result: proc.ProcResult | None = None
     done = 0
     try:
@@ -91,23 +197,8 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     finally:
         log.close()
     assert result is not None
-    outcome = StepOutcome(status="success", exit_code=result.returncode, timed_out=result.timed_out,
-                          duration=time.monotonic() - started, attempts=done, log_path=str(log.path),
-                          output_tail=_tail(result))
-    suffix = f" (after {done} attempts)" if done > 1 else ""
-    if ctx.cancel.is_set() and not result.ok:
-        outcome.status, outcome.message = "cancelled", f"cancelled: {command}"
-    elif result.timed_out:
-        outcome.status = "timed_out"
-        outcome.message = f"command timed out after {step.timeout_secs}s: {command}{suffix}"
-    elif result.returncode != 0:
-        outcome.status = "failed"
-        outcome.message = f"command failed (exit {result.returncode}): {command}{suffix}"
-    else:
-        outcome.message = "ok" + suffix
-        if step.output_json is not None:
-            outcome.outputs[cfg.id] = _capture_output(ctx, step, before)
-    return outcome
+    return TryResult(returncode=result.returncode, timed_out=result.timed_out, tail=_tail(result), try_no=done,
+                     attempt=ctx.attempt, cancelled=ctx.cancel.is_set() and not result.ok)
 
 
 def _environment(ctx: StepContext, step: ResolvedStep) -> dict[str, str]:
