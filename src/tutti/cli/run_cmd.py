@@ -172,7 +172,7 @@ def _progress(kind: str, data: dict[str, Any]) -> None:
         if outcome.status in ("failed", "timed_out"):
             # the reason is usually in the last lines ("No module named pytest"): show them here
             # rather than sending a new user to the log file for every failure
-            echo(f"  [{step.index}] {step.key} {outcome.status}; last output:", err=True)
+            echo(f"  [{step.index}] {step.key} {outcome.status}: {outcome.message}", err=True)
             for line in [ln for ln in (outcome.output_tail or "").splitlines() if ln.strip()][-5:]:
                 echo(f"      | {_short(line, 120)}", err=True)
 

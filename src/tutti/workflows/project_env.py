@@ -1,0 +1,165 @@
+"""The project's own environment for command steps, never `tt`'s.
+
+`tt` may itself run from a virtualenv (pipx, `pip install` into a venv) that has other versions of
+the project's dependencies — or of the project itself — installed. A verify step must test the
+checkout with the project's interpreter, so:
+
+* `tt`'s own venv is taken out of `PATH`, and `VIRTUAL_ENV`/`PYTHONHOME`/`PYTHONPATH` entries that
+  point into it are dropped (nothing of `sys.prefix` leaks into the child);
+* the project's `.venv/` or `venv/` (the first found from the step's directory up to the workspace
+  root) goes first on `PATH`, with `VIRTUAL_ENV` set — what `source .venv/bin/activate` does;
+* a uv project (`uv.lock`) without such a venv runs its command under `uv run`, which creates and
+  syncs the project environment first.
+
+Also here: the line of a failing step's output that names the root cause, and what pytest's exit
+codes mean, so a failure message says *why* without opening the log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+VENV_DIRS = (".venv", "venv")
+
+
+@dataclass
+class ProjectEnv:
+    kind: str  # "venv" | "uv" | "system"
+    root: Path | None = None  # the directory whose environment is used
+    venv: Path | None = None
+
+    def describe(self) -> str:
+        if self.kind == "venv":
+            return f"the project's virtualenv {self.venv}"
+        if self.kind == "uv":
+            return f"`uv run` in {self.root} (uv project)"
+        return "the PATH's interpreter (no project virtualenv found)"
+
+
+def _is_venv(path: Path) -> bool:
+    return (path / "pyvenv.cfg").is_file() and (path / "bin").is_dir()
+
+
+def detect(cwd: Path, workspace_root: Path) -> ProjectEnv:
+    """The environment a command in `cwd` should run with (search stops at the workspace root)."""
+    cwd, workspace_root = cwd.resolve(), workspace_root.resolve()
+    candidates = [cwd, *[p for p in cwd.parents if p == workspace_root or workspace_root in p.parents]]
+    for folder in candidates:
+        for name in VENV_DIRS:
+            if _is_venv(folder / name):
+                return ProjectEnv("venv", folder, folder / name)
+        if (folder / "uv.lock").is_file() and shutil.which("uv"):
+            return ProjectEnv("uv", folder)
+        if folder == workspace_root:
+            break
+    return ProjectEnv("system")
+
+
+def _own_prefixes() -> list[str]:
+    """`tt`'s own environment, when it runs from a virtualenv (never the system interpreter)."""
+    if sys.prefix == sys.base_prefix:
+        return []
+    return [os.path.realpath(sys.prefix)]
+
+
+def _inside(path: str, prefixes: list[str]) -> bool:
+    real = os.path.realpath(path) if path else ""
+    return any(real == p or real.startswith(p + os.sep) for p in prefixes)
+
+
+def environment(env: dict[str, str], project: ProjectEnv) -> dict[str, str]:
+    """`env` with `tt`'s interpreter removed and the project's put first."""
+    env = dict(env)
+    own = _own_prefixes()
+    if own:
+        env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and not _inside(p, own))
+        if _inside(env.get("VIRTUAL_ENV", ""), own):
+            env.pop("VIRTUAL_ENV")
+        kept = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and not _inside(p, own)]
+        if kept:
+            env["PYTHONPATH"] = os.pathsep.join(kept)
+        else:
+            env.pop("PYTHONPATH", None)
+    env.pop("PYTHONHOME", None)  # only ever right for the interpreter that set it
+    if project.kind == "venv" and project.venv is not None:
+        env["VIRTUAL_ENV"] = str(project.venv)
+        env["PATH"] = os.pathsep.join([str(project.venv / "bin"), env.get("PATH", "")]).rstrip(os.pathsep)
+    elif project.kind == "uv":
+        env.pop("VIRTUAL_ENV", None)  # uv would warn that it does not match the project's
+    return env
+
+
+def command(run: str, project: ProjectEnv) -> str:
+    """The shell command to execute: `run` itself, or wrapped in `uv run` for a uv project."""
+    if project.kind != "uv":
+        return run
+    return f"uv run --quiet -- sh -c {shlex.quote(run)}"
+
+
+def prepare(run: str, cwd: Path, workspace_root: Path, env: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The command-step hook: (command to execute, environment) for `run` in `cwd`."""
+    project = detect(cwd, workspace_root)
+    return command(run, project), environment(env, project)
+
+
+# -- explaining failures ------------------------------------------------------------------------
+_ROOT_CAUSE = [
+    re.compile(r"\b(ModuleNotFoundError|ImportError): .+"),
+    re.compile(r"^E\s+\w+(Error|Exception): .+"),
+    re.compile(r"^\w+(Error|Exception): .+"),
+    re.compile(r"^(sh|bash|/bin/sh): .*(not found|No such file or directory)"),
+    re.compile(r"^(error|ERROR)(\[[A-Z0-9]+\])?: .+"),
+    re.compile(r"^npm ERR! .+"),
+    re.compile(r"^--- FAIL: .+"),
+    re.compile(r"^FAIL\b.+"),
+]
+
+PYTEST_EXIT = {
+    2: "pytest was interrupted (a collection error or Ctrl-C): see the first error in the log",
+    3: "pytest hit an internal error",
+    4: "pytest was given bad arguments",
+    5: "pytest collected no tests (exit 5): add tests, point pytest at them (testpaths), or remove the pytest step",
+}
+
+
+def root_cause(output: str) -> str | None:
+    """The most telling line of a failing command's output (first match, by priority)."""
+    lines = [ln.rstrip() for ln in output.splitlines() if ln.strip()]
+    for pattern in _ROOT_CAUSE:
+        for line in lines:
+            if pattern.search(line.strip()):
+                text = line.strip()
+                return text if len(text) <= 200 else text[:197] + "..."
+    return None
+
+
+def explain_exit(run: str, exit_code: int | None) -> str | None:
+    """What a well-known tool's exit code means (pytest's 5 = no tests ran)."""
+    if exit_code is None:
+        return None
+    if "pytest" in run and exit_code in PYTEST_EXIT:
+        return PYTEST_EXIT[exit_code]
+    if exit_code == 127:
+        return "exit 127: the command was not found on PATH (is the tool installed in the project's environment?)"
+    return None
+
+
+def failure_detail(run: str, exit_code: int | None, output: str, log_path: Path | None = None) -> str:
+    """` — <explanation>` / ` — <root-cause line>` to append to a failed step's message, or ''.
+    The log's last 64 KiB are searched too: the cause often scrolled out of the short tail."""
+    text = output
+    if log_path is not None:
+        try:
+            with open(log_path, "rb") as fh:
+                fh.seek(max(0, fh.seek(0, os.SEEK_END) - (64 << 10)))
+                text = fh.read().decode("utf-8", "replace")
+        except OSError:
+            pass
+    parts = [p for p in (explain_exit(run, exit_code), root_cause(text)) if p]
+    return "".join(f" — {p}" for p in parts)
