@@ -16,7 +16,8 @@ from tutti.runtimes.patterns import BRAILLE_SPINNER, GENERIC_AUTH, GENERIC_DOWN,
 W, I, Q = AgentState.WORKING, AgentState.IDLE, AgentState.WAITING
 
 AUTH = (
-    LEAD + r"(?:litellm\.)?AuthenticationError\b",
+    # `Error: AuthenticationError - …` is the original tool's own fixture for aider (upstream port).
+    LEAD + r"(?:Error:\s*)?(?:litellm\.)?AuthenticationError\b",
     LEAD + r"(?:No API key|API key not found|The API provider is not able to authenticate you)",
     # litellm maps a 401 on a *streamed* request to BadRequestError unless the provider's
     # wording is OpenAI's own ("Incorrect API key"); OpenAI-compatible proxies say otherwise.
