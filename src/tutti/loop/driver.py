@@ -1,0 +1,211 @@
+"""The loop driver: N lanes, each claiming a work item, running it through the pipeline
+(`loop.pipeline`) and releasing it — until the intake is drained (`once`) or it is stopped.
+
+A lane is a thread with its own implementer agent (`implementer-N`, cloned from `[loop]
+implementer`) and worktree. Claims are store leases (`tutti.intake`): a heartbeat thread renews
+the lane's lease while the item is worked; a lost lease cancels the item's runs (someone else
+owns it now). A crashed lane's lease expires after its TTL and another lane claims the item and
+resumes it from its record. All lanes land through one merge queue onto `[loop] target`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tutti.errors import ConfigError, TuttiError
+from tutti.loop import lanes
+from tutti.loop.merge_queue import MergeQueue, RefLander
+from tutti.loop.pipeline import ItemResult, Pipeline
+
+if TYPE_CHECKING:
+    from tutti.config.models import Loop
+    from tutti.intake.base import IntakeSource
+    from tutti.intake.claims import Claim
+    from tutti.loop.forge_link import ForgeLink
+    from tutti.workspace import Workspace
+
+MAX_IDLE_WAIT = 2.0
+OnResult = Callable[[ItemResult], None]
+
+
+@dataclass
+class LoopOptions:
+    lanes: int | None = None  # default [loop] lanes
+    once: bool = False  # stop when no open item is left to claim or wait for
+    first_lane: int = 1  # lane numbers first_lane .. first_lane+lanes-1 (several processes, one workspace)
+    max_items: int | None = None  # stop after this many items (benchmarks)
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class LoopReport:
+    lanes: int
+    items: list[ItemResult] = field(default_factory=list)
+    started_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+
+    @property
+    def merged(self) -> int:
+        return sum(1 for i in self.items if i.status == "merged")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lanes": self.lanes, "merged": self.merged, "failed": sum(1 for i in self.items if i.status != "merged"),
+                "items": [i.to_dict() for i in self.items], "started_at": self.started_at,
+                "finished_at": self.finished_at}
+
+
+def loop_settings(ws: Workspace) -> Loop:
+    if ws.config.loop is None:
+        raise ConfigError(f"{ws.config_path} has no [loop] table",
+                          hint='add [loop] with workflow = "<workflow run per item>" (see README "The SDLC loop")')
+    return ws.config.loop
+
+
+class LoopDriver:
+    def __init__(self, ws: Workspace, options: LoopOptions | None = None, *, forge: ForgeLink | None = None,
+                 sources: list[IntakeSource] | None = None, on_result: OnResult | None = None) -> None:
+        from tutti.intake.base import build_sources
+
+        self.ws, self.options, self.forge = ws, options or LoopOptions(), forge
+        self.loop = loop_settings(ws)
+        self.sources = sources if sources is not None else build_sources(ws, self.loop.intake or None)
+        if not self.sources:
+            raise ConfigError(f"{ws.config_path}: [loop] has no intake to take work from",
+                              hint='declare an [[intake]] (kind = "queue" for `tt queue add`)')
+        ttls = [c.lease_ttl_secs for c in ws.config.intake]
+        self.ttl = float(self.loop.lease_ttl_secs or (min(ttls) if ttls else 1800))
+        self.queue = self._queue()
+        self.on_result = on_result
+        self.report = LoopReport(self.options.lanes or self.loop.lanes)
+        self._finished: set[str] = set()  # keys this driver finished (merged or failed): not claimed again
+        self._lock = threading.Lock()
+
+    def _queue(self) -> MergeQueue:
+        mq = self.loop.merge_queue
+        verify = mq.verify if mq.verify is not None else self.ws.config.gate.commands
+        lander = self.forge.lander(self.loop.target) if self.forge is not None and hasattr(self.forge, "lander") \
+            else RefLander(self.ws.root, self.loop.target)
+        return MergeQueue(self.ws.root, lander, verify=verify, batch=mq.batch, batch_wait_secs=mq.batch_wait_secs,
+                          verify_timeout_secs=mq.verify_timeout_secs, name=self.loop.target,
+                          state_dir=self.ws.tutti_dir / "merge-queue",
+                          on_event=lambda kind, data: self.ws.store.append_event(kind, data=data))
+
+    # -- running -------------------------------------------------------------------------------
+    def run(self) -> LoopReport:
+        n = self.report.lanes
+        self.ws.store.append_event("loop.started", data={"lanes": n, "once": self.options.once, "pid": os.getpid(),
+                                                         "workflow": self.loop.workflow})
+        threads = [threading.Thread(target=self._lane, args=(self.options.first_lane + i,), daemon=True,
+                                    name=f"loop-lane-{self.options.first_lane + i}") for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(0.5)
+        self.report.finished_at = time.time()
+        self.ws.store.append_event("loop.stopped", data={"merged": self.report.merged, "items": len(self.report.items)})
+        return self.report
+
+    def _lane(self, lane: int) -> None:
+        agent = lanes.lane_agent_name(self.loop, lane)
+        holder = f"{socket.gethostname()}:{os.getpid()}:lane-{lane}"
+        cancel = self.options.cancel
+        while not cancel.is_set() and not self._enough():
+            claim = self._claim(holder)
+            if claim is None:
+                if self.options.once and not self._waiting_for_others():
+                    return
+                cancel.wait(min(self.loop.poll_secs, MAX_IDLE_WAIT if self.options.once else self.loop.poll_secs))
+                continue
+            result = self._work(claim, agent, f"lane-{lane}")
+            with self._lock:
+                self.report.items.append(result)
+                if result.status in ("merged", "failed"):
+                    self._finished.add(claim.item.key)
+            if self.on_result is not None:
+                self.on_result(result)
+
+    def _enough(self) -> bool:
+        limit = self.options.max_items
+        return limit is not None and len(self.report.items) >= limit
+
+    def _claim(self, holder: str) -> Claim | None:
+        from tutti.intake.claims import claim_next
+
+        with self._lock:
+            skip = set(self._finished)
+        try:
+            return claim_next(self.ws.store, self.sources, holder, ttl=self.ttl, skip=skip)
+        except TuttiError as exc:  # the forge is down or rate-limited: wait and try again
+            self.ws.store.append_event("loop.intake_error", data={"error": exc.message})
+            return None
+
+    def _waiting_for_others(self) -> bool:
+        """Open items remain that someone else holds (they may finish, or their lease expire)."""
+        from tutti.intake import leases
+
+        with self._lock:
+            done = set(self._finished)
+        try:
+            open_keys = [i.key for s in self.sources for i in s.list_open(limit=1000) if i.key not in done]
+        except TuttiError:
+            return True  # cannot tell while the intake is unreachable: keep waiting
+        if not open_keys:
+            return False
+        leases.sweep(self.ws.store)
+        return True
+
+    def _work(self, claim: Claim, agent: str, lane: str) -> ItemResult:
+        from tutti.loop import record
+
+        rec = record.load(self.ws.store, claim.item.key)
+        if rec.in_progress and rec.agent:
+            agent = rec.agent  # the crashed lane's worktree holds the work: continue there
+        item_cancel = threading.Event()
+        stop_beat = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(claim, item_cancel, stop_beat), daemon=True)
+        beat.start()
+        relay = threading.Thread(target=self._relay_cancel, args=(item_cancel, stop_beat), daemon=True)
+        relay.start()
+        try:
+            pipeline = Pipeline(self.ws, self.loop, self.queue, claim.source, claim.item, agent, lane, item_cancel,
+                                forge=self.forge)
+            result = pipeline.run()
+        except TuttiError as exc:
+            result = ItemResult(claim.item.key, "failed", lane, agent, message=exc.message)
+            record.record(self.ws.store, "loop.item.finished", claim.item.key, agent=agent, status="failed",
+                          message=exc.message)
+        finally:
+            stop_beat.set()
+            beat.join(5)
+        if item_cancel.is_set() and not self.options.cancel.is_set() and result.status != "merged":
+            result.status = "lost"  # the lease moved on: whoever holds it now finishes the item
+        else:
+            claim.release(self.ws.store, reason=result.status)
+        return result
+
+    def _heartbeat(self, claim: Claim, item_cancel: threading.Event, stop: threading.Event) -> None:
+        from tutti.intake.leases import LeaseLost
+
+        every = max(0.5, self.ttl / 3)
+        while not stop.wait(every):
+            try:
+                claim.heartbeat(self.ws.store, self.ttl)
+            except LeaseLost:
+                self.ws.store.append_event("loop.lease_lost", data={"key": claim.item.key})
+                item_cancel.set()
+                return
+            except Exception:  # a busy store: the next beat (TTL/3 later) tries again
+                continue
+
+    def _relay_cancel(self, item_cancel: threading.Event, stop: threading.Event) -> None:
+        while not stop.is_set():
+            if self.options.cancel.wait(0.5):
+                item_cancel.set()
+                return

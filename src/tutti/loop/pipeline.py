@@ -1,0 +1,201 @@
+"""One work item through one lane: implement (the loop's workflow), review–fix rounds, the
+gate, the merge queue, close — each phase recorded (`loop.record`) so a lane taking over a
+crashed lane's item continues where it stopped.
+
+Runs go through the workflow engine, so they are checkpointed: the item's workflow run and
+every fix round are ordinary runs (`tt runs show`), and a resumed one skips its done steps.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tutti.errors import TuttiError
+from tutti.loop import lanes, record
+from tutti.loop.merge_queue import Change, MergeQueue
+from tutti.loop.review import Finding, ReviewContext, collect_findings, fix_prompt
+
+if TYPE_CHECKING:
+    from tutti.config.models import Loop
+    from tutti.intake.base import IntakeSource, WorkItem
+    from tutti.loop.forge_link import ForgeLink
+    from tutti.workspace import Workspace
+
+
+class ItemFailed(TuttiError):
+    """The item cannot be merged by the loop (a failed run, changes still requested, a denial)."""
+
+
+@dataclass
+class ItemResult:
+    key: str
+    status: str  # merged | failed | lost (lease lost) | cancelled
+    lane: str
+    agent: str
+    run_id: str | None = None
+    rounds: int = 0  # review rounds it took
+    head: str | None = None
+    pr: dict[str, Any] | None = None
+    resumed: bool = False
+    message: str = ""
+    fix_runs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Pipeline:
+    ws: Workspace
+    loop: Loop
+    queue: MergeQueue
+    source: IntakeSource
+    item: WorkItem
+    agent: str
+    lane: str
+    cancel: threading.Event
+    forge: ForgeLink | None = None
+    rec: record.ItemRecord = field(init=False)
+    lws: Workspace = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rec = record.load(self.ws.store, self.item.key)
+        self.lws = lanes.lane_workspace(self.ws, lanes.lane_config(self.ws.config, self.loop, self.agent, self.item))
+
+    # -- the phases --------------------------------------------------------------------------
+    def run(self) -> ItemResult:
+        result = ItemResult(self.item.key, "failed", self.lane, self.agent, resumed=self.rec.in_progress)
+        try:
+            if self.rec.landed is None:
+                result.run_id = self._implement()
+                result.pr = self._open_pr()
+                result.rounds, result.head = self._review_and_land(result)
+            else:
+                result.run_id, result.head, result.pr = self.rec.run_id, self.rec.landed.get("head"), self.rec.pr
+            self._close(result.head)
+            result.status, result.message = "merged", f"landed in {(result.head or '')[:12]}"
+        except ItemFailed as exc:
+            result.status, result.message = ("cancelled" if self.cancel.is_set() else "failed"), exc.message
+        self._record("loop.item.finished", status=result.status, message=result.message, head=result.head)
+        return result
+
+    def _implement(self) -> str:
+        """The loop's workflow for this item: started once, resumed after a crash, never redone."""
+        from tutti.loop.runs import resume_or_start
+
+        if self.rec.run_id is None or not self.rec.in_progress:
+            self._prepare_branch()
+        name = lanes.item_workflow_name(self.loop.workflow, self.item)
+        attempt = self.rec.attempts + (0 if self.rec.in_progress else 1)
+
+        def started(run_id: str) -> None:
+            self._record("loop.item.started", run_id=run_id, lane=self.lane, attempt=attempt,
+                         title=self.item.title, intake=self.source.name)
+
+        prior = self.rec.run_id if self.rec.in_progress else None
+        if prior:
+            self._record("loop.item.resumed", run_id=prior, lane=self.lane)
+        res = resume_or_start(self.lws, name, prior, cancel=self.cancel, on_started=started)
+        if not res.success:
+            raise ItemFailed(f"workflow run {res.run_id} {res.status}: {res.detail}")
+        return res.run_id
+
+    def _prepare_branch(self) -> None:
+        """A fresh item starts the lane's branch at the target's tip (its worktree reset)."""
+        from tutti.sessions import worktree
+
+        branch = f"tutti/{self.agent}"
+        path = worktree.prepare(self.ws.root, self.ws.state_dir, self.agent, branch).path
+        target = self.queue.lander.current()
+        worktree.git(path, "reset", "-q", "--hard")
+        worktree.git(path, "clean", "-fdq")
+        worktree.git(path, "checkout", "-q", "-B", branch, target)
+
+    def _open_pr(self) -> dict[str, Any] | None:
+        if self.forge is None:
+            return None
+        if self.rec.pr is not None:
+            return self.rec.pr
+        pr = self.forge.open_pr(self.item, f"tutti/{self.agent}")
+        self.rec.pr = pr
+        self._record("loop.pr.opened", **pr)
+        return pr
+
+    def _review_and_land(self, result: ItemResult) -> tuple[int, str | None]:
+        round_no = self._resume_fix(result)
+        while True:
+            self._check_cancel()
+            findings = collect_findings(self._review_ctx(round_no))
+            self._record("loop.review.round", round=round_no, findings=[f.to_dict() for f in findings],
+                         verdict="request_changes" if findings else "approve")
+            if not findings:
+                self._gate()
+                outcome = self.queue.land(Change(f"tutti/{self.agent}", lane=self.lane, item=self.item.key,
+                                                 title=self.item.title))
+                if outcome.landed:
+                    self._record("loop.item.landed", head=outcome.head, lane=self.lane, round=round_no)
+                    if self.forge is not None and self.rec.pr:
+                        self.forge.record_merged(self.rec.pr, outcome.head or "")
+                    return round_no, outcome.head
+                findings = [Finding("merge_queue", f"landing failed ({outcome.reason}):\n{outcome.output}")]
+                self._record("loop.merge.rejected", reason=outcome.reason, output=outcome.output)
+            if round_no > self.loop.max_review_rounds:
+                raise ItemFailed(f"changes still requested after {self.loop.max_review_rounds} fix round(s): "
+                                 + "; ".join(f.summary() for f in findings[:3]))
+            result.fix_runs.append(self._fix(round_no, fix_prompt(self.item, round_no, findings)))
+            round_no += 1
+
+    def _resume_fix(self, result: ItemResult) -> int:
+        """The round to review next; a fix run the crashed lane left half-done is resumed."""
+        last = self.rec.last_fix_round
+        if last and not self.rec.fixes[last]["finished"]:
+            result.fix_runs.append(self._fix(last, self.rec.fixes[last]["text"], self.rec.fixes[last]["run_id"]))
+        return last + 1
+
+    def _fix(self, round_no: int, text: str, prior: str | None = None) -> str:
+        from tutti.loop.runs import resume_or_start
+
+        wf = lanes.fix_workflow(self.loop, self.agent, self.item, round_no, text)
+        self.lws.config = lanes.with_workflow(self.lws.config, wf)
+
+        def started(run_id: str) -> None:
+            self._record("loop.fix.started", run_id=run_id, round=round_no, text=text)
+
+        res = resume_or_start(self.lws, wf.name, prior, cancel=self.cancel, on_started=started)
+        if not res.success:
+            raise ItemFailed(f"fix round {round_no} (run {res.run_id}) {res.status}: {res.detail}")
+        self._record("loop.fix.finished", run_id=res.run_id, round=round_no)
+        return res.run_id
+
+    def _review_ctx(self, round_no: int) -> ReviewContext:
+        return ReviewContext(self.lws, self.loop, self.item, self.agent, round_no, self.cancel,
+                             verify=self.queue.verify, forge=self.forge, pr=self.rec.pr)
+
+    def _gate(self) -> None:
+        from tutti.loop.gate import check_gate
+
+        approval_id = check_gate(self.lws, self.loop, self.item, self.agent, self.rec, self.cancel,
+                                 on_approval=lambda aid: self._record("loop.approval.requested", approval_id=aid))
+        self.rec.approval_id = approval_id
+
+    def _close(self, head: str | None) -> None:
+        if self.rec.closed or not self.loop.close_items:
+            return
+        where = self.forge.merge_url(head) if self.forge is not None and head else (head or "")
+        pr = f" (PR #{self.rec.pr['number']})" if self.rec.pr else ""
+        body = f"Merged by tutti loop in {where}{pr}: {self.item.title}"
+        self.source.close(self.item, body)
+        self.rec.closed = True
+        self._record("loop.item.closed", head=head, comment=body)
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise ItemFailed("stopped: the lane was cancelled or lost its lease")
+
+    def _record(self, kind: str, *, run_id: str | None = None, **data: Any) -> None:
+        record.record(self.ws.store, kind, self.item.key, run_id=run_id, agent=self.agent, **data)
+        if kind == "loop.item.started":
+            self.rec.run_id = run_id
