@@ -51,7 +51,7 @@ def adapter(ctx: StepContext, agent: str):
 def ensure_agent(ctx: StepContext, agent: str, *, ready_timeout: float = READY_TIMEOUT_SECS) -> bool:
     """Start `agent` unless running and wait until it is idle and stable. True if started here."""
     from tutti.ops.agents import up
-    from tutti.sessions.settle import wait_for_settle
+    from tutti.runtimes.settle import wait_for_settle
 
     if ctx.workspace.config.agent(agent) is None:
         raise TuttiError(f"agent '{agent}' not found in {ctx.workspace.config_path}", hint="check the step's agent")
@@ -86,9 +86,10 @@ class Delivery:
     sent_at: float
 
 
-def deliver(ctx: StepContext, agent: str, text: str) -> Delivery:
+def deliver(ctx: StepContext, agent: str, text: str, on_pasted=None) -> Delivery:
     """Paste `text` as one bracketed paste and press Enter once. Refuses a `waiting` agent: the
-    prompt would answer its dialog by accident."""
+    prompt would answer its dialog by accident. `on_pasted(baseline)` runs between paste and
+    Enter (crash safety records the turn marker there: `workflows/steps/delivery.py`)."""
     from tutti.runtimes.base import AgentState
     from tutti.runtimes.observe import classify_pane
 
@@ -102,12 +103,20 @@ def deliver(ctx: StepContext, agent: str, text: str) -> Delivery:
                            hint=f"answer it with `tt attach {agent}`, then resume the run")
     b.send_text(session, text, submit=False)
     baseline = b.capture(session)
+    if on_pasted is not None:
+        on_pasted(baseline)
     delay = ad.submit_delay_secs()
     if delay > 0:
         time.sleep(delay)
-    b.send_keys(session, "Enter")
+    return submit(ctx, agent, baseline, chars=len(text))
+
+
+def submit(ctx: StepContext, agent: str, baseline: str, *, chars: int) -> Delivery:
+    """Press Enter on a pasted prompt and record `agent.prompt_sent`."""
+    session = ctx.workspace.session_name(agent)
+    backend().send_keys(session, "Enter")
     ctx.workspace.store.append_event("agent.prompt_sent", agent=agent, run_id=ctx.run_id,
-                                     data={"chars": len(text), "source": "workflow"})
+                                     data={"chars": chars, "source": "workflow"})
     return Delivery(session, baseline, time.monotonic())
 
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tutti.errors import ConfigError, NotFoundError, TuttiError
+from tutti.errors import AgentNotRunning, ConfigError, NotFoundError, TuttiError
 from tutti.paths import inside
 from tutti.store.db import now_iso
 from tutti.workflows.artifacts import (
@@ -39,6 +39,7 @@ from tutti.workflows.artifacts import (
 from tutti.workflows.outputs import render
 from tutti.workflows.steps import StepOutcome
 from tutti.workflows.steps import agent_session as sessions
+from tutti.workflows.steps import delivery as delivery_record
 
 if TYPE_CHECKING:
     from tutti.workflows.plan import ResolvedStep
@@ -146,9 +147,17 @@ def _wait_output_json(ctx: StepContext, path: Path, timeout: float) -> bool:
 def _settle(ctx: StepContext, step: ResolvedStep, delivery: sessions.Delivery, timeout: float,
             grace: float) -> dict[str, Any]:
     """Phase 1: activity within `grace` (and maybe completion); phase 2: idle and stable."""
-    from tutti.sessions.settle import wait_for_settle
+    from tutti.runtimes.settle import wait_for_settle
 
     b, ad = sessions.backend(), sessions.adapter(ctx, step.agent)
+    if delivery.baseline is None:
+        # Re-attached to a turn without a marker (the crash fell between paste and the record):
+        # idle and stable is all the evidence there is.
+        only = wait_for_settle(b, delivery.session, ad, timeout_secs=timeout, idle_stable_secs=sessions.IDLE_STABLE_SECS,
+                               require_activity=False, cancel=ctx.cancel)
+        if only.completed:
+            return {"completion": only.source, "activity": only.activity_seen, "elapsed": only.elapsed_secs}
+        raise sessions.settle_error(step.agent, only.outcome, only.detail, "wait_for_idle")
     first = wait_for_settle(b, delivery.session, ad, timeout_secs=min(grace, timeout), idle_stable_secs=sessions.IDLE_STABLE_SECS,
                             startup_grace_secs=timeout + 1, baseline=delivery.baseline, cancel=ctx.cancel)
     if first.completed:
@@ -196,21 +205,13 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     grace = float(max(cfg.effective_startup_grace, MIN_ACTIVITY_GRACE))
     effects: dict[str, Any] = {"agent": agent}
 
-    effects["started_session"] = sessions.ensure_agent(ctx, agent)
-    injected = inject(ctx, step)
-    if injected:
-        effects["injected"] = injected
-    if output_json is not None:
-        output_json.unlink(missing_ok=True)  # a stale file must never short-circuit the wait
     pattern = None
     if cfg.artifact_glob:
         pattern = expand_glob(cfg.artifact_glob, workspace_root=ctx.workspace.root,
                               workspace_name=ctx.workspace.name, agent=agent)
-        before_artifacts = snapshot(pattern)
         effects["artifact_glob"] = pattern
     artifact_name = cfg.artifact_name or cfg.id or "artifact"
-
-    delivery = sessions.deliver(ctx, agent, text)
+    delivery, before_artifacts = _send_once(ctx, step, text, output_json, pattern, effects)
     outcome = StepOutcome(status="success", side_effects=effects)
 
     if pattern is not None and not cfg.wait_for_idle:
@@ -253,8 +254,12 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
 
     if output_json is not None:
         if not _wait_output_json(ctx, output_json, OUTPUT_JSON_WAIT if cfg.wait_for_idle else timeout):
-            # The one re-ask (§6.3): the agent returned without writing the file.
-            sessions.deliver(ctx, agent, RETRY_TEXT.format(path=output_json))
+            # The one re-ask (§6.3): the agent returned without writing the file. Recorded like
+            # the prompt, so a resumed step never asks twice.
+            if ctx.intent.get("reask") is None:
+                delivery_record.record(ctx, step, "reask", "sending")
+                sessions.deliver(ctx, agent, RETRY_TEXT.format(path=output_json))
+                delivery_record.record(ctx, step, "reask", "delivered")
             effects["output_json_reasked"] = True
             if not _wait_output_json(ctx, output_json, RETRY_WAIT):
                 raise TuttiError(f"{cfg.id} retry did not produce output within {int(RETRY_WAIT)}s",
@@ -269,6 +274,54 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     effects["window"] = {"started_at": started_wall, "finished_at": now_iso()}
     outcome.duration = time.monotonic() - started
     return outcome
+
+
+def plan_intent(ctx: StepContext, step: ResolvedStep, intent: dict[str, Any]) -> dict[str, Any]:
+    """A resumed prompt step keeps the crashed attempt's delivery record (never sent twice)."""
+    return delivery_record.carry(ctx, intent)
+
+
+def _send_once(ctx: StepContext, step: ResolvedStep, text: str, output_json: Path | None, pattern: str | None,
+               effects: dict[str, Any]) -> tuple[sessions.Delivery, dict]:
+    """Deliver the prompt — or, on resume, re-attach to the turn a delivered prompt started.
+    Returns the delivery (its baseline is the turn marker) and the artifact snapshot before it."""
+    agent = step.agent
+    prior = ctx.intent.get("delivery")
+    if prior is not None:
+        running = sessions.is_running(ctx, agent)
+        screen = sessions.backend().capture(ctx.workspace.session_name(agent)) if running else None
+        decision = delivery_record.resolve(ctx, agent, prior, screen, running)
+        before = _thaw(prior.get("artifacts"))
+        if decision.action != "send":
+            if not running:
+                raise AgentNotRunning(f"the prompt was delivered to '{agent}' before the crash, but its session "
+                                      "has exited; it is not sent again",
+                                      hint=f"start a new run to send it again: tt run {ctx.workflow}")
+            if decision.action == "submit":
+                sessions.submit(ctx, agent, decision.baseline or "", chars=len(text))
+            delivery_record.record(ctx, step, "delivery", "delivered", baseline=decision.baseline,
+                                   artifacts=prior.get("artifacts"))
+            effects["reattached"] = decision.action
+            return sessions.Delivery(ctx.workspace.session_name(agent), decision.baseline, time.monotonic()), before
+    effects["started_session"] = sessions.ensure_agent(ctx, agent)
+    injected = inject(ctx, step)
+    if injected:
+        effects["injected"] = injected
+    if output_json is not None:
+        output_json.unlink(missing_ok=True)  # a stale file must never short-circuit the wait
+    before = snapshot(pattern) if pattern is not None else {}
+    frozen = {name: [st.mtime_ns, st.size] for name, st in before.items()}
+    delivery_record.record(ctx, step, "delivery", "sending", text_probe=text[:200], artifacts=frozen)
+    delivery = sessions.deliver(ctx, agent, text, on_pasted=lambda baseline: delivery_record.record(
+        ctx, step, "delivery", "pasted", baseline=baseline, artifacts=frozen))
+    delivery_record.record(ctx, step, "delivery", "delivered", baseline=delivery.baseline, artifacts=frozen)
+    return delivery, before
+
+
+def _thaw(frozen: dict | None) -> dict:
+    from tutti.workflows.artifacts import FileStamp
+
+    return {name: FileStamp(*stamp) for name, stamp in (frozen or {}).items()}
 
 
 def _maybe_handoff(ctx: StepContext, agent: str, effects: dict[str, Any]) -> None:
