@@ -212,3 +212,17 @@ def fake_gh(tmp_path, monkeypatch):
 
     set_state()
     return set_state, calls
+
+
+@pytest.fixture
+def forge(tmp_path, monkeypatch):
+    """The scripted forge (`tutti.testing.forge`) on 127.0.0.1, with GITHUB_API_URL and
+    GITHUB_TOKEN pointing every client at it (subprocesses inherit them)."""
+    from tutti.testing.forge import ScriptedForge
+
+    for var in ("GITHUB_REPOSITORY", "GH_TOKEN", "GITHUB_ACTIONS", "GITHUB_ACTOR", "GITHUB_RUN_ID", "GITHUB_GRAPHQL_URL"):
+        monkeypatch.delenv(var, raising=False)
+    with ScriptedForge(tmp_path / "forge") as srv:
+        monkeypatch.setenv("GITHUB_API_URL", srv.url)
+        monkeypatch.setenv("GITHUB_TOKEN", "forge-test-token")
+        yield srv

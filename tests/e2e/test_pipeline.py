@@ -313,19 +313,19 @@ pr = true
 """
 
 
-def test_land_pr_pushes_opens_a_pr_and_passes_the_github_gate(agent_pipeline, fake_gh, tmp_path):
-    set_state, calls = fake_gh
-    set_state(prs=[], thread_pages=[[True]])
+def test_land_pr_pushes_opens_a_pr_and_passes_the_github_gate(agent_pipeline, forge):
+    meta = forge.create_repo("acme/widgets")
     root = agent_pipeline(agents(), PR_LAND)
-    remote = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", str(remote))
-    git(root, "remote", "add", "origin", str(remote))
+    git(root, "remote", "add", "origin", meta["clone_url"])
     res = subprocess.run([sys.executable, "-m", "tutti", "run", "pr", "--json"], cwd=root, capture_output=True,
                          text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     land = steps_of(root, json.loads(res.stdout)["run_id"])["land"]
-    assert land["outcome"]["side_effects"]["pr_url"] == "https://github.com/acme/widgets/pull/7"
-    assert "Merge gate passed for PR #7 on branch 'tutti/implementer'" in land["outcome"]["message"]
+    number = land["outcome"]["side_effects"]["pr_number"]
+    assert land["outcome"]["side_effects"]["pr_url"] == f"{forge.url}/acme/widgets/pull/{number}"
+    assert f"Merge gate passed for PR #{number} on branch 'tutti/implementer'" in land["outcome"]["message"]
+    remote = forge.github.git_dir("acme/widgets")
     assert "feat: calc module" in git(remote, "log", "--format=%s", "tutti/implementer")
-    assert ["pr", "create", "--head", "tutti/implementer", "--base", "main", "--fill"] in calls()
+    pr = forge.github.repo("acme/widgets")["issues"][str(number)]["pr"]
+    assert (pr["head"], pr["base"]) == ("tutti/implementer", "main")
     assert "feat: calc module" not in git(root, "log", "--format=%s", "main")  # a PR land does not merge locally

@@ -1,4 +1,4 @@
-"""Merge gates: the local gate (commands, workflow, review) and the github gate via a fake `gh`."""
+"""Merge gates: the local gate (commands, workflow, review) and the github gate against the scripted forge."""
 
 from __future__ import annotations
 
@@ -85,55 +85,95 @@ def test_gate_none_always_passes(make_ws):
 GITHUB_GATE = '\n[gate]\nkind = "github"\n'
 
 
-def test_github_gate_requires_open_pr(make_ws, fake_gh):
-    set_state, calls = fake_gh
-    ws = make_ws(GITHUB_GATE)
-    set_state(prs=[])
+def _forge_ws(make_ws, forge, extra: str = GITHUB_GATE):
+    """A workspace whose origin is a bare repo of the scripted forge, main pushed, and agent
+    'impl' with one commit on tutti/impl pushed too."""
+    from tutti.forge.github import GitHub
+
+    ws = make_ws(extra)
+    meta = forge.create_repo("acme/widgets")
+    git(ws.root, "remote", "add", "origin", meta["clone_url"])
+    git(ws.root, "push", "-q", "origin", "main")
+    wt = add_worktree(ws.root, "impl")
+    commit_file(wt, "feature.txt", "ready\n", "feat: the feature")
+    return ws, GitHub("acme/widgets")
+
+
+def test_github_gate_requires_open_pr(make_ws, forge):
+    ws, _ = _forge_ws(make_ws, forge)
     with pytest.raises(GateError, match="requires an open PR for branch 'tutti/impl'"):
         enforce(ws, "impl")
-    assert ["pr", "list", "--head", "tutti/impl", "--state", "open", "--limit", "1", "--json", "number,url"] in calls()
+    assert forge.requests(r"/repos/acme/widgets/pulls$")
 
 
-def test_github_gate_blocks_on_red_required_checks(make_ws, fake_gh):
-    set_state, _ = fake_gh
-    ws = make_ws(GITHUB_GATE)
-    set_state(prs=[{"number": 12, "url": "u"}], checks_exit=1, checks_output="lint\tfail\t1m\nunit\tpass\t2m")
-    with pytest.raises(GateError, match=r"required checks are not green for PR #12 \(lint\tfail"):
-        enforce(ws, "impl")
-
-
-def test_github_gate_counts_unresolved_threads_across_pages(make_ws, fake_gh):
-    set_state, calls = fake_gh
-    ws = make_ws(GITHUB_GATE)
-    set_state(prs=[{"number": 12, "url": "u"}], thread_pages=[[True] * 100, [True, False], [False]])
-    with pytest.raises(GateError, match="PR #12 has 2 unresolved review thread"):
-        enforce(ws, "impl")
-    graphql = [c for c in calls() if c[:2] == ["api", "graphql"]]
-    assert len(graphql) == 3 and "owner=acme" in graphql[0] and "number=12" in graphql[0]
-
-
-def test_github_gate_passes_when_green_and_resolved(make_ws, fake_gh):
-    set_state, _ = fake_gh
-    ws = make_ws(GITHUB_GATE)
-    set_state(prs=[{"number": 12, "url": "u"}], thread_pages=[[True, True]])
-    result = enforce(ws, "impl")
-    assert result.passed and "Merge gate passed for PR #12 on branch 'tutti/impl'" in result.message
-
-
-def test_push_and_open_pr_pushes_to_remote_then_creates_pr(make_ws, fake_gh, tmp_path):
+def test_github_gate_blocks_on_red_required_checks(make_ws, forge):
     from tutti.gates.github import push_and_open_pr
 
-    _, calls = fake_gh
-    ws = make_ws()
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", str(remote))
-    git(ws.root, "remote", "add", "origin", str(remote))
-    wt = add_worktree(ws.root, "impl")
-    commit_file(wt, "f.txt", "x\n", "feature")
+    ws, gh = _forge_ws(make_ws, forge)
     pr = push_and_open_pr(ws.root, "tutti/impl")
-    assert pr.number == 7
-    assert git(remote, "rev-parse", "tutti/impl").strip() == git(ws.root, "rev-parse", "tutti/impl").strip()
-    assert ["pr", "create", "--head", "tutti/impl", "--base", "main", "--fill"] in calls()
+    gh.http.request("PUT", "/repos/acme/widgets/branches/main/protection",
+                    json={"required_status_checks": {"strict": False, "contexts": ["lint", "unit"]}})
+    gh.create_check_run(pr.head_sha, "lint", "failure")
+    gh.create_check_run(pr.head_sha, "unit", "success")
+    with pytest.raises(GateError, match=rf"required checks are not green for PR #{pr.number} \(lint: failure\)"):
+        enforce(ws, "impl")
+    gh.create_check_run(pr.head_sha, "lint", None)  # re-run in progress: pending still blocks
+    with pytest.raises(GateError, match=r"lint: pending"):
+        enforce(ws, "impl")
+
+
+def test_github_gate_counts_unresolved_threads_across_pages(make_ws, forge):
+    from tutti.gates.github import push_and_open_pr
+
+    ws, gh = _forge_ws(make_ws, forge)
+    pr = push_and_open_pr(ws.root, "tutti/impl")
+    ids = [gh.http.request("POST", f"/repos/acme/widgets/pulls/{pr.number}/comments",
+                           json={"body": f"nit {i}", "path": "feature.txt", "line": 1})["thread_id"] for i in range(103)]
+    for thread in ids[:101]:
+        gh.resolve_thread(thread)
+    with pytest.raises(GateError, match=f"PR #{pr.number} has 2 unresolved review thread"):
+        enforce(ws, "impl")
+    assert len(forge.requests(r"^/graphql$")) >= 101 + 2  # 101 resolutions, then two pages of threads
+
+
+def test_github_gate_passes_when_green_and_resolved(make_ws, forge):
+    from tutti.gates.github import push_and_open_pr
+
+    ws, gh = _forge_ws(make_ws, forge)
+    pr = push_and_open_pr(ws.root, "tutti/impl")
+    thread = gh.http.request("POST", f"/repos/acme/widgets/pulls/{pr.number}/comments",
+                             json={"body": "rename this", "path": "feature.txt", "line": 1})["thread_id"]
+    gh.create_check_run(pr.head_sha, "ci", "success")
+    with pytest.raises(GateError, match="1 unresolved review thread"):
+        enforce(ws, "impl")
+    gh.resolve_thread(thread)
+    result = enforce(ws, "impl")
+    assert result.passed and f"Merge gate passed for PR #{pr.number} on branch 'tutti/impl'" in result.message
+
+
+def test_github_gate_without_token_is_one_clear_error(make_ws, forge, monkeypatch, tmp_path):
+    import shutil
+
+    ws, _ = _forge_ws(make_ws, forge)
+    monkeypatch.delenv("GITHUB_TOKEN")
+    only_git = tmp_path / "only-git"
+    only_git.mkdir()
+    (only_git / "git").symlink_to(shutil.which("git"))
+    monkeypatch.setenv("PATH", str(only_git))  # no gh to ask either
+    with pytest.raises(GateError, match="no GitHub token found"):
+        enforce(ws, "impl")
+
+
+def test_push_and_open_pr_pushes_to_remote_then_creates_pr(make_ws, forge):
+    from tutti.gates.github import push_and_open_pr
+
+    ws, gh = _forge_ws(make_ws, forge)
+    pr = push_and_open_pr(ws.root, "tutti/impl")
+    bare = forge.github.git_dir("acme/widgets")
+    assert git(bare, "rev-parse", "tutti/impl").strip() == git(ws.root, "rev-parse", "tutti/impl").strip()
+    opened = gh.get_pr(pr.number)
+    assert (opened.head, opened.base, opened.url) == ("tutti/impl", "main", f"{forge.url}/acme/widgets/pull/{pr.number}")
+    assert forge.github.repo("acme/widgets")["issues"][str(pr.number)]["title"] == "feat: the feature"
     again = push_and_open_pr(ws.root, "tutti/impl")  # idempotent: reuses the open PR
-    assert again.number == 7
-    assert sum(1 for c in calls() if c[:2] == ["pr", "create"]) == 1
+    assert again.number == pr.number
+    assert len(forge.requests(r"/pulls$")) == 3 and sum(1 for r in forge.requests(r"/pulls$") if r["method"] == "POST") == 1

@@ -132,20 +132,22 @@ def test_down_clean_after_land_archives_nothing(ws):
     assert removed.branch_deleted and removed.archived_ref is None
 
 
-def test_land_pr_pushes_the_agent_branch_before_needing_gh(ws, tmp_path):
+def test_land_pr_pushes_the_agent_branch_before_needing_a_token(ws, forge, monkeypatch, tmp_path):
     import shutil
 
     from tutti.errors import GateError
 
-    if shutil.which("gh"):
-        pytest.skip("gh is installed: this test covers the machine without it")
-    remote = tmp_path / "origin.git"
-    git(ws.root, "init", "-q", "--bare", str(remote))
-    git(ws.root, "remote", "add", "origin", str(remote))
+    monkeypatch.delenv("GITHUB_TOKEN")
+    only_git = tmp_path / "only-git"
+    only_git.mkdir()
+    (only_git / "git").symlink_to(shutil.which("git"))
+    monkeypatch.setenv("PATH", str(only_git))  # no `gh auth token` to fall back on
+    remote = forge.create_repo("acme/demo")["clone_url"]
+    git(ws.root, "remote", "add", "origin", remote)
     agent_commit(ws, "one.txt", "1\n", "agent: one")
-    with pytest.raises(GateError, match="gh"):
+    with pytest.raises(GateError, match="branch tutti/a was pushed, but no PR was opened: no GitHub token found"):
         land(ws, "a", pr=True)
-    assert "agent: one" in git(remote, "log", "--format=%s", "tutti/a")
+    assert "agent: one" in git(ws.root, "log", "--format=%s", "origin/tutti/a")
     assert not (ws.root / "one.txt").exists()  # nothing landed locally
 
 

@@ -404,6 +404,8 @@ def land(agent, workspace, pr, force, as_json) -> None:
         (echo if w.startswith("No new commits") else warn)(w)
     if res.wip_commit:
         echo(f"committed uncommitted work in the worktree as {res.wip_commit}")
+    if res.gate_message:
+        echo(res.gate_message)
     if res.pr_url:
         echo(f"opened {res.pr_url}")
     elif res.commits:

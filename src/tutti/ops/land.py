@@ -34,6 +34,8 @@ class LandResult:
     stashed: bool = False
     stash_restored: bool = False
     pr_url: str | None = None
+    pr_number: int | None = None
+    gate_message: str | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -100,15 +102,18 @@ def land(ws: Workspace, agent: str, *, force: bool = False, pr: bool = False, ga
         raise RoutingError(f"the project root is on the agent's own branch '{branch}'", hint="check out your main branch first")
     result = LandResult(cfg.name, branch, onto)
     result.wip_commit = _wip_commit(ws, cfg.name, path)
+    if pr:  # as the original: push and open the PR first, then the gate (which needs the PR)
+        from tutti.gates.github import push_and_open_pr
+
+        opened = push_and_open_pr(root, branch)
+        result.pr_url, result.pr_number = opened.url or None, opened.number
+        ws.store.append_event("land.pr_opened", agent=cfg.name, data={"branch": branch, "base": onto, "url": result.pr_url,
+                                                                       "number": opened.number})
     if gate:
         from tutti.gates.merge import enforce
 
-        enforce(ws, cfg.name)
+        result.gate_message = enforce(ws, cfg.name).message
     if pr:
-        from tutti.gates.github import push_and_open_pr
-
-        result.pr_url = push_and_open_pr(root, branch).url or None
-        ws.store.append_event("land.pr_opened", agent=cfg.name, data={"branch": branch, "base": onto, "url": result.pr_url})
         return result
 
     # '+' lines of `git cherry` are commits whose change is not on HEAD yet.

@@ -247,7 +247,8 @@ def _make_handler(forge: ScriptedForge) -> type[BaseHTTPRequestHandler]:
             except Exception as exc:  # noqa: BLE001 - a forge bug is a 500, like a real server's
                 reply = Reply(500, {"message": f"forge error: {type(exc).__name__}: {exc}"})
             with forge.lock:
-                forge.log.append({"ts": time.time(), "method": self.command, "path": self.path, "status": reply.status,
+                path, _, query = self.path.partition("?")
+                forge.log.append({"ts": time.time(), "method": self.command, "path": path, "query": query, "status": reply.status,
                                   "user": (forge.user_for(self.headers.get("Authorization")) or {}).get("login")})
             self._send(reply)
 

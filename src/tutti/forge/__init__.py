@@ -1,0 +1,1 @@
+"""Clients for forges and trackers (GitHub today; Linear and Jira through `tutti.forge.http`)."""
