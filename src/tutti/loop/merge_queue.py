@@ -1,6 +1,7 @@
 """The merge queue: lanes land their changes onto ONE target branch, never breaking it.
 
-Serial (`batch = 1`, the default): each change is replayed onto the target's current tip in a
+Serial (`batch = 1`, the default): each change is squashed onto the target's current tip (one
+commit per change, so a change's broken intermediate commits never land) in a
 private worktree (`.tutti/merge-queue/<target>`), the verify commands run there, and only a
 green result moves the target. `batch = K`: up to K waiting changes are replayed together and
 verified once; when that fails the batch is split in halves and each half goes through the same
@@ -216,33 +217,29 @@ class MergeQueue:
         return [self._reject(c, "target_busy", "the target branch kept moving; try again") for c in changes]
 
     def _replay(self, base: str, changes: list[Change]) -> tuple[str, list[Change], list[tuple[Change, str]]]:
-        """Cherry-pick each change's own commits onto `base` in the queue worktree."""
+        """Squash each change onto `base` in the queue worktree, one commit per change: a
+        change's own intermediate commits (e.g. a first attempt that broke the tests and
+        its fix) never reach the target, only the reviewed end state does."""
         wt = self.worktree
         _git(wt, "checkout", "-q", "--detach", "--force", base)
         _git(wt, "clean", "-fdq")
         applied: list[Change] = []
         conflicts: list[tuple[Change, str]] = []
         for change in changes:
-            # The change's commits are those on its branch that are not on the base, in order.
-            commits = _git(self.repo, "rev-list", "--reverse", "--no-merges", f"{base}..{change.branch}",
-                           check=False)
-            if not commits.ok:
-                conflicts.append((change, _tail(commits.stderr, 5) or f"branch {change.branch} not found"))
-                continue
-            shas = commits.stdout.split()
-            if not shas:
-                applied.append(change)  # already on the target: lands as a no-op
-                continue
             before = _git(wt, "rev-parse", "HEAD").stdout.strip()
-            picked = _git(wt, "cherry-pick", "--allow-empty", "--keep-redundant-commits", *shas, check=False)
-            if not picked.ok:
+            if not _git(wt, "rev-parse", "--verify", "--quiet", f"{change.branch}^{{commit}}", check=False).ok:
+                conflicts.append((change, f"branch {change.branch} not found"))
+                continue
+            merged = _git(wt, "merge", "--squash", "--no-commit", change.branch, check=False)
+            if not merged.ok:
                 files = _git(wt, "diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
-                _git(wt, "cherry-pick", "--abort", check=False)
                 _git(wt, "reset", "-q", "--hard", before, check=False)
                 conflicts.append((change, f"conflict replaying {change.branch} onto the target in "
                                           f"{', '.join(files) or 'its commits'}: rebase it onto the target tip"))
                 continue
-            applied.append(change)
+            if not _git(wt, "diff", "--cached", "--quiet", check=False).ok:
+                _git(wt, "commit", "-q", "--no-verify", "-m", _message(change))
+            applied.append(change)  # nothing staged: already on the target, lands as a no-op
         return _git(wt, "rev-parse", "HEAD").stdout.strip(), applied, conflicts
 
     def _run_verify(self, batch: list[Change]) -> tuple[bool, str]:
@@ -297,6 +294,13 @@ def _git(cwd: Path, *args: str, check: bool = True) -> proc.ProcResult:
         raise RoutingError(f"git {' '.join(args[:3])} failed in {cwd}: {_tail(res.stderr or res.stdout, 2)}",
                            hint="check the repository with `git status`")
     return res
+
+
+def _message(change: Change) -> str:
+    subject = change.title or f"land {change.branch}"
+    trailer = [f"Landed-From: {change.branch}"] + ([f"Work-Item: {change.item}"] if change.item else []) \
+        + ([f"Lane: {change.lane}"] if change.lane else [])
+    return f"{subject}\n\n" + "\n".join(trailer) + "\n"
 
 
 def _tail(text: str, lines: int) -> str:
