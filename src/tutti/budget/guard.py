@@ -15,7 +15,7 @@ agent only, when known). At `warn_threshold_pct` → warning + `budget.threshold
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tutti.errors import BudgetError, ConfigError
@@ -73,11 +73,11 @@ def used_tokens(ws: Workspace, since: datetime, *, env: dict[str, str] | None = 
     The runtime logs are scanned incrementally first (`tutti.usage.scan`: only appended bytes
     are read), then summed in SQL — no per-record Python work, so a check stays cheap however
     long the week's logs are (bench/bench_budget_check.py)."""
-    from tutti.ops.usage import parse_since
     from tutti.usage.scan import scan
 
     scan(ws, env)
-    since_utc = parse_since(since.astimezone().isoformat())  # the store keeps UTC `...Z` timestamps
+    # The store keeps UTC `...Z` timestamps with milliseconds (as `ops.usage.parse_since` writes them).
+    since_utc = since.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     out: dict[str, int] = {}
     total = 0
     for row in ws.store.query(
@@ -111,7 +111,7 @@ def check(ws: Workspace, action: str, agent: str | None = None, *, now: datetime
         result.reason = "no [budget] in tutti.toml"
         return result
     if gc is None:
-        from tutti.ops.resolve import load_global
+        from tutti.config.global_config import load_global
 
         gc = load_global()
     name = ws.config.workspace.auth.default_profile
@@ -129,8 +129,11 @@ def check(ws: Workspace, action: str, agent: str | None = None, *, now: datetime
     caps: list[tuple[str, int, int]] = []
     if budget.workspace_weekly_tokens:
         caps.append(("workspace", used.get("", 0), budget.workspace_weekly_tokens))
-    if agent is not None and budget.agent_weekly_tokens.get(agent):
-        caps.append((f"agent '{agent}'", used.get(agent, 0), budget.agent_weekly_tokens[agent]))
+    # As in the original: an action scoped to one agent checks that agent's cap; an unscoped
+    # one (`tt run` without --agent) checks every agent's cap.
+    for name, cap in budget.agent_weekly_tokens.items():
+        if cap and (agent is None or agent == name):
+            caps.append((f"agent '{name}'", used.get(name, 0), cap))
     blocked: BudgetFinding | None = None
     for scope, spent, cap in caps:
         pct = spent * 100.0 / cap

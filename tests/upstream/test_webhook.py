@@ -1,0 +1,109 @@
+"""Port of the original's `src/webhook.rs` tests (@ e0f40ce) over HTTP: a real `tt serve` app on
+127.0.0.1 receives `POST /v1/webhooks/generic` with the original's body shape `{source, event,
+payload}`; `[[webhook]]` rules match on the body's source and event."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+from tests.serve.live import load, serving, write_workspace
+
+from .conftest import jsonl
+
+RULES = """
+[[workflow]]
+name = "{name}"
+[[workflow.step]]
+type = "command"
+run = "touch fired-{name}"
+"""
+
+
+def hooks_ws(git_repo, rules: list[tuple[str, list[str], str]]):
+    extra = "".join(RULES.format(name=wf) for _, _, wf in rules)
+    for source, events, wf in rules:
+        extra += f'\n[[webhook]]\nsource = "{source}"\nevents = {json.dumps(events)}\nworkflow = "{wf}"\n'
+    return load(write_workspace(git_repo, extra=extra))
+
+
+def post(url, source: str, event: str, payload=None):
+    r = httpx.post(url + "/v1/webhooks/generic", json={"source": source, "event": event, "payload": payload or {}},
+                   timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()["data"]
+
+
+def fired(root, names: list[str], *, wait: bool) -> set[str]:
+    deadline = time.monotonic() + (30 if wait else 0)
+    while True:
+        got = {n for n in names if (root / f"fired-{n}").exists()}
+        if not wait or got or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+CASES = [
+    # (original test, rules, posted source, posted event, workflows expected to fire)
+    ("match_by_source_and_event",
+     [("github", ["issues.labeled", "push"], "sdlc"), ("slack", ["message"], "deploy"), ("generic", ["*"], "catchall")],
+     "github", "push", {"sdlc"}),
+    ("wildcard_source_matches_all", [("*", ["push"], "anypush")], "github", "push", {"anypush"}),
+    ("wildcard_event_matches_all", [("generic", ["*"], "catchall")], "generic", "anything", {"catchall"}),
+    ("empty_events_matches_all", [("generic", [], "nofilter")], "generic", "whatever", {"nofilter"}),
+    ("no_match_returns_empty", [("github", ["push"], "ci")], "slack", "message", set()),
+]
+
+
+@pytest.mark.parametrize(("original", "rules", "source", "event", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_rule_matching(git_repo, original, rules, source, event, expected):
+    """upstream: src/webhook.rs::tests::{match_by_source_and_event, wildcard_source_matches_all,
+    wildcard_event_matches_all, empty_events_matches_all, no_match_returns_empty} (the parameter id
+    names each) — matched rules dispatch their workflow; the response says whether any matched."""
+    ws = hooks_ws(git_repo, rules)
+    names = [wf for _, _, wf in rules]
+    with serving([ws]) as url:
+        data = post(url, source, event)
+        assert data["matched"] is bool(expected)
+        assert data["triggers_fired"] == len(expected)
+        got = fired(ws.root, names, wait=bool(expected))
+        if expected:
+            deadline = time.monotonic() + 30
+            while got != expected and time.monotonic() < deadline:
+                time.sleep(0.05)
+                got = fired(ws.root, names, wait=False)
+        assert got == expected
+
+
+def test_log_event_creates_file(git_repo):
+    """upstream: src/webhook.rs::tests::log_event_creates_file — each delivery is a line of
+    `.tutti/state/webhook-events.jsonl` with its source and outcome (ours: one line per delivery,
+    outcome `dispatched` / `no_match` / `partial`)."""
+    ws = hooks_ws(git_repo, [("generic", ["test.event"], "rule1")])
+    with serving([ws]) as url:
+        post(url, "generic", "test.event")
+        post(url, "generic", "other.event")
+    lines = jsonl(ws.root / ".tutti" / "state" / "webhook-events.jsonl")
+    assert [(r["source"], r["event"], r["outcome"]) for r in lines] == [
+        ("generic", "test.event", "dispatched"), ("generic", "other.event", "no_match")]
+
+
+def test_expand_template():
+    """upstream: src/webhook.rs::tests::expand_template_simple, expand_template_nested,
+    expand_template_missing_key, expand_template_no_placeholders — the same substitutions; ours
+    fences each payload value as untrusted data (deliberate, inventory §12.9: the original pasted
+    raw payload text into an agent's prompt)."""
+    from tutti.serve.webhooks import UNTRUSTED_CLOSE, UNTRUSTED_OPEN, expand_prompt
+
+    def plain(text: str) -> str:
+        body = text.split("\n\n", 1)[1] if UNTRUSTED_OPEN in text else text
+        return body.replace(UNTRUSTED_OPEN, "").replace(UNTRUSTED_CLOSE, "")
+
+    assert plain(expand_prompt("Issue #{{event.number}} was {{event.action}}",
+                               {"action": "labeled", "number": 42})) == "Issue #42 was labeled"
+    assert plain(expand_prompt("Fix {{event.issue.title}} (#{{event.issue.number}})",
+                               {"issue": {"number": 7, "title": "Fix bug"}})) == "Fix Fix bug (#7)"
+    assert plain(expand_prompt("{{event.missing}} happened", {"action": "opened"})) == " happened"
+    assert expand_prompt("plain text", {}) == "plain text"
