@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "approvals": "tutti.cli.approvals_cmd:approvals",
     "loop": "tutti.cli.loop_cmd:loop",
     "queue": "tutti.cli.queue_cmd:queue",
+    "telemetry": "tutti.cli.telemetry_cmd:telemetry",
 }
 
 
@@ -80,6 +81,7 @@ SUMMARIES: dict[str, str] = {
     "approvals": "List, approve or deny pending approvals (tool calls, merges).",
     "loop": "Run the SDLC loop: claim work items, implement, review, merge.",
     "queue": "Add, list, show or drop local work items for the loop.",
+    "telemetry": "Export traces and metrics over OTLP (status, export).",
 }
 
 

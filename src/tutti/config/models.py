@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 FailMode = Literal["open", "closed"]
 LaunchMode = Literal["safe", "auto", "unattended"]
@@ -234,6 +234,19 @@ class Observe(Model):
     dashboard: bool = False
     port: int = 4040
     track_cost: bool = False
+    # OpenTelemetry export (see tutti.telemetry): off unless `otel = true` or an endpoint is set.
+    otel: bool = False
+    otlp_endpoint: str | None = None  # base URL; /v1/traces and /v1/metrics are appended
+    otlp_protocol: Literal["http/protobuf", "http/json"] | None = None
+    otlp_headers: dict[str, str] = Field(default_factory=dict)
+    otel_export_interval_ms: int = Field(default=1000, ge=50)
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _endpoint_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (OTLP over HTTP), e.g. http://127.0.0.1:4318")
+        return value
 
 
 class Webhook(Model):
