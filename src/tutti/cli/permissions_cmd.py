@@ -30,15 +30,19 @@ def check_cmd(command: tuple[str, ...], as_json: bool) -> None:
     from tutti.errors import PolicyError
     from tutti.ops.permissions import check
 
+    from tutti.ops.permissions import no_policy_error
+
     result = check(" ".join(command), ws=_workspace_or_none())
-    if as_json:
+    if as_json:  # the original's machine contract: no policy → allowed, policy_configured false, exit 0
         emit_json(result)
         if not result.allowed:
             raise SystemExit(1)
         return
+    if not result.policy_configured:
+        raise no_policy_error()  # a person is told plainly, and the exit code matches `tt up` refusing
     if result.allowed:
         rule = f" (rule: {result.matched_rule})" if result.matched_rule else ""
-        echo(f"allowed: {result.command}{rule}" if result.policy_configured else result.reason)
+        echo(f"allowed: {result.command}{rule}")
         return
     raise PolicyError(f"blocked: {result.command}" + (f" — {result.reason}" if result.reason else ""),
                       hint=f"add this allow rule: {result.suggested_rule}" if result.suggested_rule else None)

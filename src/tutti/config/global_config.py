@@ -82,6 +82,15 @@ def load_global(path: Path | None = None) -> GlobalConfig:
     from tutti.config.unknown_keys import unknown_key_warnings
 
     notices.publish(unknown_key_warnings(config, file))
+    return _blank_rules_are_no_policy(config)
+
+
+def _blank_rules_are_no_policy(config: GlobalConfig) -> GlobalConfig:
+    """As in the original, `[permissions] allow` with no non-blank rule is no policy at all (not a
+    policy that blocks everything); blank entries are dropped."""
+    if config.permissions is not None:
+        rules = [r for r in config.permissions.allow if isinstance(r, str) and r.strip()]
+        config.permissions = config.permissions.model_copy(update={"allow": rules}) if rules else None
     return config
 
 

@@ -57,6 +57,14 @@ def allow_rules(config: GlobalConfig | None = None) -> list[str] | None:
     return None if config.permissions is None else list(config.permissions.allow)
 
 
+def no_policy_error() -> PolicyError:
+    """`tt permissions check` without a policy: say so (exit 1) — `tt up` refuses the same config."""
+    return PolicyError(f"no permissions policy is configured: [permissions] allow in {_global_path()} is missing "
+                       "or empty, so no command is checked (and `tt up` in mode auto refuses to launch agents)",
+                       hint="add [permissions] allow = [\"git status\", ...] there — `tt permissions suggest WORKFLOW "
+                            "--apply` proposes rules — or use [launch] mode = \"safe\" in tutti.toml")
+
+
 def evaluate(command: str, rules: list[str] | None) -> CheckResult:
     # Match the raw command: collapsing whitespace first would turn a newline (a command
     # separator) into a space and let `git status\nrm -rf x` pass under rule `git status`.
@@ -75,8 +83,14 @@ def record_decision(ws: Workspace, result: CheckResult, *, source: str, agent: s
                     run_id: str | None = None, step: str | None = None) -> None:
     data = {"source": source, **result.to_dict()}
     ws.store.append_event("policy.decision", agent=agent, run_id=run_id, step=step, data=data)
-    append_jsonl(ws.state_dir / DECISIONS_FILE, {"ts": datetime.now(UTC).isoformat(), "agent": agent,
-                                                  "run_id": run_id, "step": step, **data})
+    # the original's record keys (action, decision, policy, …) beside ours, for users' scripts
+    now = datetime.now(UTC).isoformat()
+    append_jsonl(ws.state_dir / DECISIONS_FILE, {
+        "timestamp": now, "ts": now, "workspace": ws.name, "agent": agent, "runtime": None, "action": source,
+        "mode": "n/a", "policy": "configured" if result.policy_configured else "unset",
+        "enforcement": "hard" if result.policy_configured else "none",
+        "decision": "allow" if result.allowed else "block", "reason": result.reason,
+        "run_id": run_id, "step": step, **data})
 
 
 def check(command: str, *, ws: Workspace | None = None) -> CheckResult:

@@ -64,13 +64,74 @@ def rule_matches(rule: str, command: str) -> bool:
     return command == rule or command.startswith(rule + " ")
 
 
+# Interpreters and launchers: a rule naming only these would allow *any* program or module.
+INTERPRETERS = re.compile(r"^(python(\d+(\.\d+)*)?|pypy\d*|node|deno|bun|ruby|perl|php)$")
+SHELLS = ("bash", "sh", "zsh", "dash", "fish", "ksh")
+PREFIX_WRAPPERS = ("sudo", "doas", "env", "nohup", "time", "nice", "ionice", "exec", "command", "xargs",
+                   "timeout", "stdbuf", "chrt", "taskset", "watch")
+ONE_WORD_LAUNCHERS = ("npx", "pnpx", "bunx", "uvx", "pipx")
+TWO_WORD_LAUNCHERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"), ("hatch", "run"),
+                      ("rye", "run"), ("bundle", "exec"), ("npm", "exec"), ("pnpm", "exec"), ("pnpm", "dlx"),
+                      ("yarn", "exec"), ("yarn", "dlx"), ("conda", "run"), ("mamba", "run"), ("pipx", "run")}
+RUN_SCRIPT = {"npm": "run", "pnpm": "run", "yarn": "run", "bun": "run"}  # `npm run lint` → 3 words
+
+
+def _rule_tokens(tokens: list[str]) -> list[str] | None:
+    """The tokens of the narrowest rule covering `tokens`, or None: only the exact command will do."""
+    if not tokens:
+        return None
+    head = tokens[0].rsplit("/", 1)[-1] if tokens[0].startswith("/") else tokens[0]
+    rest = tokens[1:]
+    if head in SHELLS:
+        return None  # `bash -c '…'` can run anything: allow this exact line only
+    if head in PREFIX_WRAPPERS:
+        i = 0  # keep the wrapper's own options/assignments/duration, then the wrapped command's rule
+        while i < len(rest) and (rest[i].startswith("-") or "=" in rest[i] or (head == "timeout" and i == 0)):
+            i += 1
+        inner = _rule_tokens(rest[i:])
+        return None if inner is None else [tokens[0], *rest[:i], *inner]
+    if len(tokens) >= 2 and (head, tokens[1]) in TWO_WORD_LAUNCHERS:
+        i = 2
+        while i < len(tokens) and tokens[i].startswith("-"):
+            i += 1
+        inner = _rule_tokens(tokens[i:] if i < len(tokens) and tokens[i] != "--" else tokens[i + 1:])
+        return None if inner is None else [*tokens[:i], *inner]
+    if head in ONE_WORD_LAUNCHERS:
+        i = 1
+        while i < len(tokens) and tokens[i].startswith("-"):
+            i += 1
+        return tokens[: i + 1] if i < len(tokens) else None
+    if INTERPRETERS.match(head):
+        if rest[:1] == ["-m"] and len(rest) >= 2:
+            return tokens[:3]  # `python -m pytest`, never `python -m`
+        if rest and not rest[0].startswith("-"):
+            return tokens[:2]  # `node scripts/build.js`
+        return None  # `python -c …`, `python` alone: only this exact line
+    if head in RUN_SCRIPT and rest[:1] == [RUN_SCRIPT[head]] and len(rest) >= 2:
+        return tokens[:3]
+    return tokens[:2]  # the program and its subcommand (or first argument): the original's rule
+
+
+def _is_bare_launcher(rule: str) -> bool:
+    words = rule.split()
+    return len(words) == 1 and (words[0] in SHELLS or words[0] in PREFIX_WRAPPERS or words[0] in ONE_WORD_LAUNCHERS
+                                or bool(INTERPRETERS.match(words[0])))
+
+
 def suggest_rule(command: str) -> str:
-    """The first two tokens of a command: what the user most likely wants to allow."""
+    """The narrowest rule that allows `command`: the program and its subcommand (`git status`,
+    `python -m pytest`, `npx eslint`, `uv run pytest`) — never an interpreter or launcher alone
+    (`python -m`, `bash -c`, `npx`, `uv run`, `env`, `sudo`); when nothing narrower is safe, the
+    exact command line."""
     try:
         tokens = shlex.split(command)
     except ValueError:
         tokens = command.split()
-    return " ".join(tokens[:2])
+    picked = _rule_tokens(tokens)
+    rule = " ".join(picked) if picked else normalize(command)
+    # the rule is matched against the raw line: fall back to it when quoting changed the words
+    rule = rule if rule_matches(rule, command) else normalize(command)
+    return "" if _is_bare_launcher(rule) else rule  # `npx` alone would allow every package
 
 
 @dataclass
@@ -128,7 +189,7 @@ def check_command(command: str, rules: list[str] | None) -> Decision:
         reason = f"'{first}' (part {decisions.index(blocked[0]) + 1} of {len(parts)}) matches no allow rule"
     else:
         reason = f"'{first}' matches no allow rule"
-    return Decision(command, False, reason, matched, suggest_rule(first), decisions)
+    return Decision(command, False, reason, matched, suggest_rule(first) or None, decisions)
 
 
 # -- runtime exports -----------------------------------------------------------------------------
