@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from tutti.errors import ConfigError, TuttiError
 from tutti.loop import lanes
 from tutti.loop.merge_queue import MergeQueue, RefLander
-from tutti.loop.pipeline import ItemResult, Pipeline
+from tutti.loop.outcome import ItemResult
+from tutti.loop.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from tutti.config.models import Loop

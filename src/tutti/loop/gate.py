@@ -31,7 +31,7 @@ def item_cost(ws: Workspace, rec: ItemRecord) -> float:
 def check_gate(ws: Workspace, loop: Loop, item: WorkItem, agent: str, rec: ItemRecord, cancel: threading.Event,
                *, on_approval: Callable[[str], None]) -> str | None:
     """Raise ItemFailed when the item may not merge; returns the approval id it waited for."""
-    from tutti.loop.pipeline import ItemFailed
+    from tutti.loop.outcome import ItemFailed
 
     if loop.max_cost_usd is not None:
         cost = item_cost(ws, rec)
@@ -46,7 +46,7 @@ def _await_approval(ws: Workspace, loop: Loop, item: WorkItem, agent: str, rec: 
                     cancel: threading.Event, on_approval: Callable[[str], None]) -> str:
     from tutti.direct import approvals
     from tutti.direct.policy import ApprovalRequest
-    from tutti.loop.pipeline import ItemFailed
+    from tutti.loop.outcome import ItemFailed
 
     approval_id = rec.approval_id
     if approval_id is None:  # asked once per attempt; a resumed lane waits for the same request

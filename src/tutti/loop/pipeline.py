@@ -12,9 +12,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tutti.errors import TuttiError
 from tutti.loop import lanes, record
 from tutti.loop.merge_queue import Change, MergeQueue
+from tutti.loop.outcome import ItemFailed, ItemResult
 from tutti.loop.review import Finding, ReviewContext, collect_findings, fix_prompt
 
 if TYPE_CHECKING:
@@ -22,28 +22,6 @@ if TYPE_CHECKING:
     from tutti.intake.base import IntakeSource, WorkItem
     from tutti.loop.forge_link import ForgeLink
     from tutti.workspace import Workspace
-
-
-class ItemFailed(TuttiError):
-    """The item cannot be merged by the loop (a failed run, changes still requested, a denial)."""
-
-
-@dataclass
-class ItemResult:
-    key: str
-    status: str  # merged | failed | lost (lease lost) | cancelled
-    lane: str
-    agent: str
-    run_id: str | None = None
-    rounds: int = 0  # review rounds it took
-    head: str | None = None
-    pr: dict[str, Any] | None = None
-    resumed: bool = False
-    message: str = ""
-    fix_runs: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass
