@@ -54,7 +54,7 @@ def usage_report(ws: Workspace, *, agent: str | None = None, since: str | None =
     if agent is not None and ws.config.agent(agent) is None:
         known = ", ".join(a.name for a in ws.config.agents) or "(none)"
         raise NotFoundError(f"unknown agent '{agent}' in {ws.config_path}", hint=f"agents: {known}")
-    since_ts = parse_since(since) if since else None
+    since_ts = parse_since(since, ws=ws) if since else None
     stats = scan(ws, env)
     rows: dict[str, AgentUsage] = {}
     for a in ws.config.agents:
@@ -154,23 +154,105 @@ _DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-def parse_since(text: str, *, now: datetime | None = None) -> str:
-    """`30m`, `24h`, `7d`, `2w`, `today`, an ISO date or datetime → RFC3339 UTC (`...Z`)."""
+def parse_since(text: str, *, now: datetime | None = None, ws: Workspace | None = None, flag: str = "--since") -> str:
+    """`30m`, `24h`, `7d`, `2w`, `today` (local midnight), `week` (since the workspace profile's
+    reset day, local midnight), an ISO date or datetime → RFC3339 UTC (`...Z`)."""
     now = now or datetime.now(UTC)
     raw = text.strip().lower()
     m = _DURATION.match(raw)
     if m:
         when = now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
     elif raw == "today":
-        when = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        when = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    elif raw == "week":
+        when = week_start(workspace_reset_day(ws), now=now)
     else:
         try:
             when = datetime.fromisoformat(text.strip())
         except ValueError:
             raise UsageError(
-                f"--since {text!r}: not a duration or date",
-                hint="use e.g. 30m, 24h, 7d, 2w, today, 2026-11-24 or 2026-11-24T09:00:00Z",
+                f"{flag} {text!r}: not a duration or date",
+                hint="use e.g. 30m, 24h, 7d, 2w, today, week, 2026-11-24 or 2026-11-24T09:00:00Z",
             ) from None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -- cost attribution (`tt usage --by ...`) -----------------------------------------------------
+@dataclass
+class UsageBreakdown:
+    workspace: str
+    by: str
+    since: str | None
+    until: str | None
+    groups: list[Any]
+    total: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"workspace": self.workspace, "by": self.by, "since": self.since, "until": self.until,
+                "groups": [g.to_dict() for g in self.groups], "total": self.total.to_dict()}
+
+
+def usage_breakdown(ws: Workspace, *, by: str = "agent", since: str | None = None, until: str | None = None,
+                    agent: str | None = None, env: dict[str, str] | None = None) -> UsageBreakdown:
+    """Tokens and cost grouped `by` agent, runtime, provider, model, run or day — CLI agents from
+    their logs (priced with the `[pricing]`-overridable table), API-direct calls from the store."""
+    from tutti.direct.pricing import PriceTable
+    from tutti.usage.attribution import GROUPINGS, StepWindows, cli_spends, direct_spends, group
+    from tutti.usage.scan import scan
+
+    if by not in GROUPINGS:
+        raise UsageError(f"--by {by!r}: not a grouping", hint=f"use one of: {', '.join(GROUPINGS)}")
+    since_ts = parse_since(since, ws=ws) if since else None
+    until_ts = parse_since(until, ws=ws, flag="--until") if until else None
+    scan(ws, env)
+    window, params = _window_sql(since_ts, until_ts, agent)
+    records = ws.store.query(f"SELECT * FROM usage_records WHERE 1=1{window} ORDER BY ts", params)
+    steps = ws.store.query("SELECT ts, kind, agent, run_id, step FROM events WHERE kind LIKE 'workflow.step.%' "
+                           "ORDER BY seq")
+    calls = ws.store.query(f"SELECT ts, agent, run_id, data FROM events WHERE kind = 'direct.model_call'{window} "
+                           "ORDER BY seq", params)
+    prices = PriceTable({k: v for k, v in (ws.config.pricing or {}).items()})
+    runtimes = {a.name: (ws.config.resolved_runtime(a) or "api-direct") for a in ws.config.agents}
+    spends = [*cli_spends(records, StepWindows(steps), prices), *direct_spends(calls, runtimes)]
+    groups, total = group(spends, by)
+    return UsageBreakdown(ws.name, by, since_ts, until_ts, groups, total)
+
+
+def _window_sql(since_ts: str | None, until_ts: str | None, agent: str | None) -> tuple[str, tuple]:
+    sql, params = "", []
+    if since_ts:
+        sql += " AND ts >= ?"
+        params.append(since_ts)
+    if until_ts:
+        sql += " AND ts < ?"
+        params.append(until_ts)
+    if agent:
+        sql += " AND agent = ?"
+        params.append(agent)
+    return sql, tuple(params)
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def week_start(reset_day: str, *, now: datetime | None = None) -> datetime:
+    """Local midnight of the latest `reset_day` (today if it is that day) — a profile's week."""
+    local = (now or datetime.now(UTC)).astimezone()
+    back = (local.weekday() - WEEKDAYS.index(reset_day)) % 7
+    return (local - timedelta(days=back)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def workspace_reset_day(ws: Workspace | None) -> str:
+    """The reset day of the workspace's default profile (the original's weekly budgets use it)."""
+    if ws is None:
+        return "monday"
+    try:
+        from tutti.ops.resolve import load_global
+
+        name = ws.config.workspace.auth.default_profile
+        profile = load_global().profile(name) if name else None
+    except Exception:  # noqa: BLE001 - a broken global config must not break a usage report
+        profile = None
+    return profile.reset_day if profile is not None else "monday"
