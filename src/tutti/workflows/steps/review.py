@@ -18,6 +18,7 @@ from tutti.errors import TuttiError
 from tutti.gates.review import ReviewPacket, Verdict
 from tutti.workflows.steps import StepOutcome
 from tutti.workflows.steps import agent_session as sessions
+from tutti.workflows.steps import delivery as delivery_record
 
 if TYPE_CHECKING:
     from tutti.workflows.plan import ResolvedStep
@@ -66,8 +67,15 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
             packet = ReviewPacket(agent, Path(last["packet"]), "", "", last.get("head"), "", "", "", [], True)
             result = ReviewResult(agent, reviewer, packet, Path(last["verdict_path"]), sent=True)
             effects["resumed_request"] = True
+    if result is None and ctx.prior_intent is not None:
+        result = _sent_before_crash(ctx, step, agent, reviewer)
+        if result is not None:
+            effects["resumed_request"] = True
     effects["started_session"] = sessions.ensure_agent(ctx, reviewer)
     if result is None:
+        # Recorded first, so a crash between sending and the `review.requested` event is found
+        # on resume (`_sent_before_crash`) instead of sending the packet twice.
+        delivery_record.record(ctx, step, "review_request", "sending")
         result = request_review(ctx.workspace, agent, reviewer, run_id=ctx.run_id, step=step.key)
     if not result.sent:
         return StepOutcome(status="success", message=result.message, side_effects=effects)
@@ -79,6 +87,49 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     except TuttiError as exc:
         return StepOutcome(status="failed", message=f"review of '{agent}': {exc.message}", side_effects=effects)
     return _outcome_for(verdict, effects)
+
+
+def plan_intent(ctx: StepContext, step: ResolvedStep, intent: dict[str, Any]) -> dict[str, Any]:
+    prior = (ctx.prior_intent or {}).get("review_request")
+    return {**intent, "review_request": prior} if isinstance(prior, dict) else intent
+
+
+def _sent_before_crash(ctx: StepContext, step: ResolvedStep, agent: str, reviewer: str):
+    """The crashed attempt was sending a packet (recorded `sending`) but never recorded
+    `review.requested`: if a packet written since then reached the reviewer (its verdict file
+    exists, or the reviewer's screen shows it), re-use it and record the missing event."""
+    from tutti.gates.review import verdict_request_path
+    from tutti.ops.review import ReviewResult
+
+    marker = ctx.intent.get("review_request")
+    if not isinstance(marker, dict):
+        return None
+    since = _epoch(marker.get("at"))
+    packets = sorted((p for p in (ctx.workspace.state_dir / "reviews").glob(f"{agent}-review-*.md")
+                      if p.stat().st_mtime >= since - 1), key=lambda p: p.stat().st_mtime)
+    if not packets:
+        return None
+    packet = ReviewPacket(agent, packets[-1], "", "", None, "", "", "", [], True)
+    verdict_path = verdict_request_path(ctx.workspace, reviewer, packet)
+    seen = verdict_path.exists()
+    if not seen and sessions.is_running(ctx, reviewer):
+        screen = sessions.backend().capture(ctx.workspace.session_name(reviewer), scrollback=2000)
+        seen = packet.path.stem in "".join(screen.split())  # the agent may have wrapped the path
+    if not seen:
+        return None
+    ctx.workspace.store.append_event("review.requested", agent=agent, run_id=ctx.run_id, step=step.key,
+                                     data={"reviewer": reviewer, "packet": str(packet.path),
+                                           "verdict_path": str(verdict_path), "head": None, "recovered": True})
+    return ReviewResult(agent, reviewer, packet, verdict_path, sent=True)
+
+
+def _epoch(ts: str | None) -> float:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat((ts or "").replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def already_done(ctx: StepContext, step: ResolvedStep, intent: dict[str, Any]) -> bool:
