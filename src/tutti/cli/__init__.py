@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "approvals": "tutti.cli.approvals_cmd:approvals",
     "loop": "tutti.cli.loop_cmd:loop",
     "queue": "tutti.cli.queue_cmd:queue",
+    "issue-claim": "tutti.cli.issue_claim_cmd:issue_claim",
     "telemetry": "tutti.cli.telemetry_cmd:telemetry",
 }
 
@@ -81,6 +82,7 @@ SUMMARIES: dict[str, str] = {
     "approvals": "List, approve or deny pending approvals (tool calls, merges).",
     "loop": "Run the SDLC loop: claim work items, implement, review, merge.",
     "queue": "Add, list, show or drop local work items for the loop.",
+    "issue-claim": "Lease an issue to this run (acquire, heartbeat, release, sweep).",
     "telemetry": "Export traces and metrics over OTLP (status, export).",
 }
 
