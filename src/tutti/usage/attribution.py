@@ -21,7 +21,7 @@ NO_RUN = "(no run)"
 UNKNOWN = "(unknown)"
 
 # Which provider serves a CLI runtime when its records name no recognisable model.
-RUNTIME_PROVIDER = {"claude-code": "anthropic", "codex": "openai", "gemini-cli": "google"}
+RUNTIME_PROVIDER = {"claude-code": "anthropic", "codex": "openai", "gemini-cli": "google", "fake": "fake"}
 MODEL_PREFIX_PROVIDER = (("claude", "anthropic"), ("gpt", "openai"), ("o1", "openai"), ("o3", "openai"),
                          ("o4", "openai"), ("codex", "openai"), ("gemini", "google"))
 
