@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tutti import __version__
 from tutti.errors import TuttiError, UsageError
-from tutti.serve import actions, auth, reads, webhooks
+from tutti.serve import actions, auth, insights, reads, webhooks
 from tutti.serve.context import ServeContext
 from tutti.serve.envelope import ApiError, error_response, from_tutti_error, ok
 
@@ -44,13 +44,19 @@ def create_app(workspaces: list[Workspace], *, token: str | None, dashboard: boo
     async def lifespan(_app: FastAPI):
         background = None
         if watch:
+            from tutti.serve import interrupted
             from tutti.serve.background import Background
 
+            for ws in workspaces:  # crash safety (#13): runs a previous server left behind go on
+                interrupted.announce(ws)
+            interrupted.resume_left_behind(list(workspaces))
             background = Background(list(workspaces), schedule_interval_secs=schedule_interval_secs)
             background.start()
         try:
             yield
         finally:
+            if watch:
+                interrupted.interrupt_active(list(workspaces))
             if background is not None:
                 background.close()
             for hub in ctx.hubs.values():
@@ -63,6 +69,7 @@ def create_app(workspaces: list[Workspace], *, token: str | None, dashboard: boo
     app.add_middleware(auth.GuardMiddleware, token=token)
     _error_handlers(app)
     app.include_router(reads.router)
+    app.include_router(insights.router)
     app.include_router(actions.router)
     app.include_router(webhooks.router)
     _stream_route(app)
