@@ -1,7 +1,8 @@
 """The workflow engine: schedules a resolved plan as a DAG in waves, for every step type.
 
 A wave is every pending step whose dependencies are done (success, warning or skipped); its
-steps run in parallel threads. A failed step with fail mode `closed` stops scheduling new waves
+steps run on the run's executor (`workflows.executor`: where steps run is a seam — today a
+pool of local threads bounded for command steps by the core count). A failed step with fail mode `closed` stops scheduling new waves
 (steps already running finish); with `open` it becomes a `warning` and dependents continue.
 Each step's intent and outcome are committed to the store before a dependent starts
 (`checkpoints.RunRecorder`), so `resume` re-runs exactly what had not completed. The engine
@@ -15,8 +16,8 @@ import secrets
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from tutti import proctree
 from tutti.errors import TuttiError
 from tutti.store.db import now_iso
 from tutti.workflows.checkpoints import RunRecorder, RunState, step_result
+from tutti.workflows.executor import Executor, StepTask, is_bounded, make_executor
 from tutti.workflows.outputs import Outputs
 from tutti.workflows.plan import Plan, ResolvedStep
 from tutti.workflows.settings import EngineSettings, load_settings
@@ -33,7 +35,6 @@ from tutti.workflows.steps import DONE_STATUSES, StepContext, StepOutcome, execu
 if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
-MAX_PARALLEL = 8
 FAILED_STATUSES = ("failed", "timed_out", "cancelled")
 OnEvent = Callable[[str, dict[str, Any]], None]
 
@@ -105,7 +106,7 @@ class Engine:
     def __init__(self, ws: Workspace, plan: Plan, *, run_id: str | None = None, resume: RunState | None = None,
                  origin: str = "run", direct: bool = False, cancel: threading.Event | None = None,
                  parent_run_id: str | None = None, stack: tuple[str, ...] = (), on_event: OnEvent | None = None,
-                 settings: EngineSettings | None = None) -> None:
+                 settings: EngineSettings | None = None, executor: Executor | None = None) -> None:
         self.ws, self.plan, self.resume = ws, plan, resume
         self.run_id = resume.run_id if resume else (run_id or new_run_id())
         self.origin = resume.origin if resume else origin
@@ -119,6 +120,7 @@ class Engine:
         self.recorder = RunRecorder(ws, plan, self.run_id, self.origin, self.started_at)
         self.outputs = Outputs(ws.state_dir, self.run_id, resume.outputs() if resume else None)
         self.log_dir = ws.tutti_dir / "logs" / "runs" / self.run_id
+        self.executor = executor or make_executor(self.run_id)
         self.done: dict[int, StepOutcome] = {}
         self._finished = threading.Event()
         self._prepared = False
@@ -175,31 +177,65 @@ class Engine:
         killed = kill_orphans(self.run_id)
         if killed:
             self._emit("workflow.orphans_killed", {"pids": killed, "reason": "commands left running by the crashed run"})
+        carried = []
         for index, prior in self.resume.steps.items():
             if prior.outcome is not None and prior.status in DONE_STATUSES and index <= len(self.plan.steps):
                 self.done[index] = prior.outcome
-                self.recorder.record(self.plan.step(index), prior.outcome)
+                carried.append((self.plan.step(index), prior.outcome))
+        self.recorder.record(carried)
+        self.recorder.flush(force=True)
 
     def _schedule(self) -> None:
-        pending = [s for s in self.plan.steps if s.index not in self.done]
-        with ThreadPoolExecutor(max_workers=MAX_PARALLEL, thread_name_prefix=f"run-{self.run_id}") as pool:
-            while pending and not self.cancel.is_set():
-                ready = [s for s in pending if all(d in self.done and self.done[d].ok for d in s.depends_on)]
-                if not ready:
-                    break  # only dependents of failed steps remain
-                if len(ready) == 1:
-                    outcomes = [self._run_step(ready[0])]
-                else:
-                    outcomes = list(pool.map(self._run_step, ready))
-                stop = False
-                for step, outcome in zip(ready, outcomes):
+        """Wave by wave: a step is ready when every dependency is done and ok. Readiness is kept
+        as a count of unmet dependencies per step, so scheduling costs O(1) per step."""
+        unmet = {s.index: sum(1 for d in s.depends_on if not (d in self.done and self.done[d].ok))
+                 for s in self.plan.steps if s.index not in self.done}
+        dependents: dict[int, list[int]] = {}
+        for s in self.plan.steps:
+            for d in s.depends_on:
+                dependents.setdefault(d, []).append(s.index)
+        ready = sorted(i for i, n in unmet.items() if n == 0)
+        with _closing(self.executor):
+            while ready and not self.cancel.is_set():
+                stop, next_ready = False, []
+                for step, outcome in self._run_wave([self.plan.step(i) for i in ready]):
                     self.done[step.index] = outcome
                     stop = stop or (outcome.status in FAILED_STATUSES and step.fail_mode == "closed")
-                pending = [s for s in pending if s.index not in self.done]
+                    if outcome.ok:
+                        for j in dependents.get(step.index, ()):
+                            unmet[j] -= 1
+                            if unmet[j] == 0:
+                                next_ready.append(j)
+                self.recorder.flush()  # the checkpoint mirror, once per wave
                 if stop:
                     break
+                ready = sorted(next_ready)
 
-    def _run_step(self, step: ResolvedStep) -> StepOutcome:
+    def _run_wave(self, steps: list[ResolvedStep]) -> list[tuple[ResolvedStep, StepOutcome]]:
+        """Commit the wave's intents in one transaction, run it on the executor, and commit
+        each batch of outcomes as it completes (before anything depending on them starts)."""
+        tasks = [self._task(step) for step in steps]
+        planned = self.recorder.steps_started([(t.step, t.intent, t.extra["attempt"], t.extra["prior_planned"])
+                                               for t in tasks])
+        for task in tasks:
+            task.extra["planned_at"] = planned[task.step.index]
+            self._notify("workflow.step.started", {"step_index": task.step.index, "step_key": task.step.key,
+                                                   "type": task.step.type})
+        results: list[tuple[ResolvedStep, StepOutcome]] = []
+        for batch in self.executor.run_wave(tasks):
+            for task, outcome in batch:
+                if outcome.status in ("failed", "timed_out") and task.step.fail_mode == "open":
+                    outcome.side_effects.setdefault("failure_status", outcome.status)
+                    outcome.status = "warning"
+            self.recorder.steps_finished([(t.step, t.intent, t.extra["attempt"], t.extra["planned_at"], o)
+                                          for t, o in batch])
+            for task, outcome in batch:
+                self._notify("workflow.step.finished", {"step": task.step, "outcome": outcome})
+                results.append((task.step, outcome))
+        return results
+
+    def _task(self, step: ResolvedStep) -> StepTask:
+        """Everything that must happen before the intent commits: context, executor, intent."""
         prior = self.resume.steps.get(step.index) if self.resume else None
         attempt = prior.attempt + 1 if prior else 1
         ctx = StepContext(workspace=self.ws, run_id=self.run_id, workflow=self.plan.workflow, origin=self.origin,
@@ -220,18 +256,16 @@ class Engine:
             except Exception as exc:
                 broken = f"cannot plan {step.type} step: {type(exc).__name__}: {exc}"
         ctx.intent = intent
-        planned = self.recorder.step_started(step, intent, attempt, prior.planned_at if prior else None)
-        self._notify("workflow.step.started", {"step_index": step.index, "step_key": step.key, "type": step.type})
-        started = time.monotonic()
-        outcome = self._invoke(ctx, step, executor, prior, broken)
-        if not outcome.duration:
-            outcome.duration = time.monotonic() - started
-        if outcome.status in ("failed", "timed_out") and step.fail_mode == "open":
-            outcome.side_effects.setdefault("failure_status", outcome.status)
-            outcome.status = "warning"
-        self.recorder.step_finished(step, intent, attempt, planned, outcome)
-        self._notify("workflow.step.finished", {"step": step, "outcome": outcome})
-        return outcome
+
+        def body() -> StepOutcome:
+            started = time.monotonic()
+            outcome = self._invoke(ctx, step, executor, prior, broken)
+            if not outcome.duration:
+                outcome.duration = time.monotonic() - started
+            return outcome
+
+        return StepTask(step=step, ctx=ctx, body=body, bounded=is_bounded(step),
+                        extra={"attempt": attempt, "prior_planned": prior.planned_at if prior else None})
 
     def _invoke(self, ctx: StepContext, step: ResolvedStep, executor: Any, prior: Any,
                 broken: str | None) -> StepOutcome:
@@ -336,6 +370,14 @@ class Engine:
             if marker.exists():
                 self.cancel.set()
                 return
+
+
+@contextmanager
+def _closing(executor: Executor) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        executor.close()
 
 
 def run_named(ws: Workspace, name: str, *, strict: bool = False, agent: str | None = None, origin: str = "run",
