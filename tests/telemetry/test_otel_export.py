@@ -263,3 +263,29 @@ def _wait(cond, timeout: float = 20.0) -> None:
     from tests.helpers import wait_until
 
     wait_until(cond, timeout=timeout, what="telemetry export")
+
+
+@pytest.mark.slow
+def test_tt_serve_exports_runs_as_they_happen(git_repo, receiver, tt, tmux_socket):
+    import os
+    import socket
+
+    from tests.helpers import wait_until
+
+    repo = _workspace(git_repo, receiver, THREE_STEPS)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    serve = subprocess.Popen([sys.executable, "-m", "tutti", "serve", "--port", str(port)], cwd=repo,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ))
+    try:
+        run_id = _run_id(tt, repo, "trio")
+        wait_until(lambda: any(s["name"] == "invoke_workflow trio" for s in receiver.spans), timeout=30,
+                   what="the run's span at the collector")
+        root = next(s for s in receiver.spans if s["name"] == "invoke_workflow trio")
+        assert root["traceId"] == trace_id_for(run_id).hex()
+        wait_until(lambda: len([s for s in receiver.spans if s["name"].startswith("step ")]) == 3, timeout=30,
+                   what="the step spans")
+    finally:
+        serve.terminate()
+        serve.wait(20)
