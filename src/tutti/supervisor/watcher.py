@@ -271,6 +271,11 @@ class Watcher:
             "from": previous.value, "to": det.state.value, "evidence": det.evidence,
             "detail": det.detail, "source": "watcher", "session_name": p.session,
         })
+        if previous.is_failure and not det.state.is_failure and det.state is not AgentState.STOPPED:
+            # The original's recovery events (inventory §4.7), which integrations subscribe to.
+            kind = "agent.auth_recovered" if previous is AgentState.AUTH_FAILED else "agent.provider_recovered"
+            self.ws.store.append_event(kind, agent=p.agent, data={
+                "from": previous.value, "to": det.state.value, "source": "watcher", "session_name": p.session})
         fields = {"state": det.state, "evidence": det.evidence, "detail": det.detail,
                   "context_used_pct": det.context_used_pct}
         if det.state is AgentState.STOPPED:
