@@ -41,7 +41,13 @@ def serve(workspace: str | None, all_: bool, port: int | None, bind: str | None,
     import uvicorn
 
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    from tutti.serve.interrupted import exit_if_runs_active
+
+    try:  # uvicorn re-raises the signal that stopped it once its shutdown (ours included) is done
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    exit_if_runs_active()  # in-flight runs were marked interrupted; do not wait for their steps
 
 
 def _bind(host: str, port: int):
