@@ -85,8 +85,8 @@ def main() -> int:
     (root / "tutti.toml").write_text("\n".join(toml))
 
     from tutti.ops.agents import down, up
+    from tutti.ops.supervisor_process import running_pid
     from tutti.sessions.tmux import TmuxBackend
-    from tutti.sessions.watcher import running_pid
     from tutti.workspace import load_workspace_at
 
     ws = load_workspace_at(root)

@@ -89,7 +89,7 @@ def tmux_socket(monkeypatch) -> str:
             continue
         try:
             if marker in (entry / "environ").read_bytes().split(b"\0") and \
-                    b"tutti.sessions.watcher" in (entry / "cmdline").read_bytes():
+                    b"tutti.supervisor" in (entry / "cmdline").read_bytes():
                 os.kill(int(entry.name), signal.SIGTERM)
         except (OSError, ValueError):
             continue

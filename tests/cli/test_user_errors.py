@@ -91,7 +91,7 @@ def test_a_wait_blocked_on_a_dialog_hints_a_send_command_that_parses() -> None:
     from tutti.cli.agents_cmd import send as send_cmd
     from tutti.errors import SessionError
     from tutti.ops.send import _fail
-    from tutti.sessions.settle import SettleResult
+    from tutti.runtimes.settle import SettleResult
 
     with pytest.raises(SessionError) as info:
         _fail("api", SettleResult(outcome="waiting", state="waiting", evidence=["waiting:dialog"]), 30)

@@ -9,8 +9,8 @@ import time
 from tests.conftest import git
 from tests.helpers import wait_until
 
+from tutti.ops.supervisor_process import running_pid
 from tutti.sessions.tmux import TmuxBackend
-from tutti.sessions.watcher import running_pid
 from tutti.workspace import load_workspace_at
 
 SCRIPT = """

@@ -6,7 +6,7 @@ import sys
 import time
 
 from tutti.runtimes.base import AgentState, Detection
-from tutti.sessions.settle import wait_for_settle
+from tutti.runtimes.settle import wait_for_settle
 from tutti.sessions.tmux import TmuxBackend
 
 # A terminal program with an idle prompt and a footer clock redrawn every 200 ms. With

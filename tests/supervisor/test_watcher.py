@@ -11,9 +11,10 @@ import pytest
 from tests.helpers import wait_until
 
 from tutti.ops.agents import up
+from tutti.ops.supervisor_process import running_pid
 from tutti.sessions import agent_state
 from tutti.sessions.tmux import TmuxBackend
-from tutti.sessions.watcher import Watcher, running_pid
+from tutti.supervisor.watcher import Watcher
 from tutti.workspace import load_workspace_at
 
 SCRIPT = """
@@ -112,7 +113,7 @@ def test_background_watcher_exits_when_the_last_session_ends(fake_workspace):
 
 
 def test_only_one_watcher_per_workspace_emits_events(fake_workspace):
-    from tutti.sessions.watcher import try_lock
+    from tutti.supervisor.watcher import try_lock
 
     ws = load_workspace_at(fake_workspace([{"name": "a"}], script=SCRIPT))
     held = try_lock(ws)
@@ -135,7 +136,7 @@ def test_an_agent_added_to_tutti_toml_while_watching_is_picked_up(watched):
 
 
 def test_watch_forever_takes_over_when_the_lock_is_released(fake_workspace):
-    from tutti.sessions.watcher import try_lock, watch_forever
+    from tutti.supervisor.watcher import try_lock, watch_forever
 
     ws = load_workspace_at(fake_workspace([{"name": "a"}], script=SCRIPT))
     held = try_lock(ws)

@@ -35,7 +35,7 @@ def list_cmd(as_json: bool) -> None:
 @click.option("--interval", "interval", type=float, default=15.0, show_default=True, help="Seconds between ticks.")
 def run_cmd(interval: float) -> None:
     """Foreground loop: start each workflow when its schedule is due (Ctrl-C stops)."""
-    from tutti.ops.schedule import run_schedules
+    from tutti.supervisor.scheduler import run_schedules
     from tutti.workspace import load_workspace
 
     ws = load_workspace()

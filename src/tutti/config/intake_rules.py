@@ -18,7 +18,7 @@ REQUIRED = {"linear": ("team", "set team = \"ENG\" (the Linear team key)"),
 
 
 def intake_problems(config: TuttiConfig) -> Iterator:
-    from tutti.config.validate import Problem
+    from tutti.config.problems import Problem
 
     seen: set[str] = set()
     for i, cfg in enumerate(config.intake, start=1):

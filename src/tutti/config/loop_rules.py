@@ -14,7 +14,7 @@ MAX_LANES = 64
 
 
 def loop_problems(config: TuttiConfig) -> Iterator:
-    from tutti.config.validate import Problem, listing
+    from tutti.config.problems import Problem, listing
 
     loop = config.loop
     if loop is None:

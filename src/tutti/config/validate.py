@@ -14,21 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from tutti.config import keypath
 from tutti.config.issues import ConfigIssue
 from tutti.config.models import BUILTIN_RUNTIMES, CustomRuntime, TuttiConfig
+from tutti.config.problems import Problem, has_cycle, listing, relative_path_problem
+from tutti.config.runtime_names import FAKE_LOOKS, RUNTIME_ALIASES
 
 PREFIX = "invalid config: "
-
-
-@dataclass(frozen=True)
-class Problem:
-    key_path: str
-    message: str  # without the "invalid config: " prefix
-    hint: str
 
 
 def validate(config: TuttiConfig, file: str = "tutti.toml") -> None:
@@ -61,25 +54,11 @@ def is_known_runtime(name: str, known: set[str]) -> bool:
     """Declared/built-in names, the registry's aliases (`claude`) and fake looks (`fake:codex`)."""
     if name in known:
         return True
-    from tutti.runtimes.registry import ALIASES
-
-    if name in ALIASES:
+    if name in RUNTIME_ALIASES:
         return True
     if name.startswith("fake:"):
-        from tutti.runtimes.fake import LOOKS
-
-        return name.split(":", 1)[1] in LOOKS
+        return name.split(":", 1)[1] in FAKE_LOOKS
     return False
-
-
-def relative_path_problem(value: str) -> str | None:
-    """Why a config path would leave the workspace, or None when it stays inside."""
-    p = PurePosixPath(value.strip())
-    if p.is_absolute() or value.strip().startswith("~"):
-        return "absolute"
-    if ".." in p.parts:
-        return "parent"
-    return None
 
 
 # -- custom runtimes ----------------------------------------------------------------------------
@@ -177,27 +156,6 @@ def _agent_cycle(config: TuttiConfig) -> bool:
     names = {a.name for a in config.agents}
     graph = {a.name: [d for d in a.depends_on if d in names and d != a.name] for a in config.agents}
     return has_cycle(graph)
-
-
-def has_cycle(graph: dict) -> bool:
-    """Kahn's algorithm over `node -> [prerequisites]`."""
-    indegree = {node: 0 for node in graph}
-    dependents: dict = {node: [] for node in graph}
-    for node, prereqs in graph.items():
-        for p in prereqs:
-            if p in graph:
-                indegree[node] += 1
-                dependents[p].append(node)
-    ready = [n for n, d in indegree.items() if d == 0]
-    visited = 0
-    while ready:
-        node = ready.pop()
-        visited += 1
-        for nxt in dependents[node]:
-            indegree[nxt] -= 1
-            if indegree[nxt] == 0:
-                ready.append(nxt)
-    return visited != len(graph)
 
 
 def _role_and_runtime_problems(config: TuttiConfig) -> Iterator[Problem]:
@@ -358,8 +316,3 @@ def _gate_problems(config: TuttiConfig) -> Iterator[Problem]:
     for n, cmd in enumerate(gate.commands, start=1):
         if not cmd.strip():
             yield Problem(f"gate → commands[{n}]", "gate has empty commands entry", "remove the empty entry")
-
-
-def listing(names: set[str]) -> str:
-    shown = sorted(n for n in names if n)
-    return ", ".join(shown) if shown else "(none declared)"

@@ -21,7 +21,7 @@ from tutti.config.models import (
     Workflow,
     WorkflowStep,
 )
-from tutti.config.validate import Problem, has_cycle, listing, relative_path_problem
+from tutti.config.problems import Problem, has_cycle, listing, relative_path_problem
 
 _ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 

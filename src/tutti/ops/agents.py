@@ -236,7 +236,7 @@ def up(ws: Workspace, agent: str | None = None, *, fresh_worktree: bool = False,
     finally:
         # Even when a later agent fails, the ones already launched get watched.
         if result.launched and start_watcher:
-            from tutti.sessions.watcher import ensure_running
+            from tutti.ops.supervisor_process import ensure_running
 
             result.watcher_pid = ensure_running(ws)
     if not result.launched and refused:
@@ -321,7 +321,7 @@ def _launch(ws: Workspace, cfg: Agent, runtime: str, session: str, backend: Sess
         _record_policy(ws, cfg.name, runtime, mode, policy, spec.enforcement, len(allow_rules), spec.argv)
         backend.create(session, spec.argv, cwd=workdir, env=session_env)
         if i + 1 < len(attempts):
-            failure = _launch_failure(backend, session, adapter)
+            failure = launch_failure(backend, session, adapter)
             if failure:
                 backend.kill(session)
                 warnings.append(f"{cfg.name}: launch failed on profile '{attempt.name}' ({failure}); trying next profile")
@@ -353,10 +353,10 @@ def launch_profiles(gc: GlobalConfig | None, profile: Profile | None) -> list[Pr
     return [profile, *others]
 
 
-def _launch_failure(backend: SessionBackend, session: str, adapter) -> str | None:
+def launch_failure(backend: SessionBackend, session: str, adapter) -> str | None:
     """Wait (event-driven, up to LAUNCH_CHECK_SECS) until the new agent is ready or clearly
     failed; the failure reason (auth_failed, rate_limited, provider_down, stopped) or None."""
-    from tutti.sessions.settle import wait_for_settle
+    from tutti.runtimes.settle import wait_for_settle
 
     res = wait_for_settle(backend, session, adapter, timeout_secs=LAUNCH_CHECK_SECS, idle_stable_secs=0.75,
                           require_activity=False)
@@ -495,25 +495,3 @@ def workspaces(*, backend: SessionBackend | None = None) -> list[WorkspaceStatus
         running = sum(1 for a in ws.config.agents if ws.session_name(a.name) in live)
         out.append(WorkspaceStatus(name, str(root), len(ws.config.agents), running))
     return out
-
-
-# -- the other agent actions, reachable from here too (the API looks them up in ops.agents) ----
-def send(ws: Workspace, agent: str, prompt: str, **kwargs: Any):
-    """See `tutti.ops.send.send`."""
-    from tutti.ops.send import send as _send
-
-    return _send(ws, agent, prompt, **kwargs)
-
-
-def land(ws: Workspace, agent: str, **kwargs: Any):
-    """See `tutti.ops.land.land`."""
-    from tutti.ops.land import land as _land
-
-    return _land(ws, agent, **kwargs)
-
-
-def diff(ws: Workspace, agent: str, mode: str = "patch", **kwargs: Any):
-    """See `tutti.ops.diff.diff`."""
-    from tutti.ops.diff import diff as _diff
-
-    return _diff(ws, agent, mode, **kwargs)

@@ -16,9 +16,9 @@ from tutti.ops.resolve import find_agent
 from tutti.runtimes.base import AgentState
 from tutti.runtimes.observe import classify_pane
 from tutti.runtimes.registry import adapter_for
+from tutti.runtimes.settle import SettleResult, wait_for_settle
 from tutti.sessions.backend import SessionBackend, default_backend
 from tutti.sessions.screen import pane_delta
-from tutti.sessions.settle import SettleResult, wait_for_settle
 from tutti.workspace import Workspace
 
 READY_TIMEOUT_SECS = 45.0

@@ -2,7 +2,7 @@
 
 Pure apart from a clock: `RecoveryPolicy.on_failure(Failure)` returns `Action`s (restart now or
 later, pause, give up, provider degraded) and `due()` hands out the restarts whose backoff has
-elapsed. `tutti.resilience.recovery.Recovery` carries them out inside the watcher.
+elapsed. `tutti.supervisor.recovery.Recovery` carries them out inside the supervisor's watcher.
 
 Beats the original (inventory §9.3): a rotation restarts the agent on the NEXT profile of the
 same provider (it restarted on the default profile again), backoff grows per agent instead of a

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tutti.config.runtime_names import RUNTIME_ALIASES
 from tutti.errors import ConfigError
 from tutti.runtimes.base import RuntimeAdapter
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
 BUILTINS = ("claude-code", "codex", "aider", "gemini-cli", "openclaw", "fake")
-ALIASES = {"claude": "claude-code", "gemini": "gemini-cli"}
+ALIASES = RUNTIME_ALIASES
 
 
 def _builtin(name: str) -> RuntimeAdapter:

@@ -8,22 +8,23 @@ started_at, stopped_at`) plus `state` (the lowercase AgentState value), `evidenc
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from tutti.fsutil import write_json_atomic
-from tutti.runtimes.base import AgentState
 from tutti.store.db import now_iso
 
+# Keyed by `tutti.runtimes.base.AgentState` values (a StrEnum: its members hash and compare as
+# these strings). Sessions sit below runtimes, so this file knows the states by value only.
 _STATUS = {
-    AgentState.WORKING: "Working", AgentState.IDLE: "Idle", AgentState.WAITING: "Waiting",
-    AgentState.RATE_LIMITED: "Rate Limited", AgentState.PROVIDER_DOWN: "Provider Down",
-    AgentState.STOPPED: "Stopped", AgentState.UNKNOWN: "Unknown",
+    "working": "Working", "idle": "Idle", "waiting": "Waiting", "rate_limited": "Rate Limited",
+    "provider_down": "Provider Down", "stopped": "Stopped", "unknown": "Unknown",
 }
 
 
-def status_string(state: AgentState, detail: str | None = None) -> str:
-    if state is AgentState.AUTH_FAILED:
+def status_string(state: str, detail: str | None = None) -> str:
+    if state == "auth_failed":
         return f"Auth Failed: {detail}" if detail else "Auth Failed"
     return _STATUS[state]
 
@@ -46,7 +47,7 @@ def update_state(state_dir: Path, agent: str, **fields: Any) -> dict[str, Any]:
         "status": "Unknown", "started_at": None, "stopped_at": None,
     }
     state = fields.get("state")
-    if isinstance(state, AgentState):
+    if isinstance(state, Enum):  # an AgentState
         fields["state"] = state.value
         fields.setdefault("status", status_string(state, fields.get("detail")))
     current.update(fields)

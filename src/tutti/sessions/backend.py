@@ -8,25 +8,12 @@ implementation shipped today; `default_backend()` returns it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
+from tutti.sessions.pane import PaneInfo
 
-@dataclass
-class PaneInfo:
-    """The one pane of an agent session."""
-
-    session: str
-    pane_id: str  # e.g. "%3" — the id control-mode notifications carry
-    pid: int | None
-    dead: bool  # the agent process exited (the pane remains for diagnosis)
-    dead_status: int | None
-    width: int
-    height: int
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+__all__ = ["PaneInfo", "SessionBackend", "default_backend"]
 
 
 class SessionBackend(Protocol):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tutti import proc, proctree
 from tutti.errors import AgentNotRunning, SessionError
-from tutti.sessions.backend import PaneInfo
+from tutti.sessions.pane import PaneInfo
 
 SOCKET_ENV = "TUTTI_TMUX_SOCKET"
 _TIMEOUT = 20.0

@@ -1,6 +1,7 @@
-"""Carrying out recovery inside the watcher (the process that already sees every state change).
+"""Carrying out recovery inside the supervisor's watcher (which already sees every state change).
 
-`Recovery.observe(agent, detection)` is called by `tutti.sessions.watcher.Watcher` on each state
+The pure parts (policy, backoff, history) stay in `tutti.resilience`.
+`Recovery.observe(agent, detection)` is called by `tutti.supervisor.watcher.Watcher` on each state
 transition (and when the working timeout flags a stuck agent); `tick()` runs the restarts whose
 backoff has elapsed. A restart kills the session, relaunches the agent through `ops.agents.up`
 on the profile the policy chose, and waits (event-driven, up to ~10 s) for the new agent to look
@@ -154,7 +155,7 @@ class Recovery:
                 self.ws.store.append_event("agent.recovery_scheduled", agent=a.agent, data=a.event_data())
 
     def _restart(self, a: Action) -> None:
-        from tutti.ops.agents import _launch_failure, up
+        from tutti.ops.agents import launch_failure, up
         from tutti.runtimes.registry import adapter_for
         from tutti.sessions import agent_state
         from tutti.store.db import now_iso
@@ -177,7 +178,7 @@ class Recovery:
                                      stopped_at=now_iso(), detail=f"restarting ({a.trigger} recovery)")
             self.backend.kill(session)
             up(self.ws, agent, backend=self.backend, start_watcher=False, profile_override=a.to_profile)
-            error = _launch_failure(self.backend, session, adapter_for(self.ws, agent))
+            error = launch_failure(self.backend, session, adapter_for(self.ws, agent))
         except TuttiError as exc:
             error = exc.message
         except Exception as exc:  # noqa: BLE001 - a daemon: record the failure, keep watching

@@ -1,18 +1,21 @@
-"""Event-driven agent state detection for one workspace.
+"""The watcher loop: pane observations → state-change events, for one workspace.
 
-One `Watcher` per workspace attaches a tmux control-mode client to each agent session. When
-a pane writes (`%output`), the pane is classified at once (leading edge, throttled while
-output keeps streaming) and again when output settles (`settle_secs` of quiet). Nothing is
-captured while a pane is silent, so idle agents cost (almost) nothing.
+One `Watcher` per workspace attaches a tmux control-mode client (`tutti.sessions.control`) to
+each agent session. When a pane writes (`%output`), the pane is classified at once
+(`tutti.runtimes.observe.classify_pane`; leading edge, throttled while output keeps streaming)
+and again when output settles (`settle_secs` of quiet). Nothing is captured while a pane is
+silent, so idle agents cost (almost) nothing.
 
 On a state change the watcher appends ONE event to the workspace store (`agent.working`,
 `agent.idle`, `agent.waiting`, `agent.auth_failed`, `agent.rate_limited`,
 `agent.provider_down`, `agent.stopped`; data `{from, to, evidence, detail, source}`), updates
-`.tutti/state/{agent}.json`, and appends what the pane printed to `.tutti/logs/{agent}.log`.
+`.tutti/state/{agent}.json`, appends what the pane printed to `.tutti/logs/{agent}.log`, and
+hands the transition to the supervisor's reactions: recovery (`tutti.supervisor.recovery`)
+and auto-handoff (`tutti.supervisor.handoff`).
 
-Run as a background process per workspace (`python -m tutti.sessions.watcher ROOT`, pidfile
-`.tutti/state/watcher.pid`); it exits when no session of the workspace remains. `tt serve`
-can run the same class in a thread (`Watcher(ws).run(stop_event)`).
+It runs inside the background supervisor process (`python -m tutti.supervisor ROOT`, see
+`tutti.supervisor.process`) or as a thread of `tt serve` (`tutti.supervisor.core.Supervisor`);
+an exclusive per-workspace lock makes sure only one of them emits events.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tutti.errors import TuttiError
 from tutti.runtimes.base import AgentState, Detection, RuntimeAdapter
@@ -34,9 +36,9 @@ from tutti.sessions.control import ControlClient
 from tutti.sessions.screen import pane_delta
 from tutti.sessions.tmux import TmuxBackend
 from tutti.store.db import now_iso
+from tutti.supervisor.handoff import AutoHandoff
 from tutti.workspace import Workspace
 
-PIDFILE = "watcher.pid"
 MAX_THROTTLE_SECS = 1.0
 LOG_SCROLLBACK = 300
 LOG_MAX_BYTES = 8 << 20
@@ -74,7 +76,8 @@ class Watcher:
         self.classifications = 0  # how many captures+classifies ran (benchmarks read it)
         self._config_mtime: float | None = None
         self.recover = recover
-        self.recovery = None  # tutti.resilience.recovery.Recovery, created when watching starts
+        self.recovery = None  # tutti.supervisor.recovery.Recovery, created when watching starts
+        self.handoff = AutoHandoff(ws)
 
     # -- public -------------------------------------------------------------------------
     def run(self, stop: threading.Event | None = None, *, exit_when_empty: bool = True,
@@ -283,25 +286,14 @@ class Watcher:
         agent_state.update_state(self.ws.state_dir, p.agent, **fields)
         self._observe(p.agent, det)
         if det.state is AgentState.IDLE:
-            self._maybe_handoff(p.agent, det)
+            self.handoff.on_idle(p.agent, det)
 
-    def _maybe_handoff(self, agent: str, det: Detection) -> None:
-        """`[handoff] auto`: a turn just ended — the moment its context figure is final."""
-        if not self.ws.config.handoff.auto or det.context_used_pct is None:
-            return
-        try:
-            from tutti.ops.handoff import maybe_auto_handoff
-
-            maybe_auto_handoff(self.ws, agent, det.context_used_pct)
-        except Exception as exc:  # noqa: BLE001 - a daemon: log, keep watching
-            print(f"watcher: auto-handoff of {agent}: {exc}", file=sys.stderr)
-
-    # -- recovery (tutti.resilience) --------------------------------------------------------------
+    # -- recovery (tutti.supervisor.recovery) --------------------------------------------------------------
     def _start_recovery(self) -> None:
         if not self.recover or self.recovery is not None:
             return
         try:
-            from tutti.resilience.recovery import Recovery
+            from tutti.supervisor.recovery import Recovery
 
             self.recovery = Recovery(self.ws, self.backend, forget=self._forget,
                                      on_done=lambda: self._queue.put(("rescan", "")))
@@ -362,26 +354,6 @@ def watch_forever(ws: Workspace, stop: threading.Event, *, retry_secs: float = 5
             stop.wait(retry_secs)
 
 
-# -- the background process --------------------------------------------------------------
-def pidfile(ws_root: Path) -> Path:
-    return ws_root / ".tutti" / "state" / PIDFILE
-
-
-def running_pid(ws_root: Path) -> int | None:
-    """pid of this workspace's live watcher process, if any."""
-    try:
-        pid = int(pidfile(ws_root).read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return None
-    if b"tutti.sessions.watcher" in cmdline and str(ws_root).encode() in cmdline:
-        return pid
-    return None
-
-
 def try_lock(ws: Workspace):
     """The workspace's exclusive watcher lock (an open file), or None if another holds it."""
     import fcntl
@@ -394,78 +366,3 @@ def try_lock(ws: Workspace):
         lock.close()
         return None
     return lock
-
-
-def ensure_running(ws: Workspace) -> int:
-    """Start the workspace watcher in the background unless one is alive; return its pid."""
-    pid = running_pid(ws.root)
-    if pid is not None:
-        return pid
-    from tutti import proc
-
-    child = proc.spawn([sys.executable, "-m", "tutti.sessions.watcher", str(ws.root)], on_line=lambda _l: None,
-                       cwd=ws.root)
-    # Wait (briefly) for the child to claim the pidfile, so a second `tt up` does not start another.
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and running_pid(ws.root) != child.pid and child.alive:
-        time.sleep(0.02)
-    return child.pid
-
-
-def main(argv: list[str] | None = None) -> int:
-    from tutti.fsutil import write_text_atomic
-    from tutti.workspace import load_workspace_at
-
-    args = argv if argv is not None else sys.argv[1:]
-    root = Path(args[0]).resolve()
-    ws = load_workspace_at(root)
-    logs = ws.tutti_dir / "logs"
-    ws.state_dir.mkdir(parents=True, exist_ok=True)
-    logs.mkdir(parents=True, exist_ok=True)
-    # Detached: our stdio pipes die with the `tt` that started us.
-    fd = os.open(logs / "watcher.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    sys.stdout = os.fdopen(1, "w", buffering=1)
-    sys.stderr = os.fdopen(2, "w", buffering=1)
-    # One watcher per workspace: the lock is held for the life of the process. Wait a little
-    # for it: a previous watcher may be on its way out.
-    lock = None
-    deadline = time.monotonic() + 5
-    while lock is None and time.monotonic() < deadline:
-        lock = try_lock(ws)
-        if lock is None:
-            time.sleep(0.1)
-    if lock is None:
-        return 0
-    print(f"{now_iso()} watcher {os.getpid()} started for {root}")
-    try:
-        while True:
-            write_text_atomic(pidfile(root), f"{os.getpid()}\n")
-            Watcher(ws).run(exclusive=False)
-            _release_pidfile(root)
-            # A `tt up` may have started a session while we were deciding to exit (and seen
-            # our pid as alive): look once more before letting go of the lock.
-            backend = TmuxBackend()
-            live = set(backend.list())
-            if not any(ws.session_name(a.name) in live for a in ws.config.agents):
-                break
-    finally:
-        _release_pidfile(root)
-        lock.close()
-        print(f"{now_iso()} watcher {os.getpid()} exiting")
-    return 0
-
-
-def _release_pidfile(root: Path) -> None:
-    try:
-        if pidfile(root).read_text().strip() == str(os.getpid()):
-            pidfile(root).unlink()
-    except FileNotFoundError:
-        pass
-
-
-if __name__ == "__main__":
-    sys.exit(main())

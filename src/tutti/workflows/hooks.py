@@ -9,6 +9,7 @@ guard), and a hook naming a workflow already on the current call stack is refuse
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 from dataclasses import asdict, dataclass
@@ -19,9 +20,11 @@ from tutti.errors import TuttiError
 
 if TYPE_CHECKING:
     from tutti.config.models import Hook
-    from tutti.workflows.engine import RunResult
+    from tutti.workflows.engine import RunResult  # the type only: see _engine_run_named
     from tutti.workflows.settings import EngineSettings
     from tutti.workspace import Workspace
+
+ENGINE_MODULE = "tutti.workflows.engine"
 
 
 @dataclass
@@ -115,8 +118,7 @@ def _run_hook(ws: Workspace, hook: Hook, event: str, *, origin: str, agent: str 
 def _run_workflow_hook(ws: Workspace, hook: Hook, event: str, action: str, *, origin: str, agent: str | None,
                        settings: EngineSettings | None, cancel: threading.Event | None, stack: tuple[str, ...],
                        parent_run_id: str | None) -> HookResult:
-    from tutti.workflows.engine import run_named
-
+    run_named = _engine_run_named()
     # The hook's agent scope only applies when that agent exists (workflow_complete of an unscoped run → None).
     scope = agent if agent and ws.config.agent(agent) else None
     try:
@@ -126,6 +128,14 @@ def _run_workflow_hook(ws: Workspace, hook: Hook, event: str, action: str, *, or
         return HookResult(event, action, hook.fail_mode, False, f"{action}: {exc.message}")
     message = f"nested workflow '{hook.workflow}' {'succeeded' if run.success else 'failed'} (run {run.run_id})"
     return HookResult(event, action, hook.fail_mode, run.success, message, run.run_id)
+
+
+def _engine_run_named():
+    """The engine's `run_named`. The engine fires hooks at the end of a run and a hook may run a
+    workflow: the two recurse by nature. The engine imports this module; this module reaches the
+    engine by name at call time — as the engine reaches step executors (`steps.EXECUTOR_MODULES`)
+    — so the import graph stays one-way (engine → hooks)."""
+    return importlib.import_module(ENGINE_MODULE).run_named
 
 
 def _run_command_hook(ws: Workspace, hook: Hook, event: str, env: dict[str, str],

@@ -15,8 +15,8 @@ Semantics (fixing the original, which evaluated cron in UTC despite documenting 
 * A workflow whose previous scheduled run is still in flight is not started again.
 * Last-run times persist atomically in `.tutti/state/scheduler-last-runs.json`.
 
-`Scheduler.tick(now)` takes the clock as an argument so tests freeze it; `run_forever` is the
-foreground loop behind `tt schedule run` (and what `tt serve` may call).
+`Scheduler.tick(now)` takes the clock as an argument so tests freeze it; the loop around it
+(`tt schedule run`, `tt serve`) is `tutti.supervisor.scheduler.run_forever`.
 """
 
 from __future__ import annotations
@@ -289,15 +289,6 @@ class Scheduler:
                 self.ws.store.append_event("schedule.failed", data={"workflow": workflow, "error": str(exc)})
             except Exception:  # noqa: BLE001
                 pass
-
-    def run_forever(self, *, interval_secs: float = 15.0, stop: threading.Event | None = None,
-                    on_tick: Callable[[list[TickDecision]], None] | None = None) -> None:
-        stop = stop or threading.Event()
-        while not stop.is_set():
-            decisions = self.tick(datetime.now(UTC))
-            if on_tick is not None:
-                on_tick(decisions)
-            stop.wait(interval_secs - (time.time() % interval_secs) if interval_secs > 1 else interval_secs)
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
