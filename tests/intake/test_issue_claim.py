@@ -83,20 +83,35 @@ def test_acquire_heartbeat_release_round_trip_and_comment_format(forge, tmp_path
     assert again.returncode != 0 and again.stderr.strip() == "error[claim]: claim is no longer active — cannot renew"
 
 
+def _age_claim(forge, state_file, secs: int) -> None:
+    """Make a claim look as if its run stopped heartbeating `secs` ago (a crashed runner)."""
+    from datetime import timedelta
+
+    from tutti.forge.github import GitHub
+    from tutti.intake.issue_claim import encode
+
+    cid = json.loads(state_file.read_text())["claim_comment_id"]
+    record = decode(forge.github.repo("acme/app")["comments"][str(cid)]["body"])
+    record.last_heartbeat_at -= timedelta(seconds=secs)
+    GitHub("acme/app").update_comment(cid, encode(record))
+
+
 def test_stale_claims_are_swept_and_reused(forge, tmp_path, tt):
     _seed(forge, 1)
     env = {"GITHUB_REPOSITORY": "acme/app"}
-    assert tt("issue-claim", "acquire", "--lease-ttl-secs", "1", "--output", "a.json", cwd=tmp_path, env=env).returncode == 0
+    assert tt("issue-claim", "acquire", "--output", "a.json", cwd=tmp_path, env=env).returncode == 0
     busy = tt("issue-claim", "acquire", "--output", "b.json", cwd=tmp_path, env=env)
     assert busy.returncode != 0 and "no unclaimed open issues found for label 'agent-ops'" in busy.stderr
-    time.sleep(1.2)
+    _age_claim(forge, tmp_path / "a.json", 1801)
     taken = tt("issue-claim", "acquire", "--output", "b.json", cwd=tmp_path, env=env)  # expired: reused
     assert taken.returncode == 0, taken.stderr
     assert "released stale claim on #1" in taken.stderr
     assert json.loads((tmp_path / "b.json").read_text())["issue_number"] == 1
+    stale = tt("issue-claim", "heartbeat", "--state", "a.json", cwd=tmp_path, env=env)
+    assert stale.returncode != 0 and "claim is no longer active" in stale.stderr
     tt("issue-claim", "release", "--state", "b.json", cwd=tmp_path, env=env)
-    assert tt("issue-claim", "acquire", "--lease-ttl-secs", "1", "--output", "c.json", cwd=tmp_path, env=env).returncode == 0
-    time.sleep(1.2)
+    assert tt("issue-claim", "acquire", "--output", "c.json", cwd=tmp_path, env=env).returncode == 0
+    _age_claim(forge, tmp_path / "c.json", 1801)
     swept = tt("issue-claim", "sweep", cwd=tmp_path, env=env)
     assert swept.returncode == 0
     assert swept.stderr.strip().splitlines()[-1] == "sweep complete: 1 stale claims released, 1 labels removed"

@@ -18,7 +18,7 @@ class StoredItems(SourceBase):
     stored_as = "queue"
 
     def __init__(self, ws: Workspace, cfg: Any = None) -> None:
-        self.ws = ws
+        self.ws, self.cfg = ws, cfg
         self.name = getattr(cfg, "name", None) or self.kind
         self.labels = list(getattr(cfg, "labels", None) or [])
 

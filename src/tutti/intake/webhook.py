@@ -17,6 +17,15 @@ class WebhookItems(StoredItems):
     kind = "webhook"
     stored_as = "webhook"
 
+    def list_open(self, *, limit: int = 100) -> list[WorkItem]:
+        """Only the deliveries this intake's source/events match (several webhook intakes may
+        share the store)."""
+        items = super().list_open(limit=100000)
+        if self.cfg is not None:
+            items = [i for i in items if _matches(self.cfg, i.data.get("source", ""), i.data.get("event", ""),
+                                                  i.data.get("payload"))]
+        return items[:limit]
+
 
 def _dig(payload: Any, path: str) -> Any:
     cur = payload
@@ -55,3 +64,24 @@ def store_event(ws: Workspace, *, delivery: str, source: str, event: str, payloa
     fields = item_fields(source, event, payload)
     return local.add_item(ws.store, "webhook", fields.pop("title"), item_id=delivery,
                           data={"source": source, "event": event, "payload": payload}, **fields)
+
+
+def _matches(cfg: Any, source: str, event: str, payload: Any) -> bool:
+    if cfg.kind != "webhook" or cfg.source not in (source, "*"):
+        return False
+    action = payload.get("action") if isinstance(payload, dict) else None
+    names = {event, f"{event}.{action}"} if action else {event}
+    return not cfg.events or "*" in cfg.events or bool(names & set(cfg.events))
+
+
+def ingest(ws: Workspace, *, source: str, event: str, payload: Any, delivery: str | None, raw: bytes) -> list[dict[str, Any]]:
+    """Store a delivery as a work item once per matching `[[intake]]` of kind webhook (none
+    matching: nothing stored). Without a delivery id, identical bodies are one item."""
+    import hashlib
+
+    matching = [c for c in getattr(ws.config, "intake", []) if _matches(c, source, event, payload)]
+    if not matching:
+        return []
+    key = f"{source}:{delivery}" if delivery else f"{source}:hash:{hashlib.sha256(raw).hexdigest()[:16]}"
+    item, created = store_event(ws, delivery=key, source=source, event=event, payload=payload)
+    return [{"intake": c.name, "key": item.key, "id": item.id, "created": created} for c in matching]

@@ -71,6 +71,9 @@ def receive(request: Request, source: str, raw: bytes = Depends(raw_body)):
             return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
     try:
         data = _dispatch(ws, source, str(event), payload, rules, delivery)
+        from tutti.intake.webhook import ingest  # [[intake]] kind = "webhook": the event becomes a work item
+
+        data["intake"] = ingest(ws, source=source, event=str(event), payload=payload, delivery=delivery, raw=raw)
     except BaseException:
         if key:
             idempotency.release(ws.store, key)

@@ -9,7 +9,7 @@ the same ROOT carries on, and a test can read what clients did.
 Endpoints: GitHub at `/` (`GITHUB_API_URL=srv.url`; GraphQL at `/graphql`), Linear GraphQL at
 `/linear/graphql`, Jira REST v3 at `/jira/rest/api/3/...`.
 
-Auth: `Authorization: Bearer|token T`. `srv.add_token(T, login, type)` maps a token to a user;
+Auth: `Authorization: Bearer|token|Basic T` or a bare key (as Linear sends it). `srv.add_token(T, login, type)` maps a token to a user;
 with no tokens added, any token is accepted as user `octo`. No token → 401.
 
 Control (JSON, no auth):
@@ -169,8 +169,9 @@ class ScriptedForge:
     def user_for(self, header: str | None) -> dict[str, str] | None:
         if not header:
             return None
-        parts = header.split(None, 1)
-        token = parts[1].strip() if len(parts) == 2 and parts[0].lower() in ("bearer", "token", "basic") else ""
+        parts = header.split(None, 1)  # "Bearer T", "token T", "Basic B64", or a bare key (Linear)
+        token = parts[1].strip() if len(parts) == 2 and parts[0].lower() in ("bearer", "token", "basic") else \
+            (parts[0] if len(parts) == 1 else "")
         if not token:
             return None
         if not self.tokens:

@@ -2,7 +2,7 @@
 
 Linear: `POST /linear/graphql` answers `issues(filter:)`, `issue(id:)`, `workflowStates`,
 `commentCreate` and `issueUpdate` — recognised by field name, arguments read from the
-variables (`teamKey`, `states`, `labels`, `id`, `input`). Jira: `/jira/rest/api/3/search`
+variables (`filter` as an IssueFilter with team/state/labels, `id`, `input`). Jira: `/jira/rest/api/3/search`
 (GET `?jql=` or POST, also `/search/jql`) with a JQL subset (`project =`, `status =|in|!=`,
 `statusCategory =|!=`, `labels =|in`, `AND`, `ORDER BY created ASC|DESC`), `issue/{key}`,
 `issue/{key}/comment`, `issue/{key}/transitions`.
@@ -83,8 +83,12 @@ class LinearState:
         return Reply(200, {"data": None, "errors": [{"message": "unsupported query for this scripted Linear"}]})
 
     def _issues(self, v: dict[str, Any]) -> dict[str, Any]:
-        team, states, labels = v.get("teamKey"), v.get("states"), v.get("labels") or []
-        kinds = v.get("stateTypes") or (None if states else ["backlog", "unstarted"])
+        filt = v.get("filter") or {}  # IssueFilter: team.key.eq, state.name.in | state.type.in, labels.name.in
+        team = v.get("teamKey") or ((filt.get("team") or {}).get("key") or {}).get("eq")
+        states = v.get("states") or ((filt.get("state") or {}).get("name") or {}).get("in")
+        labels = v.get("labels") or ((filt.get("labels") or {}).get("name") or {}).get("in") or []
+        kinds = v.get("stateTypes") or ((filt.get("state") or {}).get("type") or {}).get("in") \
+            or (None if states else ["backlog", "unstarted"])
         out = []
         for issue in self.data["issues"].values():
             if team and issue["team"]["key"] != team:
