@@ -66,7 +66,7 @@ EXPECTED = {
     "real/gemini_startup_idle": "idle",
     "real/gemini_working": "working",
     "composed/claude_api_retrying": "provider_down",  # Claude retrying on its own, see claude_code.py
-    "composed/claude_api_retrying_early": "working",  # attempt 2/10: a blip, not yet a failure
+    "composed/claude_api_retrying_early": "provider_down",  # attempt 2/10: a retry banner at any attempt (#11 §3)
 }
 
 

@@ -8,11 +8,13 @@ tokens)` and the footer says `esc to interrupt`; a finished turn leaves `✻ Chu
 While Claude Code retries a failing request itself (10 attempts by default, backing off to
 ~32 s each: about 3 minutes in all) the status line reads `✻ API error · Retrying in 11s ·
 attempt 6/10` and its state file still says busy, so the agent would look `working` until the
-retries ran out. From the 4th attempt on (a few seconds of failures: no longer a blip) the line
-is a failure: `rate_limited` when it names a 429 / rate limit, otherwise `provider_down` — the
-requests Claude Code retries without saying why are overloads (529), 5xx and connection
-errors, i.e. the provider, not the account. The detail is the line (with its retry hint, which
-recovery reads).
+retries ran out. The banner is a failure at any attempt: `rate_limited` when it names a 429 /
+rate limit, otherwise `provider_down` (it does not say why; a 401 is retried too, and shows as
+`auth_failed` once the retries end and the transcript records the status). The detail is the
+line (with its retry hint, which recovery reads).
+
+When a turn finally fails, Claude Code writes the error into its session transcript
+(`isApiErrorMessage`, `apiErrorStatus`): `signals.claude_transcript` reads that first.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ RATE = (
     LEAD + r"(?:Claude(?: AI)? usage limit reached|You've hit your (?:usage |session |weekly )?limit|"
     r"Usage limit reached|(?:5-hour|weekly|session|Opus weekly) limit reached)",
 )
-# `✻ API error · Retrying in 11s · attempt 6/10` (attempt ≥ 4), see the module docstring.
-_RETRYING = (r"^[\s✻✢✳✶✽✺·*●⎿]*API\s?error\b[^\n]*?Retrying in \d+\s*s[^\n]*?attempt\s*(?:[4-9]|\d{2,})\s*/\s*\d+")
+# `✻ API error · Retrying in 11s · attempt 6/10` at any attempt, see the module docstring.
+_RETRYING = (r"^[\s✻✢✳✶✽✺·*●⎿]*API\s?error\b[^\n]*?Retrying\b[^\n]*?attempt\s*\d+\s*/\s*\d+")
 RETRYING_RATE = r"(?=[^\n]*(?:\b429\b|rate.?limit))" + _RETRYING
 RETRYING_DOWN = r"(?![^\n]*(?:\b429\b|rate.?limit))" + _RETRYING
 RATE = (*RATE, RETRYING_RATE)

@@ -135,6 +135,11 @@ def _claude(env: dict[str, str], home: Path, workdir: Path, provider: Provider, 
     # (default answer: No) unless pre-approved below.
     _provider_env(env, {"ANTHROPIC_BASE_URL": provider.base_url, "ANTHROPIC_AUTH_TOKEN": provider.api_key,
                         "ANTHROPIC_MODEL": provider.model})
+    # Claude Code retries a failing request 10 times (~3 minutes) behind a banner that does not
+    # say why ("API error · Retrying in 11s · attempt 6/10") — a 401 and a 429 look alike until
+    # it gives up. Three attempts still ride out a blip; then the cause is on screen and in the
+    # transcript, and Tutti's own recovery decides (an agent's env may set another value).
+    env.setdefault("CLAUDE_CODE_MAX_RETRIES", "3")
     if bypass and hasattr(os, "geteuid") and os.geteuid() == 0:
         # Claude Code refuses --permission-mode bypassPermissions as root ("cannot be used with
         # root/sudo privileges") unless told it runs in a sandbox; the user asked for bypass.
@@ -198,10 +203,15 @@ def _codex(env: dict[str, str], home: Path, workdir: Path, provider: Provider, s
         # Codex speaks only the Responses wire format to custom providers ("chat" is rejected).
         doc["model_provider"] = "tutti"
         providers = doc.setdefault("model_providers", tomlkit.table())
-        providers["tutti"] = {
+        # Keep tuning the user (or a harness) set on the provider: request_max_retries,
+        # stream_max_retries, stream_idle_timeout_ms.
+        entry = providers.get("tutti")
+        entry = entry if hasattr(entry, "update") else tomlkit.table()
+        entry.update({
             "name": "tutti", "base_url": provider.base_url, "env_key": "OPENAI_API_KEY",
             "wire_api": "responses",
-        }
+        })
+        providers["tutti"] = entry
     notice = doc.setdefault("notice", tomlkit.table())
     notice["hide_full_access_warning"] = True
     notice["hide_rate_limit_model_nudge"] = True

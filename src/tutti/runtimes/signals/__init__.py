@@ -2,7 +2,8 @@
 screen wherever a runtime offers one:
 
 - Claude Code: the live state file `<config dir>/sessions/<pid>.json` (`claude_state`), found
-  through the tmux pane's process tree and checked against the process start time;
+  through the tmux pane's process tree and checked against the process start time, and the
+  session transcript it names (`claude_transcript`): the API error a turn ended with;
 - Codex: the rollout log (`codex_rollout`): `task_started` / `task_complete` turn edges and
   the error a failed turn ended with;
 - Gemini CLI: its local telemetry file (`gemini_telemetry`): failed API calls with their HTTP
@@ -74,7 +75,15 @@ def read_structured(sources: SignalSources, *, pane_pid: int | None,
 
         st = find_session_state(sessions_dir(sources.claude_config_dir), pane_pid, hint=memo.get("claude_pid"))
         memo["claude_pid"] = st.pid if st else None
-        return st.to_detection() if st else None
+        if st is None:
+            return None
+        if st.status != "busy":  # a turn that ended in an API error says so in the transcript
+            from tutti.runtimes.signals.claude_transcript import failure_detection
+
+            failed = failure_detection(sources.claude_config_dir, st.session_id)
+            if failed is not None:
+                return failed
+        return st.to_detection()
     if sources.runtime == "codex" and sources.codex_home:
         import time
 
