@@ -146,7 +146,8 @@ def test_registration_keeps_global_comments(tt, git_repo, tutti_home):
 def test_list_templates(tt, tmp_path):
     result = tt("init", "--list", "--json", cwd=tmp_path)
     assert result.returncode == 0
-    assert [t["name"] for t in json.loads(result.stdout)] == ["gstack-startup", "minimal", "python", "rust-cli"]
+    names = [t["name"] for t in json.loads(result.stdout)]
+    assert names == sorted(names) and {"go", "gstack-startup", "minimal", "node", "python", "rust", "rust-cli"} <= set(names)
     assert not (tmp_path / "tutti.toml").exists()
 
 

@@ -35,7 +35,7 @@ def test_schema_accepts_fixture_configs(schema, name):
     jsonschema.validate(tomllib.loads((FIXTURES / name).read_text()), schema)
 
 
-@pytest.mark.parametrize("name", ["gstack-startup", "minimal", "python", "rust-cli"])
+@pytest.mark.parametrize("name", ["go", "gstack-startup", "minimal", "node", "python", "rust", "rust-cli"])
 def test_schema_accepts_every_builtin_template(schema, name, tmp_path):
     jsonschema.validate(tomllib.loads(templates.render(templates.builtin(name), tmp_path)), schema)
 

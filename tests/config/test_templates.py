@@ -24,10 +24,12 @@ def make(root: Path, *files: str) -> Path:
 
 
 def test_builtins_are_listed():
-    assert templates.builtin_names() == ["gstack-startup", "minimal", "python", "rust-cli"]
+    names = templates.builtin_names()
+    assert names == sorted(names)
+    assert {"go", "gstack-startup", "minimal", "node", "python", "rust", "rust-cli"} <= set(names)
 
 
-@pytest.mark.parametrize("name", ["gstack-startup", "minimal", "python", "rust-cli"])
+@pytest.mark.parametrize("name", ["go", "gstack-startup", "minimal", "node", "python", "rust", "rust-cli", "sdlc"])
 def test_every_builtin_renders_to_a_valid_config(name, tmp_path):
     loaded = load_config_text(templates.render(templates.builtin(name), tmp_path), tmp_path / "tutti.toml")
     assert loaded.warnings == [] and loaded.template == name
@@ -38,11 +40,12 @@ def test_rust_binary_crate_picks_rust_cli_not_minimal(tmp_path):
     assert pick.template.name == "rust-cli"
     assert pick.reason.startswith("picked 'rust-cli' (matched Cargo.toml, src/main.rs)")
     assert "gstack-startup" in pick.reason  # the runner-up is explained, not silently dropped
-    assert [m.template.name for m in pick.matches] == ["rust-cli", "gstack-startup"]
+    assert [m.template.name for m in pick.matches] == ["rust-cli", "rust", "gstack-startup"]
 
 
-def test_rust_library_crate_picks_gstack(tmp_path):
-    assert templates.pick(make(tmp_path, "Cargo.toml", "src/lib.rs")).template.name == "gstack-startup"
+def test_rust_library_crate_picks_the_rust_library_template(tmp_path):
+    # issue #11: a library crate got the five-agent gstack team with no verify
+    assert templates.pick(make(tmp_path, "Cargo.toml", "src/lib.rs")).template.name == "rust"
 
 
 @pytest.mark.parametrize("marker", ["pyproject.toml", "setup.py", "setup.cfg", "requirements.txt"])
@@ -103,9 +106,20 @@ def test_render_substitutes_only_template_variables(tmp_path):
 
 
 # -- python tooling -----------------------------------------------------------------------------
-def _runs(root: Path) -> list[str]:
+def _runs(root: Path, *, with_tests: bool = True) -> list[str]:
+    if with_tests:  # a project with a test file (without one there is no pytest step)
+        make(root, "tests/test_it.py")
     return [line.split("=", 1)[1].strip().strip('"') for line in verify_steps_toml(root).splitlines()
             if line.startswith("run =")]
+
+
+def test_python_project_without_tests_gets_no_pytest_step(tmp_path):
+    make(tmp_path, "pyproject.toml", "pkg/__init__.py")
+    runs = _runs(tmp_path, with_tests=False)
+    assert not any("pytest" in r for r in runs)
+    assert runs and "compileall" in runs[0]  # verify still exists and checks something real
+    (tmp_path / "ruff.toml").write_text("")
+    assert _runs(tmp_path, with_tests=False) == ["ruff check ."]
 
 
 def test_python_verify_is_pytest_only_without_linters(tmp_path):

@@ -39,6 +39,8 @@ def init(template: str | None, force: bool, as_json: bool, list_templates: bool)
         echo(f"{'Created' if result.gitignore == 'created' else 'Updated'} .gitignore (ignores .tutti/)")
     if result.registered:
         echo(f"Registered workspace '{result.workspace}'")
+    if result.permissions:
+        echo(f"Permissions: {result.permissions['summary']}")
     for w in result.warnings:
         warn(w)
     echo("\nNext steps:")

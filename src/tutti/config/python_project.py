@@ -91,12 +91,36 @@ def _requirement_name(req: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
+def has_tests(root: Path) -> bool:
+    """Whether there is anything for pytest to collect (a python project without tests gets no
+    pytest step: pytest would exit 5, "no tests ran", and fail verify)."""
+    skip = {".git", ".venv", "venv", "node_modules", ".tutti", ".tox", "build", "dist", "site-packages"}
+    stack, seen = [root], 0
+    while stack and seen < 5000:  # bounded: a huge tree is not scanned to the last file
+        folder = stack.pop()
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            name = entry.name
+            if entry.is_dir():
+                if name not in skip and not name.startswith("."):
+                    stack.append(entry)
+            elif name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")):
+                return True
+    return False
+
+
 def verify_steps_toml(root: Path) -> str:
     """The `[[workflow.step]]` tables of the python template's verify workflow."""
     tooling = detect_tooling(root)
     python = "python" if shutil.which("python") else "python3"
-    # A project that declares pytest-xdist runs its suite in parallel; so does its verify.
-    steps = [("tests", f"{python} -m pytest -q" + (" -n auto" if tooling.xdist else ""), 900)]
+    steps = []
+    if has_tests(root):
+        # A project that declares pytest-xdist runs its suite in parallel; so does its verify.
+        steps.append(("tests", f"{python} -m pytest -q" + (" -n auto" if tooling.xdist else ""), 900))
     if tooling.ruff:
         steps.append(("lint", "ruff check .", 300))
     elif tooling.flake8:
@@ -104,11 +128,12 @@ def verify_steps_toml(root: Path) -> str:
     if tooling.mypy:
         target = "" if tooling.mypy_files_configured else " ."
         steps.append(("types", f"{python} -m mypy{target}", 600))
-    blocks = [
-        f'[[workflow.step]]\nid = "{sid}"\ntype = "command"\nrun = "{run}"\nfail_mode = "closed"\ntimeout_secs = {secs}\n'
-        for sid, run, secs in steps
-    ]
-    return "\n".join(blocks)
+    if not steps:
+        # No tests and no linters: at least every module must compile (and verify exists).
+        steps.append(("compile", f"{python} -m compileall -q -x '(^|/)(\\.venv|venv|\\.git|\\.tutti|node_modules)/' .", 300))
+    from tutti.config.project_checks import step_toml
+
+    return "\n".join(step_toml(sid, run, secs) for sid, run, secs in steps)
 
 
 def _pyproject_tool_table(path: Path) -> dict:

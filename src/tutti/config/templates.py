@@ -205,7 +205,15 @@ def _python_verify_steps(root: Path) -> str:
 VARIABLES: dict[str, Callable[[Path], str]] = {
     "project_name": lambda root: toml_string_content(root.resolve().name or "unnamed"),
     "python_verify_steps": _python_verify_steps,
+    "node_verify_steps": lambda root: _checks().node_verify_steps(root),
+    "minimal_verify_steps": lambda root: _checks().minimal_verify_steps(root),
 }
+
+
+def _checks():
+    from tutti.config import project_checks
+
+    return project_checks
 
 
 def toml_string_content(value: str) -> str:

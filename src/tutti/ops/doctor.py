@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tutti import proc
+from tutti.config.models import BUILTIN_RUNTIMES
 from tutti.errors import TuttiError
 
 if TYPE_CHECKING:
@@ -72,11 +73,19 @@ def run_doctor(start: Path | None = None) -> DoctorReport:
     except TuttiError as exc:
         report.add("config", "fail", exc.message, exc.hint)
         return report
-    report.add("config", "pass", f"{ws.config_path} loaded ({len(ws.config.agents)} agents, "
-                                  f"{len(ws.config.workflows)} workflows)")
+    unknown = _unknown_role_runtimes(ws)
+    if unknown:
+        report.add("config", "fail", f"{ws.config_path}: " + "; ".join(unknown),
+                   f"use a built-in runtime ({', '.join(BUILTIN_RUNTIMES)}) or declare [[runtime]] name = \"...\"")
+    else:
+        report.add("config", "pass", f"{ws.config_path} loaded ({len(ws.config.agents)} agents, "
+                                      f"{len(ws.config.workflows)} workflows)")
     for warning in ws.warnings:
         report.add("config/warning", "warn", str(warning), "fix or remove the key in tutti.toml")
     _check_git_repo(report, ws)
+    from tutti.ops.doctor_project import check_project
+
+    check_project(report, ws)
     if gcfg is not None:
         _check_profile(report, ws, gcfg)
         _check_launch_policy(report, ws, gcfg)
@@ -88,6 +97,14 @@ def run_doctor(start: Path | None = None) -> DoctorReport:
     if gcfg is not None:
         _check_port(report, gcfg.dashboard.port)
     return report
+
+
+def _unknown_role_runtimes(ws: Workspace) -> list[str]:
+    """`[roles]` entries naming a runtime that neither ships with tutti nor is a [[runtime]]."""
+    custom = {r.name for r in ws.config.runtimes}
+    return [f"[roles] {role} = \"{runtime}\": unknown runtime '{runtime}'"
+            for role, runtime in (ws.config.roles or {}).items()
+            if runtime not in BUILTIN_RUNTIMES and runtime not in custom]
 
 
 def _global_config() -> GlobalConfig:
@@ -196,7 +213,7 @@ def _check_agent_runtime(report: DoctorReport, ws: Workspace, agent: Agent, gcfg
     binary = _binary_for(ws, agent, runtime, profile)
     if binary is None:
         report.add(name, "fail", f"agent '{agent.name}' uses unknown runtime '{runtime}'",
-                   f"use one of {', '.join(RUNTIME_BINARIES)} or declare [[runtime]] name = \"{runtime}\"")
+                   f"use one of {', '.join(BUILTIN_RUNTIMES)} or declare [[runtime]] name = \"{runtime}\"")
     elif shutil.which(binary) or (os.sep in binary and Path(binary).is_file()):
         report.add(name, "pass", f"{runtime}: {shutil.which(binary) or binary}")
     else:

@@ -30,6 +30,7 @@ class InitResult:
     gitignore: str = "unchanged"  # created | updated | unchanged
     registered: bool = False
     global_config_created: bool = False
+    permissions: dict = field(default_factory=dict)  # {mode, summary, added_rules}: how `tt up` will launch
     warnings: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
 
@@ -78,6 +79,7 @@ def init_workspace(root: Path, *, template: str | None = None, force: bool = Fal
     )
     result.gitignore = ensure_gitignored(root)
     _register(result, root)
+    _permissions(result, config)
     if not _inside_git_repo(root):
         result.warnings.append(f"{root} is not a git repository: agents need git for their worktrees (run `git init`)")
     result.next_steps = _next_steps(result)
@@ -113,6 +115,61 @@ def _register(result: InitResult, root: Path) -> None:
         result.registered = True
     except TuttiError as exc:
         result.warnings.append(f"workspace not registered in the global config: {exc.message}")
+
+
+# What every agent team needs besides its workflows' commands (Claude tool names are ignored by
+# the shell shims of the other runtimes).
+BASE_RULES = ("Read", "Edit", "Write", "Glob", "Grep", "git status", "git diff", "git log", "git add", "git commit")
+
+
+def _permissions(result: InitResult, config) -> None:
+    """Leave a config `tt up` can start: mode auto needs `[permissions] allow` rules, so when the
+    global config has none, write rules derived from this config's own workflow commands (and
+    the basics every agent needs); say what was chosen either way."""
+    from tutti.ops.doctor import POLICY_RUNTIMES
+
+    mode = config.launch.mode
+    runtimes = {config.resolved_runtime(a) for a in config.agents}
+    if not runtimes & set(POLICY_RUNTIMES) or mode == "safe" or (mode == "unattended" and config.launch.policy == "bypass"):
+        result.permissions = {"mode": mode, "added_rules": [],
+                              "summary": f"[launch] mode = \"{mode}\": no allow rules needed"}
+        return
+    from tutti.config.global_config import append_permission_rules, global_path
+    from tutti.ops.permissions import allow_rules
+
+    try:
+        existing = allow_rules()
+        if existing:
+            result.permissions = {"mode": mode, "added_rules": [], "summary": (
+                f"[launch] mode = \"{mode}\" (the default): agents run the {len(existing)} allow rule(s) already in "
+                f"{global_path()} unattended — `tt permissions suggest verify` lists what they do not cover")}
+            return
+        added = append_permission_rules([*BASE_RULES, *_workflow_rules(config)])
+    except TuttiError as exc:
+        result.warnings.append(f"no allow rules written ({exc.message}): `tt up` in mode {mode} will refuse; "
+                               "add [permissions] allow rules or set [launch] mode = \"safe\"")
+        return
+    result.permissions = {"mode": mode, "added_rules": added, "summary": (
+        f"[launch] mode = \"{mode}\" (the default): added {len(added)} allow rule(s) to {global_path()} "
+        f"[permissions] — from this config's workflows plus git and file tools: {', '.join(added)}")}
+
+
+def _workflow_rules(config) -> list[str]:
+    """The narrowest rule for every simple command of every workflow command step."""
+    from tutti.policy.commandline import UnparseableCommand, split_commands
+    from tutti.policy.permissions import suggest_rule
+
+    rules: list[str] = []
+    for wf in config.workflows:
+        for step in wf.steps:
+            if step.type != "command":
+                continue
+            try:
+                parts = split_commands(step.run)
+            except UnparseableCommand:
+                continue
+            rules += [r for r in (suggest_rule(p) for p in parts) if r]
+    return list(dict.fromkeys(rules))
 
 
 def _roles(template, config) -> list[dict]:
