@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from tutti.adapters import Registry
 from tutti.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -103,38 +104,29 @@ class SourceBase:
 
 
 # -- registry ---------------------------------------------------------------------------------
-# kind -> factory(ws, intake_config) -> IntakeSource. Factories import their adapter lazily.
-SourceFactory = Callable[["Workspace", Any], IntakeSource]
-_FACTORIES: dict[str, str | SourceFactory] = {
+# kind -> factory(ws, intake_config) -> IntakeSource (tutti.adapters.Registry; lazy paths, so an
+# adapter's module and its HTTP client load only when that kind is configured).
+SOURCES: Registry[IntakeSource] = Registry("intake kind", {
     "github": "tutti.intake.github:GitHubIssues",
     "linear": "tutti.intake.linear:LinearIssues",
     "jira": "tutti.intake.jira:JiraIssues",
     "queue": "tutti.intake.queue:LocalQueue",
     "webhook": "tutti.intake.webhook:WebhookItems",
-}
+})
 
 
-def register_source(kind: str, factory: str | SourceFactory) -> None:
+def register_source(kind: str, factory: str | Callable[..., IntakeSource]) -> None:
     """Add an intake kind: `factory(ws, cfg)` or a lazy "module:attribute" path to one."""
-    _FACTORIES[kind] = factory
+    SOURCES.register(kind, factory)
 
 
 def source_kinds() -> list[str]:
-    return sorted(_FACTORIES)
+    return SOURCES.kinds()
 
 
 def build_source(ws: Workspace, cfg: Any) -> IntakeSource:
     """The adapter for one `[[intake]]` table (`cfg.kind` picks it)."""
-    factory = _FACTORIES.get(cfg.kind)
-    if factory is None:
-        raise ConfigError(f"unknown intake kind '{cfg.kind}'",
-                          hint=f"use one of: {', '.join(source_kinds())}")
-    if isinstance(factory, str):
-        import importlib
-
-        module, attr = factory.split(":")
-        factory = getattr(importlib.import_module(module), attr)
-    return factory(ws, cfg)  # type: ignore[operator]
+    return SOURCES.build(cfg.kind, ws, cfg, where=f"{ws.config_path}: intake '{cfg.name}' → kind")
 
 
 def build_sources(ws: Workspace, names: list[str] | None = None) -> list[IntakeSource]:
