@@ -44,8 +44,7 @@ def diff(ws: Workspace, agent: str, mode: str = "patch", *, staged: bool = False
     if not (path / ".git").exists():
         raise RoutingError(f"worktree not found for '{cfg.name}' at {path}", hint=f"Launch with `tt up {cfg.name}` first.")
     branch = git(path, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
-    base = git(ws.root, "merge-base", "HEAD", branch).stdout.strip()
-    commits = git(ws.root, "log", "--oneline", f"{base}..{branch}").stdout.splitlines()
+    base, commits = _unlanded(ws, branch)
     status = [line for line in git(path, "status", "--short").stdout.splitlines() if line]
     cached = ["--cached"] if staged or mode == "staged" else []
     shape = {"name-only": ["--name-only"], "stat": ["--stat"]}.get(mode, [])
@@ -60,3 +59,17 @@ def diff(ws: Workspace, agent: str, mode: str = "patch", *, staged: bool = False
     untracked = [line[3:] for line in status if line.startswith("??")]
     files += len(untracked)
     return DiffResult(cfg.name, str(path), branch, base, mode, text, commits, status, files, ins, dels)
+
+
+def _unlanded(ws: Workspace, branch: str) -> tuple[str, list[str]]:
+    """The diff base and the commits not yet on the project HEAD. `tt land` cherry-picks, so a
+    landed commit has a new hash on HEAD: `git cherry` (patch identity) tells them apart. When the
+    landed commits are the branch's oldest ones (the usual case), the diff starts after them."""
+    base = git(ws.root, "merge-base", "HEAD", branch).stdout.strip()
+    marks = [line.split(" ", 1) for line in git(ws.root, "cherry", "HEAD", branch, base).stdout.splitlines() if line]
+    pending = [sha for mark, sha in marks if mark == "+"]
+    first_pending = next((i for i, (mark, _) in enumerate(marks) if mark == "+"), len(marks))
+    if first_pending and all(mark == "+" for mark, _ in marks[first_pending:]):
+        base = marks[first_pending - 1][1]  # everything up to here is already landed
+    commits = [git(ws.root, "log", "-1", "--oneline", sha).stdout.strip() for sha in reversed(pending)]
+    return base, commits
