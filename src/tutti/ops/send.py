@@ -73,55 +73,9 @@ def send(ws: Workspace, agent: str, prompt: str, *, auto_up: bool = False, wait:
     from tutti.budget import check as budget_check
 
     result.warnings.extend(budget_check(ws, "send", cfg.name).warnings)  # BudgetError when enforced
-
-    pane = backend.pane(session)
-    det_state = AgentState.UNKNOWN
-    if pane is None or pane.dead:
-        if not auto_up:
-            why = "its agent process exited" if pane is not None else "no session"
-            raise AgentNotRunning(f"agent '{cfg.name}' is not running ({why})", hint=f"Start the agent first: tt up {cfg.name}")
-        from tutti.ops.agents import up
-
-        up(ws, cfg.name, backend=backend)
-        result.auto_started = True
-        ready = wait_for_settle(backend, session, adapter, timeout_secs=READY_TIMEOUT_SECS,
-                                idle_stable_secs=READY_STABLE_SECS, require_activity=False)
-        if not ready.completed:
-            if ready.outcome == "timeout":
-                raise SessionError(
-                    f"agent '{cfg.name}' did not become ready after auto-up within {int(READY_TIMEOUT_SECS)}s (state: {ready.state})",
-                    hint=f"run `tt up {cfg.name}` first, then retry `tt send`")
-            _fail(cfg.name, ready, READY_TIMEOUT_SECS, during="auto_up_failed")
-    else:
-        det, _ = classify_pane(backend, session, adapter)
-        det_state = det.state
-        if det.state is AgentState.WAITING and not answer:
-            raise SessionError(f"agent '{cfg.name}' is waiting for input ({det.detail or ', '.join(det.evidence[:2])})",
-                               hint=f"answer the dialog with `tt attach {cfg.name}`, or pass --answer to send this text as the answer",
-                               code="agent_waiting")
-        if det.state is AgentState.UNKNOWN:
-            result.warnings.append(f"agent '{cfg.name}' state is unknown; the prompt may hit a shell or a dialog")
-        elif det.state.is_failure:
-            result.warnings.append(f"agent '{cfg.name}' looks {det.state.value}: {det.detail or ''}".rstrip(": "))
-
+    det_state = _ready_for_prompt(ws, cfg.name, session, adapter, backend, result, auto_up=auto_up, answer=answer)
     before = backend.capture(session, scrollback=max(output_lines, 20)) if output else ""
-    answering = answer and det_state is AgentState.WAITING
-    probe = _turn_probe(adapter) if not answering else None  # snapshot *before* the paste
-    if answering:
-        # Dialogs take keystrokes, not pastes (a paste never answers a dialog): type it.
-        backend.send_keys(session, "-l", prompt)
-    else:
-        backend.send_text(session, prompt, submit=False)
-    baseline = backend.capture(session)
-    delay = adapter.submit_delay_secs()
-    if delay > 0:
-        import time
-
-        time.sleep(delay)
-    backend.send_keys(session, "Enter")
-    if not answering:
-        _confirm_delivery(backend, session, adapter, prompt, probe, baseline, result)
-
+    baseline = _deliver(backend, session, adapter, prompt, result, answering=answer and det_state is AgentState.WAITING)
     if wait:
         res = wait_for_settle(backend, session, adapter, timeout_secs=timeout_secs, idle_stable_secs=idle_stable_secs,
                               startup_grace_secs=startup_grace_secs, baseline=baseline)
@@ -142,6 +96,62 @@ def send(ws: Workspace, agent: str, prompt: str, *, auto_up: bool = False, wait:
     ws.store.append_event("agent.prompt_sent", agent=cfg.name, data={
         "chars": len(prompt), "waited": wait, "completion_source": result.completion_source, "auto_started": result.auto_started})
     return result
+
+
+def _ready_for_prompt(ws: Workspace, agent: str, session: str, adapter, backend: SessionBackend, result: SendResult,
+                      *, auto_up: bool, answer: bool) -> AgentState:
+    """Make sure a prompt can go in: start the agent (`auto_up`) or refuse a missing one, refuse a
+    dialog unless `answer`, warn about unknown/failure states. The state seen (UNKNOWN after auto-up)."""
+    pane = backend.pane(session)
+    if pane is None or pane.dead:
+        if not auto_up:
+            why = "its agent process exited" if pane is not None else "no session"
+            raise AgentNotRunning(f"agent '{agent}' is not running ({why})", hint=f"Start the agent first: tt up {agent}")
+        from tutti.ops.agents import up
+
+        up(ws, agent, backend=backend)
+        result.auto_started = True
+        ready = wait_for_settle(backend, session, adapter, timeout_secs=READY_TIMEOUT_SECS,
+                                idle_stable_secs=READY_STABLE_SECS, require_activity=False)
+        if not ready.completed:
+            if ready.outcome == "timeout":
+                raise SessionError(
+                    f"agent '{agent}' did not become ready after auto-up within {int(READY_TIMEOUT_SECS)}s (state: {ready.state})",
+                    hint=f"run `tt up {agent}` first, then retry `tt send`")
+            _fail(agent, ready, READY_TIMEOUT_SECS, during="auto_up_failed")
+        return AgentState.UNKNOWN
+    det, _ = classify_pane(backend, session, adapter)
+    if det.state is AgentState.WAITING and not answer:
+        raise SessionError(f"agent '{agent}' is waiting for input ({det.detail or ', '.join(det.evidence[:2])})",
+                           hint=f"answer the dialog with `tt attach {agent}`, or pass --answer to send this text as the answer",
+                           code="agent_waiting")
+    if det.state is AgentState.UNKNOWN:
+        result.warnings.append(f"agent '{agent}' state is unknown; the prompt may hit a shell or a dialog")
+    elif det.state.is_failure:
+        result.warnings.append(f"agent '{agent}' looks {det.state.value}: {det.detail or ''}".rstrip(": "))
+    return det.state
+
+
+def _deliver(backend: SessionBackend, session: str, adapter, prompt: str, result: SendResult, *,
+             answering: bool) -> str:
+    """Paste (or, answering a dialog, type) the prompt, press Enter once, confirm the turn started.
+    Returns the screen right after the paste (the settle wait's baseline)."""
+    probe = _turn_probe(adapter) if not answering else None  # snapshot *before* the paste
+    if answering:
+        # Dialogs take keystrokes, not pastes (a paste never answers a dialog): type it.
+        backend.send_keys(session, "-l", prompt)
+    else:
+        backend.send_text(session, prompt, submit=False)
+    baseline = backend.capture(session)
+    delay = adapter.submit_delay_secs()
+    if delay > 0:
+        import time
+
+        time.sleep(delay)
+    backend.send_keys(session, "Enter")
+    if not answering:
+        _confirm_delivery(backend, session, adapter, prompt, probe, baseline, result)
+    return baseline
 
 
 DELIVERY_TIMEOUT_SECS = 15.0

@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from tutti.runtimes.base import AgentState, Detection, RuntimeAdapter
+from tutti.runtimes.observe import classify_pane
 from tutti.sessions.control import ControlClient
 from tutti.sessions.screen import body
 from tutti.sessions.tmux import TmuxBackend
@@ -57,63 +58,82 @@ def wait_for_settle(backend: TmuxBackend, session: str, adapter: RuntimeAdapter,
     changed" means the agent did something. `require_activity=False` is for readiness after a
     launch: idle and stable is enough.
     """
-    from tutti.runtimes.observe import classify_pane
-
     woke = threading.Event()
     client = ControlClient(backend, session, on_output=lambda _p: woke.set(), on_exit=woke.set).start()
     client.subscribe("dead", "#{pane_dead}")
-    started = time.monotonic()
-    deadline = started + timeout_secs
-    base_body = body(baseline) if baseline is not None else None
-    activity = not require_activity
-    idle_since: float | None = None
-    idle_body: str | None = None
-    last_output = started
-    det = Detection(AgentState.UNKNOWN, 0.0)
+    progress = _Progress(time.monotonic(), idle_stable_secs, startup_grace_secs,
+                         body(baseline) if baseline is not None else None, activity=not require_activity)
+    deadline = progress.started + timeout_secs
     screen = ""
     try:
         while True:
             now = time.monotonic()
             det, screen = classify_pane(backend, session, adapter)
-            current_body = body(screen)
-            if det.state in ENDING:
-                return _result(ENDING[det.state], det, screen, started, activity)
-            if det.state is AgentState.WORKING:
-                activity = True
-                idle_since = None
-            elif det.state is AgentState.IDLE:
-                if not activity and base_body is not None and current_body != base_body:
-                    activity = True  # the prompt was consumed and the agent printed something
-                if idle_since is None or current_body != idle_body:
-                    idle_since, idle_body = now, current_body
-                ready = activity or (now - started >= startup_grace_secs)
-                if ready and now - idle_since >= idle_stable_secs:
-                    res = _result("completed", det, screen, started, activity)
-                    res.source = "runtime_signal" if activity else "heuristic_idle_stable"
-                    if not activity:
-                        res.detail = "completion_before_activity_after_grace"
-                    return res
-            else:
-                idle_since = None
+            done = progress.judge(det, screen, now)
+            if done is not None:
+                return done
             if now >= deadline:
-                return _result("timeout", det, screen, started, activity)
+                return _result("timeout", det, screen, progress.started, progress.activity)
             if cancel is not None and cancel.is_set():
-                return _result("cancelled", det, screen, started, activity)
-            # Sleep until output arrives, the pane settles, or the idle timer could fire.
-            wait = 1.0
-            if idle_since is not None:
-                wait = min(wait, max(0.05, idle_since + idle_stable_secs - now))
-            woke.clear()
-            if woke.wait(timeout=max(0.0, min(wait, deadline - now))):
-                last_output = time.monotonic()
-                # Let a burst of output finish before capturing again.
-                while woke.wait(timeout=settle_secs) and time.monotonic() - last_output < 2.0:
-                    woke.clear()
+                return _result("cancelled", det, screen, progress.started, progress.activity)
+            _sleep(woke, progress.next_wait(now), deadline - now, settle_secs)
             if client.exited and not backend.exists(session):
                 return SettleResult("stopped", AgentState.STOPPED.value, detail="session ended",
-                                    elapsed_secs=time.monotonic() - started, activity_seen=activity, screen=screen)
+                                    elapsed_secs=time.monotonic() - progress.started,
+                                    activity_seen=progress.activity, screen=screen)
     finally:
         client.stop()
+
+
+@dataclass
+class _Progress:
+    """What the wait has seen so far, and whether one observation ends it."""
+
+    started: float
+    idle_stable_secs: float
+    startup_grace_secs: float
+    base_body: str | None
+    activity: bool = False
+    idle_since: float | None = None
+    idle_body: str | None = None
+
+    def judge(self, det: Detection, screen: str, now: float) -> SettleResult | None:
+        if det.state in ENDING:
+            return _result(ENDING[det.state], det, screen, self.started, self.activity)
+        if det.state is AgentState.WORKING:
+            self.activity = True
+            self.idle_since = None
+        elif det.state is AgentState.IDLE:
+            current_body = body(screen)
+            if not self.activity and self.base_body is not None and current_body != self.base_body:
+                self.activity = True  # the prompt was consumed and the agent printed something
+            if self.idle_since is None or current_body != self.idle_body:
+                self.idle_since, self.idle_body = now, current_body
+            ready = self.activity or (now - self.started >= self.startup_grace_secs)
+            if ready and now - self.idle_since >= self.idle_stable_secs:
+                res = _result("completed", det, screen, self.started, self.activity)
+                res.source = "runtime_signal" if self.activity else "heuristic_idle_stable"
+                if not self.activity:
+                    res.detail = "completion_before_activity_after_grace"
+                return res
+        else:
+            self.idle_since = None
+        return None
+
+    def next_wait(self, now: float) -> float:
+        """Sleep until output arrives, the pane settles, or the idle timer could fire."""
+        if self.idle_since is None:
+            return 1.0
+        return min(1.0, max(0.05, self.idle_since + self.idle_stable_secs - now))
+
+
+def _sleep(woke: threading.Event, wait: float, left: float, settle_secs: float) -> None:
+    woke.clear()
+    if woke.wait(timeout=max(0.0, min(wait, left))):
+        last_output = time.monotonic()
+        # Let a burst of output finish before capturing again.
+        while woke.wait(timeout=settle_secs) and time.monotonic() - last_output < 2.0:
+            woke.clear()
 
 
 def _result(outcome: str, det: Detection, screen: str, started: float, activity: bool) -> SettleResult:
