@@ -158,62 +158,6 @@ def agent_pipeline(git_repo, tmux_socket):
     return _make
 
 
-FAKE_GH_SCRIPT = r"""#!/usr/bin/env python3
-import json, os, sys
-args = sys.argv[1:]
-with open(os.environ["FAKE_GH_LOG"], "a") as fh:
-    fh.write(json.dumps(args) + "\n")
-state = json.load(open(os.environ["FAKE_GH_STATE"]))
-if args[:2] == ["repo", "view"]:
-    print("acme/widgets")
-elif args[:2] == ["pr", "list"]:
-    print(json.dumps(state.get("prs", [])))
-elif args[:2] == ["pr", "checks"]:
-    print(state.get("checks_output", "ci\tpass"))
-    sys.exit(state.get("checks_exit", 0))
-elif args[:2] == ["pr", "create"]:
-    state["prs"] = [{"number": 7, "url": "https://github.com/acme/widgets/pull/7"}]
-    json.dump(state, open(os.environ["FAKE_GH_STATE"], "w"))
-    print("https://github.com/acme/widgets/pull/7")
-elif args[:2] == ["api", "graphql"]:
-    after = next((a.split("=", 1)[1] for a in args if a.startswith("after=")), None)
-    pages = state.get("thread_pages", [[]])
-    i = int(after) if after else 0
-    nodes = [{"isResolved": r} for r in pages[i]]
-    has_next = i + 1 < len(pages)
-    print(json.dumps({"data": {"repository": {"pullRequest": {"reviewThreads": {
-        "pageInfo": {"hasNextPage": has_next, "endCursor": str(i + 1) if has_next else None}, "nodes": nodes}}}}}))
-else:
-    sys.exit("unexpected gh call: " + " ".join(args))
-"""
-
-
-@pytest.fixture
-def fake_gh(tmp_path, monkeypatch):
-    """A fake `gh` first on PATH: answers repo view / pr list|checks|create / api graphql from a
-    JSON state file; `set_state(**state)` changes answers, `calls()` lists argv received."""
-    import json as _json
-
-    bindir = tmp_path / "fake-gh-bin"
-    bindir.mkdir()
-    gh = bindir / "gh"
-    gh.write_text(FAKE_GH_SCRIPT)
-    gh.chmod(0o755)
-    state_file, log = tmp_path / "gh-state.json", tmp_path / "gh-log.jsonl"
-    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_GH_STATE", str(state_file))
-    monkeypatch.setenv("FAKE_GH_LOG", str(log))
-
-    def set_state(**state):
-        state_file.write_text(_json.dumps(state))
-
-    def calls():
-        return [_json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-
-    set_state()
-    return set_state, calls
-
-
 @pytest.fixture
 def forge(tmp_path, monkeypatch):
     """The scripted forge (`tutti.testing.forge`) on 127.0.0.1, with GITHUB_API_URL and

@@ -2,7 +2,7 @@
 
 Order: the gate is checked first (against the branch head that was reviewed), then
 `ops.land.land` cherry-picks onto the current branch (or, with `pr = true`, the branch is pushed
-and a PR opened via `gh`; the `github` gate is then checked against that PR). A blocked gate
+and a PR opened through the GitHub API; the `github` gate is then checked against that PR). A blocked gate
 fails the step with the gate's checks and any review findings in the outcome.
 
 Idempotency (`already_done`, the compensator preflight on `--resume`): the branch's changes
