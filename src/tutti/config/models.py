@@ -315,6 +315,7 @@ class Loop(Model):
     reviewers: list[Literal["agent", "ci", "bot", "human"]] = Field(default_factory=lambda: ["ci"])
     reviewer: str = "reviewer"  # the reviewer agent, for reviewers = ["agent"]
     bot_logins: list[str] = Field(default_factory=list)  # PR reviewers counted as the review bot ("bot")
+    bot_wait_secs: float = 0.0  # "bot": wait this long for the first review of a bot_logins user on a new PR
     max_review_rounds: int = 3
     fix_timeout_secs: int = 1800  # how long the author agent may take to address one round
     approval_timeout_secs: float = 86400.0  # reviewers = ["human"]: wait this long for `tt approvals approve`

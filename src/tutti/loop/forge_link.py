@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from tutti.intake.base import WorkItem
+    from tutti.intake.base import IntakeSource, WorkItem
     from tutti.loop.review import Finding
 
 
@@ -14,7 +14,16 @@ class ForgeLink(Protocol):
     def open_pr(self, item: WorkItem, branch: str) -> dict[str, Any]:
         """Push `branch` and open (or find the already open) PR for it: {"number", "url"}."""
 
-    def review_findings(self, pr: dict[str, Any], bots: list[str]) -> list[Finding]:
+    def update_pr(self, pr: dict[str, Any], branch: str) -> None:
+        """Push the lane's branch (after a fix round) to the PR's head."""
+
+    def addressed(self, findings: list[Finding]) -> None:
+        """The author fixed these findings: resolve their threads."""
+
+    def close_item(self, source: IntakeSource, item: WorkItem, body: str) -> None:
+        """Close the item with one comment `body` (never posted twice)."""
+
+    def review_findings(self, pr: dict[str, Any], bots: list[str], wait_secs: float = 0.0) -> list[Finding]:
         """Unresolved review threads and change requests on the PR, as findings."""
 
     def record_merged(self, pr: dict[str, Any], head: str) -> None:

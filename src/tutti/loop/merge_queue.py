@@ -46,6 +46,8 @@ class Change:
     lane: str = ""
     item: str | None = None  # the work item id, for events and the lane's feedback
     title: str = ""
+    pr: dict[str, Any] | None = None  # the forge's pull request for it, when there is one
+    commit: str | None = None  # set by the queue: this change's squashed commit in the batch
 
 
 @dataclass
@@ -200,10 +202,11 @@ class MergeQueue:
             ok, output = self._run_verify(applied)
             if ok:
                 try:
-                    self.lander.move(applied, head, base)
+                    moved = self.lander.move(applied, head, base) or {}
                 except TargetMoved:
                     self._emit("merge_queue.target_moved", {"branches": [c.branch for c in applied]})
                     continue
+                head = moved.get("head") or head  # a forge merge makes its own commit (same tree)
                 for c in applied:
                     outcomes.append(Outcome(c, True, head=head, verified_with=[a.branch for a in applied]))
                 self._emit("merge_queue.landed", {"head": head, "base": base, "branches": [c.branch for c in applied],
@@ -237,8 +240,10 @@ class MergeQueue:
                 conflicts.append((change, f"conflict replaying {change.branch} onto the target in "
                                           f"{', '.join(files) or 'its commits'}: rebase it onto the target tip"))
                 continue
+            change.commit = None
             if not _git(wt, "diff", "--cached", "--quiet", check=False).ok:
                 _git(wt, "commit", "-q", "--no-verify", "-m", _message(change))
+                change.commit = _git(wt, "rev-parse", "HEAD").stdout.strip()
             applied.append(change)  # nothing staged: already on the target, lands as a no-op
         return _git(wt, "rev-parse", "HEAD").stdout.strip(), applied, conflicts
 

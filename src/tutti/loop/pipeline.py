@@ -111,7 +111,7 @@ class Pipeline:
             if not findings:
                 self._gate()
                 outcome = self.queue.land(Change(f"tutti/{self.agent}", lane=self.lane, item=self.item.key,
-                                                 title=self.item.title))
+                                                 title=self.item.title, pr=self.rec.pr))
                 if outcome.landed:
                     self._record("loop.item.landed", head=outcome.head, lane=self.lane, round=round_no)
                     if self.forge is not None and self.rec.pr:
@@ -122,7 +122,7 @@ class Pipeline:
             if round_no > self.loop.max_review_rounds:
                 raise ItemFailed(f"changes still requested after {self.loop.max_review_rounds} fix round(s): "
                                  + "; ".join(f.summary() for f in findings[:3]))
-            result.fix_runs.append(self._fix(round_no, fix_prompt(self.item, round_no, findings)))
+            result.fix_runs.append(self._fix(round_no, fix_prompt(self.item, round_no, findings), findings=findings))
             round_no += 1
 
     def _resume_fix(self, result: ItemResult) -> int:
@@ -132,7 +132,7 @@ class Pipeline:
             result.fix_runs.append(self._fix(last, self.rec.fixes[last]["text"], self.rec.fixes[last]["run_id"]))
         return last + 1
 
-    def _fix(self, round_no: int, text: str, prior: str | None = None) -> str:
+    def _fix(self, round_no: int, text: str, prior: str | None = None, findings: list[Finding] | None = None) -> str:
         from tutti.loop.runs import resume_or_start
 
         wf = lanes.fix_workflow(self.loop, self.agent, self.item, round_no, text)
@@ -144,6 +144,9 @@ class Pipeline:
         res = resume_or_start(self.lws, wf.name, prior, cancel=self.cancel, on_started=started)
         if not res.success:
             raise ItemFailed(f"fix round {round_no} (run {res.run_id}) {res.status}: {res.detail}")
+        if self.forge is not None and self.rec.pr:
+            self.forge.update_pr(self.rec.pr, f"tutti/{self.agent}")  # the PR shows the fix
+            self.forge.addressed(findings or [])
         self._record("loop.fix.finished", run_id=res.run_id, round=round_no)
         return res.run_id
 
@@ -164,7 +167,10 @@ class Pipeline:
         where = self.forge.merge_url(head) if self.forge is not None and head else (head or "")
         pr = f" (PR #{self.rec.pr['number']})" if self.rec.pr else ""
         body = f"Merged by tutti loop in {where}{pr}: {self.item.title}"
-        self.source.close(self.item, body)
+        if self.forge is not None:
+            self.forge.close_item(self.source, self.item, body)
+        else:
+            self.source.close(self.item, body)
         self.rec.closed = True
         self._record("loop.item.closed", head=head, comment=body)
 

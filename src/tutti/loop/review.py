@@ -32,6 +32,7 @@ class Finding:
     body: str
     path: str | None = None
     line: int | None = None
+    ref: str | None = None  # the reviewer's handle on it (a review thread id), to resolve once fixed
 
     def summary(self) -> str:
         first = (self.body.strip().splitlines() or [""])[0]
@@ -93,7 +94,7 @@ def agent_findings(ctx: ReviewContext) -> list[Finding]:
 def bot_findings(ctx: ReviewContext) -> list[Finding]:
     if ctx.forge is None or ctx.pr is None:
         return []
-    return ctx.forge.review_findings(ctx.pr, ctx.loop.bot_logins)
+    return ctx.forge.review_findings(ctx.pr, ctx.loop.bot_logins, ctx.loop.bot_wait_secs)
 
 
 REVIEWERS: dict[str, Reviewer] = {"ci": ci_findings, "agent": agent_findings, "bot": bot_findings,
