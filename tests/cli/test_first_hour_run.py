@@ -114,3 +114,14 @@ def test_run_prints_each_step_once_and_warnings_are_not_plain_success(tt, git_re
     row = json.loads(tt("runs", "list", "--json", cwd=git_repo).stdout)[0]
     assert row["status"] == "succeeded" and row["warning_count"] == 1
     assert row["outcome"] == "succeeded_with_warnings"
+
+
+def test_verify_last_sees_tt_run_verify(tt, git_repo):
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "v"\n[[workflow]]\nname = "verify"\n'
+                                         '[[workflow.step]]\nid = "t"\ntype = "command"\nrun = "true"\nfail_mode = "closed"\n')
+    assert tt("verify", "--last", "--json", cwd=git_repo).stdout.strip().startswith('{\n  "found": false')
+    ran = json.loads(tt("run", "verify", "--json", cwd=git_repo).stdout)
+    last = json.loads(tt("verify", "--last", "--json", cwd=git_repo).stdout)
+    assert last["found"] and last["summary"]["run_id"] == ran["run_id"] and last["summary"]["success"]
+    again = json.loads(tt("verify", "--json", cwd=git_repo).stdout)
+    assert json.loads(tt("verify", "--last", "--json", cwd=git_repo).stdout)["summary"]["run_id"] == again["run_id"]

@@ -47,7 +47,11 @@ def run_workflow(ws: Workspace, name: str | None, *, strict: bool = False, agent
     threshold warnings go to `on_warning`."""
     engine = _engine(ws, name, strict=strict, agent=agent, origin=origin, resume=resume, cancel=cancel,
                      direct=direct, force_open=force_open, on_event=on_event, on_warning=on_warning)
-    return engine.run()
+    result = engine.run()
+    if result.workflow == "verify" and result.status != "cancelled":
+        # `tt run verify` is a verify too: `tt verify --last` shows whichever ran last
+        _record_verify(ws, result, strict=strict or engine.plan.strict, agent=agent)
+    return result
 
 
 def start_run(ws: Workspace, name: str | None, *, strict: bool = False, agent: str | None = None,
@@ -68,6 +72,12 @@ def verify(ws: Workspace, workflow: str = "verify", strict: bool = False, agent:
     """Run the verify workflow; without strict, command failures are warnings (§1 `tt verify`)."""
     result = run_workflow(ws, workflow, strict=strict, agent=agent, origin="verify", force_open=not strict,
                           on_event=on_event, on_warning=on_warning, cancel=cancel)
+    if result.workflow != "verify":
+        _record_verify(ws, result, strict=strict, agent=agent)
+    return result
+
+
+def _record_verify(ws: Workspace, result: RunResult, *, strict: bool, agent: str | None) -> None:
     write_json_atomic(ws.state_dir / "verify-last.json", {
         "workflow_name": result.workflow, "timestamp": now_iso(), "success": result.success,
         "failed_steps": result.failed_steps, "strict": strict, "agent_scope": agent, "run_id": result.run_id,
@@ -75,7 +85,6 @@ def verify(ws: Workspace, workflow: str = "verify", strict: bool = False, agent:
         "steps": [{k: s.get(k) for k in ("step_index", "step_id", "step_type", "status", "duration_ms", "message")}
                   for s in result.steps],
     })
-    return result
 
 
 def last_verify(ws: Workspace) -> dict[str, Any]:
