@@ -18,6 +18,7 @@ from typing import Any
 from tutti.errors import TuttiError
 from tutti.fsutil import write_json_atomic
 
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 _TEMPLATE = re.compile(r"\{\{\s*output\.([A-Za-z0-9_-]+)\.(path|json)\s*\}\}")
 
 
@@ -34,6 +35,10 @@ class Outputs:
         self._lock = threading.Lock()
 
     def store(self, output_id: str, value: Any) -> str:
+        if not _SAFE_ID.fullmatch(output_id):
+            # As the original (state::validate_step_id): the id names a file; `../x` must not escape.
+            raise TuttiError(f"invalid step_id '{output_id}': only [A-Za-z0-9_-] allowed",
+                             hint="rename the step's id (it is also how {{output.<id>...}} refers to it)")
         path = self.dir / f"{output_id}.json"
         write_json_atomic(path, value)
         with self._lock:
