@@ -124,29 +124,8 @@ def run(
     for t in threads:
         t.start()
     if input is not None:
-        data = input.encode() if isinstance(input, str) else input
-        try:
-            proc.stdin.write(data)
-        except BrokenPipeError:
-            pass
-        finally:
-            proc.stdin.close()
-
-    timed_out = False
-    deadline = started + timeout if timeout else None
-    while True:
-        try:
-            proc.wait(timeout=0.05)
-            break
-        except subprocess.TimeoutExpired:
-            pass
-        if cancel is not None and cancel.is_set():
-            _terminate(proc)
-            break
-        if deadline is not None and time.monotonic() >= deadline:
-            timed_out = True
-            _terminate(proc)
-            break
+        _feed(proc, input)
+    timed_out = _wait(proc, started + timeout if timeout else None, cancel)
     # The group may still hold the pipes open (a backgrounded grandchild); kill it so the
     # drain threads see EOF instead of waiting forever.
     if timed_out or (cancel is not None and cancel.is_set()):
@@ -168,6 +147,32 @@ def run(
         truncated=out.total > capture_bytes or err.total > capture_bytes,
     )
 
+
+
+def _feed(proc: subprocess.Popen, input: bytes | str) -> None:
+    data = input.encode() if isinstance(input, str) else input
+    try:
+        proc.stdin.write(data)
+    except BrokenPipeError:
+        pass
+    finally:
+        proc.stdin.close()
+
+
+def _wait(proc: subprocess.Popen, deadline: float | None, cancel: threading.Event | None) -> bool:
+    """Wait for the child to exit; terminate it on cancel or at `deadline`. True when it timed out."""
+    while True:
+        try:
+            proc.wait(timeout=0.05)
+            return False
+        except subprocess.TimeoutExpired:
+            pass
+        if cancel is not None and cancel.is_set():
+            _terminate(proc)
+            return False
+        if deadline is not None and time.monotonic() >= deadline:
+            _terminate(proc)
+            return True
 
 def _terminate(proc: subprocess.Popen) -> None:
     kill_group(proc.pid, signal.SIGTERM)

@@ -124,23 +124,7 @@ def provider_settings(ws: Workspace, agent: Agent, gc: GlobalConfig | None = Non
         assert settings is not None
         chain.append(settings)
     elif ref and ref.lower() in PROVIDER_KINDS:
-        kind = ref.lower()
-        if not agent.model:
-            raise ConfigError(
-                f"{where}: provider = '{ref}' needs `model`", hint='add model = "…" to the agent'
-            )
-        base_url = agent.base_url or default_base_url(kind)
-        if not base_url:
-            raise ConfigError(
-                f"{where}: provider '{kind}' needs base_url", hint='add base_url = "http://…/v1"'
-            )
-        key = _lookup_key(ws, agent, agent.api_key_env)
-        if agent.api_key_env and not key:
-            raise ConfigError(
-                f"{where}: api_key_env names ${agent.api_key_env}, which is not set",
-                hint=f"export {agent.api_key_env}=… in the environment that runs tt",
-            )
-        chain.append(_settings(kind, agent.model, base_url, key, agent.api_key_env, None, gc))
+        chain.append(_from_agent(ws, agent, ref, where, gc))
     elif ref:
         raise ConfigError(
             f"{where}: provider '{ref}' is neither a global profile nor a provider kind",
@@ -159,3 +143,24 @@ def provider_settings(ws: Workspace, agent: Agent, gc: GlobalConfig | None = Non
             hint='set provider/model on the agent or add a [[profile]] with plan = "api"',
         )
     return chain
+
+
+def _from_agent(ws: Workspace, agent: Agent, ref: str, where: str, gc: GlobalConfig) -> ProviderSettings:
+    """`provider = "<kind>"` on the agent itself: its model, base_url and api_key_env."""
+    kind = ref.lower()
+    if not agent.model:
+        raise ConfigError(
+            f"{where}: provider = '{ref}' needs `model`", hint='add model = "…" to the agent'
+        )
+    base_url = agent.base_url or default_base_url(kind)
+    if not base_url:
+        raise ConfigError(
+            f"{where}: provider '{kind}' needs base_url", hint='add base_url = "http://…/v1"'
+        )
+    key = _lookup_key(ws, agent, agent.api_key_env)
+    if agent.api_key_env and not key:
+        raise ConfigError(
+            f"{where}: api_key_env names ${agent.api_key_env}, which is not set",
+            hint=f"export {agent.api_key_env}=… in the environment that runs tt",
+        )
+    return _settings(kind, agent.model, base_url, key, agent.api_key_env, None, gc)

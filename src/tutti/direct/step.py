@@ -83,6 +83,13 @@ def run_prompt_step(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
         output_tail=result.final_text[-2000:],
         side_effects={"direct": {**result.to_dict(), "root": str(root), "reasked": reasked}},
     )
+    return _judge(ctx, cfg, result, target, reasked, pattern, before, outcome)
+
+
+def _judge(ctx: StepContext, cfg: Any, result: Any, target: Path | None, reasked: bool, pattern: Any,
+           before: Any, outcome: StepOutcome) -> StepOutcome:
+    """The step's outcome from the loop's result: cancelled, failed, the output_json read back
+    (after at most one re-ask), the artifact captured."""
     if ctx.cancel.is_set() or result.stop_reason == "cancelled":
         outcome.status, outcome.message = "cancelled", "cancelled during the API-direct loop"
         return outcome

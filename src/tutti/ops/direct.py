@@ -64,7 +64,6 @@ def send_direct(
     `approver` answers `requires_approval` questions (the CLI passes a tty prompt); without
     one, approvals are recorded in the store and wait for `decide_approval`.
     """
-    from tutti.direct.messages import Message
     from tutti.direct.session import LoopOptions, build_loop
 
     if not prompt.strip():
@@ -86,23 +85,7 @@ def send_direct(
             max_turns=max_turns,
         ),
     )
-    done = threading.Event()
-    watcher = threading.Thread(target=_watch_cancel_marker, args=(ws, run_id, cancel, done), daemon=True)
-    try:
-        loop.start(prompt, origin="send")
-        watcher.start()
-        try:
-            result = loop.run([Message.user(prompt)])
-        except KeyboardInterrupt:
-            # ^C: close the run's record as cancelled before giving the terminal back.
-            cancel.set()
-            from tutti.direct.loop import LoopResult
-
-            loop.finish(LoopResult(run_id, "stopped", "cancelled", "", loop.recorder.totals))
-            raise
-    finally:
-        done.set()
-        loop.chain.close()
+    result = _run_loop(ws, loop, prompt, run_id, cancel)
     return DirectResult(
         run_id,
         agent,
@@ -114,6 +97,29 @@ def send_direct(
         result.error,
         warnings,
     )
+
+
+def _run_loop(ws: Workspace, loop: Any, prompt: str, run_id: str, cancel: threading.Event) -> Any:
+    """Run the loop on `prompt`, honouring `tt runs cancel` from another process and ^C."""
+    from tutti.direct.messages import Message
+
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch_cancel_marker, args=(ws, run_id, cancel, done), daemon=True)
+    try:
+        loop.start(prompt, origin="send")
+        watcher.start()
+        try:
+            return loop.run([Message.user(prompt)])
+        except KeyboardInterrupt:
+            # ^C: close the run's record as cancelled before giving the terminal back.
+            cancel.set()
+            from tutti.direct.loop import LoopResult
+
+            loop.finish(LoopResult(run_id, "stopped", "cancelled", "", loop.recorder.totals))
+            raise
+    finally:
+        done.set()
+        loop.chain.close()
 
 
 def _watch_cancel_marker(ws: Workspace, run_id: str, cancel: threading.Event, done: threading.Event) -> None:
@@ -182,85 +188,85 @@ def _money(x: Any) -> str:
 
 
 def _entry(ev: Any) -> ReplayEntry | None:
-    d, kind = ev.data, ev.kind
-    turn = d.get("turn")
-    base = {"seq": ev.seq, "ts": ev.ts, "turn": turn, "step": ev.step, "data": d}
-    if kind == "direct.run.started":
-        return ReplayEntry(
-            kind="start",
-            title=f"run started: agent {ev.agent} via {d.get('profile') or d.get('provider')} "
-            f"model {d.get('model')} (max {d.get('max_turns')} turns)",
-            detail=d.get("prompt", ""),
-            **base,
-        )
-    if kind == "direct.model_call":
-        cached = f" (+{d.get('cached_tokens')} cached)" if d.get("cached_tokens") else ""
-        calls = ", ".join(c.get("name", "?") for c in d.get("tool_calls") or [])
-        title = (
-            f"model {d.get('profile') or d.get('provider')}/{d.get('model')}: "
-            f"in {d.get('input_tokens')}{cached} "
-            f"out {d.get('output_tokens')} tok, {_money(d.get('cost_usd'))}, {d.get('latency_ms')} ms, "
-            f"stop {d.get('stop_reason')}" + (f" → {calls}" if calls else "")
-        )
-        return ReplayEntry(kind="model", title=title, detail=d.get("text", ""), **base)
-    if kind == "direct.policy_decision":
-        verdict = "allow" if d.get("decision") == "allow" else "DENY"
-        detail = "" if d.get("reason") == "allowed" else d.get("reason", "")
-        return ReplayEntry(
-            kind="decision",
-            title=f"policy {verdict} {d.get('tool')} [{d.get('rule')}]",
-            detail=detail,
-            **base,
-        )
-    if kind == "direct.tool_call":
-        args = json.dumps(d.get("args") or {}, ensure_ascii=False)
-        state = "denied" if d.get("denied") else ("error" if d.get("is_error") else "ok")
-        return ReplayEntry(
-            kind="tool",
-            title=f"tool {d.get('tool')} {args[:200]} → {state}",
-            detail=d.get("result", ""),
-            **base,
-        )
-    if kind == "direct.provider_retry":
-        return ReplayEntry(
-            kind="retry",
-            title=f"retry {d.get('profile') or d.get('provider')} after "
-            f"{d.get('reason')} (HTTP {d.get('status')}), waited {d.get('delay_secs')}s",
-            **base,
-        )
-    if kind == "direct.provider_failover":
-        return ReplayEntry(
-            kind="failover",
-            title=f"failover {d.get('from_profile')} → {d.get('to_profile')} ({d.get('reason')})",
-            detail=d.get("error", ""),
-            **base,
-        )
+    """One replay line for a `direct.*` event (None for kinds the replay does not show)."""
+    kind = ev.kind
     if kind in ("direct.approval.requested", "direct.approval.decided"):
-        what = "requested" if kind.endswith("requested") else d.get("decision")
-        return ReplayEntry(
-            kind="approval",
-            title=f"approval {d.get('approval_id')} {what}"
-            + (f" for {d.get('tool')}" if d.get("tool") else ""),
-            **base,
-        )
-    if kind == "direct.context_compacted":
-        return ReplayEntry(
-            kind="context",
-            title=f"context compacted: {d.get('chars_elided')} chars of old tool "
-            f"output elided ({d.get('chars_now')} left)",
-            **base,
-        )
-    if kind in ("direct.run.completed", "direct.run.failed"):
-        t = d.get("totals") or {}
-        title = (
-            f"run {d.get('status')} ({d.get('stop_reason')}): {t.get('model_calls', 0)} model calls, "
-            f"{t.get('tool_calls', 0)} tool calls ({t.get('denied_calls', 0)} denied), "
-            f"in {t.get('input_tokens', 0)} "
-            f"out {t.get('output_tokens', 0)} tok, {_money(t.get('cost_usd'))}"
-        )
-        detail = d.get("final_text", "") or ((d.get("error") or {}).get("message") or "")
-        return ReplayEntry(kind="end", title=title, detail=detail, **base)
-    return None
+        kind = "direct.approval"
+    elif kind in ("direct.run.completed", "direct.run.failed"):
+        kind = "direct.run.ended"
+    render = _RENDER.get(kind)
+    if render is None:
+        return None
+    entry_kind, title, detail = render(ev, ev.data)
+    base = {"seq": ev.seq, "ts": ev.ts, "turn": ev.data.get("turn"), "step": ev.step, "data": ev.data}
+    return ReplayEntry(kind=entry_kind, title=title, **({"detail": detail} if detail is not None else {}), **base)
+
+
+def _r_started(ev: Any, d: dict) -> tuple[str, str, str | None]:
+    return ("start", f"run started: agent {ev.agent} via {d.get('profile') or d.get('provider')} "
+            f"model {d.get('model')} (max {d.get('max_turns')} turns)", d.get("prompt", ""))
+
+
+def _r_model(ev: Any, d: dict) -> tuple[str, str, str | None]:
+    cached = f" (+{d.get('cached_tokens')} cached)" if d.get("cached_tokens") else ""
+    calls = ", ".join(c.get("name", "?") for c in d.get("tool_calls") or [])
+    title = (
+        f"model {d.get('profile') or d.get('provider')}/{d.get('model')}: "
+        f"in {d.get('input_tokens')}{cached} "
+        f"out {d.get('output_tokens')} tok, {_money(d.get('cost_usd'))}, {d.get('latency_ms')} ms, "
+        f"stop {d.get('stop_reason')}" + (f" → {calls}" if calls else "")
+    )
+    return "model", title, d.get("text", "")
+
+
+def _r_decision(ev: Any, d: dict) -> tuple[str, str, str | None]:
+    verdict = "allow" if d.get("decision") == "allow" else "DENY"
+    detail = "" if d.get("reason") == "allowed" else d.get("reason", "")
+    return "decision", f"policy {verdict} {d.get('tool')} [{d.get('rule')}]", detail
+
+
+def _r_tool(ev: Any, d: dict) -> tuple[str, str, str | None]:
+    args = json.dumps(d.get("args") or {}, ensure_ascii=False)
+    state = "denied" if d.get("denied") else ("error" if d.get("is_error") else "ok")
+    return "tool", f"tool {d.get('tool')} {args[:200]} → {state}", d.get("result", "")
+
+
+def _r_retry(ev: Any, d: dict) -> tuple[str, str, str | None]:
+    return ("retry", f"retry {d.get('profile') or d.get('provider')} after "
+            f"{d.get('reason')} (HTTP {d.get('status')}), waited {d.get('delay_secs')}s", None)
+
+
+def _r_failover(ev: Any, d: dict) -> tuple[str, str, str | None]:
+    return "failover", f"failover {d.get('from_profile')} → {d.get('to_profile')} ({d.get('reason')})", d.get("error", "")
+
+
+def _r_approval(ev: Any, d: dict) -> tuple[str, str, str | None]:
+    what = "requested" if ev.kind.endswith("requested") else d.get("decision")
+    return ("approval", f"approval {d.get('approval_id')} {what}"
+            + (f" for {d.get('tool')}" if d.get("tool") else ""), None)
+
+
+def _r_context(ev: Any, d: dict) -> tuple[str, str, str | None]:
+    return ("context", f"context compacted: {d.get('chars_elided')} chars of old tool "
+            f"output elided ({d.get('chars_now')} left)", None)
+
+
+def _r_end(ev: Any, d: dict) -> tuple[str, str, str | None]:
+    t = d.get("totals") or {}
+    title = (
+        f"run {d.get('status')} ({d.get('stop_reason')}): {t.get('model_calls', 0)} model calls, "
+        f"{t.get('tool_calls', 0)} tool calls ({t.get('denied_calls', 0)} denied), "
+        f"in {t.get('input_tokens', 0)} "
+        f"out {t.get('output_tokens', 0)} tok, {_money(t.get('cost_usd'))}"
+    )
+    return "end", title, d.get("final_text", "") or ((d.get("error") or {}).get("message") or "")
+
+
+_RENDER = {
+    "direct.run.started": _r_started, "direct.model_call": _r_model, "direct.policy_decision": _r_decision,
+    "direct.tool_call": _r_tool, "direct.provider_retry": _r_retry, "direct.provider_failover": _r_failover,
+    "direct.approval": _r_approval, "direct.context_compacted": _r_context, "direct.run.ended": _r_end,
+}
 
 
 def replay(ws: Workspace, run_id: str) -> Replay:
