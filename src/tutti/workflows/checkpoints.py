@@ -63,6 +63,7 @@ class PriorStep:
     intent: dict[str, Any]
     planned_at: str | None
     outcome: StepOutcome | None
+    finished_at: str | None = None
 
 
 @dataclass
@@ -99,8 +100,80 @@ def load_run_state(ws: Workspace, run_id: str) -> RunState:
         outcome = StepOutcome.from_dict(json.loads(s["outcome"])) if s["outcome"] else None
         state.steps[s["step_index"]] = PriorStep(status=s["status"], attempt=s["attempt"],
                                                  intent=json.loads(s["intent"] or "{}"),
-                                                 planned_at=s["planned_at"], outcome=outcome)
+                                                 planned_at=s["planned_at"], outcome=outcome,
+                                                 finished_at=s["finished_at"])
     return state
+
+
+class MirrorWriter:
+    """Writes the per-step intent mirror files off the engine's thread. A step's "started"
+    record is due START_DELAY after it is queued and is dropped when the step's outcome record
+    supersedes it first — so a fast step costs one file write, not two, and none on the path
+    between a step's commit and its dependents. `close()` writes whatever is still queued.
+    Files lag the store by at most a few milliseconds; after a crash, resume rewrites the
+    mirrors of the steps it carries over (the store is the record)."""
+
+    START_DELAY = 0.05
+    DONE_DELAY = 0.01  # outcome records are batched: one wake-up of the writer per ~10 ms
+
+    def __init__(self) -> None:
+        self._pending: dict[Path, tuple[float, str]] = {}
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._wake_at = 0.0  # when the writer's current wait ends (0: it is not waiting)
+
+    def put(self, path: Path, data: Any, *, delay: float = 0.0) -> None:
+        text = _dumps(data) + "\n"
+        with self._cond:
+            if self._closed:
+                write_text_atomic(path, text, durable=False)
+                return
+            due = time.monotonic() + delay
+            self._pending[path] = (due, text)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="tutti-mirrors", daemon=True)
+                self._thread.start()
+            if due < self._wake_at:  # wake the writer only when this is due before its alarm
+                self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                due = self._take_due()
+                while not due and not self._closed:
+                    self._wake_at = min((t for t, _ in self._pending.values()), default=float("inf"))
+                    wait = self._wake_at - time.monotonic()
+                    self._cond.wait(None if wait == float("inf") else max(0.0, wait))
+                    self._wake_at = 0.0  # awake: nobody needs to notify
+                    due = self._take_due()
+                if not due and self._closed:
+                    return
+            for path, text in due:
+                _write_quietly(path, text)
+
+    def _take_due(self) -> list[tuple[Path, str]]:
+        now = time.monotonic()
+        due = [(p, text) for p, (t, text) in self._pending.items() if t <= now or self._closed]
+        for p, _ in due:
+            del self._pending[p]
+        return due
+
+    def close(self) -> None:
+        """Write everything still queued (also not-yet-due records), then stop the thread."""
+        with self._cond:
+            self._closed = True
+            thread = self._thread
+            self._cond.notify()
+        if thread is not None:
+            thread.join()
+
+
+def _write_quietly(path: Path, text: str) -> None:
+    try:
+        write_text_atomic(path, text, durable=False)
+    except OSError:  # a mirror that cannot be written must not stop the run; the store has it
+        pass
 
 
 class RunRecorder:
@@ -114,6 +187,7 @@ class RunRecorder:
         self._encoded: dict[int, str] = {}  # step index -> its result, JSON-encoded once
         self._lock = threading.Lock()
         self._dirty = False
+        self.mirrors = MirrorWriter()
         self._last_snapshot = 0.0
         self._snapshot_cost = 0.0
 
@@ -143,50 +217,60 @@ class RunRecorder:
             store.append_event(kind, run_id=self.run_id, agent=self.plan.agent_scope, data=event_data, conn=conn)
 
     # -- steps ----------------------------------------------------------------------------
-    def steps_started(self, started: list[tuple[ResolvedStep, dict[str, Any], int, str | None]]) -> dict[int, str]:
-        """Commit a wave's intents (rows `running` + `workflow.step.started`) in one transaction,
-        then write their intent files. Returns each step's planned_at."""
+    def commit(self, started: list[tuple[ResolvedStep, dict[str, Any], int, str | None]],
+               finished: list[tuple[ResolvedStep, dict[str, Any], int, str, StepOutcome]]) -> dict[int, str]:
+        """One transaction: the outcomes in `finished` (rows + `workflow.step.<status>`) and the
+        intents in `started` (rows `running` + `workflow.step.started`), in that order; then the
+        mirrors. Returns each started step's planned_at."""
         store = self.ws.store
         now = now_iso()
         planned = {step.index: planned_at or now for step, _, _, planned_at in started}
         with store.transaction() as conn:
+            for step, _, _, _, outcome in finished:
+                self._finish_row(conn, step, outcome, now)
             for step, intent, attempt, _ in started:
-                conn.execute(
-                    "INSERT INTO steps (run_id, step_index, step_key, step_type, status, attempt, intent, outcome, "
-                    "planned_at, started_at) VALUES (?, ?, ?, ?, 'running', ?, ?, NULL, ?, ?) "
-                    "ON CONFLICT(run_id, step_index) DO UPDATE SET status = 'running', attempt = excluded.attempt, "
-                    "intent = excluded.intent, outcome = NULL, started_at = excluded.started_at, finished_at = NULL",
-                    (self.run_id, step.index, step.key, step.type, attempt, json.dumps(intent, default=str),
-                     planned[step.index], now),
-                )
-                store.append_event("workflow.step.started", run_id=self.run_id, agent=step.agent, step=step.key,
-                                   conn=conn, data={"workflow_name": self.plan.workflow, "step_index": step.index,
-                                                    "step_id": step.id, "step_type": step.type,
-                                                    "total_steps": len(self.plan.steps), "attempt": attempt})
+                self._start_row(conn, step, intent, attempt, planned[step.index], now)
+        for step, intent, attempt, planned_at, outcome in finished:
+            self._write_intent(step, intent, attempt, planned_at, outcome)
+        self.record([(step, outcome) for step, _, _, _, outcome in finished])
         for step, intent, attempt, _ in started:
             self._write_intent(step, intent, attempt, planned[step.index], None)
         return planned
 
-    def steps_finished(self, finished: list[tuple[ResolvedStep, dict[str, Any], int, str, StepOutcome]]) -> None:
-        """Commit outcomes that completed together (rows + `workflow.step.<status>`) in one
-        transaction — before any dependent is scheduled — then update the mirrors."""
-        store = self.ws.store
-        now = now_iso()
-        with store.transaction() as conn:
-            for step, _, _, _, outcome in finished:
-                data = outcome.to_dict()
-                kind = "workflow.step." + STEP_EVENT.get(outcome.status, "failed")
-                conn.execute("UPDATE steps SET status = ?, outcome = ?, finished_at = ? "
-                             "WHERE run_id = ? AND step_index = ?",
-                             (outcome.status, json.dumps(data, default=str), now, self.run_id, step.index))
-                store.append_event(kind, run_id=self.run_id, agent=step.agent, step=step.key, conn=conn,
+    def _start_row(self, conn: Any, step: ResolvedStep, intent: dict[str, Any], attempt: int, planned: str,
+                   now: str) -> None:
+        conn.execute(
+            "INSERT INTO steps (run_id, step_index, step_key, step_type, status, attempt, intent, outcome, "
+            "planned_at, started_at) VALUES (?, ?, ?, ?, 'running', ?, ?, NULL, ?, ?) "
+            "ON CONFLICT(run_id, step_index) DO UPDATE SET status = 'running', attempt = excluded.attempt, "
+            "intent = excluded.intent, outcome = NULL, started_at = excluded.started_at, finished_at = NULL",
+            (self.run_id, step.index, step.key, step.type, attempt, json.dumps(intent, default=str), planned, now),
+        )
+        self.ws.store.append_event("workflow.step.started", run_id=self.run_id, agent=step.agent, step=step.key,
+                                   conn=conn, data={"workflow_name": self.plan.workflow, "step_index": step.index,
+                                                    "step_id": step.id, "step_type": step.type,
+                                                    "total_steps": len(self.plan.steps), "attempt": attempt})
+
+    def _finish_row(self, conn: Any, step: ResolvedStep, outcome: StepOutcome, now: str) -> None:
+        data = outcome.to_dict()
+        kind = "workflow.step." + STEP_EVENT.get(outcome.status, "failed")
+        conn.execute("UPDATE steps SET status = ?, outcome = ?, finished_at = ? WHERE run_id = ? AND step_index = ?",
+                     (outcome.status, json.dumps(data, default=str), now, self.run_id, step.index))
+        self.ws.store.append_event(kind, run_id=self.run_id, agent=step.agent, step=step.key, conn=conn,
                                    data={"workflow_name": self.plan.workflow, "step_index": step.index,
                                          "step_id": step.id, "step_type": step.type, "status": outcome.status,
                                          "duration_ms": data["duration_ms"], "timed_out": outcome.timed_out,
                                          "message": outcome.message, "total_steps": len(self.plan.steps)})
-        for step, intent, attempt, planned_at, outcome in finished:
-            self._write_intent(step, intent, attempt, planned_at, outcome)
-        self.record([(step, outcome) for step, _, _, _, outcome in finished])
+
+    def carry_over(self, done: list[tuple[ResolvedStep, PriorStep]]) -> None:
+        """A resumed run's already-done steps: into the checkpoint, and their intent mirrors
+        rewritten from the store (a crash may have cut off the last few mirror writes)."""
+        for step, prior in done:
+            assert prior.outcome is not None
+            self._write_intent(step, prior.intent, prior.attempt, prior.planned_at or self.started_at, prior.outcome,
+                               completed_at=prior.finished_at)
+        self.record([(step, prior.outcome) for step, prior in done if prior.outcome is not None])
+        self.flush(force=True)
 
     def record(self, done: list[tuple[ResolvedStep, StepOutcome]]) -> None:
         """Keep step results for the checkpoint (also resumed-done steps). Each result is
@@ -218,15 +302,16 @@ class RunRecorder:
 
     # -- files ----------------------------------------------------------------------------
     def _write_intent(self, step: ResolvedStep, intent: dict[str, Any], attempt: int, planned_at: str,
-                      outcome: StepOutcome | None) -> None:
+                      outcome: StepOutcome | None, *, completed_at: str | None = None) -> None:
         record: dict[str, Any] = {"run_id": self.run_id, "workflow_name": self.plan.workflow,
                                   "step_index": step.index, "step_id": step.key, "step_type": step.type,
                                   "planned_at": planned_at, "intent": intent, "attempt": attempt}
         if outcome is not None:
-            record["outcome"] = {"completed_at": now_iso(), "status": outcome.status, "success": outcome.ok,
+            record["outcome"] = {"completed_at": completed_at or now_iso(), "status": outcome.status, "success": outcome.ok,
                                  "exit_code": outcome.exit_code, "timed_out": outcome.timed_out,
                                  "message": outcome.message, "side_effects": outcome.side_effects}
-        write_json_file(intent_path(self.ws, self.run_id, step.key), record)
+        self.mirrors.put(intent_path(self.ws, self.run_id, step.key), record,
+                         delay=MirrorWriter.START_DELAY if outcome is None else MirrorWriter.DONE_DELAY)
 
     def _write_checkpoint(self, *, finished_at: str | None, success: bool | None) -> None:
         order = sorted(self._encoded)
@@ -245,6 +330,7 @@ class RunRecorder:
         self._dirty = False
 
     def write_final_files(self, *, success: bool, failed_steps: list[int], warning_count: int) -> None:
+        self.mirrors.close()
         with self._lock:
             self._write_checkpoint(finished_at=now_iso(), success=success)
         record: dict[str, Any] = {"workflow_name": self.plan.workflow, "timestamp": now_iso(), "trigger": self.origin,

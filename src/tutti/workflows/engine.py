@@ -122,6 +122,7 @@ class Engine:
         self.log_dir = ws.tutti_dir / "logs" / "runs" / self.run_id
         self.executor = executor or make_executor(self.run_id)
         self.done: dict[int, StepOutcome] = {}
+        self._deferred: list[Any] = []  # the last completed batch, committed with the next intents
         self._finished = threading.Event()
         self._prepared = False
         self._finalizers: list[Callable[[], None]] = []
@@ -181,9 +182,8 @@ class Engine:
         for index, prior in self.resume.steps.items():
             if prior.outcome is not None and prior.status in DONE_STATUSES and index <= len(self.plan.steps):
                 self.done[index] = prior.outcome
-                carried.append((self.plan.step(index), prior.outcome))
-        self.recorder.record(carried)
-        self.recorder.flush(force=True)
+                carried.append((self.plan.step(index), prior))
+        self.recorder.carry_over(carried)
 
     def _schedule(self) -> None:
         """Wave by wave: a step is ready when every dependency is done and ok. Readiness is kept
@@ -195,7 +195,7 @@ class Engine:
             for d in s.depends_on:
                 dependents.setdefault(d, []).append(s.index)
         ready = sorted(i for i, n in unmet.items() if n == 0)
-        with _closing(self.executor):
+        with _closing(self.executor), self._committing_leftovers():
             while ready and not self.cancel.is_set():
                 stop, next_ready = False, []
                 for step, outcome in self._run_wave([self.plan.step(i) for i in ready]):
@@ -206,17 +206,30 @@ class Engine:
                             unmet[j] -= 1
                             if unmet[j] == 0:
                                 next_ready.append(j)
-                self.recorder.flush()  # the checkpoint mirror, once per wave
                 if stop:
                     break
                 ready = sorted(next_ready)
 
+    @contextmanager
+    def _committing_leftovers(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            if self._deferred:
+                self.recorder.commit([], self._deferred)
+                self._deferred = []
+            self.recorder.flush()
+
     def _run_wave(self, steps: list[ResolvedStep]) -> list[tuple[ResolvedStep, StepOutcome]]:
         """Commit the wave's intents in one transaction, run it on the executor, and commit
-        each batch of outcomes as it completes (before anything depending on them starts)."""
+        each batch of outcomes as it completes. The wave's last batch is committed together
+        with the next wave's intents (or alone when the run stops) — still before any step
+        that depends on it starts — so a chain costs one transaction per step, not two."""
         tasks = [self._task(step) for step in steps]
-        planned = self.recorder.steps_started([(t.step, t.intent, t.extra["attempt"], t.extra["prior_planned"])
-                                               for t in tasks])
+        planned = self.recorder.commit([(t.step, t.intent, t.extra["attempt"], t.extra["prior_planned"])
+                                        for t in tasks], self._deferred)
+        self._deferred = []
+        self.recorder.flush()  # the checkpoint mirror, once per wave
         for task in tasks:
             task.extra["planned_at"] = planned[task.step.index]
             self._notify("workflow.step.started", {"step_index": task.step.index, "step_key": task.step.key,
@@ -227,8 +240,9 @@ class Engine:
                 if outcome.status in ("failed", "timed_out") and task.step.fail_mode == "open":
                     outcome.side_effects.setdefault("failure_status", outcome.status)
                     outcome.status = "warning"
-            self.recorder.steps_finished([(t.step, t.intent, t.extra["attempt"], t.extra["planned_at"], o)
-                                          for t, o in batch])
+            if self._deferred:  # an earlier batch of this wave: commit now, steps are still running
+                self.recorder.commit([], self._deferred)
+            self._deferred = [(t.step, t.intent, t.extra["attempt"], t.extra["planned_at"], o) for t, o in batch]
             for task, outcome in batch:
                 self._notify("workflow.step.finished", {"step": task.step, "outcome": outcome})
                 results.append((task.step, outcome))
@@ -329,6 +343,7 @@ class Engine:
 
     def _record_crash(self, exc: BaseException) -> None:
         error = f"engine error: {type(exc).__name__}: {exc}"
+        self.recorder.mirrors.close()
         try:
             self.recorder.finish("failed", {"error": error}, {"workflow_name": self.plan.workflow,
                                                                "origin": self.origin, "success": False,

@@ -253,16 +253,26 @@ def compute_waves(where: str, steps: list[ResolvedStep]) -> list[list[int]]:
                 raise ConfigError(f"{where} → step {s.index} → depends_on: duplicate depends_on step {d}",
                                   hint="list each step once")
             seen.add(d)
+    # Kahn's algorithm: O(steps + edges), a step's level known once all its dependencies' are.
+    unmet = {s.index: len(s.depends_on) for s in steps}
+    dependents: dict[int, list[int]] = {}
+    for s in steps:
+        for d in s.depends_on:
+            dependents.setdefault(d, []).append(s.index)
+    by_index = {s.index: s for s in steps}
+    frontier = [i for i, n in unmet.items() if n == 0]
     level: dict[int, int] = {}
-    remaining = {s.index: s for s in steps}
-    while remaining:
-        ready = [i for i, s in remaining.items() if all(d in level for d in s.depends_on)]
-        if not ready:
-            raise ConfigError(f"{where}: workflow has cyclic depends_on graph (steps {sorted(remaining)})",
-                              hint="break the cycle in depends_on")
-        for i in ready:
-            level[i] = 1 + max((level[d] for d in remaining[i].depends_on), default=-1)
-            del remaining[i]
+    while frontier:
+        i = frontier.pop()
+        level[i] = 1 + max((level[d] for d in by_index[i].depends_on), default=-1)
+        for j in dependents.get(i, ()):
+            unmet[j] -= 1
+            if unmet[j] == 0:
+                frontier.append(j)
+    if len(level) < len(steps):
+        cyclic = sorted(i for i in by_index if i not in level)
+        raise ConfigError(f"{where}: workflow has cyclic depends_on graph (steps {cyclic})",
+                          hint="break the cycle in depends_on")
     waves: list[list[int]] = [[] for _ in range(max(level.values()) + 1)]
     for i in sorted(level):
         waves[level[i]].append(i)
