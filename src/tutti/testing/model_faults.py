@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tutti.testing.model_script import Failure
+from tutti.testing.model_script import Failure, Turn
 
 Events = list[tuple[str | None, Any]]
 
@@ -142,69 +142,18 @@ def error_body(protocol: str, failure: Failure) -> dict[str, Any]:
 
 
 def stream_opening(protocol: str, model: str, seq: int) -> Events:
-    """The first frames of a stream: enough that the client is reading a live answer."""
+    """The first frames of a real answer (a few words in): the client is reading a live stream."""
+    from tutti.testing import model_wire as wire
+
+    turn = Turn(text="Let me look at that file for you, one moment.")
+    usage = {"input_tokens": 10, "output_tokens": 1, "cached_tokens": 0}
     if protocol == "openai_chat":
-        return [
-            (
-                None,
-                {
-                    "id": f"chatcmpl-{seq}",
-                    "object": "chat.completion.chunk",
-                    "created": 0,
-                    "model": model,
-                    "choices": [
-                        {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
-                    ],
-                },
-            )
-        ]
-    if protocol == "openai_responses":
-        shell = {
-            "id": f"resp_{seq}",
-            "object": "response",
-            "created_at": 0,
-            "model": model,
-            "output": [],
-            "status": "in_progress",
-        }
-        return [
-            ("response.created", {"type": "response.created", "sequence_number": 0, "response": shell}),
-            (
-                "response.in_progress",
-                {"type": "response.in_progress", "sequence_number": 1, "response": shell},
-            ),
-        ]
-    if protocol == "anthropic":
-        usage = {"input_tokens": 10, "output_tokens": 1}
-        return [
-            (
-                "message_start",
-                {
-                    "type": "message_start",
-                    "message": {
-                        "id": f"msg_{seq:04d}",
-                        "type": "message",
-                        "role": "assistant",
-                        "model": model,
-                        "content": [],
-                        "stop_reason": None,
-                        "stop_sequence": None,
-                        "usage": usage,
-                    },
-                },
-            ),
-            ("ping", {"type": "ping"}),
-        ]
-    return [
-        (
-            None,
-            {
-                "candidates": [{"content": {"role": "model", "parts": [{"text": "Let"}]}, "index": 0}],
-                "modelVersion": model,
-                "responseId": f"resp-{seq}",
-            },
-        )
-    ]
+        return wire.chat_events(turn, model, usage, seq, False)[:2]
+    if protocol == "openai_responses":  # created, in_progress, item added, part added, first delta
+        return wire.responses_events(turn, model, usage, seq)[:5]
+    if protocol == "anthropic":  # message_start, ping, content_block_start, first delta
+        return wire.messages_events(turn, model, usage, seq)[:4]
+    return wire.gemini_events(turn, model, usage, seq)[:1]
 
 
 def malformed_frame(protocol: str) -> tuple[str | None, str]:

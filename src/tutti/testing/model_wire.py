@@ -149,67 +149,47 @@ def responses_events(turn: Turn, model: str, usage: dict[str, int], seq: int) ->
     emit("response.in_progress", response={**shell, "status": "in_progress"})
     for index, item in enumerate(items):
         if item["type"] == "message":
-            text = item["content"][0]["text"]
-            emit(
-                "response.output_item.added",
-                output_index=index,
-                item={**item, "status": "in_progress", "content": []},
-            )
-            part = {"type": "output_text", "text": "", "annotations": []}
-            emit(
-                "response.content_part.added",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                part=part,
-            )
-            for piece in _chunks(text):
-                emit(
-                    "response.output_text.delta",
-                    item_id=item["id"],
-                    output_index=index,
-                    content_index=0,
-                    delta=piece,
-                )
-            emit(
-                "response.output_text.done",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                text=text,
-            )
-            emit(
-                "response.content_part.done",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                part={**part, "text": text},
-            )
+            _emit_message_item(emit, index, item)
         else:
-            emit(
-                "response.output_item.added",
-                output_index=index,
-                item={**item, "status": "in_progress", "arguments": ""},
-            )
-            for piece in _chunks(item["arguments"], 16):
-                emit(
-                    "response.function_call_arguments.delta",
-                    item_id=item["id"],
-                    output_index=index,
-                    delta=piece,
-                )
-            emit(
-                "response.function_call_arguments.done",
-                item_id=item["id"],
-                output_index=index,
-                arguments=item["arguments"],
-            )
+            _emit_call_item(emit, index, item)
         emit("response.output_item.done", output_index=index, item=item)
     emit(
         "response.completed",
         response={**shell, "status": "completed", "output": items, "usage": _responses_usage(usage)},
     )
     return events
+
+
+def _emit_message_item(emit: Any, index: int, item: dict[str, Any]) -> None:
+    text = item["content"][0]["text"]
+    at = {"item_id": item["id"], "output_index": index, "content_index": 0}
+    emit(
+        "response.output_item.added",
+        output_index=index,
+        item={**item, "status": "in_progress", "content": []},
+    )
+    part = {"type": "output_text", "text": "", "annotations": []}
+    emit("response.content_part.added", **at, part=part)
+    for piece in _chunks(text):
+        emit("response.output_text.delta", **at, delta=piece)
+    emit("response.output_text.done", **at, text=text)
+    emit("response.content_part.done", **at, part={**part, "text": text})
+
+
+def _emit_call_item(emit: Any, index: int, item: dict[str, Any]) -> None:
+    emit(
+        "response.output_item.added",
+        output_index=index,
+        item={**item, "status": "in_progress", "arguments": ""},
+    )
+    for piece in _chunks(item["arguments"], 16):
+        emit("response.function_call_arguments.delta", item_id=item["id"], output_index=index, delta=piece)
+    emit(
+        "response.function_call_arguments.done",
+        item_id=item["id"],
+        output_index=index,
+        arguments=item["arguments"],
+    )
 
 
 # -- Anthropic Messages -------------------------------------------------------------------------
@@ -243,91 +223,51 @@ def messages_response(turn: Turn, model: str, usage: dict[str, int], seq: int) -
 
 
 def messages_events(turn: Turn, model: str, usage: dict[str, int], seq: int) -> Events:
-    start_usage = {**_anthropic_usage(usage), "output_tokens": 1}
+    start = {
+        "id": f"msg_{seq:04d}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {**_anthropic_usage(usage), "output_tokens": 1},
+    }
     events: Events = [
-        (
-            "message_start",
-            {
-                "type": "message_start",
-                "message": {
-                    "id": f"msg_{seq:04d}",
-                    "type": "message",
-                    "role": "assistant",
-                    "model": model,
-                    "content": [],
-                    "stop_reason": None,
-                    "stop_sequence": None,
-                    "usage": start_usage,
-                },
-            },
-        )
+        ("message_start", {"type": "message_start", "message": start}),
+        ("ping", {"type": "ping"}),
     ]
-    events.append(("ping", {"type": "ping"}))
     for index, block in enumerate(_anthropic_blocks(turn, seq)):
-        if block["type"] == "text":
-            events.append(
-                (
-                    "content_block_start",
-                    {
-                        "type": "content_block_start",
-                        "index": index,
-                        "content_block": {"type": "text", "text": ""},
-                    },
-                )
-            )
-            for piece in _chunks(block["text"]):
-                events.append(
-                    (
-                        "content_block_delta",
-                        {
-                            "type": "content_block_delta",
-                            "index": index,
-                            "delta": {"type": "text_delta", "text": piece},
-                        },
-                    )
-                )
-        else:
-            events.append(
-                (
-                    "content_block_start",
-                    {
-                        "type": "content_block_start",
-                        "index": index,
-                        "content_block": {
-                            "type": "tool_use",
-                            "id": block["id"],
-                            "name": block["name"],
-                            "input": {},
-                        },
-                    },
-                )
-            )
-            for piece in _chunks(json.dumps(block["input"]), 16):
-                events.append(
-                    (
-                        "content_block_delta",
-                        {
-                            "type": "content_block_delta",
-                            "index": index,
-                            "delta": {"type": "input_json_delta", "partial_json": piece},
-                        },
-                    )
-                )
-        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+        events += _block_events(index, block)
+    delta = {"stop_reason": "tool_use" if turn.tool_calls else "end_turn", "stop_sequence": None}
     events.append(
         (
             "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {
-                    "stop_reason": "tool_use" if turn.tool_calls else "end_turn",
-                    "stop_sequence": None,
-                },
-                "usage": {"output_tokens": usage["output_tokens"]},
-            },
+            {"type": "message_delta", "delta": delta, "usage": {"output_tokens": usage["output_tokens"]}},
         )
     )
     events.append(("message_stop", {"type": "message_stop"}))
+    return events
+
+
+def _block_events(index: int, block: dict[str, Any]) -> Events:
+    """content_block_start, its deltas (text or tool input JSON) and content_block_stop."""
+    if block["type"] == "text":
+        opening: dict[str, Any] = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": piece} for piece in _chunks(block["text"])]
+    else:
+        opening = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
+        deltas = [
+            {"type": "input_json_delta", "partial_json": piece}
+            for piece in _chunks(json.dumps(block["input"]), 16)
+        ]
+    events: Events = [
+        ("content_block_start", {"type": "content_block_start", "index": index, "content_block": opening})
+    ]
+    events += [
+        ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in deltas
+    ]
+    events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
     return events
 
 
