@@ -101,6 +101,16 @@ def _changed_files(ws: Workspace, agent: str) -> list[str]:
     return [line for line in res.stdout.splitlines() if line.strip()][:MAX_CHANGED_FILES] if res.ok else []
 
 
+def _last_prompt(ws: Workspace, agent: str) -> str | None:
+    """The last prompt sent to the agent (what it is working on), not the screen's footer line."""
+    import json
+
+    rows = ws.store.query("SELECT data FROM events WHERE kind = 'agent.prompt_sent' AND agent = ? "
+                          "ORDER BY seq DESC LIMIT 1", (agent,))
+    text = json.loads(rows[0]["data"] or "{}").get("text") if rows else None
+    return text.strip() if isinstance(text, str) and text.strip() else None
+
+
 def _verify_summary(ws: Workspace) -> list[str]:
     rows = ws.store.query("SELECT run_id, status, finished_at FROM runs WHERE workflow = 'verify' "
                           "ORDER BY started_at DESC LIMIT 1")
@@ -116,7 +126,7 @@ def generate(ws: Workspace, agent: str, *, reason: str = "manual", ctx: float | 
     screen = _capture(ws, agent)
     used = ctx if ctx is not None else context_used_pct(ws, agent, screen)
     lines = [line.strip() for line in (screen or "").splitlines() if line.strip()][-RECENT_LINES:]
-    task = lines[-1] if lines else "(no recent output)"
+    task = _last_prompt(ws, agent) or (lines[-1] if lines else "(no recent output)")
     changed = _changed_files(ws, agent)
     verify = _verify_summary(ws)
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")

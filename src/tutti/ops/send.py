@@ -94,7 +94,7 @@ def send(ws: Workspace, agent: str, prompt: str, *, auto_up: bool = False, wait:
         det, _ = classify_pane(backend, session, adapter)
         result.state = det.state.value
     ws.store.append_event("agent.prompt_sent", agent=cfg.name, data={
-        "chars": len(prompt), "waited": wait, "completion_source": result.completion_source, "auto_started": result.auto_started})
+        "chars": len(prompt), "text": prompt[:1000], "waited": wait, "completion_source": result.completion_source, "auto_started": result.auto_started})
     return result
 
 

@@ -108,15 +108,16 @@ def deliver(ctx: StepContext, agent: str, text: str, on_pasted=None) -> Delivery
     delay = ad.submit_delay_secs()
     if delay > 0:
         time.sleep(delay)
-    return submit(ctx, agent, baseline, chars=len(text))
+    return submit(ctx, agent, baseline, chars=len(text), text=text)
 
 
-def submit(ctx: StepContext, agent: str, baseline: str, *, chars: int) -> Delivery:
-    """Press Enter on a pasted prompt and record `agent.prompt_sent`."""
+def submit(ctx: StepContext, agent: str, baseline: str, *, chars: int, text: str | None = None) -> Delivery:
+    """Press Enter on a pasted prompt and record `agent.prompt_sent` (with the prompt's opening,
+    which a handoff packet shows as the agent's active task)."""
     session = ctx.workspace.session_name(agent)
     backend().send_keys(session, "Enter")
-    ctx.workspace.store.append_event("agent.prompt_sent", agent=agent, run_id=ctx.run_id,
-                                     data={"chars": chars, "source": "workflow"})
+    data = {"chars": chars, "source": "workflow"} | ({"text": text[:1000]} if text else {})
+    ctx.workspace.store.append_event("agent.prompt_sent", agent=agent, run_id=ctx.run_id, data=data)
     return Delivery(session, baseline, time.monotonic())
 
 

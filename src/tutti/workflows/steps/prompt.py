@@ -298,7 +298,7 @@ def _send_once(ctx: StepContext, step: ResolvedStep, text: str, output_json: Pat
                                       "has exited; it is not sent again",
                                       hint=f"start a new run to send it again: tt run {ctx.workflow}")
             if decision.action == "submit":
-                sessions.submit(ctx, agent, decision.baseline or "", chars=len(text))
+                sessions.submit(ctx, agent, decision.baseline or "", chars=len(text), text=text)
             delivery_record.record(ctx, step, "delivery", "delivered", baseline=decision.baseline,
                                    artifacts=prior.get("artifacts"))
             effects["reattached"] = decision.action
