@@ -152,3 +152,23 @@ def test_intake_table_errors_name_the_key_path(git_repo, tt):
     assert "intake[1] of kind jira needs 'project'" in tt("queue", "list", cwd=git_repo).stderr
     schema = json.loads(tt("schema", cwd=git_repo).stdout)
     assert "intake" in schema["properties"]
+
+
+def test_signed_webhook_intake_rejects_a_bad_signature(git_repo, monkeypatch):
+    import hashlib
+    import hmac
+
+    from tests.serve.live import serving
+
+    monkeypatch.setenv("TT_INTAKE_SECRET", "s3cret")
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "demo"\n[[intake]]\nname = "hooks"\nkind = "webhook"\n'
+                                         'source = "github"\nsecret_env = "TT_INTAKE_SECRET"\n')
+    ws = load_workspace_at(git_repo)
+    body = json.dumps({"action": "opened", "issue": {"title": "signed"}}).encode()
+    good = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    with serving([ws]) as url:
+        for signature, status in (("sha256=" + "0" * 64, 401), (good, 200)):
+            r = httpx.post(url + "/v1/webhooks/github", content=body, headers={
+                "X-GitHub-Event": "issues", "X-Hub-Signature-256": signature, "Content-Type": "application/json"})
+            assert r.status_code == status
+    assert [i.title for i in build_sources(ws, ["hooks"])[0].list_open()] == ["signed"]

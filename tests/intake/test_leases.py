@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tutti.intake import leases
 from tutti.store import open_store
 
@@ -15,6 +17,8 @@ RACER = r"""
 import json, sys, time
 from pathlib import Path
 from tutti.store import open_store
+import pytest
+
 from tutti.intake import leases
 root, holder, keys, go = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]), float(sys.argv[4])
 store = open_store(root, workspace="race")
@@ -73,6 +77,9 @@ def test_fencing_token_grows_across_expiry_and_release(tmp_path):
     assert leases.release(store, "k", "b", 2) is True
     c = leases.acquire(store, "k", "c", 10)
     assert c and c.fencing_token == 3
+    assert leases.assert_held(store, "k", "c", 3).holder == "c"
+    with pytest.raises(leases.LeaseLost, match=r"lease on k \(token 2\) is stale: now held by c with token 3"):
+        leases.assert_held(store, "k", "b", 2)  # b's side effects are fenced off
 
 
 def test_heartbeat_extends_and_sweep_releases_only_expired(tmp_path):

@@ -291,6 +291,7 @@ class Intake(Model):
     # webhook
     source: str | None = None  # match the webhook's source ("*" = any)
     events: list[str] = Field(default_factory=list)  # empty = all
+    secret_env: str | None = None  # env var holding the HMAC secret (X-Hub-Signature-256)
 
 
 class LoopMergeQueue(Model):

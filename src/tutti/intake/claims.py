@@ -31,6 +31,10 @@ class Claim:
         self.lease = leases.heartbeat(store, self.item.key, self.lease.holder, self.lease.fencing_token, ttl)
         return self.lease
 
+    def assert_held(self, store: Store) -> leases.Lease:
+        """Raise `LeaseLost` when this claim's fencing token is no longer the current one."""
+        return leases.assert_held(store, self.item.key, self.lease.holder, self.lease.fencing_token)
+
     def release(self, store: Store, *, reason: str = "released") -> bool:
         done = leases.release(store, self.item.key, self.lease.holder, self.lease.fencing_token, reason=reason)
         try:

@@ -113,6 +113,17 @@ def heartbeat(store: Store, key: str, holder: str, token: int, ttl: float = DEFA
         return Lease.from_row(_row(conn, key))  # type: ignore[arg-type]
 
 
+def assert_held(store: Store, key: str, holder: str, token: int) -> Lease:
+    """The fencing check before a side effect on the item's behalf (close, comment, merge):
+    `LeaseLost` unless `holder` still holds `key` with this very token and it has not expired."""
+    lease = get(store, key)
+    if lease is None or lease.holder != holder or lease.fencing_token != token or not lease.active:
+        current = f"now held by {lease.holder} with token {lease.fencing_token}" if lease and lease.active else "expired"
+        raise LeaseLost(f"lease on {key} (token {token}) is stale: {current}",
+                        hint="another claimant may own the item now; do not act on it")
+    return lease
+
+
 def release(store: Store, key: str, holder: str, token: int | None = None, *, reason: str = "released") -> bool:
     """End `holder`'s lease on `key` (only that token's, when given). False if not held."""
     stamp = _iso(time.time())

@@ -60,7 +60,8 @@ def receive(request: Request, source: str, raw: bytes = Depends(raw_body)):
     ws_name = request.query_params.get("workspace") or (body.get("workspace") if generic else None)
     ws = ctx.workspace(ws_name if isinstance(ws_name, str) else None)
     rules = [r for r in ws.config.webhooks if r.source in (source, "*")]
-    _verify_signature(rules, raw, headers.get("x-hub-signature-256"))
+    intakes = [c for c in ws.config.intake if c.kind == "webhook" and c.source in (source, "*")]
+    _verify_signature([*rules, *intakes], raw, headers.get("x-hub-signature-256"))
 
     delivery = headers.get("x-github-delivery") or headers.get("idempotency-key") \
         or (body.get("idempotency_key") if isinstance(body, dict) else None)
