@@ -103,3 +103,54 @@ def prompts(root: Path, agent: str) -> list[str]:
     if not path.exists():
         return []
     return [json.loads(line).get("prompt", line) for line in path.read_text().splitlines() if line.strip()]
+
+
+# An "instant agent": the implement step is a command that writes and commits the module, so
+# the loop runs without tmux (API tests, the benchmark's pure loop overhead).
+INSTANT_TOML = """
+[workspace]
+name = "instant"
+
+[defaults]
+runtime = "fake"
+
+[[agent]]
+name = "implementer"
+
+[[workflow]]
+name = "build"
+
+[[workflow.step]]
+id = "implement"
+type = "command"
+agent = "implementer"
+cwd = "agent_worktree"
+fail_mode = "closed"
+run = "printf 'def ok():\\\\n    return True\\\\n' > mod_{{item.id}}.py && git add -A && git commit -qm {{item.title}}"
+
+[[intake]]
+name = "q"
+kind = "queue"
+
+[loop]
+workflow = "build"
+lanes = @lanes@
+reviewers = @reviewers@
+lease_ttl_secs = 30
+poll_secs = 0.2
+
+[loop.merge_queue]
+verify = ["python3 check.py"]
+batch = @batch@
+"""
+
+
+def instant_workspace(root: Path, *, lanes: int = 2, batch: int = 1, reviewers: str = '["ci"]') -> Path:
+    text = INSTANT_TOML.replace("@lanes@", str(lanes)).replace("@batch@", str(batch)).replace("@reviewers@", reviewers)
+    (root / "tutti.toml").write_text(text)
+    (root / "check.py").write_text(CHECK)
+    exclude = root / ".git" / "info" / "exclude"
+    exclude.write_text(exclude.read_text() + "tutti.toml\n.tutti/\n")
+    git(root, "add", "check.py")
+    git(root, "commit", "-q", "-m", "add check")
+    return root

@@ -222,7 +222,7 @@ def test_unknown_action_is_400(client):
     r = client.post("/v1/actions/explode", json={})
     assert r.status_code == 400 and r.json()["error"] == {
         "code": "action_failed", "message": "unknown action 'explode'",
-        "hint": "actions: up, down, send, run, verify, review, land, cancel, approve"}
+        "hint": "actions: up, down, send, run, verify, review, land, cancel, approve, loop"}
 
 
 def test_missing_required_field(client):

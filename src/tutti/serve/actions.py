@@ -82,9 +82,15 @@ class CancelBody(ActionBody):
 
 
 class ApproveBody(ActionBody):
-    run_id: str
+    run_id: str | None = Field(None, description="optional: an approval id is unique (`tt approvals list`)")
     approval_id: str
     approve: bool
+
+
+class LoopBody(ActionBody):
+    lanes: int | None = Field(None, ge=1, le=64, description="default: [loop] lanes")
+    once: bool = False
+    stop: bool = False
 
 
 IdemHeader = Header(None, alias="Idempotency-Key")
@@ -262,6 +268,10 @@ def cancel(request: Request, body: CancelBody, idempotency_key: str | None = Ide
 @router.post("/approve", dependencies=[act("approve", "action")])
 def approve(request: Request, body: ApproveBody, idempotency_key: str | None = IdemHeader):
     def work(ws):
+        if body.run_id is None:  # loop merges and tool calls alike, by approval id
+            result = operation("approvals", "decide")(ws, body.approval_id, body.approve, by="api")
+            return {"workspace": ws.name, "run_id": result.run_id, "approval_id": body.approval_id,
+                    "approve": body.approve, "result": result}
         run_id = check_id("run_id", body.run_id)
         result = operation("direct", "decide_approval")(ws, run_id, body.approval_id, body.approve)
         return {"workspace": ws.name, "run_id": run_id, "approval_id": body.approval_id,
@@ -270,9 +280,23 @@ def approve(request: Request, body: ApproveBody, idempotency_key: str | None = I
     return execute(request, "approve", body, idempotency_key, work)
 
 
+@router.post("/loop", dependencies=[act("loop", "action")])
+def loop(request: Request, body: LoopBody | None = None, idempotency_key: str | None = IdemHeader):
+    """Start the workspace's SDLC loop in the server (a job: progress flows as `loop.*` events),
+    or stop it with `stop = true`."""
+    body = body or LoopBody()
+
+    def work(ws):
+        if body.stop:
+            return {"workspace": ws.name, **operation("loop", "stop_loop")(ws)}
+        return {"workspace": ws.name, **operation("loop", "start_loop")(ws, lanes=body.lanes, once=body.once)}
+
+    return execute(request, "loop", body, idempotency_key, work)
+
+
 @router.post("/{action}", dependencies=[act("action", "action")], include_in_schema=False)
 def unknown(action: str):
     from tutti.errors import UsageError
 
     raise UsageError(f"unknown action '{action}'",
-                     hint="actions: up, down, send, run, verify, review, land, cancel, approve")
+                     hint="actions: up, down, send, run, verify, review, land, cancel, approve, loop")
