@@ -153,8 +153,9 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+        from tutti.cli.usage_errors import render_click_error
+
+        sys.exit(render_click_error(exc))
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

@@ -88,7 +88,9 @@ def plan(*, workspace: str | None, all_: bool, bind: str | None, remote: bool, p
     address = bind or ("0.0.0.0" if remote else None) or config.serve.bind or "127.0.0.1"
     auth = remote or config.serve.auth == "bearer"
     if not is_loopback(address) and not auth:
-        raise UsageError(REFUSE_UNAUTHENTICATED)
+        raise UsageError(REFUSE_UNAUTHENTICATED, hint=f"tt serve --remote --bind {address} (clients then send the bearer "
+                                                     "token from the serve-token file), or keep 127.0.0.1 and "
+                                                     "tunnel: ssh -L 4040:127.0.0.1:4040 HOST")
     return ServePlan(
         workspaces=workspaces, bind=address, port=port if port is not None else (config.dashboard.port or 4040), auth=auth,
         dashboard=any(ws.config.observe.dashboard for ws in workspaces),
