@@ -72,3 +72,30 @@ def test_a_denied_merge_fails_the_item_and_leaves_main_alone(git_repo, tt):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 1 and "merge denied" in out and "not now" in out
     assert git(root, "rev-parse", "main").strip() == tip
+
+
+def test_the_supervisor_runs_an_autostart_loop_and_stops_it_with_the_server(git_repo):
+    import threading
+
+    from tutti.supervisor.core import Parts, Supervisor
+
+    root = instant_workspace(git_repo, lanes=1)
+    (root / "tutti.toml").write_text((root / "tutti.toml").read_text().replace(
+        "[loop]\n", "[loop]\nautostart = true\n"))
+    ws = load(root)
+    assert Parts.for_host(ws, "serve").loop and not Parts.for_host(ws, "process").loop
+    add_items(root, ["add mod 1"])
+    stop = threading.Event()
+    sup = Supervisor([ws], host="serve", parts=lambda w: Parts(watch=False, recover=False, loop=True), stop=stop)
+    sup.start()
+    try:
+        _wait_event(ws, "loop.item.landed")
+        add_items(root, ["add mod 2"])  # the loop keeps polling while the server runs
+        deadline = time.monotonic() + 60
+        while len(ws.store.read_events(kinds=["loop.item.landed"])) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(ws.store.read_events(kinds=["loop.item.landed"])) == 2
+    finally:
+        sup.close()
+    [stopped] = _wait_event(ws, "loop.stopped", timeout=30)
+    assert stopped.data["merged"] == 2

@@ -324,6 +324,7 @@ class Loop(Model):
     lease_ttl_secs: float | None = None  # claim lease TTL (default: the intake's lease_ttl_secs)
     poll_secs: float = 10.0  # how often an idle lane looks for new work
     close_items: bool = True  # close the item (with a comment linking the merge) once landed
+    autostart: bool = False  # `tt serve` runs the loop while it serves this workspace
     merge_queue: LoopMergeQueue = Field(default_factory=LoopMergeQueue)
 
 

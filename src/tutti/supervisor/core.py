@@ -31,6 +31,7 @@ class Parts:
     recover: bool = True
     schedule: bool = False
     telemetry: bool = False  # OTLP export of the event spine (`[observe] otel`); one exporter per workspace
+    loop: bool = False  # the SDLC loop (`[loop] autostart`), in long-lived servers only
 
     @classmethod
     def for_host(cls, ws: Workspace, host: str) -> Parts:
@@ -38,8 +39,9 @@ class Parts:
             raise ValueError(f"unknown supervisor host '{host}' (one of {', '.join(HOSTS)})")
         scheduled = any(wf.schedule for wf in ws.config.workflows)
         observe = ws.config.observe
+        loop = ws.config.loop is not None and ws.config.loop.autostart and host == "serve"
         return cls(watch=True, recover=True, schedule=scheduled and host != "process",
-                   telemetry=bool(observe.otel or observe.otlp_endpoint))
+                   telemetry=bool(observe.otel or observe.otlp_endpoint), loop=loop)
 
 
 class Supervisor:
@@ -59,6 +61,10 @@ class Supervisor:
                 self._spawn(lambda w=ws, p=parts: self._watch(w, p), f"tutti-supervise-watch-{ws.name}")
             if parts.schedule:
                 self._spawn(lambda w=ws: self._schedule(w), f"tutti-supervise-schedule-{ws.name}")
+            if parts.loop:
+                from tutti.supervisor.loop import supervise_loop
+
+                self._spawn(lambda w=ws: supervise_loop(w, self.stop, host=self.host), f"tutti-supervise-loop-{ws.name}")
             if parts.telemetry:
                 from tutti.telemetry.exporter import start_background
 
