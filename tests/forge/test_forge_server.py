@@ -55,7 +55,9 @@ def test_pr_merge_is_a_real_git_merge_and_conflicts_are_refused(forge, git_repo)
         git(git_repo, "push", "-q", "origin", branch)
     gh = GitHub("acme/app")
     pr_a, pr_b = gh.create_pr("a", "main", "A"), gh.create_pr("b", "main", "B")
+    assert gh.http.request("GET", f"/repos/acme/app/pulls/{pr_b.number}")["mergeable"] is True
     sha = gh.merge_pr(pr_a.number)
+    assert gh.http.request("GET", f"/repos/acme/app/pulls/{pr_b.number}")["mergeable"] is False  # now conflicts
     git(git_repo, "fetch", "-q", "origin")
     assert git(git_repo, "rev-parse", "origin/main").strip() == sha
     assert git(git_repo, "show", "origin/main:README.md") == "from a\n"

@@ -128,10 +128,11 @@ class GitHubState:
         out.pop("pull_request", None)
         git_dir = self.git_dir(full_name)
         head_sha = _rev(git_dir, pr["head"]) or pr.get("head_sha")
+        base_sha = _rev(git_dir, pr["base"])
         out.update(head={"ref": pr["head"], "sha": head_sha, "label": f"{full_name.split('/')[0]}:{pr['head']}"},
-                   base={"ref": pr["base"], "sha": _rev(git_dir, pr["base"])}, merged=pr["merged"],
+                   base={"ref": pr["base"], "sha": base_sha}, merged=pr["merged"],
                    merged_at=pr.get("merged_at"), merge_commit_sha=pr.get("merge_commit_sha"), draft=False,
-                   mergeable=True)
+                   mergeable=None if pr["merged"] else _mergeable(git_dir, base_sha, head_sha))
         return out
 
     # -- merge: real git ------------------------------------------------------------------------
@@ -160,6 +161,19 @@ class Unprocessable(Exception):
 
 class Conflict(Exception):
     pass
+
+
+def _mergeable(git_dir: Path, base: str | None, head: str | None) -> bool | None:
+    """Would the PR merge cleanly (a real trial merge, nothing written but objects)?"""
+    if not head:
+        return None
+    if not base:
+        return True
+    try:
+        _git(git_dir, "merge-tree", "--write-tree", base, head)
+        return True
+    except RuntimeError:
+        return False
 
 
 def _rev(git_dir: Path, ref: str) -> str | None:
