@@ -125,3 +125,12 @@ def test_verify_last_sees_tt_run_verify(tt, git_repo):
     assert last["found"] and last["summary"]["run_id"] == ran["run_id"] and last["summary"]["success"]
     again = json.loads(tt("verify", "--json", cwd=git_repo).stdout)
     assert json.loads(tt("verify", "--last", "--json", cwd=git_repo).stdout)["summary"]["run_id"] == again["run_id"]
+
+
+def test_a_step_that_never_ran_has_one_name_everywhere(tt, git_repo):
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "n"\n[[workflow]]\nname = "w"\n'
+                                         '[[workflow.step]]\nid = "a"\ntype = "command"\nrun = "false"\nfail_mode = "closed"\n'
+                                         '[[workflow.step]]\nid = "b"\ntype = "command"\nrun = "true"\n')
+    result = json.loads(tt("run", "w", "--json", cwd=git_repo).stdout)
+    shown = json.loads(tt("runs", "show", result["run_id"], "--json", cwd=git_repo).stdout)
+    assert result["steps"][1]["status"] == shown["steps"][1]["status"] == "not_run"

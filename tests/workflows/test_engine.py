@@ -182,7 +182,8 @@ def test_start_run_returns_at_once_and_cancel_kills_the_running_command(make_ws)
     wait_for(lambda: ops.get_run(ws, run_id)["status"] == "cancelled")
     wait_for(lambda: not alive(child), timeout=10)
     run = ops.get_run(ws, run_id)
-    assert run["steps"][0]["status"] == "cancelled" and run["steps"][1]["status"] == "pending"
+    # issue #11: the same word as the run result's (`not_run`), not `pending`, once the run is over
+    assert run["steps"][0]["status"] == "cancelled" and run["steps"][1]["status"] == "not_run"
     assert not (ws.root / "never-ran").exists()
     kinds = [e.kind for e in ws.store.read_events(run_id=run_id)]
     assert kinds[-1] == "workflow.cancelled"

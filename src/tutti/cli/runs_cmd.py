@@ -59,7 +59,7 @@ def show(run_id: str, as_json: bool) -> None:
     else:
         echo(f"Workflow:  {run['workflow']} (origin {run['origin']}{', strict' if run['strict'] else ''}"
              f"{', agent ' + run['agent_scope'] if run['agent_scope'] else ''})")
-    echo(f"Status:    {run['status']}" + (f" — failed steps {run['failed_steps']}" if run["failed_steps"] else ""))
+    echo(f"Status:    {_status_label(run)}" + (f" — failed steps {run['failed_steps']}" if run["failed_steps"] else ""))
     echo(f"Started:   {run['started_at']}   Finished: {run['finished_at'] or '-'}   Duration: {_secs(run['duration_ms']) or '-'}")
     echo(f"Cost:      ${run['cost_usd']:.4f}   tokens in/out: {run['input_tokens']}/{run['output_tokens']}")
     if run["parent_run_id"]:

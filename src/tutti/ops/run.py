@@ -233,20 +233,23 @@ def get_run(ws: Workspace, run_id: str) -> dict[str, Any]:
     params = json.loads(r["params"] or "{}")
     result = json.loads(r["result"]) if r["result"] else {}
     step_rows = {s["step_index"]: s for s in ws.store.query("SELECT * FROM steps WHERE run_id = ?", (run_id,))}
+    status = _effective_status(run_id, r["status"], params, r["kind"])
+    # a step that never started is `pending` while the run may still reach it, `not_run` once the
+    # run is over — the same word `tt run`'s result uses for it
+    unstarted = "pending" if status == "running" else "not_run"
     steps = []
     for p in params.get("plan", []):
         s = step_rows.get(p["index"])
         outcome = json.loads(s["outcome"]) if s is not None and s["outcome"] else {}
         steps.append({"index": p["index"], "key": p["key"], "id": p.get("id"), "type": p["type"],
                       "agent": p.get("agent"), "fail_mode": p.get("fail_mode"),
-                      "status": s["status"] if s is not None else "pending",
+                      "status": s["status"] if s is not None else unstarted,
                       "attempt": s["attempt"] if s is not None else 0,
                       "started_at": s["started_at"] if s is not None else None,
                       "finished_at": s["finished_at"] if s is not None else None,
                       "duration_ms": outcome.get("duration_ms"), "message": outcome.get("message", ""),
                       "exit_code": outcome.get("exit_code"), "log_path": outcome.get("log_path"),
                       "side_effects": outcome.get("side_effects", {})})
-    status = _effective_status(run_id, r["status"], params, r["kind"])
     children = [c["run_id"] for c in ws.store.query(
         "SELECT run_id FROM runs WHERE json_extract(params, '$.parent_run_id') = ? ORDER BY started_at", (run_id,))]
     if status in RESUMABLE:
