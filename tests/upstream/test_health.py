@@ -72,8 +72,9 @@ HOLD = "; sleep 120"
 
 
 def test_ci_recovery_smoke_auth_rate_limit_provider_down(supervised, tt_json):
-    """upstream: .github/workflows/ci.yml recovery smoke (inventory §10) and
-    src/health/mod.rs::tests::recovery_trigger_detects_rate_limit_and_provider_down_reason_prefixes
+    """upstream: .github/workflows/ci.yml recovery smoke (inventory §10),
+    src/health/mod.rs::tests::recovery_trigger_detects_rate_limit_and_provider_down_reason_prefixes,
+    src/cli/watch.rs::tests::is_auth_failed_status_matches_prefix_case_insensitive
     — sessions echoing `invalid_api_key`, `rate_limit_exceeded`, `service unavailable` become
     auth_failed / rate_limited / provider_down, with the events the CI greps for."""
     root, events = supervised(HEAD + agents("auth", "rate", "down"), {
@@ -86,6 +87,8 @@ def test_ci_recovery_smoke_auth_rate_limit_provider_down(supervised, tt_json):
     assert rc == 0, err
     states = {row["agent"]: row for row in data}
     assert states["auth"]["state"] == "auth_failed" and "invalid_api_key" in states["auth"]["detail"]
+    # src/cli/watch.rs::tests::is_auth_failed_status_matches_prefix_case_insensitive: the status label
+    assert states["auth"]["status"].lower().startswith("auth failed")
     assert states["rate"]["state"] == "rate_limited" and "rate_limit" in states["rate"]["detail"]
     assert states["down"]["state"] == "provider_down"
 
