@@ -160,11 +160,28 @@ def _feed(proc: subprocess.Popen, input: bytes | str) -> None:
 
 
 def _wait(proc: subprocess.Popen, deadline: float | None, cancel: threading.Event | None) -> bool:
-    """Wait for the child to exit; terminate it on cancel or at `deadline`. True when it timed out."""
+    """Wait for the child to exit; terminate it on cancel or at `deadline`. True when it timed out.
+    On Linux a pidfd wakes us the moment the child exits (Popen.wait(timeout) polls with sleeps
+    that double from 0.5 ms — a few ms lost on every short helper like tmux or git)."""
+    exited = _exit_waiter(proc)
+    try:
+        return _wait_loop(proc, exited, deadline, cancel)
+    finally:
+        if exited is not None:
+            exited.close()
+
+
+def _wait_loop(proc: subprocess.Popen, exited: _ExitWaiter | None, deadline: float | None,
+               cancel: threading.Event | None) -> bool:
     while True:
         try:
-            proc.wait(timeout=0.05)
-            return False
+            if exited is not None:
+                if exited(0.05):
+                    proc.wait()
+                    return False
+            else:
+                proc.wait(timeout=0.05)
+                return False
         except subprocess.TimeoutExpired:
             pass
         if cancel is not None and cancel.is_set():
@@ -173,6 +190,36 @@ def _wait(proc: subprocess.Popen, deadline: float | None, cancel: threading.Even
         if deadline is not None and time.monotonic() >= deadline:
             _terminate(proc)
             return True
+
+
+class _ExitWaiter:
+    """`waiter(seconds) -> True once the child has exited`, via a pidfd (Linux ≥ 5.3)."""
+
+    def __init__(self, pid: int) -> None:
+        import select
+
+        self.fd: int | None = os.pidfd_open(pid)
+        self._poller = select.poll()
+        self._poller.register(self.fd, select.POLLIN)
+
+    def __call__(self, seconds: float) -> bool:
+        if self._poller.poll(seconds * 1000):
+            self.close()
+            return True
+        return False
+
+    def close(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+def _exit_waiter(proc: subprocess.Popen) -> _ExitWaiter | None:
+    try:
+        return _ExitWaiter(proc.pid)
+    except (AttributeError, OSError):  # no pidfd here: fall back to Popen.wait's polling
+        return None
+
 
 def _terminate(proc: subprocess.Popen) -> None:
     kill_group(proc.pid, signal.SIGTERM)
