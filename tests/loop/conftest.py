@@ -126,7 +126,7 @@ type = "command"
 agent = "implementer"
 cwd = "agent_worktree"
 fail_mode = "closed"
-run = "printf 'def ok():\\\\n    return True\\\\n' > mod_{{item.id}}.py && git add -A && git commit -qm {{item.title}}"
+run = "printf 'def ok():\\\\n    return %s\\\\n' $(case {{item.title}} in *broken*) echo False;; *) echo True;; esac) > mod_{{item.id}}.py && git add -A && git commit -qm {{item.title}}"
 
 [[intake]]
 name = "q"
@@ -139,14 +139,20 @@ reviewers = @reviewers@
 lease_ttl_secs = 30
 poll_secs = 0.2
 
+max_review_rounds = @rounds@
+
 [loop.merge_queue]
 verify = ["python3 check.py"]
 batch = @batch@
+batch_wait_secs = @wait@
 """
 
 
-def instant_workspace(root: Path, *, lanes: int = 2, batch: int = 1, reviewers: str = '["ci"]') -> Path:
-    text = INSTANT_TOML.replace("@lanes@", str(lanes)).replace("@batch@", str(batch)).replace("@reviewers@", reviewers)
+def instant_workspace(root: Path, *, lanes: int = 2, batch: int = 1, reviewers: str = '["ci"]', rounds: int = 3,
+                      batch_wait: float = 0.0) -> Path:
+    text = INSTANT_TOML
+    for key, value in {"lanes": lanes, "batch": batch, "reviewers": reviewers, "rounds": rounds, "wait": batch_wait}.items():
+        text = text.replace(f"@{key}@", str(value))
     (root / "tutti.toml").write_text(text)
     (root / "check.py").write_text(CHECK)
     exclude = root / ".git" / "info" / "exclude"

@@ -120,8 +120,9 @@ class Pipeline:
                 findings = [Finding("merge_queue", f"landing failed ({outcome.reason}):\n{outcome.output}")]
                 self._record("loop.merge.rejected", reason=outcome.reason, output=outcome.output)
             if round_no > self.loop.max_review_rounds:
-                raise ItemFailed(f"changes still requested after {self.loop.max_review_rounds} fix round(s): "
-                                 + "; ".join(f.summary() for f in findings[:3]))
+                first = findings[0]
+                raise ItemFailed(f"changes still requested after {self.loop.max_review_rounds} fix round(s) "
+                                 f"({len(findings)} finding(s)); {first.reviewer}: {first.body.strip()[:800]}")
             result.fix_runs.append(self._fix(round_no, fix_prompt(self.item, round_no, findings), findings=findings))
             round_no += 1
 

@@ -1,0 +1,33 @@
+"""The loop landing through a batch=4 merge queue: one bad change among four is isolated by
+bisection, named with its failing output and returned to its lane; the three good ones land."""
+
+from __future__ import annotations
+
+import json
+
+from tests.loop.conftest import add_items, git, instant_workspace, verify_every_commit
+
+
+def test_batch_of_four_with_one_bad_change_lands_three_and_returns_the_bad_one(git_repo, tt):
+    root = instant_workspace(git_repo, lanes=4, batch=4, batch_wait=20, reviewers="[]", rounds=0)
+    base = git(root, "rev-parse", "main").strip()
+    keys = add_items(root, ["add mod a", "add mod b", "broken mod c", "add mod d"])
+    res = tt("loop", "--once", "--json", cwd=root, timeout=300)
+    assert res.returncode == 1  # one item could not be merged
+    items = {i["key"]: i for i in json.loads(res.stdout)["items"]}
+    bad = keys[2]
+    assert sorted(k for k, i in items.items() if i["status"] == "merged") == sorted(k for k in keys if k != bad)
+    assert items[bad]["status"] == "failed"
+    bad_module = f"mod_{bad.rsplit('#', 1)[1]}.py"
+    assert f"FAILED {bad_module}" in items[bad]["message"]  # named, with the failing output
+
+    from tutti.workspace import load_workspace_at
+
+    ws = load_workspace_at(root)
+    rejected = [e.data for e in ws.store.read_events(kinds=["merge_queue.rejected"])]
+    assert [r["item"] for r in rejected] == [bad] and rejected[0]["reason"] == "verify_failed"
+    assert ws.store.read_events(kinds=["merge_queue.bisect"])  # the batch of four was split
+    landed = [e.data for e in ws.store.read_events(kinds=["merge_queue.landed"])]
+    assert sorted(i for d in landed for i in d["items"]) == sorted(k for k in keys if k != bad)
+    assert bad_module not in git(root, "ls-tree", "--name-only", "main")
+    verify_every_commit(root, base)
