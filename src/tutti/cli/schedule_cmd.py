@@ -32,13 +32,19 @@ def list_cmd(as_json: bool) -> None:
 
 
 @schedule.command("run")
-@click.option("--interval", "interval", type=float, default=15.0, show_default=True, help="Seconds between ticks.")
+@click.option("--interval", "interval", type=click.FloatRange(min=0.5), default=15.0, show_default=True,
+              help="Seconds between ticks (at least 0.5).")
 def run_cmd(interval: float) -> None:
     """Foreground loop: start each workflow when its schedule is due (Ctrl-C stops)."""
+    from tutti.errors import UsageError
+    from tutti.ops.schedule import list_schedules
     from tutti.supervisor.scheduler import run_schedules
     from tutti.workspace import load_workspace
 
     ws = load_workspace()
+    if not list_schedules(ws):  # a loop with nothing to do would wait forever, silently
+        raise UsageError(f"nothing to run: no [[workflow]] in {ws.config_path} has a `schedule`",
+                         hint='add schedule = "0 9 * * 1-5" (cron) to a workflow, then `tt schedule list` shows it')
 
     def report(decisions) -> None:
         for d in decisions:
@@ -50,6 +56,6 @@ def run_cmd(interval: float) -> None:
 
     echo(f"scheduler running for workspace '{ws.name}' (Ctrl-C to stop)")
     try:
-        run_schedules(ws, interval_secs=max(interval, 0.5), on_tick=report)
+        run_schedules(ws, interval_secs=interval, on_tick=report)
     except KeyboardInterrupt:
         echo("scheduler stopped")
