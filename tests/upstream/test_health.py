@@ -74,10 +74,13 @@ HOLD = "; sleep 120"
 def test_ci_recovery_smoke_auth_rate_limit_provider_down(supervised, tt_json):
     """upstream: .github/workflows/ci.yml recovery smoke (inventory §10),
     src/health/mod.rs::tests::recovery_trigger_detects_rate_limit_and_provider_down_reason_prefixes,
-    src/cli/watch.rs::tests::is_auth_failed_status_matches_prefix_case_insensitive
+    src/cli/watch.rs::tests::is_auth_failed_status_matches_prefix_case_insensitive,
+    src/health/mod.rs (@ 0e7f20f)::tests::{classify_auth_failed, classify_rate_limited,
+    classify_provider_down, classify_unknown}
     — sessions echoing `invalid_api_key`, `rate_limit_exceeded`, `service unavailable` become
     auth_failed / rate_limited / provider_down, with the events the CI greps for."""
-    root, events = supervised(HEAD + agents("auth", "rate", "down"), {
+    root, events = supervised(HEAD + agents("auth", "rate", "down", "other"), {
+        "other": "printf 'random output with nothing recognizable\\n'" + HOLD,
         "auth": "printf 'Error: invalid_api_key - check your key\\n'" + HOLD,
         "rate": "printf 'Error: rate_limit_exceeded - try again later\\n'" + HOLD,
         "down": "printf 'upstream timeout while reaching provider\\nservice unavailable\\n'" + HOLD,
@@ -91,11 +94,14 @@ def test_ci_recovery_smoke_auth_rate_limit_provider_down(supervised, tt_json):
     assert states["auth"]["status"].lower().startswith("auth failed")
     assert states["rate"]["state"] == "rate_limited" and "rate_limit" in states["rate"]["detail"]
     assert states["down"]["state"] == "provider_down"
+    assert states["other"]["state"] == "unknown" and states["other"]["running"] is True
 
 
 def test_transition_events_activity_auth_and_running(supervised):
     """upstream: src/health/mod.rs::tests::transition_events_emits_activity_and_auth_changes,
-    src/health/mod.rs::tests::transition_events_emits_running_changes — working → idle, then an
+    src/health/mod.rs::tests::transition_events_emits_running_changes,
+    src/health/mod.rs (@ 0e7f20f)::tests::{classify_working, classify_idle_recent_output, classify_stopped}
+    — working → idle, then an
     auth failure, then the session ends: agent.working, agent.idle, agent.auth_failed,
     agent.stopped (a stopped session is reported once)."""
     script = ("printf '⠋ Thinking...\\n'; sleep 2; clear; printf 'Done.\\n\\nWhat would you like to do?\\n'; sleep 3; "
@@ -130,7 +136,8 @@ FOOTER_B = FOOTER_A.replace("82%", "79%").replace("1200", "1320")
 
 def test_hash_output_ignores_status_bar_redraw_noise():
     """upstream: src/health/mod.rs::tests::hash_output_ignores_status_bar_redraw_noise,
-    src/health/mod.rs::tests::is_status_bar_noise_detects_runtime_footer_variants — a footer that
+    src/health/mod.rs::tests::is_status_bar_noise_detects_runtime_footer_variants,
+    src/health/mod.rs (@ 0e7f20f)::tests::hash_output_ignores_codex_status_and_footer_lines — a footer that
     only redraws its numbers is not new output; a changed line of work is."""
     from tutti.sessions.screen import body, pane_delta
 
@@ -138,6 +145,11 @@ def test_hash_output_ignores_status_bar_redraw_noise():
     assert body(base + FOOTER_A) == body(base + FOOTER_B)
     assert pane_delta(base + FOOTER_A, base + FOOTER_B) == ""
     assert body(base + FOOTER_A) != body("Implementing first slice\nStill working.\n" + FOOTER_A)
+    # src/health/mod.rs (@ 0e7f20f)::tests::hash_output_ignores_codex_status_and_footer_lines
+    first = ("• The suite is still running.\n◦ Waiting for background terminal (38s • esc to interrupt)\n"
+             "  gpt-5.4 high · 96% left · ~/repo\n")
+    second = first.replace("38s", "52s").replace("96%", "95%")
+    assert pane_delta(first, second) == "" and body(first) == body(second)
     for footer in ("Model: GPT-5 | Context: 58% | 892 tokens | Ctrl+C to stop",
                    "claude-opus | 73% context | Shift+Tab for history"):
         assert pane_delta(base + footer.replace("5", "6"), base + footer) == ""

@@ -88,3 +88,46 @@ def test_release_marks_claim_inactive(forge, tmp_path, tt):
     assert CLAIM_LABEL not in forge.github.repo("acme/app")["issues"]["1"]["labels"]
     again = tt("issue-claim", "heartbeat", "--state", "s.json", cwd=tmp_path, env=ENV)
     assert again.returncode != 0 and "no longer active" in again.stderr
+
+
+def test_claim_record_new_expiry_and_comment_format():
+    """upstream (issue_claim.rs @ 20f0089): test_claim_record_new, test_claim_record_expiry,
+    test_claim_record_not_expired, test_encode_decode_roundtrip, test_decode_no_marker,
+    test_push_event_caps_at_max — the lease record and its comment encoding (the contract with
+    GitHub that other runs of the original parse)."""
+    from tutti.intake.issue_claim import MAX_EVENTS
+
+    record = ClaimRecord.new("run-123", 1800)
+    assert (record.run_id, record.lease_ttl_secs, record.status, record.released_at) == ("run-123", 1800, "active", None)
+    assert [e["kind"] for e in record.events] == ["Acquired"]
+    assert not ClaimRecord.new("run-789", 3600).is_expired()
+    stale = ClaimRecord.new("run-456", 0)
+    stale.last_heartbeat_at -= timedelta(seconds=1)
+    assert stale.is_expired()
+    decoded = decode(encode(ClaimRecord.new("run-abc", 1800)))
+    assert (decoded.run_id, decoded.lease_ttl_secs, decoded.status) == ("run-abc", 1800, "active")
+    assert decode("just a regular comment") is None
+    for i in range(25):
+        record.push_event("Renewed", f"tick {i}")
+    assert len(record.events) == MAX_EVENTS == 20
+
+
+def test_winner_skips_released_and_expired_claims(forge, tmp_path, tt):
+    """upstream (issue_claim.rs @ 20f0089): test_winner_skips_released, test_winner_skips_expired,
+    test_winner_active_claim_empty, test_selected_issue_output_serializes — a released or expired
+    claim with a lower comment id does not beat ours; the selected-issue file carries the lease."""
+    from tutti.forge.github import GitHub
+
+    seed(forge, 2)
+    released = ClaimRecord.new("run-released", 3600)
+    released.release("done")
+    expired = ClaimRecord.new("run-expired", 0)
+    expired.last_heartbeat_at -= timedelta(seconds=10)
+    GitHub("acme/app").comment(1, encode(released))
+    GitHub("acme/app").comment(2, encode(expired))
+    for out in ("a.json", "b.json"):
+        res = tt("issue-claim", "acquire", "--output", out, cwd=tmp_path, env=ENV)
+        assert res.returncode == 0, res.stderr
+    got = [json.loads((tmp_path / f).read_text()) for f in ("a.json", "b.json")]
+    assert sorted(s["issue_number"] for s in got) == [1, 2]
+    assert all({"claim_comment_id", "run_id", "lease_ttl_secs", "claim_status"} <= set(s) for s in got)

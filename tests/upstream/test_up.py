@@ -185,7 +185,8 @@ def test_strategy_requests_rotation_accepts_known_values(global_config, value, r
 
 
 def test_rotation_strategy_for_trigger_picks_expected_strategy(global_config):
-    """upstream: src/cli/serve.rs::tests::rotation_strategy_for_trigger_picks_expected_strategy"""
+    """upstream: src/cli/serve.rs::tests::rotation_strategy_for_trigger_picks_expected_strategy,
+    src/cli/watch.rs (@ 11c9743)::tests::rotation_strategy_for_trigger_prefers_matching_strategy"""
     from tutti.config.global_config import load_global
     from tutti.resilience.policy import ROTATE, RecoveryPolicy, strategy_kind
 
