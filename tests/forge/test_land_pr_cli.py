@@ -68,3 +68,15 @@ def test_land_pr_with_a_rejected_token_is_one_line(git_repo, forge, tt):
     lines = res.stderr.strip().splitlines()
     assert lines[0].startswith("error[gate]: branch tutti/a was pushed, but no PR was opened: GitHub GET")
     assert "HTTP 401" in lines[0] and "token was rejected" in lines[1] and "Traceback" not in res.stderr
+
+
+def test_github_table_points_gate_and_land_at_the_forge_without_env(git_repo, forge, tt, monkeypatch):
+    ws = _setup(git_repo, forge)
+    monkeypatch.delenv("GITHUB_API_URL")
+    monkeypatch.delenv("GITHUB_TOKEN")
+    monkeypatch.setenv("MY_FORGE_TOKEN", "forge-test-token")
+    toml = (git_repo / "tutti.toml").read_text()
+    (git_repo / "tutti.toml").write_text(toml + f'[github]\napi_url = "{forge.url}"\nrepo = "acme/demo"\ntoken_env = "MY_FORGE_TOKEN"\n')
+    res = tt("land", "a", "--pr", "--json", cwd=ws.root, env={"TT_ENFORCE_MERGE_GATE": "1"})
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["gate_message"].startswith("Merge gate passed for PR #1")

@@ -258,6 +258,15 @@ class Webhook(Model):
     secret_env: str | None = None  # env var holding the HMAC secret (X-Hub-Signature-256)
 
 
+class GitHubSettings(Model):
+    """`[github]`: where the GitHub client points for the gate, `land --pr` and github intakes
+    (each key falls back to $GITHUB_API_URL, $GITHUB_REPOSITORY / the origin remote, $GITHUB_TOKEN)."""
+
+    api_url: str | None = None  # e.g. https://ghe.example.com/api/v3
+    repo: str | None = None  # owner/name
+    token_env: str | None = None  # env var holding the token, tried before GITHUB_TOKEN/GH_TOKEN
+
+
 class Gate(Model):
     """`[gate]`: the merge gate `land` steps enforce. `local` needs no GitHub."""
 
@@ -364,6 +373,7 @@ class TuttiConfig(Model):
     observe: Observe = Field(default_factory=Observe)
     webhooks: list[Webhook] = Field(default_factory=list, alias="webhook")
     gate: Gate = Field(default_factory=Gate)
+    github: GitHubSettings = Field(default_factory=GitHubSettings)
     loop: Loop | None = None
     intake: list[Intake] = Field(default_factory=list)
     direct: DirectSettings = Field(default_factory=DirectSettings)

@@ -1,6 +1,6 @@
 """The GitHub client: REST v3 and GraphQL over httpx — one client, one place.
 
-Where it points: `api_url` argument, else `$GITHUB_API_URL`, else https://api.github.com
+Where it points: `api_url` argument (or `[github] api_url`), else `$GITHUB_API_URL`, else https://api.github.com
 (GraphQL at `$GITHUB_GRAPHQL_URL`, else `{api}/graphql`, or `/api/graphql` on Enterprise).
 Token: argument, else `$GITHUB_TOKEN`, `$GH_TOKEN`, else `gh auth token` when gh is installed.
 Repository: argument, else `$GITHUB_REPOSITORY`, else the `origin` remote of the checkout.
@@ -107,7 +107,13 @@ class GitHub:
         self.http = ApiClient(self.api_url, headers, service="GitHub", hint=TOKEN_HINT, **http)
 
     @classmethod
-    def for_checkout(cls, root: Path | None, repo: str | None = None, **kw: Any) -> GitHub:
+    def for_checkout(cls, root: Path | None, repo: str | None = None, *, settings: Any = None, **kw: Any) -> GitHub:
+        """A client for the checkout at `root`; `settings` is tutti.toml's `[github]` table
+        (explicit arguments win over it, it wins over the environment)."""
+        if settings is not None:
+            repo = repo or settings.repo
+            kw["api_url"] = kw.get("api_url") or settings.api_url
+            kw["token_env"] = kw.get("token_env") or settings.token_env
         return cls(resolve_repo(repo, root), **kw)
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ resolved. The repository comes from `$GITHUB_REPOSITORY` or the `origin` remote;
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tutti import proc
 from tutti.errors import ForgeError, GateError, RoutingError
@@ -18,9 +19,9 @@ from tutti.forge.github import GitHub, PullRequest
 __all__ = ["PullRequest", "check_pr_gate", "client", "push_and_open_pr", "unresolved_threads"]
 
 
-def client(root: Path, repo: str | None = None) -> GitHub:
+def client(root: Path, repo: str | None = None, settings: Any = None) -> GitHub:
     try:
-        return GitHub.for_checkout(root, repo)
+        return GitHub.for_checkout(root, repo, settings=settings)
     except ForgeError as exc:
         raise GateError(f"merge gate needs GitHub: {exc.message}", hint=exc.hint) from None
 
@@ -38,10 +39,10 @@ def check_states(gh: GitHub, pr: PullRequest) -> dict[str, str]:
     return {name: states.get(name, "expected") for name in required}
 
 
-def check_pr_gate(root: Path, branch: str, *, gh: GitHub | None = None) -> tuple[PullRequest, str]:
+def check_pr_gate(root: Path, branch: str, *, gh: GitHub | None = None, settings: Any = None) -> tuple[PullRequest, str]:
     """Raise GateError unless `branch` has an open PR with green required checks and no
-    unresolved review threads; return the PR and the pass message."""
-    gh = gh or client(root)
+    unresolved review threads; return the PR and the pass message (`settings`: `[github]`)."""
+    gh = gh or client(root, settings=settings)
     try:
         found = gh.open_pr_for(branch)
         if found is None:
@@ -79,7 +80,8 @@ def _fill(root: Path, base: str, branch: str) -> tuple[str, str]:
     return branch, "\n".join(f"- {s}" for s in subjects)
 
 
-def push_and_open_pr(root: Path, branch: str, *, remote: str = "origin", repo: str | None = None) -> PullRequest:
+def push_and_open_pr(root: Path, branch: str, *, remote: str = "origin", repo: str | None = None,
+                     settings: Any = None) -> PullRequest:
     """`git push -u origin BRANCH`, then open a PR against the current branch (or reuse the
     already open PR for the branch — a re-run must not fail or open a second one)."""
     if not proc.run(["git", "remote", "get-url", remote], cwd=root, timeout=30).ok:
@@ -95,7 +97,7 @@ def push_and_open_pr(root: Path, branch: str, *, remote: str = "origin", repo: s
         raise RoutingError(f"git push -u {remote} {branch} failed: {detail}",
                            hint=f"check the '{remote}' remote and your credentials")
     try:
-        gh = GitHub.for_checkout(root, repo)
+        gh = GitHub.for_checkout(root, repo, settings=settings)
         existing = gh.open_pr_for(branch)
         if existing is not None:
             return existing

@@ -151,7 +151,7 @@ class GithubGate:
         if self.require_review and (blocked := _review_first(ws, agent, self.name, checks)):
             return blocked
         try:
-            pr, message = check_pr_gate(ws.root, _branch(ws, agent))
+            pr, message = check_pr_gate(ws.root, _branch(ws, agent), settings=ws.config.github)
         except GateError as exc:
             checks.append({"check": "github", "passed": False, "detail": exc.message})
             return GateResult("github", False, exc.message, checks)

@@ -26,7 +26,8 @@ class GitHubIssues(SourceBase):
     def gh(self) -> GitHub:
         from tutti.forge.github import GitHub
 
-        return GitHub.for_checkout(self.ws.root, self.cfg.repo, api_url=self.cfg.api_url, token_env=self.cfg.token_env)
+        return GitHub.for_checkout(self.ws.root, self.cfg.repo, api_url=self.cfg.api_url, token_env=self.cfg.token_env,
+                                   settings=self.ws.config.github)
 
     def _item(self, issue: dict[str, Any]) -> WorkItem:
         labels = tuple(lab["name"] if isinstance(lab, dict) else str(lab) for lab in issue.get("labels") or [])

@@ -26,9 +26,17 @@ from tutti.intake.issue_claim import (
 
 
 def _client(repo: str | None):
+    """The GitHub client; inside a workspace its `[github]` table applies (the original needed
+    none, so outside one — or with a broken tutti.toml — the environment alone decides)."""
+    from tutti.errors import TuttiError
     from tutti.forge.github import GitHub
+    from tutti.workspace import load_workspace
 
-    return GitHub.for_checkout(Path.cwd(), repo)
+    try:
+        settings = load_workspace().config.github
+    except TuttiError:
+        settings = None
+    return GitHub.for_checkout(Path.cwd(), repo, settings=settings)
 
 
 def _labels(issue: dict[str, Any]) -> list[str]:

@@ -105,7 +105,7 @@ def land(ws: Workspace, agent: str, *, force: bool = False, pr: bool = False, ga
     if pr:  # as the original: push and open the PR first, then the gate (which needs the PR)
         from tutti.gates.github import push_and_open_pr
 
-        opened = push_and_open_pr(root, branch)
+        opened = push_and_open_pr(root, branch, settings=ws.config.github)
         result.pr_url, result.pr_number = opened.url or None, opened.number
         ws.store.append_event("land.pr_opened", agent=cfg.name, data={"branch": branch, "base": onto, "url": result.pr_url,
                                                                        "number": opened.number})

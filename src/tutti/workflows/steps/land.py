@@ -62,7 +62,7 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     if cfg.pr:
         from tutti.gates.github import push_and_open_pr
 
-        pr = push_and_open_pr(ctx.workspace.root, effects["branch"])
+        pr = push_and_open_pr(ctx.workspace.root, effects["branch"], settings=ctx.workspace.config.github)
         effects["pr_url"], effects["pr_number"] = pr.url, pr.number
     try:
         gate = enforce(ctx.workspace, agent, run_id=ctx.run_id, cancel=ctx.cancel, step=step.key)
