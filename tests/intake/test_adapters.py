@@ -172,3 +172,9 @@ def test_signed_webhook_intake_rejects_a_bad_signature(git_repo, monkeypatch):
                 "X-GitHub-Event": "issues", "X-Hub-Signature-256": signature, "Content-Type": "application/json"})
             assert r.status_code == status
     assert [i.title for i in build_sources(ws, ["hooks"])[0].list_open()] == ["signed"]
+
+
+def test_github_table_errors_name_the_key_path(git_repo, tt):
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "d"\n[github]\nrepo = "widgets"\n')
+    r = tt("queue", "list", cwd=git_repo)
+    assert r.returncode == 2 and "github.repo 'widgets' is not owner/name (at github → repo)" in r.stderr

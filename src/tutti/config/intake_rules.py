@@ -1,4 +1,4 @@
-"""Cross-field rules of `[[intake]]` tables, each with its key path and a fix."""
+"""Rules of the `[[intake]]` tables and the `[github]` table, each with its key path and a fix."""
 
 from __future__ import annotations
 
@@ -20,6 +20,13 @@ REQUIRED = {"linear": ("team", "set team = \"ENG\" (the Linear team key)"),
 def intake_problems(config: TuttiConfig) -> Iterator:
     from tutti.config.problems import Problem
 
+    gh = config.github
+    if gh.repo is not None and not REPO.match(gh.repo):
+        yield Problem("github → repo", f"github.repo '{gh.repo}' is not owner/name",
+                      "e.g. repo = \"acme/widgets\", or leave it out to use the origin remote")
+    if gh.api_url is not None and not gh.api_url.startswith(("http://", "https://")):
+        yield Problem("github → api_url", f"github.api_url '{gh.api_url}' is not an http(s) URL",
+                      "e.g. https://ghe.example.com/api/v3 (GitHub Enterprise) or leave it out")
     seen: set[str] = set()
     for i, cfg in enumerate(config.intake, start=1):
         where = f"intake[{i}]"
