@@ -2,7 +2,9 @@
 
 One API response can appear on several lines (one per streamed content block) carrying the
 same `message.id`, `requestId` and usage, so records are keyed by message id + request id and
-stored once. Synthetic error entries (`model: "<synthetic>"`, all-zero usage) are skipped.
+stored once. A line with neither id (older Claude Code versions) is still counted, keyed by its
+file and line number, as the original counted every line. Synthetic error entries (`model:
+"<synthetic>"`, all-zero usage) are skipped.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ def project_log_dir(config_dir: Path, cwd: Path | str) -> Path:
 
 
 def parse_lines(lines: list[str], state: dict[str, Any]) -> list[UsageRecord]:
-    """Records from complete JSONL lines; `state` is unused but kept for a uniform reader API."""
+    """Records from complete JSONL lines; `state` carries the file's path and line count across reads."""
     out: list[UsageRecord] = []
     for line in lines:
+        state["line"] = int(state.get("line", 0)) + 1
         if '"usage"' not in line:
             continue  # cheap pre-filter: most lines are attachments, snapshots, tool results
         try:
@@ -52,8 +55,10 @@ def parse_lines(lines: list[str], state: dict[str, Any]) -> list[UsageRecord]:
             continue
         message_id = message.get("id") or entry.get("uuid") or ""
         request_id = entry.get("requestId") or ""
+        key = f"claude:{message_id}:{request_id}" if message_id or request_id \
+            else f"claude:{state.get('path', '?')}:{state['line']}"
         rec = UsageRecord(
-            key=f"claude:{message_id}:{request_id}",
+            key=key,
             runtime=RUNTIME,
             ts=str(entry.get("timestamp") or ""),
             model=model,

@@ -1,6 +1,7 @@
 """Artifacts a prompt step waits for or captures (inventory §6.3–6.4).
 
-* `expand_glob`: `~` → $HOME, `{workspace}` → workspace root, `{agent}` → agent name,
+* `expand_glob`: `~` → $HOME, `{workspace}` → the workspace *name* (as in the original: tools such
+  as gstack file artifacts under a per-project folder), `{agent}` → agent name,
   `{slug}` → a slug of the workspace name (the original shelled out to a gstack binary at a
   hard-coded path; a generic engine must not, so `{slug}` is computed, or taken from env
   `TUTTI_SLUG` when a skill needs a specific value).
@@ -35,7 +36,7 @@ def expand_glob(pattern: str, *, workspace_root: Path, workspace_name: str, agen
     out = pattern
     if out == "~" or out.startswith("~/"):
         out = str(Path.home()) + out[1:]
-    out = out.replace("{workspace}", str(workspace_root))
+    out = out.replace("{workspace}", workspace_name)
     out = out.replace("{agent}", agent or "")
     if "{slug}" in out:
         out = out.replace("{slug}", os.environ.get("TUTTI_SLUG") or slugify(workspace_name))

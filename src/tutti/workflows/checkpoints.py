@@ -358,10 +358,9 @@ def template_tag(config_path: Path) -> dict[str, str]:
     if not first.startswith("# template:"):
         return {}
     parts = first.split(":", 1)[1].split()
-    tag = {"template_id": parts[0]} if parts else {}
-    if len(parts) > 1:
-        tag["template_version"] = parts[1]
-    return tag
+    if len(parts) < 2:
+        return {}  # a partial tag (`# template: python`) records nothing, as in the original
+    return {"template_id": parts[0], "template_version": parts[1]}
 
 
 def pid_alive(pid: int | None, started: int | None = None) -> bool:

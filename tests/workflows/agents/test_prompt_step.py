@@ -47,7 +47,7 @@ agent = "human"
 text = "Run the office-hours skill and save the design doc."
 wait_for_idle = false
 wait_timeout_secs = TIMEOUT
-artifact_glob = "{workspace}/.tutti/worktrees/{agent}/designs/*.md"
+artifact_glob = ".tutti/worktrees/{agent}/designs/*.md"
 artifact_name = "design"
 """
 
@@ -223,8 +223,9 @@ def test_glob_interpolation_and_new_file_detection(tmp_path, monkeypatch):
     monkeypatch.delenv("TUTTI_SLUG", raising=False)
     assert expand_glob("~/designs/*.md", workspace_root=tmp_path, workspace_name="W", agent="a") == \
         f"{tmp_path}/home/designs/*.md"
+    # `{workspace}` is the workspace *name* (issue #11, as the original); relative → workspace-relative
     assert expand_glob("{workspace}/out/{agent}-*.json", workspace_root=tmp_path, workspace_name="W", agent="pm") == \
-        f"{tmp_path}/out/pm-*.json"
+        f"{tmp_path}/W/out/pm-*.json"
     assert expand_glob("docs/{slug}/*.md", workspace_root=tmp_path, workspace_name="My App!", agent=None) == \
         f"{tmp_path}/docs/my-app/*.md"
     assert slugify("My App!") == "my-app"
