@@ -105,3 +105,27 @@ def test_rejected_token_is_not_retried(forge):
         gh.list_issues()
     assert info.value.status == 401 and "token was rejected" in info.value.hint
     assert len(forge.requests()) == 1
+
+
+def test_branches_check_runs_and_thread_replies(forge, git_repo):
+    meta = forge.create_repo("acme/app")
+    git(git_repo, "remote", "add", "origin", meta["clone_url"])
+    git(git_repo, "push", "-q", "origin", "main")
+    git(git_repo, "checkout", "-q", "-b", "feat/x")
+    (git_repo / "x.txt").write_text("x\n")
+    git(git_repo, "add", "x.txt")
+    git(git_repo, "commit", "-qm", "x")
+    git(git_repo, "push", "-q", "origin", "feat/x")
+    gh = GitHub("acme/app")
+    gh.http.request("PUT", "/repos/acme/app/branches/main/protection", json={"required_status_checks": {"contexts": ["ci"]}})
+    assert gh.required_checks("main") == ["ci"] and gh.required_checks("feat/x") is None
+    assert gh.http.request("GET", "/repos/acme/app/branches/feat/x")["commit"]["sha"] == git(git_repo, "rev-parse", "HEAD").strip()
+    pr = gh.create_pr("feat/x", "main", "X")
+    run = gh.create_check_run(pr.head_sha, "ci", None)
+    assert gh.check_states(pr.head_sha) == {"ci": "pending"}
+    gh.http.request("PATCH", f"/repos/acme/app/check-runs/{run['id']}", json={"conclusion": "failure"})
+    assert gh.check_states(pr.head_sha) == {"ci": "failure"}
+    first = gh.http.request("POST", f"/repos/acme/app/pulls/{pr.number}/comments", json={"body": "why?", "path": "x.txt", "line": 1})
+    gh.http.request("POST", f"/repos/acme/app/pulls/{pr.number}/comments/{first['id']}/replies", json={"body": "because"})
+    (thread,) = gh.review_threads(pr.number)
+    assert [c["body"] for c in thread["comments"]["nodes"]] == ["why?", "because"] and thread["isResolved"] is False

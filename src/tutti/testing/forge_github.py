@@ -219,12 +219,15 @@ def _routes(gh: GitHubState) -> list[tuple[str, re.Pattern, Any]]:
         ("POST", R + r"/pulls/(?P<n>\d+)/reviews", api.create_review),
         ("GET", R + r"/pulls/(?P<n>\d+)/comments", api.list_review_comments),
         ("POST", R + r"/pulls/(?P<n>\d+)/comments", api.create_review_comment),
+        ("POST", R + r"/pulls/(?P<n>\d+)/comments/(?P<id>\d+)/replies", api.reply_review_comment),
         ("POST", R + "/check-runs", api.create_check_run),
+        ("PATCH", R + r"/check-runs/(?P<id>\d+)", api.update_check_run),
         ("GET", R + r"/commits/(?P<ref>.+)/check-runs", api.list_check_runs),
         ("GET", R + r"/commits/(?P<ref>.+)/status", api.combined_status),
         ("POST", R + r"/statuses/(?P<sha>[0-9a-f]+)", api.create_status),
         ("GET", R + r"/branches/(?P<branch>.+)/protection/required_status_checks", api.required_checks),
         ("PUT", R + r"/branches/(?P<branch>.+)/protection", api.put_protection),
+        ("GET", R + r"/branches/(?P<branch>.+)", api.get_branch),  # after the protection routes: a branch may contain '/'
         ("POST", "/graphql", api.graphql),
     ]
     return [(m, re.compile("^" + p + "$"), h) for m, p, h in table]

@@ -309,6 +309,20 @@ def create_review_comment(gh: GitHubState, req: Request, repo: str, n: str) -> R
     return Reply(201, _add_review_comment(gh, req, repo, int(n), req.body))
 
 
+def reply_review_comment(gh: GitHubState, req: Request, repo: str, n: str, id: str) -> Reply:
+    _pr(gh, repo, n)
+    if not (req.body or {}).get("body"):
+        raise Unprocessable("body is required")
+    return Reply(201, _add_review_comment(gh, req, repo, int(n), {**req.body, "in_reply_to": int(id)}))
+
+
+def get_branch(gh: GitHubState, req: Request, repo: str, branch: str) -> Reply:
+    sha = _rev(gh.git_dir(repo), branch)
+    if sha is None:
+        raise NotFound(f"branch {branch}")
+    return Reply(200, {"name": branch, "commit": {"sha": sha}, "protected": branch in gh.repo(repo)["protection"]})
+
+
 # -- checks and statuses ------------------------------------------------------------------------
 def _sha(gh: GitHubState, repo: str, ref: str) -> str:
     sha = _rev(gh.git_dir(repo), ref)
@@ -327,6 +341,17 @@ def create_check_run(gh: GitHubState, req: Request, repo: str) -> Reply:
            "conclusion": body.get("conclusion"), "started_at": _now(), "output": body.get("output") or {}}
     runs.append(run)
     return Reply(201, run)
+
+
+def update_check_run(gh: GitHubState, req: Request, repo: str, id: str) -> Reply:
+    run = next((r for r in gh.repo(repo)["check_runs"] if r["id"] == int(id)), None)
+    if run is None:
+        raise NotFound(f"check run {id}")
+    body = req.body or {}
+    run.update({k: body[k] for k in ("status", "conclusion", "output") if k in body})
+    if body.get("conclusion"):
+        run["status"] = "completed"
+    return Reply(200, run)
 
 
 def _latest_runs(gh: GitHubState, repo: str, sha: str | None) -> list[dict]:
