@@ -53,3 +53,21 @@ def test_claim_next_skips_held_items_and_close_marks_done(git_repo, tt):
     shown = json.loads(tt("queue", "show", "1", "--json", cwd=root).stdout)
     assert shown["state"] == "done" and shown["comments"][0]["body"] == "merged in abc123"
     assert json.loads(tt("queue", "show", "2", "--json", cwd=root).stdout)["claimed_by"] == "lane-2"
+
+
+def test_intake_list_and_claims_show_who_holds_what(git_repo, tt):
+    root = _ws(git_repo)
+    for title in ("one", "two"):
+        tt("queue", "add", title, cwd=root)
+    ws = load_workspace_at(root)
+    claim = claim_next(ws.store, [LocalQueue(ws, ws.config.intake[0])], "lane-7")
+    rows = json.loads(tt("intake", "list", "--json", cwd=root).stdout)
+    assert [(r["key"], r["intake"], r["claimed_by"], r["fencing_token"]) for r in rows] == [
+        ("queue:qws#1", "todo", "lane-7", 1), ("queue:qws#2", "todo", None, None)]
+    held = json.loads(tt("intake", "claims", "--json", cwd=root).stdout)
+    assert [(c["key"], c["holder"], c["active"]) for c in held] == [("queue:qws#1", "lane-7", True)]
+    claim.release(ws.store)
+    assert json.loads(tt("intake", "claims", "--json", cwd=root).stdout) == []
+    assert "queue:qws#1" in tt("intake", "claims", "--all", cwd=root).stdout
+    bad = tt("intake", "list", "--intake", "nope", cwd=root)
+    assert bad.returncode == 2 and "no [[intake]] named 'nope'" in bad.stderr
