@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from tutti.testing.forge_github import GitHubState, Reply, Request, dispatch
+from tutti.testing.forge_github import GitHubState, Reply, Request
+from tutti.testing.forge_github_api import dispatch
 from tutti.testing.forge_trackers import JiraState, LinearState
 
 STATE_FILE = "forge.json"

@@ -10,13 +10,11 @@ fetches afterwards sees the merged commit.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 
 def _now() -> str:
@@ -59,7 +57,6 @@ class GitHubState:
     def __init__(self, root: Path, data: dict[str, Any] | None = None) -> None:
         self.root = root
         self.data = data or {"repos": {}, "next_comment_id": 1000, "next_node": 1}
-        self.routes = _routes(self)
 
     # -- seeding (python API and /_control) ------------------------------------------------------
     def create_repo(self, full_name: str, *, default_branch: str = "main") -> dict[str, Any]:
@@ -190,61 +187,3 @@ def _page(items: list, query: dict[str, str]) -> list:
     per = max(1, min(100, int(query.get("per_page", 30))))
     page = max(1, int(query.get("page", 1)))
     return items[(page - 1) * per: page * per]
-
-
-# -- REST routes -----------------------------------------------------------------------------
-R = r"/repos/(?P<repo>[^/]+/[^/]+)"
-
-
-def _routes(gh: GitHubState) -> list[tuple[str, re.Pattern, Any]]:
-    from tutti.testing import forge_github_api as api
-
-    table = [
-        ("GET", "/user", api.get_user), ("GET", R, api.get_repo),
-        ("GET", R + "/issues", api.list_issues), ("POST", R + "/issues", api.create_issue),
-        ("GET", R + r"/issues/(?P<n>\d+)", api.get_issue), ("PATCH", R + r"/issues/(?P<n>\d+)", api.update_issue),
-        ("POST", R + r"/issues/(?P<n>\d+)/labels", api.add_labels),
-        ("DELETE", R + r"/issues/(?P<n>\d+)/labels/(?P<label>[^/]+)", api.remove_label),
-        ("GET", R + r"/issues/(?P<n>\d+)/comments", api.list_comments),
-        ("POST", R + r"/issues/(?P<n>\d+)/comments", api.create_comment),
-        ("GET", R + r"/issues/comments/(?P<id>\d+)", api.get_comment),
-        ("PATCH", R + r"/issues/comments/(?P<id>\d+)", api.update_comment),
-        ("DELETE", R + r"/issues/comments/(?P<id>\d+)", api.delete_comment),
-        ("GET", R + "/labels", api.list_labels), ("POST", R + "/labels", api.create_label),
-        ("GET", R + "/milestones", api.list_milestones), ("POST", R + "/milestones", api.create_milestone),
-        ("GET", R + "/pulls", api.list_pulls), ("POST", R + "/pulls", api.create_pull),
-        ("GET", R + r"/pulls/(?P<n>\d+)", api.get_pull), ("PATCH", R + r"/pulls/(?P<n>\d+)", api.update_pull),
-        ("PUT", R + r"/pulls/(?P<n>\d+)/merge", api.merge_pull),
-        ("GET", R + r"/pulls/(?P<n>\d+)/reviews", api.list_reviews),
-        ("POST", R + r"/pulls/(?P<n>\d+)/reviews", api.create_review),
-        ("GET", R + r"/pulls/(?P<n>\d+)/comments", api.list_review_comments),
-        ("POST", R + r"/pulls/(?P<n>\d+)/comments", api.create_review_comment),
-        ("POST", R + r"/pulls/(?P<n>\d+)/comments/(?P<id>\d+)/replies", api.reply_review_comment),
-        ("POST", R + "/check-runs", api.create_check_run),
-        ("PATCH", R + r"/check-runs/(?P<id>\d+)", api.update_check_run),
-        ("GET", R + r"/commits/(?P<ref>.+)/check-runs", api.list_check_runs),
-        ("GET", R + r"/commits/(?P<ref>.+)/status", api.combined_status),
-        ("POST", R + r"/statuses/(?P<sha>[0-9a-f]+)", api.create_status),
-        ("GET", R + r"/branches/(?P<branch>.+)/protection/required_status_checks", api.required_checks),
-        ("PUT", R + r"/branches/(?P<branch>.+)/protection", api.put_protection),
-        ("GET", R + r"/branches/(?P<branch>.+)", api.get_branch),  # after the protection routes: a branch may contain '/'
-        ("POST", "/graphql", api.graphql),
-    ]
-    return [(m, re.compile("^" + p + "$"), h) for m, p, h in table]
-
-
-def dispatch(gh: GitHubState, req: Request) -> Reply | None:
-    """The matching route's reply, or None when no route matches (the server answers 404)."""
-    for method, pattern, handler in gh.routes:
-        m = pattern.match(req.path)
-        if m and method == req.method:
-            params = {k: unquote(v) for k, v in m.groupdict().items()}
-            try:
-                return handler(gh, req, **params)
-            except NotFound as exc:
-                return Reply(404, {"message": "Not Found", "detail": str(exc)})
-            except Unprocessable as exc:
-                return Reply(422, {"message": "Validation Failed", "errors": [{"message": str(exc)}]})
-            except Conflict as exc:
-                return Reply(405 if "conflict" in str(exc).lower() else 409, {"message": str(exc)})
-    return None
