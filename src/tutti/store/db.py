@@ -74,8 +74,10 @@ class Store:
             self._enable_wal()
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
-        except sqlite3.OperationalError:  # e.g. locked: a real condition, not a broken file
+        except sqlite3.OperationalError as exc:  # e.g. locked: a real condition, not a broken file
             self._conn.close()
+            if disk_trouble(exc):
+                raise disk_error(path, exc) from None
             raise
         except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
             self._conn.close()
@@ -124,18 +126,18 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE). Everything inside commits or nothing does."""
-        with self._lock:
+        with self._lock, _mapped(self.path):
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
                 self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
+                    self._conn.execute("ROLLBACK")
+                raise
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, _mapped(self.path):
             return self._conn.execute(sql, params).fetchall()
 
     def close(self) -> None:
@@ -204,6 +206,34 @@ class Store:
     def latest_seq(self) -> int:
         row = self.query("SELECT MAX(seq) FROM events")[0]
         return row[0] or 0
+
+
+def disk_trouble(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "disk is full" in text or "disk i/o error" in text
+
+
+def disk_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """A full (or failing) disk under the store: one clear line; what was committed stays."""
+    import shutil
+
+    try:
+        free = f"{shutil.disk_usage(path.parent).free // 1024} KiB free"
+    except OSError:
+        free = "free space unknown"
+    return StoreError(f"cannot write store {path}: {exc} ({free} on its disk)",
+                      hint="free disk space and retry (an interrupted run continues with `tt run --resume RUN_ID`); "
+                           "everything committed before is kept")
+
+
+@contextmanager
+def _mapped(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if disk_trouble(exc):
+            raise disk_error(path, exc) from None
+        raise
 
 
 def store_path(root: Path) -> Path:

@@ -103,8 +103,11 @@ class Log:
     """The step log: both streams interleaved, first 32 MiB kept."""
 
     def __init__(self, path: str) -> None:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError:  # e.g. a full disk: run the command anyway, without a log
+            self.fd = os.open(os.devnull, os.O_WRONLY)
         self.written = 0
         self.capped = False
 
@@ -112,14 +115,19 @@ class Log:
         self.write(f"--- {now_iso()} {text} ---\n".encode())
 
     def write(self, data: bytes) -> None:
-        if self.written >= LOG_CAP_BYTES:
-            if not self.capped:
-                os.write(self.fd, b"\n[tutti: log capped at 32 MiB; further output not stored]\n")
-                self.capped = True
-            return
-        chunk = data[: LOG_CAP_BYTES - self.written]
-        os.write(self.fd, chunk)
-        self.written += len(chunk)
+        # Best effort: a full disk must not kill the supervisor (the outcome row matters more).
+        try:
+            if self.written >= LOG_CAP_BYTES:
+                if not self.capped:
+                    os.write(self.fd, b"\n[tutti: log capped at 32 MiB; further output not stored]\n")
+                    self.capped = True
+                return
+            chunk = data[: LOG_CAP_BYTES - self.written]
+            os.write(self.fd, chunk)
+            self.written += len(chunk)
+        except OSError:
+            self.written = LOG_CAP_BYTES
+            self.capped = True
 
 
 def spawn(spec: dict) -> tuple[int, int, int]:
