@@ -1,15 +1,19 @@
 """Cold start-up cost of the CLI, the thing a user feels on every command.
 
-    python bench/bench_cli_startup.py [--runs 15]
+    python bench/bench_cli_startup.py [--runs 15] [--agents 20]
 
-Prints the median and min wall time of `python -c pass` (the interpreter floor), `tt --version`
-and `tt run --list` (loads tutti.toml through the config models), each in a fresh process,
-and the overhead of each over the floor.
+Prints the median and min wall time of `python -c pass` (the interpreter floor), `tt --version`,
+`tt run --list` (warm: served from the validated-config cache; cold: the cache is removed
+before each run, so tutti.toml goes through the pydantic models), `tt runs list`, and
+`tt status` with N fake agents running in tmux (a private server, `TUTTI_TMUX_SOCKET`), each
+in a fresh process, with the overhead over the floor and the ratio to it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,36 +42,79 @@ run = "ruff check ."
 """
 
 
-def measure(argv: list[str], cwd: Path, runs: int) -> list[float]:
-    times = []
+def measure(argv: list[str], cwd: Path, runs: int, env: dict[str, str], before=None) -> list[tuple[float, float]]:
+    """(wall seconds, CPU seconds of the child) per run. CPU is the steadier figure on a loaded
+    machine; wall is what a user feels."""
+    out = []
     for _ in range(runs):
-        t0 = time.perf_counter()
-        res = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-        times.append(time.perf_counter() - t0)
-        if res.returncode != 0:
-            raise SystemExit(f"{argv} failed: {res.stderr.decode()[-500:]}")
-    return times
+        if before is not None:
+            before()
+        with tempfile.TemporaryFile() as err:
+            t0 = time.perf_counter()
+            child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+            _, status, usage = os.wait4(child.pid, 0)
+            wall = time.perf_counter() - t0
+            child.returncode = os.waitstatus_to_exitcode(status)
+            if child.returncode != 0:
+                err.seek(0)
+                raise SystemExit(f"{argv} failed: {err.read().decode()[-500:]}")
+        out.append((wall, usage.ru_utime + usage.ru_stime))
+    return out
+
+
+def fake_agents_config(n: int) -> str:
+    agents = "".join(f'[[agent]]\nname = "a{i:02d}"\n' for i in range(n))
+    return f'[workspace]\nname = "benchst"\n\n[defaults]\nruntime = "fake"\nworktree = false\n\n{agents}'
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--agents", type=int, default=20)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+    tt = [sys.executable, "-m", "tutti"]
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+        root = Path(tmp) / "ws"
+        root.mkdir()
         (root / "tutti.toml").write_text(CONFIG)
-        env_cmds = {
-            "python -c pass": [sys.executable, "-c", "pass"],
-            "tt --version": [sys.executable, "-m", "tutti", "--version"],
-            "tt run --list": [sys.executable, "-m", "tutti", "run", "--list"],
-        }
-        measure(env_cmds["tt --version"], root, 2)  # warm the OS page cache, not Python's
-        results = {name: measure(argv, root, args.runs) for name, argv in env_cmds.items()}
-    floor = statistics.median(results["python -c pass"])
-    print(f"{'command':18} {'median ms':>10} {'min ms':>8} {'over floor ms':>14}   (n={args.runs})")
-    for name, times in results.items():
-        med = statistics.median(times)
-        print(f"{name:18} {med * 1000:10.1f} {min(times) * 1000:8.1f} {(med - floor) * 1000:14.1f}")
+        (root / ".tutti").mkdir()
+        agents_root = Path(tmp) / "agents"
+        agents_root.mkdir()
+        subprocess.run(["git", "init", "-q", str(agents_root)], check=True)
+        subprocess.run(["git", "-C", str(agents_root), "commit", "-q", "--allow-empty", "-m", "init"], check=True,
+                       env={**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x", "GIT_COMMITTER_NAME": "b",
+                            "GIT_COMMITTER_EMAIL": "b@x"})
+        (agents_root / "tutti.toml").write_text(fake_agents_config(args.agents))
+        socket = f"tutti-bench-{os.getpid()}"
+        env = {**os.environ, "TUTTI_HOME": str(Path(tmp) / "home"), "TUTTI_TMUX_SOCKET": socket}
+        env.pop("TMUX", None)
+        cache = root / ".tutti" / "cache"
+        try:
+            subprocess.run([*tt, "up"], cwd=agents_root, env=env, check=True, stdout=subprocess.DEVNULL)
+            measure([*tt, "--version"], root, 2, env)  # warm the OS page cache, not Python's
+            measure([*tt, "run", "--list"], root, 1, env)  # writes the config cache
+            cmds = [
+                ("python -c pass", [sys.executable, "-c", "pass"], root, None),
+                ("tt --version", [*tt, "--version"], root, None),
+                ("tt run --list", [*tt, "run", "--list"], root, None),
+                ("tt run --list cold", [*tt, "run", "--list"], root, lambda: shutil.rmtree(cache, ignore_errors=True)),
+                ("tt runs list", [*tt, "runs", "list"], root, None),
+                (f"tt status ({args.agents} agents)", [*tt, "status"], agents_root, None),
+            ]
+            measure([*tt, "status"], agents_root, 1, env)
+            results = {name: measure(argv, cwd, args.runs, env, before) for name, argv, cwd, before in cmds}
+        finally:
+            subprocess.run([*tt, "down"], cwd=agents_root, env=env, capture_output=True)
+            subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    floor = statistics.median(w for w, _ in results["python -c pass"])
+    floor_cpu = statistics.median(c for _, c in results["python -c pass"])
+    print(f"{'command':24} {'median ms':>10} {'min ms':>8} {'over floor':>11} {'x floor':>8} {'cpu ms':>7} "
+          f"{'cpu x floor':>11}   (n={args.runs})")
+    for name, pairs in results.items():
+        med = statistics.median(w for w, _ in pairs)
+        cpu = statistics.median(c for _, c in pairs)
+        print(f"{name:24} {med * 1000:10.1f} {min(w for w, _ in pairs) * 1000:8.1f} {(med - floor) * 1000:11.1f} "
+              f"{med / floor:8.1f} {cpu * 1000:7.0f} {cpu / floor_cpu:11.1f}")
 
 
 if __name__ == "__main__":

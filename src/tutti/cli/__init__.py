@@ -2,16 +2,14 @@
 
 Subcommands are imported only when invoked (see COMMANDS), so `tt --version` and
 `tt run --list` stay fast: nothing heavy (pydantic, rich, httpx, fastapi) loads at start-up
-unless the command needs it.
+unless the command needs it. The Click group itself lives in `tutti.cli.app`; `tt --version`
+answers before even Click is imported.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-
-import click
 
 from tutti import __version__
 
@@ -89,58 +87,21 @@ SUMMARIES: dict[str, str] = {
 }
 
 
-class LazyGroup(click.Group):
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+def __getattr__(name: str):  # `from tutti.cli import cli` still works, loading Click then
+    if name in ("cli", "LazyGroup"):
+        from tutti.cli import app
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(COMMANDS) | set(self.commands))
-
-    def resolve_command(self, ctx: click.Context, args: list[str]):
-        name = click.utils.make_str(args[0]) if args else ""
-        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
-            import difflib
-
-            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.6)
-            if close:  # `tt stauts` → say what was probably meant
-                ctx.fail(f"No such command '{name}'. Did you mean '{close[0]}'?")
-        return super().resolve_command(ctx, args)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in self.commands:
-            return self.commands[name]
-        target = COMMANDS.get(name)
-        if target is None:
-            return None
-        module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            return _not_built(name)
-        return getattr(module, attr)
-
-
-def _not_built(name: str) -> click.Command:
-    @click.command(name=name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-    def missing() -> None:
-        from tutti.errors import UsageError
-
-        raise UsageError(f"`tt {name}` is not available in this build", hint="see README for the command list")
-
-    return missing
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name="tt")
-def cli() -> None:
-    """Tutti — the operations layer above AI coding agents."""
+        return getattr(app, name)
+    raise AttributeError(name)
 
 
 def main() -> None:
+    if sys.argv[1:] in (["--version"], ["-V"]):  # the one answer that needs no Click and no config
+        print(f"tt, version {__version__}")
+        return
+    import click
+
+    from tutti.cli.app import cli
     from tutti.config import notices
     from tutti.errors import TuttiError
 
@@ -186,4 +147,6 @@ _warned: set[str] = set()
 def _warn_once(message: str) -> None:
     if message not in _warned:
         _warned.add(message)
+        import click
+
         click.echo(f"warning: {message}", err=True)

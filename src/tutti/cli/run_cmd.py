@@ -32,18 +32,12 @@ def run(workflow: str | None, resume: str | None, list_: bool, agent: str | None
     from tutti.workspace import load_workspace
 
     _check_run_args(workflow, resume, list_, agent, strict, dry_run, direct)
+    if list_:
+        _list_workflows(as_json)
+        return
     ws = load_workspace()
     from tutti.ops import run as ops
 
-    if list_:
-        rows = ops.list_workflows(ws)
-        if as_json:
-            emit_json([{k: r[k] for k in ("name", "description", "steps")} for r in rows])
-        elif not rows:
-            echo("No workflows configured.")
-        else:
-            table(["Workflow", "Steps", "Description"], [[r["name"], r["steps"], r["description"] or ""] for r in rows])
-        return
     if dry_run:
         plan = ops.dry_run(ws, workflow or "", agent=agent, strict=strict)
         if as_json:
@@ -104,6 +98,30 @@ def verify(last: bool, as_json: bool, workflow: str | None, agent: str | None, s
 
 
 # -- argument rules (inventory §1) ---------------------------------------------------------------
+def _list_workflows(as_json: bool) -> None:
+    """From the validated-config cache when it matches tutti.toml (no pydantic), else a full load."""
+    from tutti.config import notices
+    from tutti.config.cache import cached_summary
+    from tutti.paths import find_workspace_root
+
+    root = find_workspace_root()
+    summary = cached_summary(root) if root is not None else None
+    if summary is not None:
+        notices.publish(summary["warnings"])
+        rows = summary["workflows"]
+    else:
+        from tutti.ops import run as ops
+        from tutti.workspace import load_workspace
+
+        rows = ops.list_workflows(load_workspace())
+    if as_json:
+        emit_json([{k: r[k] for k in ("name", "description", "steps")} for r in rows])
+    elif not rows:
+        echo("No workflows configured.")
+    else:
+        table(["Workflow", "Steps", "Description"], [[r["name"], r["steps"], r["description"] or ""] for r in rows])
+
+
 def _check_run_args(workflow: str | None, resume: str | None, list_: bool, agent: str | None, strict: bool,
                     dry_run: bool, direct: bool) -> None:
     if list_ and (workflow or resume or agent or strict or dry_run or direct):

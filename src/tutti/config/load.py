@@ -52,9 +52,20 @@ def load_config(path: Path) -> LoadedConfig:
     from tutti.config import notices
 
     file = display_path(path)
-    loaded = load_config_text(read_config_text(path, file), path, file=file)
+    text = read_config_text(path, file)
+    loaded = load_config_text(text, path, file=file)
     notices.publish(loaded.warnings)  # the CLI prints them to stderr; they never fail a load
+    from tutti.config.cache import store_summary
+
+    store_summary(path, _raw_bytes(path, text), loaded.config, loaded.warnings)  # for read-only commands
     return loaded
+
+
+def _raw_bytes(path: Path, text: str) -> bytes:
+    try:
+        return path.read_bytes()  # the key is over the bytes on disk, as the cache reader sees them
+    except OSError:
+        return text.encode("utf-8")
 
 
 def load_config_text(text: str, path: Path, *, file: str | None = None) -> LoadedConfig:

@@ -1,0 +1,95 @@
+"""A cache of what read-only commands need from a tutti.toml that already validated.
+
+Building the config models costs far more than the commands that only *read* the config
+(`tt run --list`): importing pydantic and building every model class. So each successful
+full load (`config.load.load_config`) writes `.tutti/cache/config.json`: a small summary of
+the file (workspace name, workflows, agents, the load's warnings) under a key made of the
+file's content hash, the tool version, the stat of the modules that define the config's shape
+and rules (so an editable install that changes them invalidates it too) and the stat of the
+global config. A reader recomputes the key from the file as it is now and uses the summary
+only on an exact match; anything else (no cache, an edit, another version, a broken cache
+file) falls back to the full load, which reports errors as usual and rewrites the cache.
+Only a file that validated is ever summarised. Import-free on purpose (no pydantic).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tutti.config.models import TuttiConfig
+
+FORMAT = 1
+CACHE_FILE = Path(".tutti") / "cache" / "config.json"
+CONFIG_FILENAME = "tutti.toml"
+_SHAPE_MODULES = ("models.py", "validate.py", "load.py", "workflow_rules.py", "unknown_keys.py",
+                  "step_defaults.py", "cache.py")
+
+
+def cache_key(raw: bytes) -> str:
+    from tutti import __version__
+    from tutti.paths import global_config_path
+
+    here = Path(__file__).parent
+    h = hashlib.sha256(raw)
+    h.update(f"\0{FORMAT}\0{__version__}".encode())
+    for name in _SHAPE_MODULES:
+        h.update(_stamp(here / name))
+    h.update(_stamp(global_config_path()))
+    return h.hexdigest()
+
+
+def _stamp(path: Path) -> bytes:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return b"\0-"
+    return f"\0{st.st_mtime_ns}:{st.st_size}".encode()
+
+
+def cached_summary(root: Path) -> dict[str, Any] | None:
+    """The summary of `root/tutti.toml` if the cache matches the file as it is now, else None."""
+    try:
+        raw = (root / CONFIG_FILENAME).read_bytes()
+        cached = json.loads((root / CACHE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cached, dict) or cached.get("key") != cache_key(raw):
+        return None
+    summary = cached.get("summary")
+    return summary if isinstance(summary, dict) else None
+
+
+def store_summary(path: Path, raw: bytes, config: TuttiConfig, warnings: list[str]) -> None:
+    """After a successful full load of `path`: record its summary (best effort; only in a
+    workspace whose `.tutti/` already exists — a read never creates it)."""
+    if path.name != CONFIG_FILENAME or not (path.parent / ".tutti").is_dir():
+        return
+    target = path.parent / CACHE_FILE
+    key = cache_key(raw)
+    try:
+        if json.loads(target.read_text(encoding="utf-8")).get("key") == key:
+            return  # already current: no write on every command
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        from tutti.fsutil import write_text_atomic
+
+        write_text_atomic(target, json.dumps({"key": key, "summary": summarize(config, warnings)}) + "\n",
+                          durable=False)
+    except OSError:
+        pass  # a cache is an optimisation: a read-only .tutti/ must not fail the command
+
+
+def summarize(config: TuttiConfig, warnings: list[str]) -> dict[str, Any]:
+    return {
+        "workspace": config.workspace.name,
+        "warnings": list(warnings),
+        "workflows": [{"name": w.name, "description": w.description, "steps": len(w.steps), "schedule": w.schedule}
+                      for w in config.workflows],
+        "agents": [{"name": a.name, "runtime": config.resolved_runtime(a)} for a in config.agents],
+    }
