@@ -1,0 +1,2 @@
+#!/bin/sh
+test -n "$1" && echo "baseline clean"
