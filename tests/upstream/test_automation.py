@@ -327,7 +327,6 @@ def test_resolver_supports_control_steps(ws, tt):
     assert deps[2] == [1] and deps[3] == [3], deps
 
 
-@fix_by_d('{workspace} in artifact_glob is the workspace name')
 def test_expand_artifact_glob_replaces_workspace_and_agent(tmp_path):
     """upstream: src/automation/mod.rs::tests::expand_artifact_glob_replaces_workspace_and_agent —
     `{workspace}` is the workspace *name* (as in the original), `{agent}` the agent."""

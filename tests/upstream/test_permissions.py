@@ -8,8 +8,6 @@ import json
 
 import pytest
 
-from .conftest import fix_by_d
-
 
 def allow(global_config, *rules: str) -> None:
     global_config("[permissions]\nallow = [" + ", ".join(json.dumps(r) for r in rules) + "]\n")
@@ -28,7 +26,6 @@ def test_evaluate_command_policy_allows_when_policy_unset(tt, tmp_path):
     assert "not configured" in d["reason"]
 
 
-@fix_by_d('blank allow rules are no policy')
 def test_has_configured_policy_requires_non_empty_entries(global_config, tt, tmp_path):
     """upstream: src/permissions/mod.rs::tests::has_configured_policy_requires_non_empty_entries —
     an allow list of only blank entries is *no* policy (the command is allowed, not blocked)."""
@@ -109,3 +106,61 @@ def test_shell_command_allow_rules_extracts_bash_and_plain_rules():
     from tutti.policy.permissions import shell_rules
 
     assert shell_rules(["Read", "Edit", "Bash(git status)", "cargo test *", "   "]) == ["git status", "cargo test *"]
+
+
+def test_evaluate_command_policy_suggests_single_token_rule(global_config, tt, tmp_path):
+    """upstream: src/permissions/mod.rs (@ 11c9743)::tests::evaluate_command_policy_suggests_single_token_rule"""
+    allow(global_config, "git status")
+    _, d = check(tt, "make", cwd=tmp_path)
+    assert d["suggested_rule"] == "make"
+
+
+SUGGEST = """
+[workspace]
+name = "ws"
+
+[[workflow]]
+name = "child"
+
+[[workflow.step]]
+type = "command"
+run = "echo nested"
+
+[[workflow]]
+name = "root"
+
+[[workflow.step]]
+type = "command"
+run = "echo top"
+
+[[workflow.step]]
+type = "command"
+run = "echo top"
+
+[[workflow.step]]
+type = "workflow"
+workflow = "child"
+"""
+
+
+def test_suggest_reports_blocked_commands_including_nested_workflow(global_config, ws, tt_json):
+    """upstream: src/cli/permissions.rs (@ 286d493)::tests::suggest_reports_blocked_commands_including_nested_workflow_and_deduplicates
+    — that later version suggested `echo nested *`; the snapshot (inventory §9.4) and ours suggest
+    the first two tokens, `echo nested`, which covers the same commands (a rule matches the
+    command and anything after it at a word boundary)."""
+    allow(global_config, "echo top")
+    rc, d, err = tt_json("permissions", "suggest", "root", cwd=ws(SUGGEST))
+    assert d is not None, err
+    assert d["total_commands"] == 3
+    assert [(b["command"], b["suggested_rule"]) for b in d["blocked"]] == [("echo nested", "echo nested")]
+
+
+def test_suggest_apply_writes_global_permissions_and_json_shape_is_stable(global_config, ws, tt_json):
+    """upstream: src/cli/permissions.rs (@ 286d493)::tests::suggest_apply_writes_global_permissions_and_json_shape_is_stable"""
+    path = global_config("[permissions]\nallow = []\n")
+    root = ws(SUGGEST.replace('run = "echo top"', 'run = "echo blocked"'))
+    rc, d, err = tt_json("permissions", "suggest", "root", "--apply", cwd=root)
+    assert d is not None, err
+    assert d["workflow"] == "root" and d["total_commands"] == 3
+    assert isinstance(d["blocked"], list) and d["applied_rules"] == ["echo blocked", "echo nested"]
+    assert "echo blocked" in path.read_text()

@@ -9,8 +9,6 @@ from datetime import datetime
 
 import pytest
 
-from .conftest import fix_by_d
-
 HEAD = """\
 [workspace]
 name = "ws"
@@ -59,7 +57,6 @@ def usage(tt_json, root, *args):
     return {a["agent"]: a for a in data["agents"]}, data
 
 
-@fix_by_d("Claude usage lines without message/request ids are still counted")
 def test_parse_jsonl_file_extracts_usage(ws, tt_json):
     """upstream: src/usage/mod.rs::tests::parse_jsonl_file_extracts_usage — both assistant lines
     count (they carry no message id / request id, so nothing can be a duplicate)."""

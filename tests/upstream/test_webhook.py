@@ -107,3 +107,28 @@ def test_expand_template():
                                {"issue": {"number": 7, "title": "Fix bug"}})) == "Fix Fix bug (#7)"
     assert plain(expand_prompt("{{event.missing}} happened", {"action": "opened"})) == " happened"
     assert expand_prompt("plain text", {}) == "plain text"
+
+
+def test_delivery_id_dedup_and_replay(git_repo):
+    """upstream: src/webhook.rs (@ 6034453)::tests::delivery_id_prefers_header,
+    delivery_id_falls_back_to_hash, replay_detection_round_trip — a repeated X-GitHub-Delivery (or
+    Idempotency-Key) is a replay: answered from the first response, nothing dispatched again; a new
+    id is a new delivery. Deliberate difference (inventory §4.5/§12.7): without any id the original
+    deduplicated identical bodies by a hash *forever*, silently dropping a second identical event
+    (two "deploy" notifications); ours treats id-less deliveries as distinct."""
+    ws = hooks_ws(git_repo, [("generic", ["deploy"], "ship")])
+    marker = ws.root / "fired-ship"
+    body = {"source": "generic", "event": "deploy", "payload": {}}
+    with serving([ws]) as url:
+        first = httpx.post(url + "/v1/webhooks/generic", json=body, headers={"X-GitHub-Delivery": "delivery-1"}, timeout=30)
+        again = httpx.post(url + "/v1/webhooks/generic", json=body, headers={"X-GitHub-Delivery": "delivery-1"}, timeout=30)
+        assert again.headers.get("Idempotent-Replayed") == "true" and again.json() == first.json()
+        other = httpx.post(url + "/v1/webhooks/generic", json=body, headers={"X-GitHub-Delivery": "delivery-2"}, timeout=30)
+        assert "Idempotent-Replayed" not in other.headers and other.json()["data"]["matched"] is True
+        plain = [httpx.post(url + "/v1/webhooks/generic", json=body, timeout=30) for _ in range(2)]
+        assert all("Idempotent-Replayed" not in r.headers for r in plain)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(ws.store.query("SELECT run_id FROM runs WHERE origin = 'webhook'")) < 4:
+        time.sleep(0.05)
+    assert len(ws.store.query("SELECT run_id FROM runs WHERE origin = 'webhook'")) == 4  # 1 + 1 + 2, no replay ran
+    assert marker.exists()
