@@ -44,8 +44,11 @@ class Workspace:
     @cached_property
     def store(self) -> Store:
         from tutti.store import open_store
+        from tutti.store.state_files import watch
 
-        return open_store(self.root, workspace=self.name)
+        store = open_store(self.root, workspace=self.name)
+        watch(store, self.state_dir)  # the original's events.jsonl / run-telemetry.jsonl, for scripts
+        return store
 
     def worktree_path(self, agent: str) -> Path:
         return self.tutti_dir / "worktrees" / agent
