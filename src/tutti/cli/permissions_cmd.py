@@ -28,9 +28,7 @@ def _workspace_or_none():
 def check_cmd(command: tuple[str, ...], as_json: bool) -> None:
     """Is CMD allowed? Compound commands (&&, ||, ;, |) need every part allowed."""
     from tutti.errors import PolicyError
-    from tutti.ops.permissions import check
-
-    from tutti.ops.permissions import no_policy_error
+    from tutti.ops.permissions import check, no_policy_error
 
     result = check(" ".join(command), ws=_workspace_or_none())
     if as_json:  # the original's machine contract: no policy → allowed, policy_configured false, exit 0
