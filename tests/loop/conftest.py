@@ -65,12 +65,12 @@ def loop_workspace(agent_pipeline):
     """`loop_workspace(loop_toml="...", intake_toml=...)` → workspace root (clean main with check.py)."""
 
     def _make(loop_toml: str = "", *, lanes: int = 2, extra_agents: dict | None = None,
-              intake_toml: str = '[[intake]]\nname = "q"\nkind = "queue"\n') -> Path:
+              intake_toml: str = '[[intake]]\nname = "q"\nkind = "queue"\n', persistent: tuple[str, ...] = ()) -> Path:
         agents = {"implementer": IMPLEMENTER, **(extra_agents or {})}
         body = WORKFLOW + "\n" + intake_toml + "\n" + (loop_toml or (
             f'[loop]\nworkflow = "build"\nlanes = {lanes}\nreviewers = ["ci"]\nlease_ttl_secs = 30\n'
             'poll_secs = 0.5\n[loop.merge_queue]\nverify = ["python3 check.py"]\n'))
-        root = agent_pipeline(agents, body, name="loopws")
+        root = agent_pipeline(agents, body, name="loopws", persistent=persistent)
         (root / "check.py").write_text(CHECK)
         git(root, "add", "check.py")
         git(root, "commit", "-q", "-m", "add check")
