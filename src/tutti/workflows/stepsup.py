@@ -76,6 +76,7 @@ def start_ticks(pid: int) -> int | None:
 def connect(db_path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(db_path, timeout=15, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 15000")
+    conn.execute("PRAGMA synchronous = NORMAL")  # as the Store: WAL keeps commits across a process crash
     return conn
 
 

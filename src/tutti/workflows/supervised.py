@@ -89,13 +89,17 @@ def start(store: Store, key: TryKey, *, argv: list[str], cwd: Path, env: dict[st
 def wait(store: Store, key: TryKey, cancel: threading.Event, child: Any = None) -> dict[str, Any]:
     """Block until the try is over; returns its final row. `child`: the Popen when we started it.
     Cancel sends SIGTERM to the supervisor, which stops the command and records `cancelled`."""
+    exited = _ExitWaiter(child)
+    try:
+        return _wait(store, key, cancel, child, exited)
+    finally:
+        exited.close()
+
+
+def _wait(store: Store, key: TryKey, cancel: threading.Event, child: Any, exited: _ExitWaiter) -> dict[str, Any]:
     signalled = False
     while True:
-        if child is not None:
-            try:
-                child.wait(timeout=0.5)
-            except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired: still running
-                pass
+        exited(0.25)
         r = row(store, key)
         if r is None:
             raise TuttiError(f"step supervisor record {key} vanished from {store.path}")
@@ -116,6 +120,47 @@ def wait(store: Store, key: TryKey, cancel: threading.Event, child: Any = None) 
             signalled = True
         if child is None:
             cancel.wait(POLL_SECS) if not cancel.is_set() else time.sleep(POLL_SECS)
+
+
+class _ExitWaiter:
+    """`wait(timeout)` that returns the moment the supervisor exits: a pidfd where Linux has one
+    (Popen's own timed wait polls with growing sleeps, up to 50 ms late — on every step)."""
+
+    def __init__(self, child: Any) -> None:
+        import select
+
+        self.child, self.fd, self.poller = child, None, None
+        if child is None:
+            return
+        try:
+            self.fd = os.pidfd_open(child.pid)
+        except (AttributeError, OSError):
+            return
+        self.poller = select.poll()
+        self.poller.register(self.fd, select.POLLIN)
+
+    def __call__(self, timeout: float) -> None:
+        if self.child is None or self.child.returncode is not None:
+            return
+        if self.poller is not None:
+            if self.poller.poll(timeout * 1000):
+                self.child.wait()
+            return
+        try:
+            self.child.wait(timeout=timeout)
+        except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired: still running
+            pass
+
+    def close(self) -> None:
+        """Reap the supervisor (it exits right after committing its row) and release the pidfd."""
+        if self.child is not None and self.child.returncode is None:
+            try:
+                self.child.wait(timeout=30)
+            except Exception:  # noqa: BLE001 - left to Popen's own reaping
+                pass
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def fence(store: Store, key: TryKey) -> bool:
