@@ -22,7 +22,7 @@ from __future__ import annotations
 from tutti.runtimes.adapter import CliAdapter
 from tutti.runtimes.base import AgentState
 from tutti.runtimes.classifier import LEAD, Classifier, Rule, context_used_pct
-from tutti.runtimes.patterns import BRAILLE_SPINNER, ERR, dialog, failure_rules
+from tutti.runtimes.patterns import BRAILLE_SPINNER, ERR, QUOTA_LINE, dialog, failure_rules
 
 W, I = AgentState.WORKING, AgentState.IDLE
 
@@ -43,9 +43,16 @@ RATE = (
 _RETRYING = (r"^[\s✻✢✳✶✽✺·*●⎿]*API\s?error\b[^\n]*?Retrying\b[^\n]*?attempt\s*\d+\s*/\s*\d+")
 RETRYING_RATE = r"(?=[^\n]*(?:\b429\b|rate.?limit))" + _RETRYING
 RETRYING_DOWN = r"(?![^\n]*(?:\b429\b|rate.?limit))" + _RETRYING
-RATE = (*RATE, RETRYING_RATE)
+RATE = (*RATE, RETRYING_RATE, QUOTA_LINE)
+# "Prompt is too long" (the conversation outgrew the window): someone must /compact, /clear or
+# hand off — `waiting`, not a provider failure.
+CONTEXT = LEAD + r"(?:API Error:?.*)?(?:prompt is too long|context(?: window| length)? (?:exceeded|limit reached))"
 DOWN = (
     RETRYING_DOWN,
+    # Any other API error of the turn ("API Error: Failed to parse JSON", a dropped stream): the
+    # provider failed the request. Auth and rate-limit lines also match here; they win on the
+    # same line by precedence.
+    LEAD + r"API Error\b(?!.*(?:prompt is too long|context (?:window|length)))",
     LEAD + r"API Error:?\s*(?:5\d\d)\b",
     ERR + r".*(?:overloaded_error|overloaded|service unavailable|bad gateway|gateway timeout|"
     r"upstream timeout|internal server error|api_error|\b50[0234]\b|\b529\b)",
@@ -56,6 +63,7 @@ DOWN = (
 CLASSIFIER = Classifier(
     rules=[
         *failure_rules(auth=AUTH, rate=RATE, down=DOWN),
+        Rule(AgentState.WAITING, CONTEXT, "turn", name="context_exhausted"),
         # The footer (last line) says "esc to interrupt" only while a turn runs.
         Rule(W, r"esc to interrupt", "last_lines", name="esc to interrupt"),
         # "✻ Blanching… (1m 2s · …)": a gerund with an ellipsis and a running timer. A finished

@@ -19,7 +19,15 @@ GENERIC_AUTH = (
     r"incorrect api key|token has expired|unauthorized|not authenticated)",
     LEAD + r"(?:please log ?in|not logged in|session expired)\b",
 )
+# Quota and billing messages (the account is out of credit/quota): `rate_limited`, there is
+# no quota state. At a line start or after an error prefix, in any CLI's words.
+QUOTA_LINE = (
+    LEAD + r"(?:[^\n]*\b(?:API\s?Error|Error|error)\b[^\n]*?)?(?:credit balance[^\n]*too low|"
+    r"you(?:'ve)? exceeded your current quota|insufficient[_ ]quota|quota (?:exceeded|exhausted)|"
+    r"out of (?:credits|quota))"
+)
 GENERIC_RATE = (
+    QUOTA_LINE,
     ERR + r".*(?:\b429\b|rate_limit|rate.?limit|too many requests|quota exceeded|insufficient_quota)",
 )
 GENERIC_DOWN = (

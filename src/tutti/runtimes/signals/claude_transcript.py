@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutti.runtimes.base import Detection
+from tutti.runtimes.base import AgentState, Detection
 from tutti.runtimes.signals.failure import classify_error_text, state_for_status
 from tutti.runtimes.signals.tail import tail_lines
 
@@ -36,7 +36,9 @@ class ApiErrorEntry:
         if state is None and self.status is not None:
             state = state_for_status(self.status)
         if state is None:
-            return None
+            # An API error that names no known cause (a cut stream, "Failed to parse JSON"): the
+            # provider failed the request.
+            state = AgentState.PROVIDER_DOWN
         label = f"{SOURCE}:api_error:{self.status if self.status is not None else self.error}"
         return Detection(state=state, confidence=0.97, evidence=[label], detail=self.text[:300] or self.error,
                          source=SOURCE)
