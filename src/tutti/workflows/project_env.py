@@ -115,6 +115,7 @@ _ROOT_CAUSE = [
     re.compile(r"^\w+(Error|Exception): .+"),
     re.compile(r"^(sh|bash|/bin/sh): .*(not found|No such file or directory)"),
     re.compile(r"^(error|ERROR)(\[[A-Z0-9]+\])?: .+"),
+    re.compile(r"^\S+:\d+(:\d+)?: (error|[A-Z]+\d+)\b.*"),  # ruff / flake8 / mypy / tsc-style locations
     re.compile(r"^npm ERR! .+"),
     re.compile(r"^--- FAIL: .+"),
     re.compile(r"^FAIL\b.+"),
