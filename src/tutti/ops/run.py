@@ -117,7 +117,10 @@ def resume_preview(ws: Workspace, run_id: str, *, strict: bool = False) -> dict[
         if prior is not None and prior.status == "running":
             module_name = EXECUTOR_MODULES.get(step.type)
             module = import_optional(module_name) if module_name else None
-            if module is not None and hasattr(module, "already_done"):
+            note = module.resume_note(step) if module is not None and hasattr(module, "resume_note") else None
+            if note:
+                notes.append(f"step {step.index} ({step.type}) has an intent without an outcome; {note}")
+            elif module is not None and hasattr(module, "already_done"):
                 notes.append(f"step {step.index} ({step.type}) has an intent without an outcome; "
                              "its compensator preflight decides whether to replay it")
             else:

@@ -272,3 +272,10 @@ def _check_policy(ctx: StepContext, step: ResolvedStep, command: str) -> None:
         rule = data["suggested_rule"] or " ".join(command.split()[:2])
         raise TuttiError(f"command blocked by permissions policy: '{command}' (hint: add allow rule '{rule}')",
                          hint=f"add '{rule}' to [permissions] allow in {ctx.settings.rules_source}")
+
+
+def resume_note(step: ResolvedStep) -> str | None:
+    """For `tt run --resume`'s preview (crash safety, #13)."""
+    if step.config.idempotent:
+        return "idempotent = true: its command is run again"
+    return "its command ran under a step supervisor: resume waits for it or adopts its outcome, never runs it twice"

@@ -337,3 +337,8 @@ def _maybe_handoff(ctx: StepContext, agent: str, effects: dict[str, Any]) -> Non
             effects["handoff"] = packet.packet
     except TuttiError:
         pass
+
+
+def resume_note(step: ResolvedStep) -> str | None:
+    """For `tt run --resume`'s preview (crash safety, #13)."""
+    return "a prompt delivered before the crash is re-attached to (never sent again); an undelivered one is sent once"
