@@ -176,7 +176,8 @@ class LoopDriver:
         relay.start()
         try:
             pipeline = Pipeline(self.ws, self.loop, self.queue, claim.source, claim.item, agent, lane, item_cancel,
-                                forge=self.forge)
+                                forge=self.forge, fencing_token=claim.lease.fencing_token,
+                                fence=lambda: self._fence(claim, item_cancel))
             result = pipeline.run()
         except TuttiError as exc:
             result = ItemResult(claim.item.key, "failed", lane, agent, message=exc.message)
@@ -190,6 +191,18 @@ class LoopDriver:
         else:
             claim.release(self.ws.store, reason=result.status)
         return result
+
+    def _fence(self, claim: Claim, item_cancel: threading.Event) -> None:
+        """Renew the lease with its fencing token right before an irreversible step; a lease
+        that expired or moved on means another lane owns the item now."""
+        from tutti.intake.leases import LeaseLost
+        from tutti.loop.outcome import ItemFailed
+
+        try:
+            claim.heartbeat(self.ws.store, self.ttl)
+        except LeaseLost as exc:
+            item_cancel.set()
+            raise ItemFailed(f"lease lost before an irreversible step: {exc.message}") from None
 
     def _heartbeat(self, claim: Claim, item_cancel: threading.Event, stop: threading.Event) -> None:
         from tutti.intake.leases import LeaseLost

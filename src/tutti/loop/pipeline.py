@@ -9,6 +9,7 @@ every fix round are ordinary runs (`tt runs show`), and a resumed one skips its 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,8 @@ class Pipeline:
     lane: str
     cancel: threading.Event
     forge: ForgeLink | None = None
+    fencing_token: int | None = None
+    fence: Callable[[], None] = lambda: None  # raises ItemFailed once our lease is gone (before landing, closing)
     rec: record.ItemRecord = field(init=False)
     lws: Workspace = field(init=False)
 
@@ -70,7 +73,7 @@ class Pipeline:
 
         def started(run_id: str) -> None:
             self._record("loop.item.started", run_id=run_id, lane=self.lane, attempt=attempt,
-                         title=self.item.title, intake=self.source.name)
+                         title=self.item.title, intake=self.source.name, fencing_token=self.fencing_token)
 
         prior = self.rec.run_id if self.rec.in_progress else None
         if prior:
@@ -110,6 +113,7 @@ class Pipeline:
                          verdict="request_changes" if findings else "approve")
             if not findings:
                 self._gate()
+                self.fence()  # a lane whose lease expired must not land: the new holder will
                 outcome = self.queue.land(Change(f"tutti/{self.agent}", lane=self.lane, item=self.item.key,
                                                  title=self.item.title, pr=self.rec.pr))
                 if outcome.landed:
@@ -165,6 +169,7 @@ class Pipeline:
     def _close(self, head: str | None) -> None:
         if self.rec.closed or not self.loop.close_items:
             return
+        self.fence()
         where = self.forge.merge_url(head) if self.forge is not None and head else (head or "")
         pr = f" (PR #{self.rec.pr['number']})" if self.rec.pr else ""
         body = f"Merged by tutti loop in {where}{pr}: {self.item.title}"
