@@ -3,7 +3,8 @@
 Screens (Codex CLI 0.169): prompts echo as `› text`; the composer is `› Ask Codex to do
 anything` above a footer (`fake-model default · ~/dir`, `? for shortcuts`). Working shows
 `• Working (0s • esc to interrupt)`; errors are `■ unexpected status 401 …` or `■ exceeded
-retry limit, last status: 429 …`; dialogs are `› 1. …` choices with an `enter … / esc …` hint.
+retry limit, last status: 429 …`; while it retries (401s included) a `Reconnecting... 2/5`
+banner shows with the cause on a `└` line under it; dialogs are `› 1. …` choices with an `enter … / esc …` hint.
 If the prompt text and Enter arrive in one burst Codex swallows the Enter: wait ~0.5 s.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from tutti.runtimes.adapter import CliAdapter
 from tutti.runtimes.base import AgentState
 from tutti.runtimes.classifier import LEAD, Classifier, Rule, context_used_pct
-from tutti.runtimes.patterns import BRAILLE_SPINNER, ERR, GENERIC_DOWN, dialog, failure_rules
+from tutti.runtimes.patterns import BRAILLE_SPINNER, ERR, GENERIC_DOWN, QUOTA_LINE, dialog, failure_rules
 
 W, I = AgentState.WORKING, AgentState.IDLE
 STATUS = LEAD + r"(?:unexpected status|exceeded retry limit|stream error|error)\b"
@@ -24,6 +25,7 @@ AUTH = (
     LEAD + r"(?:Not logged in|Please log ?in|Your access token could not be refreshed)",
 )
 RATE = (
+    QUOTA_LINE,
     STATUS + r".*(?:\b429\b|rate.?limit|too many requests|insufficient_quota|quota exceeded|usage limit)",
     ERR + r".*(?:rate_limit_exceeded|insufficient_quota|\b429\b|too many requests|quota exceeded)",
     LEAD + r"You've hit your usage limit",
@@ -31,6 +33,10 @@ RATE = (
 DOWN = (
     STATUS + r".*(?:\b50[0234]\b|service unavailable|bad gateway|gateway timeout|overloaded|"
     r"stream disconnected|error sending request|connection refused)",
+    # A retry banner at any attempt: `• Reconnecting... 1/5 (6s • esc to interrupt)` or `• Server
+    # is busy, reconnecting 1/5`. Codex retries 401s and 429s too; their status is on the `└` line
+    # under the banner, which is lower on screen and so wins over this.
+    LEAD + r"(?:[\w ,'’]*\b)?reconnecting\b[.…]*\s*\d+\s*/\s*\d+",
     *GENERIC_DOWN,
 )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from tutti.runtimes.adapter import CliAdapter
 from tutti.runtimes.base import AgentState
 from tutti.runtimes.classifier import LEAD, Classifier, Rule, context_used_pct
-from tutti.runtimes.patterns import BRAILLE_SPINNER, GENERIC_DOWN, box_dialog, failure_rules
+from tutti.runtimes.patterns import BRAILLE_SPINNER, GENERIC_DOWN, QUOTA_LINE, box_dialog, failure_rules
 
 W, I = AgentState.WORKING, AgentState.IDLE
 API = LEAD + r"\[?API Error\b"
@@ -24,6 +24,7 @@ AUTH = (
     LEAD + r"(?:Failed to login|Please set an Auth method|authentication failed)",
 )
 RATE = (
+    QUOTA_LINE,
     API + r".*(?:\b429\b|RESOURCE_EXHAUSTED|rate.?limit|quota)",
     LEAD + r"(?:Possible quota limitations|You have reached your daily)",
 )
