@@ -60,7 +60,8 @@ def test_fails_when_workspace_profile_is_unknown(ws, tt_json):
 
 def test_uses_profile_command_override_for_runtime_availability(ws, tt_json, global_config, bindir):
     """upstream: src/cli/doctor.rs::tests::uses_profile_command_override_for_runtime_availability,
-    src/runtime/mod.rs::tests::compatible_override_matches_runtime"""
+    src/runtime/mod.rs::tests::compatible_override_matches_runtime,
+    src/cli/up.rs::tests::resolve_profile_command_for_runtime_applies_matching_profile_command"""
     global_config(profile("work", "claude-work"))
     _, checks, _, _ = doctor(tt_json, ws(ws_toml(auth="work")), env=bindir("claude-work"))
     check = checks["runtime/backend"]
@@ -69,7 +70,8 @@ def test_uses_profile_command_override_for_runtime_availability(ws, tt_json, glo
 
 def test_ignores_mismatched_profile_command_override_for_runtime(ws, tt_json, global_config, bindir):
     """upstream: src/cli/doctor.rs::tests::ignores_mismatched_profile_command_override_for_runtime,
-    src/runtime/mod.rs::tests::compatible_override_rejects_mismatch — a Claude profile's command
+    src/runtime/mod.rs::tests::compatible_override_rejects_mismatch,
+    src/cli/up.rs::tests::resolve_profile_command_for_runtime_ignores_mismatched_profile_command — a Claude profile's command
     never replaces a Codex agent's binary."""
     global_config(profile("work", "claude-work"))
     _, checks, _, _ = doctor(tt_json, ws(ws_toml(auth="work", runtime="codex")), env=bindir("claude-work", "codex"))

@@ -75,6 +75,7 @@ def test_ci_recovery_smoke_auth_rate_limit_provider_down(supervised, tt_json):
     """upstream: .github/workflows/ci.yml recovery smoke (inventory §10),
     src/health/mod.rs::tests::recovery_trigger_detects_rate_limit_and_provider_down_reason_prefixes,
     src/cli/watch.rs::tests::is_auth_failed_status_matches_prefix_case_insensitive,
+    src/cli/doctor.rs::tests::auth_health_checks_map_auth_states,
     src/health/mod.rs (@ 0e7f20f)::tests::{classify_auth_failed, classify_rate_limited,
     classify_provider_down, classify_unknown}
     — sessions echoing `invalid_api_key`, `rate_limit_exceeded`, `service unavailable` become
@@ -95,6 +96,10 @@ def test_ci_recovery_smoke_auth_rate_limit_provider_down(supervised, tt_json):
     assert states["rate"]["state"] == "rate_limited" and "rate_limit" in states["rate"]["detail"]
     assert states["down"]["state"] == "provider_down"
     assert states["other"]["state"] == "unknown" and states["other"]["running"] is True
+    # src/cli/doctor.rs::tests::auth_health_checks_map_auth_states: doctor's live auth checks
+    _, doc, err = tt_json("doctor", cwd=root)
+    checks = {c["check"]: c["status"] for c in doc["checks"]}
+    assert (checks["auth/auth"], checks["auth/other"]) == ("fail", "pass")
 
 
 def test_transition_events_activity_auth_and_running(supervised):

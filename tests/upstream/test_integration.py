@@ -14,7 +14,7 @@ from shared_fixtures import FIXTURES
 
 @pytest.mark.slow
 def test_send_auto_up_preserves_long_prompt(ws, tt, tmux_socket):
-    """upstream: tests/send_auto_up_integration.rs — `tt send --auto-up --wait --timeout-secs 30
+    """upstream: tests/send_auto_up_integration.rs (send_auto_up_integration) — `tt send --auto-up --wait --timeout-secs 30
     --idle-stable-secs 1 --output --output-lines 400 etl <620-char prompt>` starts the agent, waits,
     and the whole prompt is on its screen (`tt peek --lines 5000`, whitespace-insensitive). The
     original's agent was a shell script echoing its input; ours is the shipped fake agent."""
@@ -33,7 +33,7 @@ def test_send_auto_up_preserves_long_prompt(ws, tt, tmux_socket):
 
 
 def test_sdlc_auto_dry_run_exposes_structured_handoff_artifacts(tmp_path, tt):
-    """upstream: tests/sdlc_auto_dry_run_integration.rs — the original's Codex SDLC example
+    """upstream: tests/sdlc_auto_dry_run_integration.rs::sdlc_auto_dry_run_exposes_structured_handoff_artifacts — the original's Codex SDLC example
     (shared/fixtures/configs, snapshot version) plans without running: the prompt steps with their
     full text and agents, ending with the final summary and the land. (The stored test asserts on
     `plan_issue.json` / `implement_result.json` paths of a later version of that example, which the

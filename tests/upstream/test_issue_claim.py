@@ -62,7 +62,8 @@ def test_active_claim_expires_after_ttl(forge, tmp_path, tt):
 
 
 def test_winner_is_the_lowest_comment_id(forge, tmp_path, tt):
-    """upstream: src/cli/issue_claim.rs::tests::winner_prefers_oldest_claim_then_lowest_comment_id —
+    """upstream: src/cli/issue_claim.rs::tests::winner_prefers_oldest_claim_then_lowest_comment_id,
+    src/cli/issue_claim.rs (@ 20f0089)::tests::test_winner_active_claim_picks_earliest —
     with two active claims on an issue the lowest comment id wins (the snapshot dropped the
     stored version's claimed_at ordering: server order is immune to clock skew); the loser marks
     its own claim Released (`lost claim race`) and takes the next issue."""

@@ -82,7 +82,8 @@ def test_compound_command_needs_every_part_allowed(global_config, tt, tmp_path):
 def test_render_claude_settings_wraps_bash_and_preserves_tools(global_config, tt, tmp_path):
     """upstream: src/permissions/mod.rs::tests::render_claude_settings_wraps_bash_permissions,
     src/permissions/mod.rs::tests::render_claude_settings_preserves_tool_permissions,
-    src/cli/permissions.rs::tests::render_claude_export_wraps_allow_entries_as_bash_permissions"""
+    src/cli/permissions.rs::tests::render_claude_export_wraps_allow_entries_as_bash_permissions,
+    src/cli/permissions.rs (@ 286d493)::tests::render_claude_settings_wraps_allow_entries_as_bash_permissions"""
     allow(global_config, "Edit", "Read", "Bash(git diff)", "git status", "cargo test --quiet")
     res = tt("permissions", "export", cwd=tmp_path)
     assert res.returncode == 0, res.stderr

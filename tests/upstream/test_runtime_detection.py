@@ -122,7 +122,8 @@ def test_spawn_with_prompt(tmp_path, original, runtime, argv):
 
 @pytest.mark.parametrize("runtime", ["claude-code", "codex", "aider"])
 def test_spawn_without_prompt(tmp_path, runtime):
-    """upstream: src/runtime/mod.rs::tests::{claude,codex,aider}_spawn_without_prompt"""
+    """upstream: src/runtime/mod.rs::tests::claude_spawn_without_prompt, codex_spawn_without_prompt,
+    aider_spawn_without_prompt"""
     assert launch(runtime, tmp_path, prompt=None) == [get_adapter(runtime).default_command]
 
 

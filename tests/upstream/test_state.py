@@ -107,7 +107,8 @@ def test_control_events_append_and_load(ws, tt):
 
 
 def test_policy_decisions_append_and_load(ws, tt, global_config):
-    """upstream: src/state/mod.rs::tests::policy_decisions_append_and_load — a `tt permissions
+    """upstream: src/state/mod.rs::tests::policy_decisions_append_and_load,
+    src/cli/permissions.rs (@ 286d493)::tests::persist_permission_check_decision_writes_policy_log — a `tt permissions
     check` inside a workspace appends a record to `.tutti/state/policy-decisions.jsonl`."""
     global_config('[permissions]\nallow = ["git status"]\n')
     root = ws(HEAD)
