@@ -102,3 +102,43 @@ def test_killed_agent_pipeline_resumes_without_resending_or_relanding(agent_pipe
     assert problems == [], note
     assert left == [], note
     assert subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout == ""
+
+
+SERVE_CASES = list(range(trials(0)))
+
+
+@pytest.mark.parametrize("n", SERVE_CASES)
+def test_sigkilled_serve_mid_pipeline_is_resumed_by_the_next_serve_without_resending(agent_pipeline, n):
+    from .test_serve import _serve, _stop
+
+    rng = random.Random(f"{seed()}-agents-serve-{n}")
+    step, delay = 1 + n % 5, rng.uniform(0.0, 3.0)
+    note = f"seed={seed()} mode=serve trial={n} step={step} +{delay:.2f}s"
+    root = agent_pipeline(agents("approve"), PIPELINE.replace("REVIEW_EXTRA", ""))
+    server, url = _serve(root)
+    try:
+        import httpx
+
+        r = httpx.post(url + "/v1/actions/run", json={"workflow": "pipeline"}, timeout=60)
+        run_id = r.json()["data"]["run_id"]
+        wait_until(lambda: _started(root, step) or run_status(root, run_id) != "running", timeout=240,
+                   interval=0.05, what=f"step {step} to start ({note})")
+        time.sleep(delay)
+    finally:
+        _stop(server, signal.SIGKILL)
+    if run_status(root, run_id) != "succeeded":
+        server, url = _serve(root)
+        try:
+            wait_until(lambda: run_status(root, run_id) in ("succeeded", "failed"), timeout=400, interval=0.5,
+                       what=f"the automatic resume ({note})")
+        finally:
+            _stop(server)
+    assert run_status(root, run_id) == "succeeded", note
+    sent = {a: len(_prompts(root, a)) for a in ("planner", "implementer", "reviewer")}
+    landed = git(root, "log", "--format=%s", "main").splitlines().count("feat: calc module")
+    problems, left = event_problems(root), wait_no_leftovers(root, run_ids(root))
+    report(STEP_TYPES[step], "serve", double_effects=max(0, landed - 1), orphans=len(left),
+           resent_prompts=sum(max(0, c - 1) for c in sent.values()), event_problems=len(problems))
+    assert sent == {"planner": 1, "implementer": 1, "reviewer": 1}, f"{note}: {sent}"
+    assert landed == 1, note
+    assert problems == [] and left == [], note
