@@ -18,7 +18,7 @@ import pytest
 from tests.helpers import wait_until
 
 from .conftest import seed, trials
-from .harness import db, effects, event_problems, report, run_ids, run_status, wait_no_leftovers
+from .harness import adopted, db, effects, event_problems, report, run_ids, run_status, wait_no_leftovers
 
 pytestmark = pytest.mark.slow
 
@@ -139,7 +139,7 @@ def test_sigkilled_serve_at_a_random_moment_is_resumed_by_the_next_serve(git_rep
     counts = effects(git_repo / "effects.log")
     problems, left = event_problems(git_repo), wait_no_leftovers(git_repo, run_ids(git_repo))
     report("command", "serve", double_effects=sum(max(0, c - 1) for c in counts.values()), orphans=len(left),
-           event_problems=len(problems))
+           event_problems=len(problems), adopted=adopted(git_repo))
     assert counts == {"s1": 1, "s2": 1, "s3": 1}, f"{note}: {counts}"
     assert problems == [], note
     assert left == [], note
