@@ -98,6 +98,7 @@ class Agent(Model):
     max_turns: int | None = None
     base_url: str | None = None  # OpenAI-compatible / Anthropic endpoint when `provider` is a kind
     api_key_env: str | None = None  # the *name* of the env var holding the key, never the key
+    host: str | None = None  # [engine] kind = "temporal": the `tt host` this agent and its worktree live on
 
     def branch_name(self) -> str:
         return self.branch or f"tutti/{self.name}"
@@ -349,6 +350,23 @@ class DirectSettings(Model):
     approval_timeout_secs: float = 3600.0
 
 
+class EngineTable(Model):
+    """`[engine]`: where workflow runs execute. `local` (default): in the `tt` process; `temporal`:
+    one Temporal workflow per run, steps as activities on the control or a `tt host` queue.
+    Secrets never live here: the `*_env` keys name environment variables."""
+
+    kind: Literal["local", "temporal"] = "local"
+    address: str = "127.0.0.1:7233"  # host:port of the Temporal frontend
+    namespace: str = "default"
+    task_queue_prefix: str = "tutti"  # queues: <prefix>.control and <prefix>.host.<host>
+    tls: bool = False  # TLS to the frontend (implied by tls_cert_env / api_key_env)
+    tls_cert_env: str | None = None  # env var holding the PATH of a client certificate (mTLS)
+    tls_key_env: str | None = None  # env var holding the PATH of its private key
+    api_key_env: str | None = None  # env var holding a Temporal Cloud API key
+    heartbeat_secs: float = 10.0  # long agent turns heartbeat this often
+    step_timeout_secs: float = 86400.0  # one step attempt (activity start-to-close)
+
+
 class ModelPrice(Model):
     """`[pricing.<model>]`: USD per million tokens, overriding the built-in table."""
 
@@ -378,6 +396,7 @@ class TuttiConfig(Model):
     intake: list[Intake] = Field(default_factory=list)
     direct: DirectSettings = Field(default_factory=DirectSettings)
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
+    engine: EngineTable = Field(default_factory=EngineTable)
 
     def agent(self, name: str) -> Agent | None:
         return next((a for a in self.agents if a.name == name), None)

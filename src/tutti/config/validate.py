@@ -36,12 +36,14 @@ def validate_all(config: TuttiConfig, file: str = "tutti.toml") -> list[ConfigIs
 
 
 def _issues(config: TuttiConfig, file: str) -> Iterator[ConfigIssue]:
+    from tutti.config.engine_rules import engine_problems
     from tutti.config.intake_rules import intake_problems
     from tutti.config.loop_rules import loop_problems
     from tutti.config.workflow_rules import workflow_problems
 
     for rules in (_workspace_problems, _runtime_problems, _agent_problems, workflow_problems, _hook_problems,
-                  _tool_pack_problems, _budget_problems, _webhook_problems, _gate_problems, intake_problems, loop_problems):
+                  _tool_pack_problems, _budget_problems, _webhook_problems, _gate_problems, intake_problems, loop_problems,
+                  engine_problems):
         for p in rules(config):
             yield ConfigIssue(file, p.key_path, PREFIX + p.message, p.hint)
 
