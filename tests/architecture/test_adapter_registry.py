@@ -70,9 +70,14 @@ def test_merge_gates_are_registry_entries_and_a_new_gate_is_one_line(tmp_path):
         GATES.unregister("always")
 
 
-def test_agent_reviewer_kind_is_registered_by_ops():
-    import tutti.ops.review as ops_review
-    from tutti.gates.review import REVIEWERS
+def test_loop_reviewers_are_a_registry_and_an_unknown_kind_is_a_config_error():
+    from tutti.loop.review import REVIEWERS, register_reviewer
 
-    assert "agent" in REVIEWERS
-    assert REVIEWERS.factory("agent") is ops_review.AgentReviewer
+    assert {"ci", "agent", "bot", "human"} <= set(REVIEWERS.kinds())
+    register_reviewer("nitpick", lambda ctx: ["one"])
+    try:
+        assert REVIEWERS.build("nitpick", None) == ["one"]
+    finally:
+        REVIEWERS.unregister("nitpick")
+    with pytest.raises(ConfigError, match="unknown reviewer kind 'nope'"):
+        REVIEWERS.build("nope", None, where="tutti.toml: loop → reviewers")

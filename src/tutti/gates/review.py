@@ -20,9 +20,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from tutti.adapters import Registry
 from tutti.errors import GateError, NotFoundError, RoutingError
 from tutti.fsutil import write_json_atomic, write_text_atomic
 from tutti.gates.repo import Repo
@@ -35,22 +34,6 @@ TRUNCATION_MARK = "... [truncated by tt review]"
 VERDICTS = ("approve", "request_changes")
 VERDICT_DIRNAME = ".tutti-review"  # inside the reviewer's worktree; git-excluded
 
-
-class Reviewer(Protocol):
-    """A reviewer kind: reviews `agent`'s change and returns the verdict it recorded (a
-    `review.verdict` event via `record_verdict`), or None when there was nothing to review.
-    Built by `REVIEWERS.build(kind, ws, name)`; `name` is the reviewer's configured name
-    (for kind "agent", the reviewer agent)."""
-
-    kind: str
-
-    def review(self, agent: str, *, run_id: str | None = None, step: str | None = None,
-               cancel: Any = None, timeout: float | None = None) -> Verdict | None: ...
-
-
-# kind -> factory(ws, name) -> Reviewer. "agent" (a reviewer agent writing a verdict file) is
-# registered by tutti.ops.review, the layer that can send it the packet.
-REVIEWERS: Registry[Reviewer] = Registry("reviewer kind")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tutti import proc
+from tutti.adapters import Registry
 
 if TYPE_CHECKING:
     from tutti.config.models import Loop
@@ -97,18 +98,20 @@ def bot_findings(ctx: ReviewContext) -> list[Finding]:
     return ctx.forge.review_findings(ctx.pr, ctx.loop.bot_logins, ctx.loop.bot_wait_secs)
 
 
-REVIEWERS: dict[str, Reviewer] = {"ci": ci_findings, "agent": agent_findings, "bot": bot_findings,
-                                  "human": lambda ctx: []}
+# kind -> reviewer (a tutti.adapters.Registry: a new kind is one file and one register line,
+# a lazy "module:function" path is fine).
+REVIEWERS: Registry[list[Finding]] = Registry("reviewer kind", {
+    "ci": ci_findings, "agent": agent_findings, "bot": bot_findings, "human": lambda ctx: []})
 
 
-def register_reviewer(kind: str, reviewer: Reviewer) -> None:
-    REVIEWERS[kind] = reviewer
+def register_reviewer(kind: str, reviewer: Reviewer | str) -> None:
+    REVIEWERS.register(kind, reviewer)
 
 
 def collect_findings(ctx: ReviewContext) -> list[Finding]:
     findings: list[Finding] = []
     for kind in ctx.loop.reviewers:
-        findings += REVIEWERS[kind](ctx)
+        findings += REVIEWERS.build(kind, ctx, where="tutti.toml: loop → reviewers")
     return findings
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from tutti.errors import AgentNotRunning, NotFoundError, TuttiError
 from tutti.gates.review import (
-    REVIEWERS,
     ReviewPacket,
     Verdict,
     build_packet,
@@ -128,23 +127,3 @@ def review(ws: Workspace, agent: str, reviewer: str = "reviewer", *, wait: bool 
         result.message = f"{reviewer} verdict for {agent}: {verdict.verdict} ({len(verdict.findings)} finding(s))"
     return result
 
-
-class AgentReviewer:
-    """Reviewer kind "agent": the packet goes to a reviewer agent (which must be running), which
-    writes a verdict file; `review` waits for it, validates and records it."""
-
-    kind = "agent"
-
-    def __init__(self, ws: Workspace, name: str = "reviewer") -> None:
-        self.ws, self.name = ws, name
-
-    def review(self, agent: str, *, run_id: str | None = None, step: str | None = None,
-               cancel: threading.Event | None = None, timeout: float | None = None) -> Verdict | None:
-        result = request_review(self.ws, agent, self.name, run_id=run_id, step=step)
-        if not result.sent:
-            return None
-        return await_verdict(self.ws, result, timeout=timeout or DEFAULT_VERDICT_TIMEOUT, cancel=cancel,
-                             run_id=run_id, step=step)
-
-
-REVIEWERS.register("agent", AgentReviewer)
