@@ -63,7 +63,7 @@ def test_signed_github_push_dispatches_the_workflow(hooked):
     (event,) = ws.store.read_events(0, kinds=["webhook.received"])
     assert event.data["delivery"] == "abc"
     line = json.loads((ws.state_dir / "webhook-events.jsonl").read_text().splitlines()[0])
-    assert line["outcome"] == "dispatched" and line["event"] == "push"
+    assert line["outcome"] == "dispatched_workflow" and line["event"] == "push" and line["matched_rule"] == "check"
 
 
 @pytest.mark.parametrize("signature", [None, "sha256=" + "0" * 64, "md5=abc"])

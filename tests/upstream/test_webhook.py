@@ -79,15 +79,16 @@ def test_rule_matching(git_repo, original, rules, source, event, expected):
 
 def test_log_event_creates_file(git_repo):
     """upstream: src/webhook.rs::tests::log_event_creates_file — each delivery is a line of
-    `.tutti/state/webhook-events.jsonl` with its source and outcome (ours: one line per delivery,
-    outcome `dispatched` / `no_match` / `partial`)."""
+    `.tutti/state/webhook-events.jsonl` in the original's shape (inventory §3): `matched_rule` and
+    outcome `dispatched_workflow` / `dispatched_send` per dispatched rule, or `no_match` — fixed
+    here: ours wrote one line per delivery with outcome `dispatched` and no `matched_rule`."""
     ws = hooks_ws(git_repo, [("generic", ["test.event"], "rule1")])
     with serving([ws]) as url:
         post(url, "generic", "test.event")
         post(url, "generic", "other.event")
     lines = jsonl(ws.root / ".tutti" / "state" / "webhook-events.jsonl")
-    assert [(r["source"], r["event"], r["outcome"]) for r in lines] == [
-        ("generic", "test.event", "dispatched"), ("generic", "other.event", "no_match")]
+    assert [(r["source"], r["event"], r["matched_rule"], r["outcome"]) for r in lines] == [
+        ("generic", "test.event", "rule1", "dispatched_workflow"), ("generic", "other.event", None, "no_match")]
 
 
 def test_expand_template():

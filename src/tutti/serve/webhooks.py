@@ -84,13 +84,21 @@ def receive(request: Request, source: str, raw: bytes = Depends(raw_body)):
         ws.store.append_event("webhook.received", data=data, conn=conn)
         if key:
             idempotency.complete(conn, key, 200, result)
+    _log_delivery(ws, source, str(event), delivery, data)
+    return JSONResponse(result)
+
+
+def _log_delivery(ws, source: str, event: str, delivery: str | None, data: dict[str, Any]) -> None:
+    """`.tutti/state/webhook-events.jsonl` in the original's shape (inventory §3): one line per
+    dispatched rule (`matched_rule` = its workflow/agent, outcome `dispatched_workflow` /
+    `dispatched_send`, or `failed_*`), or one `no_match` line."""
     from tutti.fsutil import append_jsonl
 
-    append_jsonl(ws.state_dir / "webhook-events.jsonl", {
-        "timestamp": _now(), "source": source, "event": str(event), "delivery": delivery,
-        "matched": data["matched"], "outcome": data["outcome"],
-    })
-    return JSONResponse(result)
+    base = {"timestamp": _now(), "source": source, "event": event, "delivery": delivery}
+    lines = [{**base, "matched_rule": d.get("workflow") or d.get("agent"),
+              "outcome": f"{'dispatched' if d['ok'] else 'failed'}_{d['type']}"} for d in data["dispatched"]]
+    for line in lines or [{**base, "matched_rule": None, "outcome": "no_match"}]:
+        append_jsonl(ws.state_dir / "webhook-events.jsonl", line)
 
 
 def _verify_signature(rules, raw: bytes, signature: str | None) -> None:
