@@ -95,3 +95,25 @@ def test_root_cause_line_is_picked_from_real_tool_output(output, cause):
     from tutti.workflows.project_env import root_cause
 
     assert root_cause(output) == cause.strip()
+
+
+def test_uv_project_without_a_venv_runs_its_command_under_uv_run(tt, git_repo, tmp_path):
+    # uv is not installed on this machine: a stand-in `uv` on PATH records its argv and runs the
+    # command after `--`, so what is checked is the wiring (detection + argv), not uv itself.
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    (shims / "uv").write_text('#!/bin/sh\necho "$@" >> "$UV_LOG"\nwhile [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n')
+    (shims / "uv").chmod(0o755)
+    (git_repo / "uv.lock").write_text("version = 1\n")
+    _write(git_repo, "echo ran > out.txt")
+    log = tmp_path / "uv.log"
+    res = tt("run", "verify", cwd=git_repo, env={"PATH": f"{shims}{os.pathsep}{os.environ['PATH']}", "UV_LOG": str(log)})
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert log.read_text().strip() == "run --quiet -- sh -c echo ran > out.txt"
+    assert (git_repo / "out.txt").read_text().strip() == "ran"
+    # with a .venv present the venv wins and uv is not involved
+    _venv(git_repo / ".venv")
+    log.unlink()
+    assert tt("run", "verify", cwd=git_repo, env={"PATH": f"{shims}{os.pathsep}{os.environ['PATH']}",
+                                                   "UV_LOG": str(log)}).returncode == 0
+    assert not log.exists()
