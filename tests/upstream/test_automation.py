@@ -165,7 +165,9 @@ def test_render_template_replaces_known_outputs_and_rejects_unresolved(ws, tt):
     res, _ = run(tt, root, "verify")
     assert res.returncode == 0, res.stderr
     rendered = (root / "rendered.txt").read_text()
-    assert "scan.json" in rendered and '{"issues":2}' in rendered.replace(" ", "").replace('"issues":2', '"issues":2')
+    path = rendered.split()[0]  # {{output.scan.path}}: the run's stored copy of the step's output
+    assert "/workflow-outputs/" in path and path.endswith("scan.json") and Path(path).is_file()
+    assert '{"issues":2}' in rendered.replace(" ", "")
     res, d = run(tt, root, "broken")
     assert res.returncode != 0
     assert "output.missing" in res.stdout + res.stderr
