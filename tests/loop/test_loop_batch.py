@@ -31,3 +31,26 @@ def test_batch_of_four_with_one_bad_change_lands_three_and_returns_the_bad_one(g
     assert sorted(i for d in landed for i in d["items"]) == sorted(k for k in keys if k != bad)
     assert bad_module not in git(root, "ls-tree", "--name-only", "main")
     verify_every_commit(root, base)
+
+
+def test_a_lane_never_shares_its_agent_with_another_live_holder(git_repo, tt):
+    """An implementer busy elsewhere (another process finishing a crashed lane's item with it)
+    is waited for: the lane gives the item back and takes it again once the agent is free."""
+    import time
+
+    from tutti.intake import leases
+    from tutti.workspace import load_workspace_at
+
+    root = instant_workspace(git_repo, lanes=1)
+    toml = root / "tutti.toml"
+    toml.write_text(toml.read_text().replace("lease_ttl_secs = 30", "lease_ttl_secs = 2"))
+    [key] = add_items(root, ["add mod 1"])
+    ws = load_workspace_at(root)
+    busy = leases.acquire(ws.store, "loop-agent:instant:implementer-1", "elsewhere:1:lane-1", ttl=6)
+    assert busy is not None
+    started = time.monotonic()
+    res = tt("loop", "--once", "--json", cwd=root, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert json.loads(res.stdout)["merged"] == 1
+    assert time.monotonic() - started >= 3  # it waited for the other holder's lease to end
+    assert [e.data["key"] for e in ws.store.read_events(kinds=["loop.agent_busy"])][:1] == [key]

@@ -117,14 +117,20 @@ class LoopDriver:
         agent = lanes.lane_agent_name(self.loop, lane)
         holder = f"{socket.gethostname()}:{os.getpid()}:lane-{lane}"
         cancel = self.options.cancel
+        deferred: dict[str, float] = {}  # item key -> until: its agent was busy, try other items first
         while not cancel.is_set() and not self._enough():
-            claim = self._claim(holder)
+            now = time.monotonic()
+            claim = self._claim(holder, {k for k, until in deferred.items() if until > now})
             if claim is None:
                 if self.options.once and not self._waiting_for_others():
                     return
                 cancel.wait(min(self.loop.poll_secs, MAX_IDLE_WAIT if self.options.once else self.loop.poll_secs))
                 continue
-            result = self._work(claim, agent, f"lane-{lane}")
+            result = self._work(claim, agent, f"lane-{lane}", holder)
+            if result is None:  # the agent holding the item's work is busy in another lane
+                deferred[claim.item.key] = time.monotonic() + self.loop.poll_secs
+                cancel.wait(min(self.loop.poll_secs, MAX_IDLE_WAIT))
+                continue
             with self._lock:
                 self.report.items.append(result)
                 if result.status in ("merged", "failed"):
@@ -136,11 +142,11 @@ class LoopDriver:
         limit = self.options.max_items
         return limit is not None and len(self.report.items) >= limit
 
-    def _claim(self, holder: str) -> Claim | None:
+    def _claim(self, holder: str, deferred: set[str]) -> Claim | None:
         from tutti.intake.claims import claim_next
 
         with self._lock:
-            skip = set(self._finished)
+            skip = set(self._finished) | deferred
         try:
             return claim_next(self.ws.store, self.sources, holder, ttl=self.ttl, skip=skip)
         except TuttiError as exc:  # the forge is down or rate-limited: wait and try again
@@ -162,15 +168,46 @@ class LoopDriver:
         leases.sweep(self.ws.store)
         return True
 
-    def _work(self, claim: Claim, agent: str, lane: str) -> ItemResult:
+    def _work(self, claim: Claim, agent: str, lane: str, holder: str) -> ItemResult | None:
+        """Work one claimed item; None (claim released) when the agent it needs is busy."""
+        from tutti.intake import leases
         from tutti.loop import record
 
         rec = record.load(self.ws.store, claim.item.key)
         if rec.in_progress and rec.agent:
             agent = rec.agent  # the crashed lane's worktree holds the work: continue there
+        # An agent (its session, worktree, branch) serves one item at a time, across lanes and
+        # processes: a store lease like the item's, renewed by the same heartbeat.
+        agent_lease = self._acquire_agent(agent, holder)
+        if agent_lease is None:
+            claim.release(self.ws.store, reason="agent busy")
+            self.ws.store.append_event("loop.agent_busy", agent=agent, data={"key": claim.item.key, "lane": lane})
+            return None
+        try:
+            return self._work_with(claim, agent, lane, agent_lease)
+        finally:
+            leases.release(self.ws.store, self._agent_key(agent), holder, agent_lease.fencing_token, reason="done")
+
+    def _acquire_agent(self, agent: str, holder: str) -> Any:
+        """The agent's lease. A crashed holder's agent lease expires moments after its item
+        lease (taken just after it), so wait a little before giving the item back."""
+        from tutti.intake import leases
+
+        deadline = time.monotonic() + min(self.ttl, 10.0)
+        while True:
+            lease = leases.acquire(self.ws.store, self._agent_key(agent), holder, self.ttl)
+            if lease is not None or time.monotonic() > deadline or self.options.cancel.wait(0.2):
+                return lease
+
+    def _agent_key(self, agent: str) -> str:
+        return f"loop-agent:{self.ws.name}:{agent}"
+
+    def _work_with(self, claim: Claim, agent: str, lane: str, agent_lease: Any) -> ItemResult:
+        from tutti.loop import record
+
         item_cancel = threading.Event()
         stop_beat = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(claim, item_cancel, stop_beat), daemon=True)
+        beat = threading.Thread(target=self._heartbeat, args=(claim, agent_lease, item_cancel, stop_beat), daemon=True)
         beat.start()
         relay = threading.Thread(target=self._relay_cancel, args=(item_cancel, stop_beat), daemon=True)
         relay.start()
@@ -204,15 +241,16 @@ class LoopDriver:
             item_cancel.set()
             raise ItemFailed(f"lease lost before an irreversible step: {exc.message}") from None
 
-    def _heartbeat(self, claim: Claim, item_cancel: threading.Event, stop: threading.Event) -> None:
-        from tutti.intake.leases import LeaseLost
+    def _heartbeat(self, claim: Claim, agent_lease: Any, item_cancel: threading.Event, stop: threading.Event) -> None:
+        from tutti.intake import leases
 
         every = max(0.5, self.ttl / 3)
         while not stop.wait(every):
             try:
                 claim.heartbeat(self.ws.store, self.ttl)
-            except LeaseLost:
-                self.ws.store.append_event("loop.lease_lost", data={"key": claim.item.key})
+                leases.heartbeat(self.ws.store, agent_lease.key, agent_lease.holder, agent_lease.fencing_token, self.ttl)
+            except leases.LeaseLost as exc:
+                self.ws.store.append_event("loop.lease_lost", data={"key": claim.item.key, "error": exc.message})
                 item_cancel.set()
                 return
             except Exception:  # a busy store: the next beat (TTL/3 later) tries again
