@@ -54,7 +54,7 @@ def test_merge_gates_are_registry_entries_and_a_new_gate_is_one_line(tmp_path):
     class Always:
         name = "always"
 
-        def __init__(self, ws, cfg):
+        def __init__(self, ws, cfg, **services):  # services: run_workflow
             self.cfg = cfg
 
         def check(self, ws, agent, *, run_id=None, cancel=None):

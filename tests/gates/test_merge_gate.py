@@ -9,6 +9,7 @@ import pytest
 from tutti.errors import GateError
 from tutti.gates.merge import enforce, gate_for
 from tutti.gates.review import Verdict, record_verdict
+from tutti.workflows.engine import run_named
 
 from .conftest import add_worktree, commit_file, git
 
@@ -72,9 +73,9 @@ def test_local_gate_runs_named_workflow_with_agent_scope(make_ws):
     """))
     wt = add_worktree(ws.root, "impl")
     with pytest.raises(GateError, match="workflow 'check' failed"):
-        enforce(ws, "impl")
+        enforce(ws, "impl", run_workflow=run_named)
     commit_file(wt, "ok.txt", "", "ok")
-    assert enforce(ws, "impl").passed
+    assert enforce(ws, "impl", run_workflow=run_named).passed
 
 
 def test_gate_none_always_passes(make_ws):

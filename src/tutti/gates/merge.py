@@ -16,6 +16,7 @@ could never land from a workflow (inventory §12.16). A gate is any object with
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
 GATE_COMMAND_TIMEOUT = 1800
+WorkflowRunner = Callable[..., Any]  # workflows.engine.run_named(ws, name, *, agent, origin, parent_run_id, cancel)
 
 
 @dataclass
@@ -104,8 +106,9 @@ class LocalGate:
     name = "local"
 
     def __init__(self, workflow: str | None = None, commands: list[str] | None = None,
-                 require_review: bool = False) -> None:
+                 require_review: bool = False, run_workflow: WorkflowRunner | None = None) -> None:
         self.workflow, self.commands, self.require_review = workflow, list(commands or []), require_review
+        self.run_workflow = run_workflow  # workflows.engine.run_named, passed in by the caller
 
     def check(self, ws: Workspace, agent: str, *, run_id: str | None = None,
               cancel: threading.Event | None = None) -> GateResult:
@@ -127,9 +130,9 @@ class LocalGate:
                 return GateResult("local", False, f"merge gate blocked: `{command}` failed ({what}) in {cwd}"
                                   + (f": {tail[-1]}" if tail else ""), checks)
         if self.workflow:
-            from tutti.workflows.engine import run_named
-
-            result = run_named(ws, self.workflow, agent=agent, origin="gate", parent_run_id=run_id,
+            if self.run_workflow is None:  # gates sit beside the engine: the caller hands it over
+                raise TypeError("LocalGate with a workflow needs run_workflow=workflows.engine.run_named")
+            result = self.run_workflow(ws, self.workflow, agent=agent, origin="gate", parent_run_id=run_id,
                                cancel=cancel or threading.Event())
             checks.append({"check": f"workflow: {self.workflow}", "passed": result.success, "run_id": result.run_id})
             if not result.success:
@@ -166,30 +169,32 @@ def _check_policy(ws: Workspace, command: str, agent: str | None) -> None:
     enforce_command(ws, command, source="merge_gate", agent=agent)
 
 
-def _local_gate(ws: Workspace, cfg: Any) -> LocalGate:
+def _local_gate(ws: Workspace, cfg: Any, *, run_workflow: WorkflowRunner | None = None) -> LocalGate:
     if cfg.workflow and ws.config.workflow(cfg.workflow) is None:
         raise ConfigError(f"{ws.config_path}: gate → workflow: unknown workflow '{cfg.workflow}'",
                           hint="name a [[workflow]] defined in tutti.toml")
-    return LocalGate(cfg.workflow, cfg.commands, cfg.require_review)
+    return LocalGate(cfg.workflow, cfg.commands, cfg.require_review, run_workflow)
 
 
-# kind -> factory(ws, gate_config) -> Gate (tutti.adapters.Registry: one line per new gate kind).
+# kind -> factory(ws, gate_config, *, run_workflow) -> Gate (tutti.adapters.Registry: one line
+# per new gate kind). `run_workflow` is `workflows.engine.run_named` when the caller can run one.
 GATES: Registry[Gate] = Registry("merge gate", {
-    "none": lambda ws, cfg: NoGate(),
+    "none": lambda ws, cfg, **_: NoGate(),
     "local": _local_gate,
-    "github": lambda ws, cfg: GithubGate(cfg.require_review),
+    "github": lambda ws, cfg, **_: GithubGate(cfg.require_review),
 })
 
 
-def gate_for(ws: Workspace, kind: str | None = None) -> Gate:
+def gate_for(ws: Workspace, kind: str | None = None, *, run_workflow: WorkflowRunner | None = None) -> Gate:
     cfg = ws.config.gate
-    return GATES.build(kind or cfg.kind, ws, cfg, where=f"{ws.config_path}: gate → kind")
+    return GATES.build(kind or cfg.kind, ws, cfg, run_workflow=run_workflow, where=f"{ws.config_path}: gate → kind")
 
 
 def enforce(ws: Workspace, agent: str, *, run_id: str | None = None, cancel: threading.Event | None = None,
-            step: str | None = None) -> GateResult:
-    """Check the configured gate, record `gate.passed|gate.blocked`, raise GateError if blocked."""
-    result = gate_for(ws).check(ws, agent, run_id=run_id, cancel=cancel)
+            step: str | None = None, run_workflow: WorkflowRunner | None = None) -> GateResult:
+    """Check the configured gate, record `gate.passed|gate.blocked`, raise GateError if blocked.
+    `run_workflow`: `workflows.engine.run_named`, for a local gate with a `workflow`."""
+    result = gate_for(ws, run_workflow=run_workflow).check(ws, agent, run_id=run_id, cancel=cancel)
     ws.store.append_event("gate.passed" if result.passed else "gate.blocked", agent=agent, run_id=run_id,
                           step=step, data=result.to_dict())
     result.raise_if_blocked()

@@ -111,8 +111,9 @@ def land(ws: Workspace, agent: str, *, force: bool = False, pr: bool = False, ga
                                                                        "number": opened.number})
     if gate:
         from tutti.gates.merge import enforce
+        from tutti.workflows.engine import run_named
 
-        result.gate_message = enforce(ws, cfg.name).message
+        result.gate_message = enforce(ws, cfg.name, run_workflow=run_named).message
     if pr:
         return result
 

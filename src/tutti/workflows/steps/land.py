@@ -55,6 +55,7 @@ def landed(ctx: StepContext, agent: str) -> tuple[bool, dict[str, Any]]:
 def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     from tutti.gates.merge import enforce
     from tutti.ops.land import land
+    from tutti.workflows.engine import run_named
 
     cfg = step.config
     agent = step.agent
@@ -65,7 +66,8 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
         pr = push_and_open_pr(ctx.workspace.root, effects["branch"], settings=ctx.workspace.config.github)
         effects["pr_url"], effects["pr_number"] = pr.url, pr.number
     try:
-        gate = enforce(ctx.workspace, agent, run_id=ctx.run_id, cancel=ctx.cancel, step=step.key)
+        gate = enforce(ctx.workspace, agent, run_id=ctx.run_id, cancel=ctx.cancel, step=step.key,
+                       run_workflow=run_named)
     except GateError as exc:
         result = getattr(exc, "gate_result", None)
         if result is not None:
