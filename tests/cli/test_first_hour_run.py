@@ -88,6 +88,8 @@ def test_dry_run_states_every_default_in_effect(tt, git_repo):
     assert plan["steps"][0]["defaults"]["wait_for_idle"] is False
     assert plan["steps"][0]["wait_for_idle"] is False and plan["steps"][0]["wait_timeout_secs"] == 900
     assert "agent" not in plan["steps"][1]["defaults"]  # set explicitly, so not a default
+    strict = tt("run", "ship", "--dry-run", "--strict", cwd=git_repo).stdout
+    assert 'step 2 (command): fail_mode = "open" — overridden for this run: closed' in strict
 
 
 def test_dry_run_json_summary_carries_the_full_text(tt, git_repo):

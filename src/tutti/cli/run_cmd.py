@@ -257,6 +257,8 @@ def _render_defaults(plan: dict[str, Any]) -> None:
         for key, value in (s.get("defaults") or {}).items():
             meaning = DEFAULTS.get(s["type"], {}).get(key, (None, ""))[1]
             shown = str(value).lower() if isinstance(value, bool) else (f'"{value}"' if isinstance(value, str) else value)
+            if key == "fail_mode" and s.get("fail_mode") not in (None, value):
+                meaning = f"overridden for this run: {s['fail_mode']} (--strict / tt verify)"
             lines.append(f"  step {s['index']} ({s['type']}): {key} = {shown} — {meaning}")
     if lines:
         echo("Defaults in effect (not set in tutti.toml):")

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, dict[str, tuple[Any, str]]] = {
         "fail_mode": ("open", "a failing command is a warning and the run continues (unless --strict)"),
         "timeout_secs": (900, "the command is killed after this long"),
         "cwd": ("workspace", "runs in the workspace root"),
+        "idempotent": (False, "each try runs under a step supervisor; a resumed run adopts an in-flight try"),
     },
     "ensure_running": {"fail_mode": ("closed", "a failure fails the run")},
     "workflow": {"fail_mode": ("closed", "a failure fails the run")},
