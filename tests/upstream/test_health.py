@@ -32,8 +32,8 @@ def supervised(ws, tmux_socket):
 
     def _start(text: str, scripts: dict[str, str]):
         root = ws(text)
-        for agent, script in scripts.items():
-            session(tmux_socket, agent, script)
+        for agent, script in scripts.items():  # `{go}`: a file the test creates to let the script go on
+            session(tmux_socket, agent, script.replace("{go}", str(root / "go")))
         procs.append(subprocess.Popen([sys.executable, "-m", "tutti.supervisor", str(root)],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
@@ -109,13 +109,19 @@ def test_transition_events_activity_auth_and_running(supervised):
     — working → idle, then an
     auth failure, then the session ends: agent.working, agent.idle, agent.auth_failed,
     agent.stopped (a stopped session is reported once)."""
-    script = ("printf '⠋ Thinking...\\n'; sleep 2; clear; printf 'Done.\\n\\nWhat would you like to do?\\n'; sleep 3; "
+    # The session shows an idle prompt until the watcher has reported it (so no phase is missed
+    # however slowly the supervisor starts), then works, finishes, fails auth and exits.
+    script = ("printf 'Done.\\n\\nWhat would you like to do?\\n'; while [ ! -f {go} ]; do sleep 0.1; done; clear; "
+              "printf '⠋ Thinking...\\n'; sleep 2; clear; printf 'Done.\\n\\nWhat would you like to do?\\n'; sleep 3; "
               "printf 'Error: invalid_api_key - check your key\\n'; sleep 1")
-    _, events = supervised(HEAD + agents("backend"), {"backend": script})
-    seen = wait_for(events, [("agent.working", "backend"), ("agent.idle", "backend"),
-                             ("agent.auth_failed", "backend"), ("agent.stopped", "backend")], timeout=60)
+    root, events = supervised(HEAD + agents("backend"), {"backend": script})
+    wait_for(events, [("agent.idle", "backend")])
+    (root / "go").touch()
+    seen = wait_for(events, [("agent.working", "backend"), ("agent.auth_failed", "backend"),
+                             ("agent.stopped", "backend")], timeout=60)
     order = [e["kind"] for e in seen if e["agent"] == "backend" and e["kind"].startswith("agent.")]
-    assert order.index("agent.working") < order.index("agent.idle") < order.index("agent.auth_failed")
+    working = order.index("agent.working")
+    assert "agent.idle" in order[working:order.index("agent.auth_failed")]
     assert order.count("agent.stopped") == 1
 
 
@@ -123,14 +129,14 @@ def test_transition_events_emits_rate_limited_and_provider_recovered(supervised)
     """upstream: src/health/mod.rs::tests::transition_events_emits_rate_limited_and_provider_recovered
     (and the auth_failed → ok case of transition_events: `agent.auth_recovered`) — fixed here: our
     watcher reported only the new state (`agent.idle`), not the original's recovery events."""
-    _, events = supervised(HEAD + agents("rate", "auth"), {
-        "rate": "printf 'Error: rate_limit_exceeded - try again later\\n'; sleep 1.5; clear; "
-                "printf 'Done.\\n\\nWhat would you like to do?\\n'" + HOLD,
-        "auth": "printf 'Error: invalid_api_key - check your key\\n'; sleep 1.5; clear; "
-                "printf 'Done.\\n\\nWhat would you like to do?\\n'" + HOLD,
+    gate = "; while [ ! -f {go} ]; do sleep 0.1; done; clear; printf 'Done.\\n\\nWhat would you like to do?\\n'"
+    root, events = supervised(HEAD + agents("rate", "auth"), {
+        "rate": "printf 'Error: rate_limit_exceeded - try again later\\n'" + gate + HOLD,
+        "auth": "printf 'Error: invalid_api_key - check your key\\n'" + gate + HOLD,
     })
-    seen = wait_for(events, [("agent.rate_limited", "rate"), ("agent.provider_recovered", "rate"),
-                             ("agent.auth_failed", "auth"), ("agent.auth_recovered", "auth")])
+    wait_for(events, [("agent.rate_limited", "rate"), ("agent.auth_failed", "auth")])
+    (root / "go").touch()
+    seen = wait_for(events, [("agent.provider_recovered", "rate"), ("agent.auth_recovered", "auth")])
     recovered = next(e for e in seen if e["kind"] == "agent.provider_recovered")
     assert recovered["data"]["from"] == "rate_limited"
 
