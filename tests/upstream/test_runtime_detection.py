@@ -140,3 +140,18 @@ def test_unknown_runtime_returns_none():
 
     with pytest.raises(ConfigError, match="unknown runtime 'unknown'"):
         get_adapter("unknown")
+
+
+def test_context_percent_from_the_runtimes_own_footer():
+    """upstream: src/cli/snapshot.rs::tests::claude_ctx_prefers_context_hint,
+    codex_ctx_ignores_unrelated_percent_without_hint, parse_percent_in_line_extracts_valid_pct,
+    unknown_runtime_falls_back_to_any_percent (CTX for watch / auto-handoff; outside the issue's
+    list, ported because the handoff trigger depends on it). Deliberate difference (inventory
+    §12.11): the original took the first `N%` near a hint word and never knew whether it meant
+    context *used* or *left* (Claude and Codex print what is left), so auto-handoff thresholds were
+    inverted. Ours reads each runtime's own footer and reports context *used*; an unrelated
+    percentage (`build progress: 95%`) or a bare `context window 71%` is not guessed at."""
+    assert classify("codex", "  gpt-5.4 high · 68% left · ~/repo").context_used_pct == 32.0
+    assert classify("claude-code", "Context left until auto-compact: 12%").context_used_pct == 88.0
+    assert classify("codex", "build progress: 95%\nall good\n").context_used_pct is None
+    assert classify("claude-code", "build progress: 95%\ncontext window 71%\n").context_used_pct is None
