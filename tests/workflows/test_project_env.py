@@ -90,6 +90,8 @@ def test_pytest_no_tests_ran_is_explained(tt, git_repo):
     ("--- FAIL: TestAdd (0.00s)\nFAIL\tdemo\t0.1s", "--- FAIL: TestAdd (0.00s)"),
     ("src/a.py:30:5: I001 [*] Import block is un-sorted\nFound 1 error.", "src/a.py:30:5: I001 [*] Import block is un-sorted"),
     ("pkg/m.py:12: error: Incompatible types\nFound 1 error in 1 file", "pkg/m.py:12: error: Incompatible types"),
+    ("I001 [*] Import block is un-sorted or un-formatted\n   --> src/t/otlp.py:170:9\n    |\n170 |  from x import y",
+     "src/t/otlp.py:170:9: I001 [*] Import block is un-sorted or un-formatted"),
 ])
 def test_root_cause_line_is_picked_from_real_tool_output(output, cause):
     from tutti.workflows.project_env import root_cause

@@ -129,9 +129,17 @@ PYTEST_EXIT = {
 }
 
 
+_RULE_CODE = re.compile(r"^[A-Z]{1,4}\d{3,4} .+")  # ruff's full format: `I001 [*] message` then `--> file:l:c`
+_ARROW = re.compile(r"^\s*-->\s*(\S+:\d+(:\d+)?)")
+
+
 def root_cause(output: str) -> str | None:
     """The most telling line of a failing command's output (first match, by priority)."""
     lines = [ln.rstrip() for ln in output.splitlines() if ln.strip()]
+    for here, after in zip(lines, lines[1:]):
+        arrow = _ARROW.match(after)
+        if arrow and _RULE_CODE.match(here.strip()):
+            return f"{arrow.group(1)}: {here.strip()}"[:200]
     for pattern in _ROOT_CAUSE:
         for line in lines:
             if pattern.search(line.strip()):
