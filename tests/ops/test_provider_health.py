@@ -9,9 +9,9 @@ import sys
 import textwrap
 
 import pytest
-
 from tests.conftest import git
 from tests.helpers import wait_until
+
 from tutti.workspace import load_workspace_at
 
 HOLD = "; sleep 120"

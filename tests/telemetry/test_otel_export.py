@@ -194,6 +194,7 @@ def test_a_second_exporter_of_the_same_workspace_is_refused(git_repo, receiver):
 
 def test_api_direct_model_and_tool_calls_become_chat_and_execute_tool_spans(git_repo, receiver):
     from tests.direct.conftest import SECRET  # noqa: F401 - the fixture module's key
+
     from tutti.telemetry.exporter import Exporter, resolve_settings
 
     ws = _direct_run_workspace(git_repo, receiver)

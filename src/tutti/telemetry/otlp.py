@@ -167,7 +167,9 @@ def encode(request: dict[str, Any], signal: str, protocol: str) -> tuple[bytes, 
     from google.protobuf import json_format
 
     if signal == "traces":
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest as Message
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest as Message,
+        )
     else:
         from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
             ExportMetricsServiceRequest as Message,

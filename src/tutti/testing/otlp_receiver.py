@@ -24,7 +24,9 @@ def _decode(body: bytes, content_type: str, signal: str) -> dict[str, Any]:
     from google.protobuf import json_format
 
     if signal == "traces":
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest as Message
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest as Message,
+        )
     else:
         from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
             ExportMetricsServiceRequest as Message,
