@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "queue": "tutti.cli.queue_cmd:queue",
     "issue-claim": "tutti.cli.issue_claim_cmd:issue_claim",
     "intake": "tutti.cli.intake_cmd:intake",
+    "host": "tutti.cli.host_cmd:host",
     "telemetry": "tutti.cli.telemetry_cmd:telemetry",
 }
 
@@ -83,6 +84,7 @@ SUMMARIES: dict[str, str] = {
     "queue": "Add, list, show or drop local work items for the loop.",
     "issue-claim": "Lease an issue to this run (acquire, heartbeat, release, sweep).",
     "intake": "Open work items across [[intake]] sources, and their claims.",
+    "host": "Serve this host's Temporal queue ([engine] kind = \"temporal\").",
     "telemetry": "Export traces and metrics over OTLP (status, export).",
 }
 

@@ -45,6 +45,9 @@ def run_workflow(ws: Workspace, name: str | None, *, strict: bool = False, agent
 
     The budget (tutti.budget) is checked first: BudgetError when enforced and exhausted;
     threshold warnings go to `on_warning`."""
+    if ws.config.engine.kind == "temporal":  # one Temporal workflow per run (tutti.distributed)
+        return _on_temporal(ws, name, strict=strict, agent=agent, origin=origin, resume=resume, direct=direct,
+                            force_open=force_open, on_warning=on_warning)
     engine = _engine(ws, name, strict=strict, agent=agent, origin=origin, resume=resume, cancel=cancel,
                      direct=direct, force_open=force_open, on_event=on_event, on_warning=on_warning)
     result = engine.run()
@@ -59,11 +62,30 @@ def start_run(ws: Workspace, name: str | None, *, strict: bool = False, agent: s
               direct: bool = False, force_open: bool = False, on_event: OnEvent | None = None,
               on_warning: Callable[[str], None] | None = None) -> str:
     """Record the run and return its id at once; the steps run in a background thread."""
+    if ws.config.engine.kind == "temporal":
+        return _on_temporal(ws, name, strict=strict, agent=agent, origin=origin, resume=resume, direct=direct,
+                            force_open=force_open, on_warning=on_warning, background=True)
     engine = _engine(ws, name, strict=strict, agent=agent, origin=origin, resume=resume, cancel=cancel,
                      direct=direct, force_open=force_open, on_event=on_event, on_warning=on_warning)
     run_id = engine.prepare()
     threading.Thread(target=engine.execute, name=f"tutti-run-{run_id}", daemon=True).start()
     return run_id
+
+
+def _on_temporal(ws: Workspace, name: str | None, *, origin: str, agent: str | None, background: bool = False,
+                 on_warning: Callable[[str], None] | None = None, **kw: Any) -> Any:
+    from tutti.budget import check as budget_check
+    from tutti.distributed import run as temporal
+
+    for warning in budget_check(ws, "verify" if origin == "verify" else "run", agent).warnings:
+        if on_warning is not None:
+            on_warning(warning)
+    if background:
+        return temporal.start_on_temporal(ws, name, origin=origin, agent=agent, **kw)
+    result = temporal.run_on_temporal(ws, name, origin=origin, agent=agent, **kw)
+    if result.workflow == "verify" and result.status != "cancelled":
+        _record_verify(ws, result, strict=kw.get("strict", False), agent=agent)
+    return result
 
 
 def verify(ws: Workspace, workflow: str = "verify", strict: bool = False, agent: str | None = None,
@@ -183,7 +205,7 @@ def _effective_status(run_id: str, status: str, params: dict[str, Any], kind: st
     from tutti.workflows.checkpoints import pid_alive
     from tutti.workflows.engine import active_engine
 
-    if status != "running":
+    if status != "running" or params.get("engine") == "temporal":  # Temporal owns a temporal run's liveness
         return status
     pid = params.get("pid")
     # Direct runs have no workflow engine; in this process their row is the truth.
@@ -273,6 +295,8 @@ def get_run(ws: Workspace, run_id: str) -> dict[str, Any]:
 
 def cancel_run(ws: Workspace, run_id: str) -> bool:
     """Ask a running run to stop (running commands' process groups are killed). True if asked."""
+    import json
+
     from tutti.workflows.engine import active_engine, cancel_marker
 
     engine = active_engine(run_id)
@@ -282,6 +306,11 @@ def cancel_run(ws: Workspace, run_id: str) -> bool:
     run = get_run(ws, run_id)
     if run["status"] != "running":
         return False
+    if ws.config.engine.kind == "temporal" and json.loads(ws.store.query(
+            "SELECT params FROM runs WHERE run_id = ?", (run_id,))[0]["params"] or "{}").get("engine") == "temporal":
+        from tutti.distributed.run import cancel
+
+        return cancel(ws, run_id)  # Temporal cancel: running activities are cancelled, the run records it
     marker = cancel_marker(ws, run_id)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(now_iso() + "\n", encoding="utf-8")

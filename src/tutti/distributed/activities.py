@@ -1,0 +1,258 @@
+"""Activity bodies (plain Python; the Temporal wrappers are in `worker`).
+
+Control queue (the process that owns the workspace's store):
+* `begin_wave`  — commit the wave's intents (`RunRecorder.commit`, exactly as the local engine
+  does; the executor's `plan_intent` runs here, so a resumed prompt step keeps its delivery
+  record). Idempotent per wave token: a retried call returns what the first one committed.
+* `record_batch` — ingest the host's forwarded events (spine), then commit the outcomes
+  (fail mode `open` turns a failure into `warning`, as in the engine). An outcome already
+  recorded for that attempt is not recorded again.
+* `finish_run`  — the engine's own `_finish` over the recorded outcomes: result row, final
+  files, `workflow_complete` hooks. Idempotent: a finished run returns its stored result.
+Any queue: `StepRunner.run_step` — one step attempt through the executor seam
+(`steps.executor_for(...).execute`), in the workspace of the process that runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tutti.errors import TuttiError
+from tutti.store.db import now_iso
+from tutti.workflows.steps import StepOutcome
+
+if TYPE_CHECKING:
+    from tutti.workflows.plan import Plan
+    from tutti.workspace import Workspace
+
+FAILED = ("failed", "timed_out", "cancelled")
+
+
+class PlanCache:
+    """Plans by run id: resolved once per process from the run's recorded parameters."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._plans: dict[str, Plan] = {}
+        self._lock = threading.Lock()
+
+    def get(self, run_id: str, workflow: str, agent: str | None, strict: bool, force_open: bool) -> Plan:
+        from tutti.workflows.plan import resolve_plan
+
+        with self._lock:
+            plan = self._plans.get(run_id)
+            if plan is None:
+                plan = resolve_plan(self.ws, workflow, agent=agent, strict=strict, force_open=force_open)
+                if len(self._plans) > 256:
+                    self._plans.clear()
+                self._plans[run_id] = plan
+            return plan
+
+
+def run_plan(cache: PlanCache, state: Any) -> Plan:
+    return cache.get(state.run_id, state.workflow, state.agent_scope, state.strict, bool(state.params.get("force_open")))
+
+
+class ControlActivities:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.plans = PlanCache(ws)
+        self._lock = threading.Lock()  # one wave/batch of one run at a time in this process
+
+    def begin_wave(self, inp: dict[str, Any]) -> dict[str, Any]:
+        from tutti.workflows.checkpoints import RunRecorder, load_run_state
+
+        with self._lock:
+            state = load_run_state(self.ws, inp["run_id"])
+            plan = run_plan(self.plans, state)
+            token, out, started = inp["token"], {}, []
+            for index in inp["indexes"]:
+                step, prior = plan.step(index), state.steps.get(index)
+                if prior is not None and prior.intent.get("_wave") == token:  # this call, retried
+                    out[str(index)] = {"attempt": prior.attempt, "intent": prior.intent, "planned_at": prior.planned_at}
+                    continue
+                attempt = prior.attempt + 1 if prior else 1
+                intent = {**self._intent(state, plan, step, prior, attempt), "_wave": token}
+                started.append((step, intent, attempt, prior.planned_at if prior else None))
+                out[str(index)] = {"attempt": attempt, "intent": intent,
+                                   "prior_intent": prior.intent if prior else None}
+            recorder = RunRecorder(self.ws, plan, state.run_id, state.origin, state.started_at)
+            try:
+                planned = recorder.commit(started, [])
+            finally:
+                recorder.mirrors.close()
+            for step, _, _, _ in started:
+                out[str(step.index)]["planned_at"] = planned[step.index]
+            return {"steps": out, "outputs": state.outputs()}
+
+    def _intent(self, state: Any, plan: Plan, step: Any, prior: Any, attempt: int) -> dict[str, Any]:
+        """The step's intent, with the executor's `plan_intent` (as `Engine._task` does)."""
+        from tutti.workflows.steps import executor_for
+
+        ctx = step_context(self.ws, state.run_id, plan, state.origin, bool(state.params.get("direct")),
+                           threading.Event(), {}, prior.intent if prior else None, attempt, state.outputs())
+        intent = step.intent()
+        try:
+            executor = executor_for(ctx, step)
+            if hasattr(executor, "plan_intent"):
+                intent = executor.plan_intent(ctx, step, intent)
+        except Exception:  # the step attempt itself reports a broken executor
+            pass
+        return intent
+
+    def record_batch(self, inp: dict[str, Any]) -> dict[str, Any]:
+        from tutti.distributed.spine import ingest
+        from tutti.workflows.checkpoints import RunRecorder, load_run_state
+
+        with self._lock:
+            store = self.ws.store
+            with store.transaction() as conn:
+                for item in inp["batch"]:
+                    if item.get("host") and item.get("events"):
+                        ingest(store, item["host"], item["events"], conn)
+            state = load_run_state(self.ws, inp["run_id"])
+            plan = run_plan(self.plans, state)
+            finished, out = [], []
+            for item in inp["batch"]:
+                step, prior = plan.step(item["index"]), state.steps.get(item["index"])
+                outcome = StepOutcome.from_dict(item["outcome"])
+                if outcome.status in ("failed", "timed_out") and step.fail_mode == "open":
+                    outcome.side_effects.setdefault("failure_status", outcome.status)
+                    outcome.status = "warning"
+                already = prior is not None and prior.attempt == item["attempt"] and prior.outcome is not None
+                if already:
+                    outcome = prior.outcome
+                else:
+                    finished.append((step, item["intent"], item["attempt"], item.get("planned_at") or now_iso(), outcome))
+                out.append({"index": step.index, "ok": outcome.ok,
+                            "stops": outcome.status in FAILED and step.fail_mode == "closed"})
+            recorder = RunRecorder(self.ws, plan, state.run_id, state.origin, state.started_at)
+            try:
+                recorder.commit([], finished)
+            finally:
+                recorder.mirrors.close()
+            return {"steps": out}
+
+    def finish_run(self, inp: dict[str, Any]) -> dict[str, Any]:
+        from tutti.workflows.checkpoints import load_run_state
+        from tutti.workflows.engine import Engine
+
+        with self._lock:
+            state = load_run_state(self.ws, inp["run_id"])
+            if state.status != "running":  # finished already (a retried call): the stored result
+                row = self.ws.store.query("SELECT result FROM runs WHERE run_id = ?", (state.run_id,))[0]
+                return json.loads(row["result"] or "{}")
+            plan = run_plan(self.plans, state)
+            engine = Engine(self.ws, plan, run_id=state.run_id, origin=state.origin,
+                            parent_run_id=state.params.get("parent_run_id"))
+            engine.started_at = engine.recorder.started_at = state.started_at
+            engine.done = {i: p.outcome for i, p in state.steps.items() if p.outcome is not None and p.status != "running"}
+            engine.recorder.record([(plan.step(i), o) for i, o in engine.done.items()])
+            if inp.get("cancelled"):
+                engine.cancel.set()
+            try:
+                result = engine._finish()  # the engine's own finishing: same result, files, hooks
+            finally:
+                engine.recorder.mirrors.close()
+            return result.to_dict()
+
+
+def step_context(ws: Workspace, run_id: str, plan: Plan, origin: str, direct: bool, cancel: threading.Event,
+                 intent: dict[str, Any], prior_intent: dict[str, Any] | None, attempt: int,
+                 outputs: dict[str, str]) -> Any:
+    from tutti.workflows.outputs import Outputs
+    from tutti.workflows.settings import load_settings
+    from tutti.workflows.steps import StepContext
+
+    def emit(kind: str, data: dict[str, Any] | None = None, agent: str | None = None, step: str | None = None) -> Any:
+        return ws.store.append_event(kind, run_id=run_id, agent=agent, step=step, data=data)
+
+    return StepContext(workspace=ws, run_id=run_id, workflow=plan.workflow, origin=origin, strict=plan.strict,
+                       agent_scope=plan.agent_scope, outputs=Outputs(ws.state_dir, run_id, outputs), cancel=cancel,
+                       settings=load_settings(), log_dir=ws.tutti_dir / "logs" / "runs" / run_id, emit=emit,
+                       direct=direct, stack=(plan.workflow,), intent=intent, prior_intent=prior_intent,
+                       attempt=attempt)
+
+
+class StepRunner:
+    """Runs step attempts in this process's workspace. On a host (`host` set) the step's rows
+    live in the host's own store: its intent (delivery records) survives a worker crash there,
+    its outcome answers a retried activity ("already done?"), its events are forwarded."""
+
+    def __init__(self, ws: Workspace, host: str | None) -> None:
+        self.ws, self.host = ws, host
+        self.plans = PlanCache(ws)
+
+    def run_step(self, inp: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
+        from tutti.distributed.spine import host_events
+
+        run_id, index, attempt = inp["run_id"], inp["index"], inp["attempt"]
+        plan = self.plans.get(run_id, inp["workflow"], inp.get("agent_scope"), inp["strict"], inp["force_open"])
+        step = plan.step(index)
+        if step.key != inp["key"]:
+            outcome = StepOutcome(status="failed", message=f"step {index} is '{step.key}' on host {self.host}, "
+                                                           f"'{inp['key']}' on the control host (tutti.toml differs)")
+        else:
+            local = self._local_row(run_id, index, attempt, inp)
+            if local.get("outcome"):
+                outcome = StepOutcome.from_dict(local["outcome"])  # this attempt finished before the retry
+            else:
+                outcome = self._execute(inp, plan, step, local["intent"], cancel)
+                self._save_outcome(run_id, index, outcome)
+        events = host_events(self.ws.store, run_id) if self.host else []
+        return {"outcome": outcome.to_dict(), "host": self.host, "events": events}
+
+    def _local_row(self, run_id: str, index: int, attempt: int, inp: dict[str, Any]) -> dict[str, Any]:
+        """The step's row in this process's store, created for this attempt when missing. A row of
+        the same attempt is the truth (it holds delivery records written before a crash)."""
+        store = self.ws.store
+        with store.transaction() as conn:
+            row = conn.execute("SELECT attempt, intent, outcome FROM steps WHERE run_id = ? AND step_index = ?",
+                               (run_id, index)).fetchone()
+            if row is not None and row["attempt"] == attempt:
+                return {"intent": json.loads(row["intent"] or "{}"),
+                        "outcome": json.loads(row["outcome"]) if row["outcome"] and self.host else None}
+            if self.host is None:  # the control store: begin_wave wrote the row
+                return {"intent": dict(inp["intent"]), "outcome": None}
+            conn.execute("INSERT OR IGNORE INTO runs (run_id, kind, workflow, origin, status, started_at, params) "
+                         "VALUES (?, 'host', ?, ?, 'running', ?, ?)",
+                         (run_id, inp["workflow"], inp.get("origin"), now_iso(), json.dumps({"host": self.host})))
+            conn.execute("INSERT INTO steps (run_id, step_index, step_key, step_type, status, attempt, intent, started_at) "
+                         "VALUES (?, ?, ?, ?, 'running', ?, ?, ?) ON CONFLICT(run_id, step_index) DO UPDATE SET "
+                         "status = 'running', attempt = excluded.attempt, intent = excluded.intent, outcome = NULL",
+                         (run_id, index, inp["key"], "step", attempt, json.dumps(inp["intent"]), now_iso()))
+        return {"intent": dict(inp["intent"]), "outcome": None}
+
+    def _execute(self, inp: dict[str, Any], plan: Plan, step: Any, intent: dict[str, Any],
+                 cancel: threading.Event) -> StepOutcome:
+        from tutti.workflows.steps import executor_for
+
+        prior = inp.get("prior_intent")
+        ctx = step_context(self.ws, inp["run_id"], plan, inp.get("origin") or "run", bool(inp.get("direct")), cancel,
+                           intent, prior, inp["attempt"], inp.get("outputs") or {})
+        try:
+            executor = executor_for(ctx, step)
+            if prior is not None and hasattr(executor, "already_done") and executor.already_done(ctx, step, prior):
+                return StepOutcome(status="skipped", message="already done before the crash (compensator preflight); not replayed")
+            outcome = executor.execute(ctx, step)
+            if not isinstance(outcome, StepOutcome):
+                return StepOutcome(status="failed", message=f"{step.type} executor returned {type(outcome).__name__}")
+            return outcome
+        except TuttiError as exc:
+            return StepOutcome(status="cancelled" if cancel.is_set() else "failed", message=exc.message)
+        except Exception as exc:  # an executor bug is a failed step, never a lost worker
+            log = Path(ctx.log_dir) / f"{step.key}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            return StepOutcome(status="failed", message=f"internal error in {step.type} step: {type(exc).__name__}: {exc}")
+
+    def _save_outcome(self, run_id: str, index: int, outcome: StepOutcome) -> None:
+        if self.host is None:
+            return  # on the control queue `record_batch` records it
+        with self.ws.store.transaction() as conn:
+            conn.execute("UPDATE steps SET status = ?, outcome = ?, finished_at = ? WHERE run_id = ? AND step_index = ?",
+                         (outcome.status, json.dumps(outcome.to_dict(), default=str), now_iso(), run_id, index))

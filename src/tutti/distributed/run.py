@@ -1,0 +1,178 @@
+"""`tt run` / `tt verify` / the API with `[engine] kind = "temporal"`: one Temporal workflow per run,
+whose workflow id IS the run id — so starting twice attaches (idempotency keys keep their
+meaning) and `--resume RUN_ID` attaches to a live workflow or starts the next execution of that
+id with the steps already done carried over. The run row and its events are written exactly as
+the local engine writes them; the Temporal SDK is imported only from here down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tutti.distributed.settings import WORKFLOW_NAME, control_queue, require_sdk, step_queue
+
+if TYPE_CHECKING:
+    from tutti.workflows.engine import RunResult
+    from tutti.workflows.plan import Plan
+    from tutti.workspace import Workspace
+
+
+def is_temporal(ws: Workspace) -> bool:
+    return ws.config.engine.kind == "temporal"
+
+
+def workflow_input(ws: Workspace, plan: Plan, run_id: str, *, origin: str, direct: bool,
+                   done: list[int] | None = None) -> dict[str, Any]:
+    eng = ws.config.engine
+    return {"run_id": run_id, "control_queue": control_queue(ws.config), "done": done or [],
+            "heartbeat_secs": eng.heartbeat_secs, "step_timeout_secs": eng.step_timeout_secs,
+            "steps": [{"index": s.index, "key": s.key, "depends_on": s.depends_on, "queue": step_queue(ws.config, s)}
+                      for s in plan.steps],
+            "step_args": {"workflow": plan.workflow, "agent_scope": plan.agent_scope, "strict": plan.strict,
+                          "force_open": plan.force_open, "origin": origin, "direct": direct}}
+
+
+def _record_start(ws: Workspace, plan: Plan, run_id: str, origin: str, direct: bool, resumes: int,
+                  started_at: str | None = None) -> None:
+    from tutti.store.db import now_iso
+    from tutti.workflows.checkpoints import RunRecorder
+
+    params = {"workflow": plan.workflow, "strict": plan.strict, "agent": plan.agent_scope, "force_open": plan.force_open,
+              "origin": origin, "direct": direct, "engine": "temporal", "pid": None, "parent_run_id": None,
+              "resumes": resumes,
+              "plan": [{"index": s.index, "key": s.key, "id": s.id, "type": s.type, "agent": s.agent,
+                        "fail_mode": s.fail_mode, "depends_on": s.depends_on} for s in plan.steps]}
+    recorder = RunRecorder(ws, plan, run_id, origin, started_at or now_iso())
+    recorder.begin(params, resumed=resumes > 0)
+    recorder.mirrors.close()
+
+
+async def _start(ws: Workspace, client: Any, name: str | None, *, strict: bool, agent: str | None, origin: str,
+                 resume: str | None, direct: bool, force_open: bool) -> Any:
+    """Record the run and start (or attach to) its workflow; returns the workflow handle."""
+    from temporalio.common import WorkflowIDReusePolicy
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
+    from tutti.errors import UsageError
+    from tutti.workflows.engine import new_run_id
+    from tutti.workflows.plan import resolve_plan
+    from tutti.workflows.steps import DONE_STATUSES
+
+    if resume is not None:
+        run_id = resume
+        handle = client.get_workflow_handle(run_id)
+        try:
+            desc = await handle.describe()
+            if desc.status is not None and desc.status.name == "RUNNING":
+                return handle  # still running on Temporal: attach
+        except Exception:  # noqa: BLE001 - no such workflow: start its next execution below
+            pass
+        from tutti.workflows.checkpoints import load_run_state
+
+        state = load_run_state(ws, run_id)
+        if state.status == "succeeded":
+            raise UsageError(f"run '{run_id}' already succeeded; nothing to resume", hint=f"start a new run: tt run {state.workflow}")
+        plan = resolve_plan(ws, state.workflow, agent=state.agent_scope, strict=state.strict or strict,
+                            force_open=bool(state.params.get("force_open")))
+        done = [i for i, p in state.steps.items() if p.status in DONE_STATUSES]
+        origin, direct = state.origin, bool(state.params.get("direct"))
+        _record_start(ws, plan, run_id, origin, direct, state.params.get("resumes", 0) + 1, state.started_at)
+    else:
+        if not name:
+            raise UsageError("workflow name is required unless --list or --resume is set", hint="tt run --list")
+        plan = resolve_plan(ws, name, agent=agent, strict=strict, force_open=force_open)
+        run_id, done = new_run_id(), []
+        _record_start(ws, plan, run_id, origin, direct, 0)
+    inp = workflow_input(ws, plan, run_id, origin=origin, direct=direct, done=done)
+    try:
+        return await client.start_workflow(WORKFLOW_NAME, inp, id=run_id, task_queue=control_queue(ws.config),
+                                           id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE)
+    except WorkflowAlreadyStartedError:
+        return client.get_workflow_handle(run_id)
+
+
+def run_on_temporal(ws: Workspace, name: str | None, *, strict: bool = False, agent: str | None = None,
+                    origin: str = "run", resume: str | None = None, direct: bool = False, force_open: bool = False,
+                    with_worker: bool | None = None, on_started: Callable[[str], None] | None = None) -> RunResult:
+    """Start (or attach to) the run's workflow and block until it finishes. The calling process
+    also serves the control queue meanwhile (set TUTTI_TEMPORAL_EMBED_WORKER=0 to rely on a
+    standing `tt host --control`)."""
+    require_sdk()
+    if with_worker is None:
+        with_worker = os.environ.get("TUTTI_TEMPORAL_EMBED_WORKER", "1") != "0"
+    return asyncio.run(_run(ws, name, strict=strict, agent=agent, origin=origin, resume=resume, direct=direct,
+                            force_open=force_open, with_worker=with_worker, on_started=on_started))
+
+
+async def _run(ws: Workspace, name: str | None, *, with_worker: bool, on_started: Callable[[str], None] | None,
+               **start: Any) -> RunResult:
+    from tutti.distributed.worker import build_workers, connect
+    from tutti.workflows.engine import RunResult
+
+    client = await connect(ws)
+    handle = await _start(ws, client, name, **start)
+    if on_started is not None:
+        on_started(handle.id)
+    workers = build_workers(client, ws, host=None, control=True) if with_worker else []
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        data = await handle.result()
+    finally:
+        await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+    fields = RunResult.__dataclass_fields__
+    return RunResult(**{k: v for k, v in data.items() if k in fields})
+
+
+def start_on_temporal(ws: Workspace, name: str | None, **kw: Any) -> str:
+    """For the API: return the run id once the workflow is started; wait in a background thread."""
+    started: dict[str, Any] = {}
+    ready = threading.Event()
+
+    def on_started(run_id: str) -> None:
+        started["run_id"] = run_id
+        ready.set()
+
+    def target() -> None:
+        try:
+            run_on_temporal(ws, name, on_started=on_started, **kw)
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller if it happened before the start
+            started.setdefault("error", exc)
+            ready.set()
+
+    threading.Thread(target=target, name="tutti-temporal-run", daemon=True).start()
+    ready.wait()
+    if "run_id" not in started:
+        raise started["error"]
+    return started["run_id"]
+
+
+def cancel(ws: Workspace, run_id: str) -> bool:
+    async def go() -> bool:
+        from tutti.distributed.worker import connect
+
+        client = await connect(ws)
+        await client.get_workflow_handle(run_id).cancel()
+        return True
+
+    require_sdk()
+    return asyncio.run(go())
+
+
+def list_workflows(ws: Workspace, limit: int = 1000) -> list[dict[str, Any]]:
+    """Temporal's view of this workspace's runs: workflow id (= run id) and status."""
+    async def go() -> list[dict[str, Any]]:
+        from tutti.distributed.worker import connect
+
+        client = await connect(ws)
+        out = []
+        async for wf in client.list_workflows(f"WorkflowType = '{WORKFLOW_NAME}'", limit=limit):
+            out.append({"run_id": wf.id, "status": wf.status.name if wf.status else None})
+        return out
+
+    require_sdk()
+    return asyncio.run(go())

