@@ -44,9 +44,6 @@ _RETRYING = (r"^[\s✻✢✳✶✽✺·*●⎿]*API\s?error\b[^\n]*?Retrying\b[^
 RETRYING_RATE = r"(?=[^\n]*(?:\b429\b|rate.?limit))" + _RETRYING
 RETRYING_DOWN = r"(?![^\n]*(?:\b429\b|rate.?limit))" + _RETRYING
 RATE = (*RATE, RETRYING_RATE, QUOTA_LINE)
-# "Prompt is too long" (the conversation outgrew the window): someone must /compact, /clear or
-# hand off — `waiting`, not a provider failure.
-CONTEXT = LEAD + r"(?:API Error:?.*)?(?:prompt is too long|context(?: window| length)? (?:exceeded|limit reached))"
 DOWN = (
     RETRYING_DOWN,
     # Any other API error of the turn ("API Error: Failed to parse JSON", a dropped stream): the
@@ -63,7 +60,6 @@ DOWN = (
 CLASSIFIER = Classifier(
     rules=[
         *failure_rules(auth=AUTH, rate=RATE, down=DOWN),
-        Rule(AgentState.WAITING, CONTEXT, "turn", name="context_exhausted"),
         # The footer (last line) says "esc to interrupt" only while a turn runs.
         Rule(W, r"esc to interrupt", "last_lines", name="esc to interrupt"),
         # "✻ Blanching… (1m 2s · …)": a gerund with an ellipsis and a running timer. A finished

@@ -37,6 +37,7 @@ DOWN = (
     # is busy, reconnecting 1/5`. Codex retries 401s and 429s too; their status is on the `└` line
     # under the banner, which is lower on screen and so wins over this.
     LEAD + r"(?:[\w ,'’]*\b)?reconnecting\b[.…]*\s*\d+\s*/\s*\d+",
+    LEAD + r"stream disconnected before completion\b",
     *GENERIC_DOWN,
 )
 

@@ -11,6 +11,7 @@ import re
 
 from tutti.runtimes.base import AgentState
 from tutti.runtimes.classifier import LEAD, Rule, Screen
+from tutti.runtimes.signals.failure import CONTEXT_EXCEEDED
 
 ERR = LEAD + r"(?:\[?API\s?Error|Error|error)\b[:\s]"
 
@@ -25,6 +26,12 @@ QUOTA_LINE = (
     LEAD + r"(?:[^\n]*\b(?:API\s?Error|Error|error)\b[^\n]*?)?(?:credit balance[^\n]*too low|"
     r"you(?:'ve)? exceeded your current quota|insufficient[_ ]quota|quota (?:exceeded|exhausted)|"
     r"out of (?:credits|quota))"
+)
+# The conversation outgrew the model's window: `waiting` (someone must compact, clear or hand
+# off). An error line naming it, or a CLI's own notice of it.
+CONTEXT_LINE = (
+    LEAD + r"(?:[^\n]*\b(?:API\s?Error|Error|error)\b[^\n]*?(?:" + CONTEXT_EXCEEDED + r")|"
+    r"[\w ]*ran out of room in the model's context window|prompt is too long|context limit reached)"
 )
 GENERIC_RATE = (
     QUOTA_LINE,
@@ -44,7 +51,8 @@ BRAILLE_SPINNER = r"^\s*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]\s+\w"
 
 def failure_rules(where: str = "turn", *, auth=GENERIC_AUTH, rate=GENERIC_RATE,
                   down=GENERIC_DOWN) -> list[Rule]:
-    out: list[Rule] = []
+    """Failure rules of the latest turn, plus the context-overflow notice (`waiting`)."""
+    out: list[Rule] = [Rule(AgentState.WAITING, CONTEXT_LINE, where, name="context_exhausted")]
     for state, pats in ((AgentState.AUTH_FAILED, auth), (AgentState.RATE_LIMITED, rate),
                         (AgentState.PROVIDER_DOWN, down)):
         out += [Rule(state, p, where) for p in pats]

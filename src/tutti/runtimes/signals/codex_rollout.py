@@ -37,10 +37,10 @@ class RolloutState:
     def to_detection(self) -> Detection | None:
         if self.error:
             failed = classify_error_text(self.error)
-            if failed is not None:
-                state, _ = failed
-                return Detection(state=state, confidence=0.97, evidence=[f"{SOURCE}:error"], detail=self.error,
-                                 source=SOURCE)
+            # An error the turn ended with that names no known cause: the provider failed it.
+            state = failed[0] if failed is not None else AgentState.PROVIDER_DOWN
+            return Detection(state=state, confidence=0.97, evidence=[f"{SOURCE}:error"], detail=self.error,
+                             source=SOURCE)
         if self.turn_open:
             return Detection(AgentState.WORKING, 0.95, [f"{SOURCE}:task_started"], source=SOURCE)
         if self.last_completed_turn is not None:

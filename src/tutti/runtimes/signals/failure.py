@@ -25,7 +25,10 @@ _RULES: list[tuple[AgentState, re.Pattern[str]]] = [
         r"\b429\b|rate[ _-]?limit|too many requests|" + QUOTA, re.IGNORECASE)),
     (AgentState.PROVIDER_DOWN, re.compile(
         r"\b50[0-4]\b|\b529\b|overloaded|service unavailable|bad gateway|gateway timeout|"
-        r"internal server error|connection (?:refused|reset|error)|UNAVAILABLE", re.IGNORECASE)),
+        r"internal server error|connection (?:refused|reset|error|closed)|UNAVAILABLE|"
+        # a broken stream: cut, stalled or unparseable
+        r"stream (?:disconnected|closed|error)|error decoding|failed to parse|unexpected end|"
+        r"transport error|timed? ?out\b|premature close", re.IGNORECASE)),
 ]
 
 

@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutti.runtimes.base import Detection
-from tutti.runtimes.signals.failure import state_for_status
+from tutti.runtimes.base import AgentState, Detection
+from tutti.runtimes.signals.failure import classify_error_text, state_for_status
 
 SOURCE = "telemetry"
 TAIL_BYTES = 512 * 1024
@@ -72,10 +72,15 @@ def failure_detection(path: Path) -> Detection | None:
         if ev.prompt_id in _UTILITY_PROMPTS:
             continue
         latest = ev
-    if latest is None or latest.name != "gemini_cli.api_error" or latest.status is None:
+    if latest is None or latest.name != "gemini_cli.api_error":
         return None
-    state = state_for_status(latest.status)
+    # The provider's words first (a 400 that is a context overflow, a 429 that is a quota), then
+    # the status; an error with neither (a cut or unparseable stream) is the provider failing.
+    found = classify_error_text(latest.message or "")
+    state = found[0] if found else (state_for_status(latest.status) if latest.status else None)
     if state is None:
-        return None
-    return Detection(state=state, confidence=0.95, evidence=[f"{SOURCE}:api_error:{latest.status}"],
+        if latest.status is not None and 400 <= latest.status < 500:
+            return None  # a client error we cannot name: leave it to the screen
+        state = AgentState.PROVIDER_DOWN
+    return Detection(state=state, confidence=0.95, evidence=[f"{SOURCE}:api_error:{latest.status or 'stream'}"],
                      detail=(latest.message or f"HTTP {latest.status}")[:300], source=SOURCE)
