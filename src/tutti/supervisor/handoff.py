@@ -1,6 +1,6 @@
 """Auto-handoff trigger: when an agent's turn ends (a transition to idle, the moment its context
-figure is final) and `[handoff] auto` is on, ask `ops.handoff.maybe_auto_handoff` whether a
-packet is due. The decision (threshold, cooldown) and the packet itself stay in `ops.handoff`."""
+figure is final) and `[handoff] auto` is on, ask `gates.handoff.maybe_auto_handoff` whether a
+packet is due. The decision (threshold, cooldown) and the packet itself live in `gates.handoff`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class AutoHandoff:
         if not self.ws.config.handoff.auto or det.context_used_pct is None:
             return
         try:
-            from tutti.ops.handoff import maybe_auto_handoff
+            from tutti.gates.handoff import maybe_auto_handoff
 
             maybe_auto_handoff(self.ws, agent, det.context_used_pct)
         except Exception as exc:  # noqa: BLE001 - a daemon: log, keep watching

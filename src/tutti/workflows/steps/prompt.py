@@ -329,7 +329,7 @@ def _maybe_handoff(ctx: StepContext, agent: str, effects: dict[str, Any]) -> Non
     if not ctx.workspace.config.handoff.auto:
         return
     try:
-        from tutti.ops.handoff import context_used_pct, maybe_auto_handoff
+        from tutti.gates.handoff import context_used_pct, maybe_auto_handoff
 
         screen = sessions.backend().capture(ctx.workspace.session_name(agent))
         packet = maybe_auto_handoff(ctx.workspace, agent, context_used_pct(ctx.workspace, agent, screen))
