@@ -142,10 +142,13 @@ class Tally:
 
 
 def adopted(root: Path) -> int:
-    """Command tries whose outcome a resume adopted (finished or still running after the crash)."""
+    """Steps a resume took over instead of redoing: command tries adopted (finished or still
+    running after the crash), prompts re-attached, review requests re-used."""
     with db(root) as conn:
         rows = conn.execute("SELECT outcome FROM steps WHERE outcome IS NOT NULL").fetchall()
-    return sum(1 for r in rows if json.loads(r["outcome"]).get("side_effects", {}).get("supervised", {}).get("adopted"))
+    effects = [json.loads(r["outcome"]).get("side_effects", {}) for r in rows]
+    return sum(1 for e in effects if (e.get("supervised") or {}).get("adopted") or e.get("reattached")
+               or e.get("resumed_request"))
 
 
 def report(step_type: str, mode: str, *, double_effects: int = 0, resent_prompts: int = 0, orphans: int = 0,

@@ -17,12 +17,12 @@ def main(path: str) -> None:
             trials[key] += 1
             for k in ("double_effects", "resent_prompts", "orphans", "event_problems", "adopted"):
                 totals[k][key] += r.get(k, 0)
-    print(f"{'step type':<18}{'kill mode':<10}{'trials':>7}{'double':>8}{'resent':>8}{'orphans':>9}{'events':>8}{'adopted':>9}")
+    print(f"{'step type':<18}{'kill mode':<10}{'trials':>7}{'double':>8}{'resent':>8}{'orphans':>9}{'events':>8}{'taken over':>11}")
     for key in sorted(trials):
         print(f"{key[0]:<18}{key[1]:<10}{trials[key]:>7}{totals['double_effects'][key]:>8}"
-              f"{totals['resent_prompts'][key]:>8}{totals['orphans'][key]:>9}{totals['event_problems'][key]:>8}{totals['adopted'][key]:>9}")
+              f"{totals['resent_prompts'][key]:>8}{totals['orphans'][key]:>9}{totals['event_problems'][key]:>8}{totals['adopted'][key]:>11}")
     print(f"{'total':<28}{sum(trials.values()):>7}" + "".join(f"{sum(totals[k].values()):>{w}}" for k, w in (
-        ("double_effects", 8), ("resent_prompts", 8), ("orphans", 9), ("event_problems", 8), ("adopted", 9))))
+        ("double_effects", 8), ("resent_prompts", 8), ("orphans", 9), ("event_problems", 8), ("adopted", 11))))
 
 
 if __name__ == "__main__":

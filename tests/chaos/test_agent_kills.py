@@ -22,6 +22,7 @@ from tests.helpers import wait_until
 
 from .conftest import seed, trials
 from .harness import (
+    adopted,
     db,
     event_problems,
     kill,
@@ -96,7 +97,8 @@ def test_killed_agent_pipeline_resumes_without_resending_or_relanding(agent_pipe
     landed = git(root, "log", "--format=%s", "main").splitlines().count("feat: calc module")
     problems, left = event_problems(root), wait_no_leftovers(root, run_ids(root))
     report(STEP_TYPES[step], mode, double_effects=max(0, landed - 1), orphans=len(left),
-           resent_prompts=sum(max(0, c - 1) for c in sent.values()), event_problems=len(problems))
+           resent_prompts=sum(max(0, c - 1) for c in sent.values()), event_problems=len(problems),
+           adopted=adopted(root))
     assert sent == {"planner": 1, "implementer": 1, "reviewer": 1}, f"{note}: {sent}"
     assert landed == 1, note
     assert problems == [], note
@@ -138,7 +140,8 @@ def test_sigkilled_serve_mid_pipeline_is_resumed_by_the_next_serve_without_resen
     landed = git(root, "log", "--format=%s", "main").splitlines().count("feat: calc module")
     problems, left = event_problems(root), wait_no_leftovers(root, run_ids(root))
     report(STEP_TYPES[step], "serve", double_effects=max(0, landed - 1), orphans=len(left),
-           resent_prompts=sum(max(0, c - 1) for c in sent.values()), event_problems=len(problems))
+           resent_prompts=sum(max(0, c - 1) for c in sent.values()), event_problems=len(problems),
+           adopted=adopted(root))
     assert sent == {"planner": 1, "implementer": 1, "reviewer": 1}, f"{note}: {sent}"
     assert landed == 1, note
     assert problems == [] and left == [], note
