@@ -27,7 +27,8 @@ IMPLEMENTER = {
     "work_secs": 0.1,
     "rule": [
         {"match": r"requested changes on your work for \"(?:add|broken) mod (\d+)\"", "work_secs": 0.1,
-         "write": [{"path": "mod_{1}.py", "content": GOOD}], "commit": "fix mod {1}", "reply": "Fixed."},
+         "write": [{"path": "mod_{1}.py", "content": GOOD}, {"path": "FIXES.md", "content": "fixed {1}\n", "append": True}],
+         "commit": "fix mod {1}", "reply": "Fixed."},
         {"match": r"Work item: broken mod (\d+)", "work_secs": 0.1,
          "write": [{"path": "mod_{1}.py", "content": BAD}], "commit": "add mod {1} (broken)", "reply": "Done."},
         {"match": r"Work item: add mod (\d+)", "work_secs": 0.1,

@@ -165,3 +165,44 @@ def test_bot_review_thread_goes_back_to_the_author_and_is_resolved_before_merge(
     threads = gh().review_threads(item["pr"]["number"])
     assert threads and all(t["isResolved"] for t in threads)  # resolved once addressed, before the merge
     assert gh().get_pr(item["pr"]["number"]).merged
+
+
+def test_a_failing_required_check_goes_back_to_the_author_and_the_green_head_merges(forge_loop, forge, tt):
+    """Branch protection requires `build`; a CI bot fails each PR's first head and passes the
+    next: the failure is a finding, the fix is pushed, and the PR merges with green checks."""
+    root, base = forge_loop(1, ["add mod 7"])
+    toml = root / "tutti.toml"
+    toml.write_text(toml.read_text().replace('reviewers = ["ci", "bot"]', 'reviewers = ["ci"]'))
+    client = gh()
+    client.http.request("PUT", f"/repos/{REPO}/branches/main/protection",
+                        json={"required_status_checks": {"strict": False, "contexts": ["build"]}})
+    stop = threading.Event()
+
+    def ci_bot() -> None:
+        seen: dict[int, int] = {}
+        bot = gh()
+        while not stop.is_set():
+            for pr in bot.paginate(f"/repos/{REPO}/pulls", {"state": "open"}):
+                sha = pr["head"]["sha"]
+                if sha and not bot.check_states(sha):
+                    n = seen[pr["number"]] = seen.get(pr["number"], 0) + 1
+                    bot.create_check_run(sha, "build", "failure" if n == 1 else "success")
+            stop.wait(0.3)
+
+    t = threading.Thread(target=ci_bot, daemon=True)
+    t.start()
+    try:
+        res = tt("loop", "--once", "--json", cwd=root, timeout=600)
+    finally:
+        stop.set()
+        t.join(5)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    [item] = json.loads(res.stdout)["items"]
+    assert item["status"] == "merged" and item["rounds"] == 2
+    from tutti.workspace import load_workspace_at
+
+    rounds = [e.data for e in load_workspace_at(root).store.read_events(kinds=["loop.review.round"])]
+    assert "required check 'build' is failure" in rounds[0]["findings"][0]["body"]
+    pr = client.get_pr(item["pr"]["number"])
+    assert pr.merged and client.check_states(pr.head_sha) == {"build": "success"}
+    assert len(verify_forge_main(forge, base)) == 1

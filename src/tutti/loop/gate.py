@@ -1,5 +1,8 @@
-"""The loop's merge gate, after the review rounds approve: a human's approval when
-`reviewers` includes "human" (`tt approvals approve`), and the item's cost limit."""
+"""The loop's merge gate, after the review rounds approve: the workspace budget (`[budget]`
+enforce mode), the item's cost limit (`[loop] max_cost_usd`), and a human's approval when
+`reviewers` includes "human" (`tt approvals approve`). Required checks and resolved review
+threads of the item's PR are checked with the reviewers (`loop.pipeline`), so what they find
+goes back to the author instead of failing the item."""
 
 from __future__ import annotations
 
@@ -31,8 +34,14 @@ def item_cost(ws: Workspace, rec: ItemRecord) -> float:
 def check_gate(ws: Workspace, loop: Loop, item: WorkItem, agent: str, rec: ItemRecord, cancel: threading.Event,
                *, on_approval: Callable[[str], None]) -> str | None:
     """Raise ItemFailed when the item may not merge; returns the approval id it waited for."""
+    from tutti.budget import check as budget_check
+    from tutti.errors import BudgetError
     from tutti.loop.outcome import ItemFailed
 
+    try:
+        budget_check(ws, "run", agent)  # the workspace's token budget ([budget] mode = "enforce")
+    except BudgetError as exc:
+        raise ItemFailed(f"budget: {exc.message}") from None
     if loop.max_cost_usd is not None:
         cost = item_cost(ws, rec)
         if cost > loop.max_cost_usd:

@@ -3,9 +3,9 @@ required checks as findings, and landing through the PR merge API.
 
 Each item's work is pushed to its own head branch `tutti/item-<id>` (the lane's local branch
 is reused from item to item). The merge queue verifies the squashed change on the target's
-tip, then `ForgeLander` pushes exactly that commit to the PR's head and merges the PR with
-`sha` = that commit (squash), so what GitHub merges is what was verified, and the PR shows as
-merged. Forge trouble that outlives the client's own retries (a long 5xx outage, a rate limit
+tip, then `ForgeLander` squash-merges the PR with `sha` = the verified branch tip: the same
+three-way merge, so GitHub's commit has the verified tree, the PR shows as merged and its head
+keeps the check runs branch protection asks for. Forge trouble that outlives the client's own retries (a long 5xx outage, a rate limit
 longer than its wait) is waited out here (`patiently`) — the loop pauses, it does not fail.
 """
 
@@ -196,15 +196,20 @@ class ForgeLander:
         return _git(root, "rev-parse", f"refs/remotes/{remote}/{self.target}^{{commit}}").stdout.strip()
 
     def move(self, changes: Sequence[Change], head: str, expected: str) -> dict[str, Any]:
+        """Merge each change's PR as a squash of its branch tip — the same three-way merge the
+        queue verified (same tip, same merge base), so GitHub's commit has the verified tree,
+        and the PR head keeps the check runs branch protection asks for."""
         if self.current() != expected:
             raise TargetMoved(self.target)
+        root = self.link.ws.root
         merged: list[dict[str, Any]] = []
         for change in changes:
             if not change.commit or not change.pr:
                 continue  # a no-op change has nothing to merge
             pr = change.pr
-            self.link.push(change.commit, pr["head"])
-            sha = self.link._call(lambda pr=pr, c=change: self.link.gh.merge_pr(
-                pr["number"], method="squash", sha=c.commit, title=f"{c.title} (#{pr['number']})"))
+            tip = _git(root, "rev-parse", f"{change.branch}^{{commit}}").stdout.strip()
+            self.link.push(tip, pr["head"])  # normally already there (pushed after each fix round)
+            sha = self.link._call(lambda pr=pr, c=change, tip=tip: self.link.gh.merge_pr(
+                pr["number"], method="squash", sha=tip, title=f"{c.title} (#{pr['number']})"))
             merged.append({"pr": pr["number"], "sha": sha})
         return {"target": self.target, "head": self.current(), "merged": merged}

@@ -109,6 +109,9 @@ class Pipeline:
         while True:
             self._check_cancel()
             findings = collect_findings(self._review_ctx(round_no))
+            if not findings and self.forge is not None and self.rec.pr and "bot" not in self.loop.reviewers:
+                # The forge's own gate even without the bot reviewer: threads resolved, checks green.
+                findings = self.forge.review_findings(self.rec.pr, self.loop.bot_logins)
             self._record("loop.review.round", round=round_no, findings=[f.to_dict() for f in findings],
                          verdict="request_changes" if findings else "approve")
             if not findings:
