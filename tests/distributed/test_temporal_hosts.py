@@ -1,0 +1,129 @@
+"""`[engine] kind = "temporal"` end to end: a real Temporal dev server (the pip wheel), two
+simulated hosts (each a clone with its own HOME, tmux socket and store, each its own `tt host`
+process), the control process (`tt host --control`) and `tt run`, with the shipped fake agent."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import Counter
+
+import pytest
+
+from tests.helpers import wait_until
+
+from .harness import prompts, query
+
+pytestmark = [pytest.mark.temporal, pytest.mark.slow]
+
+
+def _events(c, run_id: str) -> list[tuple]:
+    return query(c.repo / ".tutti" / "tutti.db",
+                 "SELECT seq, kind, step, json_extract(data, '$.host'), json_extract(data, '$.host_seq') "
+                 "FROM events WHERE run_id = ? ORDER BY seq", (run_id,))
+
+
+def _run_id(res) -> str:
+    return json.loads(res.stdout)["run_id"]
+
+
+def _assert_one_spine(c, run_id: str) -> list[tuple]:
+    events = _events(c, run_id)
+    kinds = [e[1] for e in events]
+    assert kinds[0] == "workflow.started" and kinds[-1] == "workflow.completed", kinds
+    finished = Counter(e[2] for e in events if e[1] in ("workflow.step.completed", "workflow.step.warning",
+                                                           "workflow.step.failed"))
+    assert finished and set(finished.values()) == {1}, f"a step finished twice: {finished}"
+    forwarded = [(e[3], e[4]) for e in events if e[3] is not None]
+    assert len(forwarded) == len(set(forwarded)), "a host event was forwarded twice"
+    for host in {h for h, _ in forwarded}:
+        seqs = [s for h, s in forwarded if h == host]
+        assert seqs == sorted(seqs), f"{host}'s events out of order: {seqs}"
+    return events
+
+
+def test_steps_on_two_hosts_complete_with_their_events_in_one_store(cluster_factory):
+    c = cluster_factory()
+    res = c.tt("run", "both", "--json")
+    assert res.returncode == 0, res.stdout + res.stderr
+    run_id = _run_id(res)
+    assert json.loads(res.stdout)["status"] == "succeeded"
+    events = _assert_one_spine(c, run_id)
+    sent = {e[3]: e[0] for e in events if e[1] == "agent.prompt_sent"}
+    assert set(sent) == {"h1", "h2"}, events  # each prompt was typed on its own host ...
+    started = {e[2]: e[0] for e in events if e[1] == "workflow.step.started"}
+    done = {e[2]: e[0] for e in events if e[1] == "workflow.step.completed"}
+    assert started["002-prompt"] < sent["h1"] < done["002-prompt"]  # ... and lands inside its step
+    assert started["003-prompt"] < sent["h2"] < done["003-prompt"]
+    assert prompts(c.records, "a1") == ["first task for a1"] and prompts(c.records, "a2") == ["second task for a2"]
+    # the agents' sessions live on their hosts' tmux servers, the worktrees in their clones
+    for host, agent in (("h1", "a1"), ("h2", "a2")):
+        assert (c.tmp / host / "repo" / ".tutti" / "worktrees" / agent).is_dir()
+        assert query(c.host_db(host), "SELECT status FROM steps WHERE run_id = ?", (run_id,))
+    assert not (c.repo / ".tutti" / "worktrees").exists()
+    runs = json.loads(c.tt("runs", "list", "--json").stdout)
+    assert [(r["run_id"], r["status"], r["steps_done"]) for r in runs] == [(run_id, "succeeded", 5)]
+
+
+def test_host_worker_sigkill_mid_prompt_delivers_the_prompt_once(cluster_factory):
+    c = cluster_factory(script='work_secs = 8\nreply = "Done."\n')
+    proc = c.run_async("run", "both", "--json")
+    # the prompt on h1 has been delivered (the host's own store says so) and a1 is working
+    wait_until(lambda: query(c.host_db("h1"), "SELECT 1 FROM steps WHERE json_extract(intent, '$.delivery.state') "
+                                              "= 'delivered'") or proc.poll() is not None,
+               timeout=120, interval=0.1, what="the prompt on h1 to be delivered")
+    assert proc.poll() is None, proc.communicate()
+    c.hosts["h1"].kill(signal.SIGKILL)
+    time.sleep(1.0)
+    c.hosts["h1"].start()
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out + err
+    run_id = json.loads(out)["run_id"]
+    assert json.loads(out)["status"] == "succeeded"
+    assert prompts(c.records, "a1") == ["first task for a1"], "the retried activity re-sent the prompt"
+    _assert_one_spine(c, run_id)
+    step = json.loads(c.tt("runs", "show", run_id, "--json").stdout)["steps"][1]
+    assert step["status"] == "success" and step["side_effects"].get("reattached") == "reattach", step
+
+
+def test_dev_server_sigkill_and_restart_on_its_database_loses_nothing(cluster_factory):
+    c = cluster_factory(script='work_secs = 4\nreply = "Done."\n')
+    proc = c.run_async("run", "both", "--json")
+    wait_until(lambda: len(prompts(c.records, "a1")) == 1 or proc.poll() is not None, timeout=120, interval=0.1,
+               what="a1 to receive its prompt")
+    c.server.kill()
+    time.sleep(1.0)
+    c.server.start()
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out + err
+    run_id = json.loads(out)["run_id"]
+    _assert_one_spine(c, run_id)
+    assert prompts(c.records, "a1") == ["first task for a1"] and prompts(c.records, "a2") == ["second task for a2"]
+
+
+def test_concurrent_runs_complete_and_runs_list_agrees_with_temporal(cluster_factory):
+    import os
+
+    n = int(os.environ.get("TUTTI_TEMPORAL_SCALE_RUNS", "8"))
+    c = cluster_factory()
+    code = ("import json, threading\nfrom tutti.workspace import load_workspace_at\nfrom pathlib import Path\n"
+            "from tutti.ops.run import run_workflow\nws = load_workspace_at(Path('.'))\nout = []\n"
+            "def one():\n    out.append(run_workflow(ws, 'five').status)\n"
+            f"ts = [threading.Thread(target=one) for _ in range({n})]\n"
+            "[t.start() for t in ts]; [t.join() for t in ts]\nprint(json.dumps(out))\n")
+    res = c.python(code)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert json.loads(res.stdout.splitlines()[-1]) == ["succeeded"] * n
+    ours = {r["run_id"]: r["status"] for r in json.loads(c.tt("runs", "list", "--json", "--limit", str(n + 5)).stdout)}
+    listed = c.python("import json\nfrom pathlib import Path\nfrom tutti.workspace import load_workspace_at\n"
+                      "from tutti.distributed.run import list_workflows\n"
+                      "print(json.dumps(list_workflows(load_workspace_at(Path('.')))))\n")
+    assert listed.returncode == 0, listed.stderr
+    theirs = {w["run_id"]: w["status"] for w in json.loads(listed.stdout.splitlines()[-1])}
+    assert len(ours) == n and set(ours) == set(theirs)
+    assert all(ours[r] == "succeeded" and theirs[r] == "COMPLETED" for r in ours), (ours, theirs)
+    per_host = Counter(h for (h,) in query(c.repo / ".tutti" / "tutti.db",
+                                            "SELECT json_extract(data, '$.host') FROM events WHERE kind = "
+                                            "'workflow.step.completed'"))
+    assert sum(per_host.values()) == 5 * n
