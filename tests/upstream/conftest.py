@@ -97,8 +97,3 @@ def jsonl(path: Path) -> list[dict]:
 def env_without(*names: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in names}
 
-
-def fix_by_d(what: str):
-    """A divergence on engineer D's list (issue #11 §2): the test states the original's behaviour;
-    it is expected to pass once D's fix lands (non-strict, so an early fix shows as XPASS)."""
-    return pytest.mark.xfail(strict=False, reason=f"fix in progress by D: {what}")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.conftest import git
 
-from .conftest import fix_by_d, jsonl
+from .conftest import jsonl
 
 HEAD = """\
 [workspace]
@@ -115,7 +115,6 @@ def test_command_policy_block_open_warns_and_continues(ws, tt, global_config):
     assert sum(1 for r in decisions if r.get("action") == "workflow_command" and r.get("decision") == "block") == 2
 
 
-@fix_by_d("the original's .tutti/state/events.jsonl is written")
 def test_execute_with_hooks_emits_started_and_completed_with_same_correlation(ws, tt):
     """upstream: src/automation/mod.rs::tests::execute_with_hooks_emits_started_and_completed_with_same_correlation
     — in the original's `.tutti/state/events.jsonl` (ours also has them in the store)."""

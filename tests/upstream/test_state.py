@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from .conftest import fix_by_d, jsonl
+from .conftest import jsonl
 
 HEAD = '[workspace]\nname = "ws"\n\n[[agent]]\nname = "backend"\nruntime = "claude-code"\n'
 VERIFY = HEAD + """
@@ -94,7 +94,6 @@ def test_load_states_for_agents_never_started(ws, tt_json):
     assert {r["agent"]: r["running"] for r in data} == {"backend": False, "agent2": False}
 
 
-@fix_by_d("the original's .tutti/state/events.jsonl is written")
 def test_control_events_append_and_load(ws, tt):
     """upstream: src/state/mod.rs::tests::control_events_append_and_load — the original's
     `.tutti/state/events.jsonl` (one JSON object per event: event, workspace, agent, timestamp,
