@@ -28,6 +28,7 @@ async def connect(ws: Workspace) -> Any:
     from temporalio.service import TLSConfig
 
     conn = connection(ws.config)
+    _quiet_runtime()
     tls: Any = conn.tls
     if conn.cert_path and conn.key_path:
         with open(conn.cert_path, "rb") as c, open(conn.key_path, "rb") as k:
@@ -40,6 +41,29 @@ async def connect(ws: Workspace) -> Any:
                                 f"'{conn.namespace}'): {str(exc).splitlines()[0][:120]}",
                                 hint="start one (`temporal server start-dev --headless`), or fix [engine] address; "
                                      "[engine] kind = \"local\" runs without it") from None
+
+
+def _quiet_runtime() -> None:
+    """The SDK core logs its retries to stdout by default, which would corrupt `tt run --json`:
+    route them to Python logging (stderr, warnings and up) instead."""
+    import logging
+
+    from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+
+    global _RUNTIME_SET
+    if _RUNTIME_SET:
+        return
+    logger = logging.getLogger("tutti.temporal")
+    logging_config = LoggingConfig(filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                                   forwarding=LogForwardingConfig(logger=logger))
+    try:
+        Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=logging_config)), error_if_already_set=True)
+    except RuntimeError:
+        pass  # a client in this process set it up already
+    _RUNTIME_SET = True
+
+
+_RUNTIME_SET = False
 
 
 def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs: float) -> list[Any]:
