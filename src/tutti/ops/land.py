@@ -83,6 +83,14 @@ def _stage_without_memory(worktree: Path, rel: str) -> None:
         file.write_text(original, encoding="utf-8")
 
 
+def _enforce_gate(ws: Workspace, agent: str) -> str:
+    """The merge gate's message (GateError when blocked); a local gate's workflow runs on the engine."""
+    from tutti.gates.merge import enforce
+    from tutti.workflows.engine import run_named
+
+    return enforce(ws, agent, run_workflow=run_named).message
+
+
 def land(ws: Workspace, agent: str, *, force: bool = False, pr: bool = False, gate: bool = False) -> LandResult:
     cfg = find_agent(ws, agent)
     path = worktree_dir(ws.root, cfg.name)
@@ -110,10 +118,7 @@ def land(ws: Workspace, agent: str, *, force: bool = False, pr: bool = False, ga
         ws.store.append_event("land.pr_opened", agent=cfg.name, data={"branch": branch, "base": onto, "url": result.pr_url,
                                                                        "number": opened.number})
     if gate:
-        from tutti.gates.merge import enforce
-        from tutti.workflows.engine import run_named
-
-        result.gate_message = enforce(ws, cfg.name, run_workflow=run_named).message
+        result.gate_message = _enforce_gate(ws, cfg.name)
     if pr:
         return result
 
