@@ -58,6 +58,7 @@ class Agent:
     job: Job | None = None
     prompts: int = 0
     exit_code: int | None = None
+    usage_log: object | None = None  # fake_usage.UsageLog: the real CLI's usage log for this look
 
     def __post_init__(self) -> None:
         self.look = get_look(self.look_name)
@@ -151,6 +152,8 @@ class Agent:
         problems = self._apply(act)
         reply = act.reply if not problems else "\n".join([act.reply, *problems])
         self.transcript += self.look.answer(reply, secs)
+        if self.usage_log is not None:
+            self.usage_log.turn(job.prompt, reply)
 
     def _apply(self, act: Action) -> list[str]:
         """Perform the scripted file writes and commit; problems become part of the answer."""
@@ -479,6 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     record = os.environ.get("TUTTI_FAKE_RECORD")
     agent = Agent(look_name=look, script=script, cwd=Path.cwd(), record=Path(record) if record else None,
                   bypass=args.permission_mode.lower().startswith("bypass"))
+    from tutti.testing.fake_usage import UsageLog
+
+    agent.usage_log = UsageLog(look, agent.cwd, script.usage)
     try:
         return run(agent, initial_prompt=args.prompt)
     except KeyboardInterrupt:

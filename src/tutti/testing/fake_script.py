@@ -74,6 +74,7 @@ class Script:
     work_secs: float = DEFAULT_WORK_SECS
     reply: str = DEFAULT_REPLY
     look: str | None = None
+    usage: dict | bool = True  # the usage log (fake_usage): True = derived from lengths, False = none, dict = fixed
 
     def action_for(self, prompt: str, n: int) -> Action:
         for rule in self.rules:
@@ -94,6 +95,21 @@ class Script:
             )
         sub = _substituter(prompt, n, None)
         return Action(work_secs=self.work_secs, reply=sub(self.reply))
+
+
+def _usage(value, where: str) -> dict | bool:
+    """`usage = false` (no log), `usage = true` (default: tokens from lengths), or a table of
+    fixed per-turn numbers: `[usage] input_tokens = 1200, output_tokens = 300, model = "..."`."""
+    if isinstance(value, bool):
+        return value
+    known = {"input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "model"}
+    if not isinstance(value, dict) or set(value) - known:
+        raise ConfigError(f"{where}: usage must be true, false or a table of {', '.join(sorted(known))}",
+                          hint="e.g. usage = false, or [usage] input_tokens = 1200")
+    for key, v in value.items():
+        if key != "model" and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            raise ConfigError(f"{where}: usage.{key} must be a non-negative integer", hint=f"e.g. {key} = 100")
+    return dict(value)
 
 
 def _substituter(prompt: str, n: int, m: re.Match[str] | None):
@@ -135,6 +151,7 @@ def parse_script(data: dict, where: str = "<script>") -> Script:
         work_secs=num(data.get("work_secs", DEFAULT_WORK_SECS), "work_secs"),
         reply=str(data.get("reply", DEFAULT_REPLY)),
         look=data.get("look"),
+        usage=_usage(data.get("usage", True), where),
     )
     for i, item in enumerate(data.get("rule", data.get("rules", [])) or []):
         key = f"rule[{i}]"
