@@ -127,3 +127,36 @@ def test_concurrent_runs_complete_and_runs_list_agrees_with_temporal(cluster_fac
                                             "SELECT json_extract(data, '$.host') FROM events WHERE kind = "
                                             "'workflow.step.completed'"))
     assert sum(per_host.values()) == 5 * n
+
+
+def test_control_process_and_client_sigkill_then_resume_attaches(cluster_factory):
+    c = cluster_factory(script='work_secs = 4\nreply = "Done."\n')
+    proc = c.run_async("run", "both", "--json")
+    wait_until(lambda: len(prompts(c.records, "a1")) == 1 or proc.poll() is not None, timeout=120, interval=0.1,
+               what="a1 to receive its prompt")
+    [(run_id,)] = query(c.repo / ".tutti" / "tutti.db", "SELECT run_id FROM runs")
+    c.control.kill(signal.SIGKILL)
+    proc.kill()
+    proc.wait()
+    assert json.loads(c.tt("runs", "show", run_id, "--json").stdout)["status"] == "running"  # Temporal holds it
+    c.control.start()
+    res = c.tt("run", "--resume", run_id, "--json")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert json.loads(res.stdout)["status"] == "succeeded" and json.loads(res.stdout)["run_id"] == run_id
+    _assert_one_spine(c, run_id)
+    assert prompts(c.records, "a1") == ["first task for a1"] and prompts(c.records, "a2") == ["second task for a2"]
+
+
+def test_cancel_is_a_temporal_cancel(cluster_factory):
+    c = cluster_factory(script='work_secs = 30\nreply = "Done."\n')
+    proc = c.run_async("run", "both", "--json")
+    wait_until(lambda: len(prompts(c.records, "a1")) == 1 or proc.poll() is not None, timeout=120, interval=0.1,
+               what="a1 to receive its prompt")
+    [(run_id,)] = query(c.repo / ".tutti" / "tutti.db", "SELECT run_id FROM runs")
+    res = c.tt("runs", "cancel", run_id)
+    assert res.returncode == 0, res.stdout + res.stderr
+    out, err = proc.communicate(timeout=120)
+    assert json.loads(out)["status"] == "cancelled", out + err
+    assert json.loads(c.tt("runs", "show", run_id, "--json").stdout)["status"] == "cancelled"
+    kinds = [e[1] for e in _events(c, run_id)]
+    assert kinds[-1] == "workflow.cancelled" and "workflow.step.started" in kinds

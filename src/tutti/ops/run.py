@@ -161,7 +161,7 @@ def _resume_state(ws: Workspace, run_id: str, *, strict: bool):
     status = _effective_status(run_id, state.status, state.params)
     if status == "succeeded":
         raise UsageError(f"run '{run_id}' already succeeded; nothing to resume", hint=f"start a new run: tt run {state.workflow}")
-    if status == "running":
+    if status == "running" and state.params.get("engine") != "temporal":  # a temporal run: --resume attaches
         raise UsageError(f"run '{run_id}' is still running (pid {state.params.get('pid')})",
                          hint=f"wait for it, or cancel it first: tt runs cancel {run_id}")
     plan = resolve_plan(ws, state.workflow, agent=state.agent_scope, strict=state.strict or strict,
