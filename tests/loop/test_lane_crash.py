@@ -68,3 +68,39 @@ def test_sigkilled_lane_is_taken_over_after_lease_expiry_without_redoing_steps(l
 
     assert len(local.comments(ws.store, "queue", key.rsplit("#", 1)[1])) == 1  # closed with one comment
     verify_every_commit(root, base)
+
+
+def test_sigkill_after_the_pr_opened_reuses_it_no_duplicate_pr_or_comment(loop_workspace, forge, tt):
+    from tests.loop.test_loop_forge import INTAKE, REPO, gh
+
+    from tutti.workspace import load_workspace_at
+
+    loop = ('[loop]\nworkflow = "build"\nlanes = 1\nremote = "origin"\npr = true\nreviewers = ["ci"]\n'
+            'lease_ttl_secs = 3\npoll_secs = 0.3\n[loop.merge_queue]\nverify = ["sleep 3 && python3 check.py"]\n')
+    root = loop_workspace(loop, intake_toml=INTAKE.replace("lease_ttl_secs = 30", "lease_ttl_secs = 10"))
+    meta = forge.create_repo(REPO)
+    git(root, "remote", "add", "origin", meta["clone_url"])
+    git(root, "push", "-q", "origin", "main")
+    forge.create_issue(REPO, "add mod 9", labels=["agent-ready"])
+    ws = load_workspace_at(root)
+
+    first = subprocess.Popen([sys.executable, "-m", "tutti", "loop", "--once", "--first-lane", "1"], cwd=root,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
+    deadline = time.monotonic() + 120
+    while not ws.store.read_events(kinds=["loop.pr.opened"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ws.store.read_events(kinds=["loop.pr.opened"]), "the PR was never opened"
+    os.kill(first.pid, signal.SIGKILL)  # in the review round (the slow verify)
+    first.wait(10)
+
+    second = tt("loop", "--once", "--first-lane", "2", "--json", cwd=root, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    [item] = json.loads(second.stdout)["items"]
+    assert item["status"] == "merged" and item["resumed"] is True and item["lane"] == "lane-2"
+    client = gh()
+    prs = client.paginate(f"/repos/{REPO}/pulls", {"state": "all"})
+    assert len(prs) == 1 and prs[0]["merged"]
+    comments = [c for c in client.comments(1) if "tutti-loop item=" in c["body"]]
+    assert len(comments) == 1 and client.get_issue(1)["state"] == "closed"
+    assert len(ws.store.read_events(kinds=["loop.pr.opened"])) == 1
+    assert len([p for p in prompts(root, "implementer") if p.startswith("Work item: add mod 9")]) == 1

@@ -126,7 +126,10 @@ class LoopDriver:
                     return
                 cancel.wait(min(self.loop.poll_secs, MAX_IDLE_WAIT if self.options.once else self.loop.poll_secs))
                 continue
-            result = self._work(claim, agent, f"lane-{lane}", holder)
+            try:
+                result = self._work(claim, agent, f"lane-{lane}", holder)
+            except Exception as exc:  # a bug must not silently kill the lane: record it, release, go on
+                result = self._lane_error(claim, agent, f"lane-{lane}", exc)
             if result is None:  # the agent holding the item's work is busy in another lane
                 deferred[claim.item.key] = time.monotonic() + self.loop.poll_secs
                 cancel.wait(min(self.loop.poll_secs, MAX_IDLE_WAIT))
@@ -137,6 +140,15 @@ class LoopDriver:
                     self._finished.add(claim.item.key)
             if self.on_result is not None:
                 self.on_result(result)
+
+    def _lane_error(self, claim: Claim, agent: str, lane: str, exc: Exception) -> ItemResult:
+        import traceback
+
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        self.ws.store.append_event("loop.lane_error", agent=agent, data={
+            "key": claim.item.key, "lane": lane, "error": message, "traceback": traceback.format_exc()[-4000:]})
+        claim.release(self.ws.store, reason="error")
+        return ItemResult(claim.item.key, "failed", lane, agent, message=message)
 
     def _enough(self) -> bool:
         limit = self.options.max_items

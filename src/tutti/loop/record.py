@@ -63,7 +63,7 @@ def _apply(rec: ItemRecord, kind: str, run_id: str | None, agent: str | None, da
         rec.run_id, rec.agent, rec.lane = run_id, agent, data.get("lane")
         rec.attempts = data.get("attempt", 1)
     elif kind == "loop.pr.opened":
-        rec.pr = {"number": data.get("number"), "url": data.get("url")}
+        rec.pr = {k: v for k, v in data.items() if k != "key"}  # number, url, head
     elif kind == "loop.fix.started":
         rec.fixes[int(data["round"])] = {"run_id": run_id, "text": data.get("text", ""), "finished": False}
     elif kind == "loop.fix.finished" and int(data.get("round", 0)) in rec.fixes:
