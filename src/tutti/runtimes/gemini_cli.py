@@ -54,6 +54,9 @@ class GeminiCliAdapter(CliAdapter):
     classifier = CLASSIFIER
     prompt_style = "flag"
     prompt_flag = "-i"  # --prompt-interactive: run the prompt and stay interactive
+    # Under load Gemini CLI is still taking in a paste when a quick Enter arrives and drops it
+    # (seen in the capture sweep): give the paste time, like Codex.
+    submit_delay = 0.5
     policy_label = "Gemini CLI"
 
     def bypass_args(self) -> list[str]:

@@ -194,7 +194,12 @@ class Sweep:
         results = []
         for cli in clis:  # one CLI at a time: the machine is shared
             for failure in failures:
-                for cap in self.capture(cli, failure, positions):
+                try:
+                    caps = self.capture(cli, failure, positions)
+                except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
+                    self.log(f"[capture] ERR {cli:<11} {failure}: {exc}")
+                    continue  # the report lists it as missing; the next failure may still work
+                for cap in caps:
                     mark = "ok " if cap.ok else "BAD"
                     self.log(f"[capture] {mark} {cli:<11} {cap.stem:<32} expected {cap.expected:<13} "
                              f"detected {cap.detected:<13} via {cap.source:<10} {cap.latency_secs}s")
@@ -295,6 +300,7 @@ class _Live:
         det, screen, took = self.wait_for("idle", time.monotonic(), 90)
         if took is None:
             raise RuntimeError(f"{self.cli} did not reach idle after tt up ({det.state.value}):\n{screen}")
+        time.sleep(3)  # a CLI that just drew its prompt may still drop the first keys (Gemini CLI)
 
     def good_turn(self) -> bool:
         """A turn that succeeds; False if the CLI is not back to idle (still blocked on the last

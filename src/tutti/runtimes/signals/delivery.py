@@ -20,7 +20,7 @@ from typing import Any
 from tutti.runtimes.base import AgentState, Detection
 from tutti.runtimes.signals import SignalSources
 
-COMPOSER_GLYPHS = ("❯", "›", ">", "│ >", "| >")
+COMPOSER_GLYPHS = ("❯", "›", ">", "│ >", "| >", "* ")  # "* ": Gemini CLI in YOLO mode
 PENDING_WINDOW_LINES = 3  # the input box sits within the last few non-empty lines
 PROMPT_HEAD_CHARS = 40
 
