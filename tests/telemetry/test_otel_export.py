@@ -290,3 +290,51 @@ def test_tt_serve_exports_runs_as_they_happen(git_repo, receiver, tt, tmux_socke
     finally:
         serve.terminate()
         serve.wait(20)
+
+
+def _session_env(tmux_socket: str, session: str, name: str) -> str | None:
+    out = subprocess.run(["tmux", "-L", tmux_socket, "show-environment", "-t", session, name],
+                         capture_output=True, text=True)
+    return out.stdout.strip().split("=", 1)[1] if out.returncode == 0 and "=" in out.stdout else None
+
+
+@pytest.mark.slow
+def test_an_agent_started_by_a_run_gets_the_runs_traceparent(fake_workspace, tmux_socket, receiver, tt):
+    root = fake_workspace([{"name": "solo", "worktree": False}])
+    cfg = root / "tutti.toml"  # persistent: the run's end leaves the session for us to inspect
+    cfg.write_text(cfg.read_text().replace('name = "solo"\n', 'name = "solo"\npersistent = true\n')
+                   + textwrap.dedent(f"""
+        [observe]
+        otel = true
+        otlp_endpoint = "{receiver.endpoint}"
+
+        [[workflow]]
+        name = "start"
+        [[workflow.step]]
+        type = "ensure_running"
+        agent = "solo"
+        """))
+    try:
+        run_id = _run_id(tt, root, "start")
+        parent = _session_env(tmux_socket, "tutti-demo-solo", "TRACEPARENT")
+        assert parent == f"00-{trace_id_for(run_id).hex()}-{span_id_for('run', run_id).hex()}-01"
+        attrs = _session_env(tmux_socket, "tutti-demo-solo", "OTEL_RESOURCE_ATTRIBUTES")
+        assert "tutti.agent=solo" in attrs and "tutti.workspace=demo" in attrs
+    finally:
+        tt("down", "--all", cwd=root)
+
+
+@pytest.mark.slow
+def test_tt_up_gives_a_session_trace_and_nothing_when_telemetry_is_off(fake_workspace, tmux_socket, tt):
+    root = fake_workspace([{"name": "solo", "worktree": False}])
+    try:
+        assert tt("up", "solo", cwd=root).returncode == 0
+        assert _session_env(tmux_socket, "tutti-demo-solo", "TRACEPARENT") is None
+        tt("down", "solo", cwd=root)
+        cfg = root / "tutti.toml"
+        cfg.write_text(cfg.read_text() + '\n[observe]\notel = true\n')
+        assert tt("up", "solo", cwd=root).returncode == 0
+        parent = _session_env(tmux_socket, "tutti-demo-solo", "TRACEPARENT")
+        assert parent is not None and parent.startswith("00-") and parent.endswith("-01")
+    finally:
+        tt("down", "--all", cwd=root)

@@ -163,6 +163,9 @@ def _session_env(ws: Workspace, agent: Agent, runtime: str, workdir: Path, profi
     env = ws.config.workspace.env.variables()
     env.update({str(k): str(v) for k, v in agent.env.items()})
     env.update({"TUTTI_AGENT": agent.name, "TUTTI_WORKSPACE": ws.name, "TUTTI_WORKSPACE_ROOT": str(ws.root)})
+    from tutti.telemetry.context import agent_env
+
+    env.update(agent_env(ws, agent.name, session_id=str(time.time_ns())))  # empty unless [observe] otel
     if profile is not None:
         env["TUTTI_PROFILE"] = profile.name
     try:

@@ -63,7 +63,9 @@ def ensure_agent(ctx: StepContext, agent: str, *, ready_timeout: float = READY_T
         # Parallel steps launch agents at once; concurrent `git worktree add` in one repository
         # races inside git ("failed to read .git/worktrees/X/commondir"), so launches are
         # serialised (the readiness waits below still overlap).
-        with _launch_lock:
+        from tutti.telemetry.context import launched_by_run
+
+        with _launch_lock, launched_by_run(ctx.run_id):  # the agent joins the run's trace
             if not is_running(ctx, agent):
                 up(ctx.workspace, agent)
     except TuttiError as exc:
