@@ -88,5 +88,7 @@ class TuttiRun:
         return stop, results
 
     async def _control(self, inp: dict[str, Any], name: str, arg: dict[str, Any]) -> dict[str, Any]:
-        return await workflow.execute_activity(name, arg, task_queue=inp["control_queue"],
-                                               start_to_close_timeout=timedelta(seconds=300), retry_policy=CONTROL_RETRY)
+        # Local activities: the control worker runs the workflow, so its store writes need no
+        # round trip through the server (recorded as markers; retried on replay if unfinished).
+        return await workflow.execute_local_activity(name, arg, start_to_close_timeout=timedelta(seconds=300),
+                                                     retry_policy=CONTROL_RETRY)
