@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "intake": "tutti.cli.intake_cmd:intake",
     "host": "tutti.cli.host_cmd:host",
     "telemetry": "tutti.cli.telemetry_cmd:telemetry",
+    "watch": "tutti.cli.watch_cmd:watch",
 }
 
 
@@ -86,6 +87,7 @@ SUMMARIES: dict[str, str] = {
     "intake": "Open work items across [[intake]] sources, and their claims.",
     "host": "Serve this host's Temporal queue ([engine] kind = \"temporal\").",
     "telemetry": "Export traces and metrics over OTLP (status, export).",
+    "watch": "Live terminal view of agents, runs, tokens and cost (keys: peek, attach, send ...).",
 }
 
 
