@@ -103,6 +103,8 @@ def toml(port: int, records: Path, script: Path, *, heartbeat: float = 1.0) -> s
             'depends_on = [1]\n'
             '[[workflow.step]]\ntype = "command"\nagent = "a1"\nrun = "echo on-h1"\ndepends_on = [2, 3]\n'
             '[[workflow.step]]\ntype = "command"\nrun = "echo done"\n\n'
+            '[[workflow]]\nname = "nest"\n[[workflow.step]]\ntype = "command"\nrun = "echo parent"\n'
+            '[[workflow.step]]\ntype = "workflow"\nworkflow = "five"\n\n'
             '[[workflow]]\nname = "five"\n'
             + "".join(f'[[workflow.step]]\ntype = "command"\nrun = "echo {i}"\n'
                       + (f'agent = "a{1 + i % 2}"\n' if i in (2, 3) else "") for i in range(1, 6)))

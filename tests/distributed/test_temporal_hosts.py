@@ -160,3 +160,23 @@ def test_cancel_is_a_temporal_cancel(cluster_factory):
     assert json.loads(c.tt("runs", "show", run_id, "--json").stdout)["status"] == "cancelled"
     kinds = [e[1] for e in _events(c, run_id)]
     assert kinds[-1] == "workflow.cancelled" and "workflow.step.started" in kinds
+
+
+def test_nested_workflow_is_a_child_workflow(cluster_factory):
+    c = cluster_factory()
+    res = c.tt("run", "nest", "--json")
+    assert res.returncode == 0, res.stdout + res.stderr
+    parent = json.loads(res.stdout)
+    assert parent["status"] == "succeeded"
+    child_id = parent["steps"][1]["side_effects"]["child_run_id"]
+    assert parent["steps"][1]["side_effects"]["temporal_child_workflow"] is True
+    shown = json.loads(c.tt("runs", "show", parent["run_id"], "--json").stdout)
+    assert shown["children"] == [child_id]
+    child = json.loads(c.tt("runs", "show", child_id, "--json").stdout)
+    assert child["status"] == "succeeded" and child["parent_run_id"] == parent["run_id"]
+    assert [s["status"] for s in child["steps"]] == ["success"] * 5
+    listed = c.python("import json\nfrom pathlib import Path\nfrom tutti.workspace import load_workspace_at\n"
+                      "from tutti.distributed.run import list_workflows\n"
+                      "print(json.dumps(list_workflows(load_workspace_at(Path('.')))))\n")
+    theirs = {w["run_id"]: w["status"] for w in json.loads(listed.stdout.splitlines()[-1])}
+    assert theirs == {parent["run_id"]: "COMPLETED", child_id: "COMPLETED"}

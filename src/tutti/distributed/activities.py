@@ -137,6 +137,41 @@ class ControlActivities:
                 recorder.mirrors.close()
             return {"steps": out}
 
+    def prepare_child(self, inp: dict[str, Any]) -> dict[str, Any]:
+        """A nested `workflow` step: record the child run (its id chosen by `plan_intent` and kept
+        across resumes) and return the child workflow's input — or its outcome when there is
+        nothing to run (a cycle; a child that succeeded before a crash)."""
+        from tutti.distributed.run import record_start, workflow_input
+        from tutti.errors import NotFoundError
+        from tutti.workflows.checkpoints import load_run_state
+        from tutti.workflows.plan import resolve_plan
+        from tutti.workflows.steps import DONE_STATUSES
+
+        with self._lock:
+            parent = load_run_state(self.ws, inp["run_id"])
+            step = run_plan(self.plans, parent).step(inp["index"])
+            name, child_id = step.config.workflow, inp["intent"]["child_run_id"]
+            if name in inp["stack"]:
+                return {"outcome": {"status": "failed", "message": "nested workflow cycle: "
+                                    + " → ".join([*inp["stack"], name])}}
+            try:
+                child = load_run_state(self.ws, child_id)
+            except NotFoundError:
+                child = None
+            if child is not None and child.status == "succeeded":
+                return {"outcome": {"status": "success", "message": f"nested workflow '{name}' succeeded (run {child_id})",
+                                    "side_effects": {"child_run_id": child_id, "child_status": "succeeded"}}}
+            strict = step.config.strict if step.config.strict is not None else parent.strict
+            plan = resolve_plan(self.ws, name, agent=step.agent, strict=strict)
+            done = [i for i, p in child.steps.items() if p.status in DONE_STATUSES] if child else []
+            if child is None or child.status != "running":
+                record_start(self.ws, plan, child_id, parent.origin, bool(parent.params.get("direct")),
+                             child.params.get("resumes", 0) + 1 if child else 0,
+                             child.started_at if child else None, parent_run_id=parent.run_id)
+            return {"workflow": name, "child": workflow_input(self.ws, plan, child_id, origin=parent.origin,
+                                                              direct=bool(parent.params.get("direct")), done=done,
+                                                              stack=inp["stack"])}
+
     def finish_run(self, inp: dict[str, Any]) -> dict[str, Any]:
         from tutti.workflows.checkpoints import load_run_state
         from tutti.workflows.engine import Engine

@@ -26,23 +26,25 @@ def is_temporal(ws: Workspace) -> bool:
 
 
 def workflow_input(ws: Workspace, plan: Plan, run_id: str, *, origin: str, direct: bool,
-                   done: list[int] | None = None) -> dict[str, Any]:
+                   done: list[int] | None = None, stack: list[str] | None = None) -> dict[str, Any]:
     eng = ws.config.engine
     return {"run_id": run_id, "control_queue": control_queue(ws.config), "done": done or [],
+            "stack": [*(stack or []), plan.workflow],
             "heartbeat_secs": eng.heartbeat_secs, "step_timeout_secs": eng.step_timeout_secs,
-            "steps": [{"index": s.index, "key": s.key, "depends_on": s.depends_on, "queue": step_queue(ws.config, s)}
+            "steps": [{"index": s.index, "key": s.key, "type": s.type, "depends_on": s.depends_on,
+                       "queue": step_queue(ws.config, s)}
                       for s in plan.steps],
             "step_args": {"workflow": plan.workflow, "agent_scope": plan.agent_scope, "strict": plan.strict,
                           "force_open": plan.force_open, "origin": origin, "direct": direct}}
 
 
-def _record_start(ws: Workspace, plan: Plan, run_id: str, origin: str, direct: bool, resumes: int,
-                  started_at: str | None = None) -> None:
+def record_start(ws: Workspace, plan: Plan, run_id: str, origin: str, direct: bool, resumes: int,
+                 started_at: str | None = None, parent_run_id: str | None = None) -> None:
     from tutti.store.db import now_iso
     from tutti.workflows.checkpoints import RunRecorder
 
     params = {"workflow": plan.workflow, "strict": plan.strict, "agent": plan.agent_scope, "force_open": plan.force_open,
-              "origin": origin, "direct": direct, "engine": "temporal", "pid": None, "parent_run_id": None,
+              "origin": origin, "direct": direct, "engine": "temporal", "pid": None, "parent_run_id": parent_run_id,
               "resumes": resumes,
               "plan": [{"index": s.index, "key": s.key, "id": s.id, "type": s.type, "agent": s.agent,
                         "fail_mode": s.fail_mode, "depends_on": s.depends_on} for s in plan.steps]}
@@ -80,13 +82,13 @@ async def _start(ws: Workspace, client: Any, name: str | None, *, strict: bool, 
                             force_open=bool(state.params.get("force_open")))
         done = [i for i, p in state.steps.items() if p.status in DONE_STATUSES]
         origin, direct = state.origin, bool(state.params.get("direct"))
-        _record_start(ws, plan, run_id, origin, direct, state.params.get("resumes", 0) + 1, state.started_at)
+        record_start(ws, plan, run_id, origin, direct, state.params.get("resumes", 0) + 1, state.started_at)
     else:
         if not name:
             raise UsageError("workflow name is required unless --list or --resume is set", hint="tt run --list")
         plan = resolve_plan(ws, name, agent=agent, strict=strict, force_open=force_open)
         run_id, done = new_run_id(), []
-        _record_start(ws, plan, run_id, origin, direct, 0)
+        record_start(ws, plan, run_id, origin, direct, 0)
     inp = workflow_input(ws, plan, run_id, origin=origin, direct=direct, done=done)
     try:
         return await client.start_workflow(WORKFLOW_NAME, inp, id=run_id, task_queue=control_queue(ws.config),

@@ -93,7 +93,11 @@ def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs
         def finish_run(inp: dict) -> dict:
             return ctl.finish_run(inp)
 
-        acts += [begin_wave, record_batch, finish_run]
+        @activity.defn(name="tutti.prepare_child")
+        def prepare_child(inp: dict) -> dict:
+            return ctl.prepare_child(inp)
+
+        acts += [begin_wave, record_batch, finish_run, prepare_child]
     return acts
 
 

@@ -17,8 +17,8 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, CancelledError
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, CancelledError, ChildWorkflowError
 
 CONTROL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10))
 STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
@@ -54,7 +54,7 @@ class TuttiRun:
                 ready = sorted(next_ready)
         except (asyncio.CancelledError, CancelledError):
             cancelled = True
-        except ActivityError as exc:
+        except (ActivityError, ChildWorkflowError) as exc:
             if not isinstance(exc.cause, CancelledError):
                 raise
             cancelled = True
@@ -67,6 +67,9 @@ class TuttiRun:
         pending: dict[Any, int] = {}
         for i in ready:
             s = steps[i]
+            if s.get("type") == "workflow":  # nested workflow = child workflow (its id = the child run id)
+                pending[asyncio.ensure_future(self._child(inp, i, begun["steps"][str(i)]))] = i
+                continue
             task = workflow.start_activity(
                 "tutti.run_step", {**inp["step_args"], "run_id": inp["run_id"], "index": i, "key": s["key"],
                                    **begun["steps"][str(i)], "outputs": begun["outputs"]},
@@ -86,6 +89,31 @@ class TuttiRun:
                 results.append((item["index"], item["ok"]))
                 stop = stop or item["stops"]
         return stop, results
+
+    async def _child(self, inp: dict[str, Any], index: int, begun: dict[str, Any]) -> dict[str, Any]:
+        prep = await self._control(inp, "tutti.prepare_child", {"run_id": inp["run_id"], "index": index,
+                                                                 "intent": begun["intent"], "stack": inp.get("stack", [])})
+        if "outcome" in prep:  # a cycle, or the child finished before a crash
+            return {"outcome": prep["outcome"], "host": None, "events": []}
+        child = prep["child"]
+        try:
+            res = await workflow.execute_child_workflow(
+                "TuttiRun", child, id=child["run_id"], task_queue=inp["control_queue"],
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE)
+        except ChildWorkflowError as exc:
+            if isinstance(exc.cause, CancelledError):
+                raise
+            res = {"status": "failed", "workflow": prep["workflow"], "error": str(exc.cause or exc)}
+        status = res.get("status")
+        verdict = {"succeeded": "success", "cancelled": "cancelled"}.get(status, "failed")
+        words = {"success": "succeeded", "cancelled": "was cancelled"}.get(verdict, "failed")
+        message = f"nested workflow '{prep['workflow']}' {words} (run {child['run_id']})"
+        if res.get("failed_steps"):
+            message += f" (failed steps: {res['failed_steps']})"
+        return {"outcome": {"status": verdict, "message": message,
+                            "side_effects": {"child_run_id": child["run_id"], "child_status": status,
+                                             "temporal_child_workflow": True}},
+                "host": None, "events": []}
 
     async def _control(self, inp: dict[str, Any], name: str, arg: dict[str, Any]) -> dict[str, Any]:
         # Local activities: the control worker runs the workflow, so its store writes need no
