@@ -180,3 +180,16 @@ def test_nested_workflow_is_a_child_workflow(cluster_factory):
                       "print(json.dumps(list_workflows(load_workspace_at(Path('.')))))\n")
     theirs = {w["run_id"]: w["status"] for w in json.loads(listed.stdout.splitlines()[-1])}
     assert theirs == {parent["run_id"]: "COMPLETED", child_id: "COMPLETED"}
+
+
+def test_send_and_peek_reach_an_agent_on_its_host(cluster_factory):
+    c = cluster_factory()
+    res = c.tt("send", "a1", "--auto-up", "--wait", "--json", "hello from the control host")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert json.loads(res.stdout)["agent"] == "a1" and json.loads(res.stdout)["waited"] is True
+    assert prompts(c.records, "a1") == ["hello from the control host"]  # typed on h1's tmux server
+    peek = c.tt("peek", "a1")
+    assert peek.returncode == 0 and "hello from the control host" in peek.stdout, peek.stdout + peek.stderr
+    missing = c.tt("peek", "a2")  # not running on h2: the host's own error, one line + hint
+    assert missing.returncode != 0 and missing.stderr.startswith("error[") and "a2" in missing.stderr
+    assert "hint:" in missing.stderr and "Traceback" not in missing.stderr

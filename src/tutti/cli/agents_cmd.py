@@ -205,10 +205,12 @@ def _exec_attach(backend, session: str) -> None:
               help="Lines of scrollback above the visible screen.")
 def peek(agent, workspace, lines) -> None:
     """Print the agent's screen."""
+    from tutti.distributed.remote import call, hosted
     from tutti.ops.agents import peek as do_peek
 
     ref = _ref(agent, workspace)
-    echo(do_peek(ref.ws, ref.name, lines))
+    host = hosted(ref.ws, ref.name)  # placed on another host: ask that host's worker
+    echo(call(ref.ws, host, "peek", {"agent": ref.name, "lines": lines}) if host else do_peek(ref.ws, ref.name, lines))
 
 
 @click.command()
@@ -368,8 +370,19 @@ def send(agent, prompt, workspace, auto_up, wait, timeout_secs, idle_stable_secs
         from tutti.cli.direct_cmd import send_direct_cli
 
         return send_direct_cli(ref.ws, ref.name, " ".join(prompt), as_json=as_json)
-    res = do_send(ref.ws, ref.name, " ".join(prompt), auto_up=auto_up, wait=wait, timeout_secs=timeout_secs,
-                  idle_stable_secs=idle_stable_secs, output=output, output_lines=output_lines, answer=answer)
+    from tutti.distributed.remote import hosted
+
+    if host := hosted(ref.ws, ref.name):  # placed on another host: that host's worker sends it
+        from tutti.distributed.remote import call
+        from tutti.ops.send import SendResult
+
+        res = SendResult(**call(ref.ws, host, "send", {
+            "agent": ref.name, "prompt": " ".join(prompt), "auto_up": auto_up, "wait": wait,
+            "timeout_secs": timeout_secs, "idle_stable_secs": idle_stable_secs, "output": output,
+            "output_lines": output_lines, "answer": answer}, timeout_secs=timeout_secs + 60))
+    else:
+        res = do_send(ref.ws, ref.name, " ".join(prompt), auto_up=auto_up, wait=wait, timeout_secs=timeout_secs,
+                      idle_stable_secs=idle_stable_secs, output=output, output_lines=output_lines, answer=answer)
     if as_json:
         emit_json(res)
         return

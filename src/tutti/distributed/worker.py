@@ -78,6 +78,12 @@ def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs
         return _heartbeating(lambda cancel: runner.run_step(inp, cancel), heartbeat_secs)
 
     acts: list[Any] = [run_step]
+    if host:
+        @activity.defn(name="tutti.host_call")
+        def host_call(inp: dict) -> Any:
+            return _host_call(ws, inp)
+
+        acts.append(host_call)
     if control:
         ctl = ControlActivities(ws)
 
@@ -99,6 +105,18 @@ def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs
 
         acts += [begin_wave, record_batch, finish_run, prepare_child]
     return acts
+
+
+def _host_call(ws: Workspace, inp: dict) -> Any:
+    from temporalio.exceptions import ApplicationError
+
+    from tutti.distributed.remote import serve_call
+    from tutti.errors import TuttiError
+
+    try:
+        return serve_call(ws, inp)
+    except TuttiError as exc:  # back to the caller as the same one-line error (no retry)
+        raise ApplicationError(exc.message, exc.hint or "", type=exc.category, non_retryable=True) from None
 
 
 def _heartbeating(body: Any, every: float) -> Any:
@@ -130,7 +148,7 @@ def _heartbeating(body: Any, every: float) -> Any:
 def build_workers(client: Any, ws: Workspace, *, host: str | None, control: bool) -> list[Any]:
     from temporalio.worker import Worker
 
-    from tutti.distributed.workflow_def import TuttiRun
+    from tutti.distributed.workflow_def import TuttiHostCall, TuttiRun
 
     hb = ws.config.engine.heartbeat_secs
     pool = ThreadPoolExecutor(max_workers=MAX_STEP_THREADS, thread_name_prefix="tutti-activity")
@@ -140,7 +158,7 @@ def build_workers(client: Any, ws: Workspace, *, host: str | None, control: bool
                               activities=activities(ws, host=None, control=True, heartbeat_secs=hb),
                               activity_executor=pool, max_concurrent_activities=MAX_STEP_THREADS))
     if host:
-        workers.append(Worker(client, task_queue=host_queue(ws.config, host),
+        workers.append(Worker(client, task_queue=host_queue(ws.config, host), workflows=[TuttiHostCall],
                               activities=activities(ws, host=host, control=False, heartbeat_secs=hb),
                               activity_executor=pool, max_concurrent_activities=MAX_STEP_THREADS))
     if not workers:

@@ -120,3 +120,14 @@ class TuttiRun:
         # round trip through the server (recorded as markers; retried on replay if unfinished).
         return await workflow.execute_local_activity(name, arg, start_to_close_timeout=timedelta(seconds=300),
                                                      retry_policy=CONTROL_RETRY)
+
+
+@workflow.defn(name="TuttiHostCall")
+class TuttiHostCall:
+    """One call (`peek`, `send`) to an agent on the host whose queue runs this workflow."""
+
+    @workflow.run
+    async def run(self, inp: dict[str, Any]) -> Any:
+        return await workflow.execute_activity("tutti.host_call", inp,
+                                               start_to_close_timeout=timedelta(seconds=inp.get("timeout_secs", 60)),
+                                               retry_policy=RetryPolicy(maximum_attempts=1))

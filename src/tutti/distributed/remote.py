@@ -1,0 +1,78 @@
+"""`tt peek` / `tt send` for an agent placed on another host, through that host's worker.
+
+The host needs only its outbound connection to Temporal: the call is a tiny workflow
+(`TuttiHostCall`) on the host's own queue whose one activity runs `ops.agents.peek` /
+`ops.send.send` there. A TuttiError on the host comes back as the same one-line error.
+`hosted()` is cheap and SDK-free, so local agents never load the SDK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from tutti.distributed.settings import host_queue, require_sdk
+from tutti.errors import TuttiError
+
+if TYPE_CHECKING:
+    from tutti.workspace import Workspace
+
+HOST_CALL = "TuttiHostCall"
+OPS = ("peek", "send")
+
+
+def hosted(ws: Workspace, agent: str) -> str | None:
+    """The host serving `agent` when it is placed on one (and the engine is Temporal)."""
+    if ws.config.engine.kind != "temporal":
+        return None
+    cfg = ws.config.agent(agent)
+    return cfg.host if cfg is not None else None
+
+
+def call(ws: Workspace, host: str, op: str, args: dict[str, Any], timeout_secs: float = 60) -> Any:
+    require_sdk()
+
+    async def go() -> Any:
+        from datetime import timedelta
+
+        from temporalio.client import WorkflowFailureError
+
+        from tutti.distributed.worker import connect
+
+        client = await connect(ws)
+        try:
+            return await client.execute_workflow(
+                HOST_CALL, {"op": op, "args": args, "timeout_secs": timeout_secs},
+                id=f"tutti-hostcall-{host}-{uuid.uuid4().hex[:12]}", task_queue=host_queue(ws.config, host),
+                execution_timeout=timedelta(seconds=timeout_secs + 30))
+        except WorkflowFailureError as exc:
+            raise _as_tutti(exc, host) from None
+
+    return asyncio.run(go())
+
+
+def _as_tutti(exc: Exception, host: str) -> TuttiError:
+    cause: Any = exc
+    while getattr(cause, "cause", None) is not None:
+        cause = cause.cause
+    details = list(getattr(cause, "details", ()) or ())
+    err = TuttiError(getattr(cause, "message", str(cause)) or f"host '{host}' did not answer",
+                     hint=details[0] if details else f"is `tt host --name {host}` running?")
+    err.category = getattr(cause, "type", None) or "host"
+    err.code = err.category
+    return err
+
+
+def serve_call(ws: Workspace, inp: dict[str, Any]) -> Any:
+    """The host side (activity body)."""
+    op, args = inp["op"], inp["args"]
+    if op == "peek":
+        from tutti.ops.agents import peek
+
+        return peek(ws, args["agent"], int(args.get("lines", 50)))
+    if op == "send":
+        from tutti.ops.send import send
+
+        return send(ws, args.pop("agent"), args.pop("prompt"), **args).to_dict()
+    raise TuttiError(f"unknown host call '{op}'", hint=f"one of {', '.join(OPS)}")
