@@ -25,7 +25,7 @@ def test_batch_of_four_with_one_bad_change_lands_three_and_returns_the_bad_one(g
 
     ws = load_workspace_at(root)
     rejected = [e.data for e in ws.store.read_events(kinds=["merge_queue.rejected"])]
-    assert [r["item"] for r in rejected] == [bad] and rejected[0]["reason"] == "verify_failed"
+    assert [(r["item"], r["reason"]) for r in rejected] == [(bad, "verify_failed")], rejected
     assert ws.store.read_events(kinds=["merge_queue.bisect"])  # the batch of four was split
     landed = [e.data for e in ws.store.read_events(kinds=["merge_queue.landed"])]
     assert sorted(i for d in landed for i in d["items"]) == sorted(k for k in keys if k != bad)

@@ -147,6 +147,8 @@ class LoopDriver:
         message = f"internal error: {type(exc).__name__}: {exc}"
         self.ws.store.append_event("loop.lane_error", agent=agent, data={
             "key": claim.item.key, "lane": lane, "error": message, "traceback": traceback.format_exc()[-4000:]})
+        with self._lock:
+            self._finished.add(claim.item.key)
         claim.release(self.ws.store, reason="error")
         return ItemResult(claim.item.key, "failed", lane, agent, message=message)
 
@@ -238,6 +240,9 @@ class LoopDriver:
         if item_cancel.is_set() and not self.options.cancel.is_set() and result.status != "merged":
             result.status = "lost"  # the lease moved on: whoever holds it now finishes the item
         else:
+            if result.status in ("merged", "failed"):
+                with self._lock:  # before the release: no lane of ours may claim it again meanwhile
+                    self._finished.add(claim.item.key)
             claim.release(self.ws.store, reason=result.status)
         return result
 
