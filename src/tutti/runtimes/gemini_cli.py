@@ -14,6 +14,7 @@ from tutti.runtimes.adapter import CliAdapter
 from tutti.runtimes.base import AgentState
 from tutti.runtimes.classifier import LEAD, Classifier, Rule, context_used_pct
 from tutti.runtimes.patterns import BRAILLE_SPINNER, GENERIC_DOWN, QUOTA_LINE, box_dialog, failure_rules
+from tutti.runtimes.signals.failure import CONTEXT_EXCEEDED
 
 W, I = AgentState.WORKING, AgentState.IDLE
 API = LEAD + r"\[?API Error\b"
@@ -26,10 +27,13 @@ AUTH = (
 RATE = (
     QUOTA_LINE,
     API + r".*(?:\b429\b|RESOURCE_EXHAUSTED|rate.?limit|quota)",
-    LEAD + r"(?:Possible quota limitations|You have reached your daily)",
+    LEAD + r"(?:Possible quota limitations|You have reached your daily|Usage limit reached\b)",
 )
 DOWN = (
     API + r".*(?:\b50[0234]\b|UNAVAILABLE|overloaded|INTERNAL|DEADLINE_EXCEEDED|fetch failed|ECONNREFUSED)",
+    # Any other API error of the turn (`[API Error: terminated]` when a stream is cut): the
+    # provider failed the request; auth and rate lines win on the same line by precedence.
+    API + r"(?!.*(?:" + CONTEXT_EXCEEDED + "))",
     *GENERIC_DOWN,
 )
 
