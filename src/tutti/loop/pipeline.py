@@ -97,7 +97,8 @@ class Pipeline:
     def _open_pr(self) -> dict[str, Any] | None:
         if self.forge is None:
             return None
-        if self.rec.pr is not None:
+        if self.rec.pr is not None:  # opened by an earlier attempt or the crashed lane: bring it up to date
+            self.forge.update_pr(self.rec.pr, f"tutti/{self.agent}")
             return self.rec.pr
         pr = self.forge.open_pr(self.item, f"tutti/{self.agent}")
         self.rec.pr = pr
