@@ -49,6 +49,7 @@ COMMANDS: dict[str, str] = {
     "host": "tutti.cli.host_cmd:host",
     "telemetry": "tutti.cli.telemetry_cmd:telemetry",
     "watch": "tutti.cli.watch_cmd:watch",
+    "msg": "tutti.cli.msg_cmd:msg",
 }
 
 
@@ -88,6 +89,7 @@ SUMMARIES: dict[str, str] = {
     "host": "Serve this host's Temporal queue ([engine] kind = \"temporal\").",
     "telemetry": "Export traces and metrics over OTLP (status, export).",
     "watch": "Live terminal view of agents, runs, tokens and cost (keys: peek, attach, send ...).",
+    "msg": "Agent-to-agent messages: send to an agent's inbox, list.",
 }
 
 

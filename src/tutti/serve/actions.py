@@ -93,6 +93,13 @@ class LoopBody(ActionBody):
     stop: bool = False
 
 
+class MessageBody(ActionBody):
+    to: str = Field(description="the recipient agent")
+    text: str = Field(max_length=8000)
+    sender: str = Field("user", description="an agent name, or 'user'")
+    reply_to: int | None = Field(None, description="the message id this answers (reply depth is capped)")
+
+
 IdemHeader = Header(None, alias="Idempotency-Key")
 
 
@@ -292,6 +299,17 @@ def loop(request: Request, body: LoopBody | None = None, idempotency_key: str | 
         return {"workspace": ws.name, **operation("loop", "start_loop")(ws, lanes=body.lanes, once=body.once)}
 
     return execute(request, "loop", body, idempotency_key, work)
+
+
+@router.post("/message", dependencies=[act("message", "action")])
+def message(request: Request, body: MessageBody, idempotency_key: str | None = IdemHeader):
+    """Post to an agent's inbox (ops.messages); the supervisor delivers it when the agent is idle."""
+    def work(ws):
+        posted = operation("messages", "post")(ws, _agent(ws, body.to), body.text, sender=body.sender,
+                                               reply_to=body.reply_to)
+        return {"workspace": ws.name, "message": posted.to_dict()}
+
+    return execute(request, "message", body, idempotency_key, work)
 
 
 @router.post("/{action}", dependencies=[act("action", "action")], include_in_schema=False)

@@ -149,4 +149,25 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX intake_comments_item ON intake_comments(source, item_id);
     """,
+    # 5: agent-to-agent messages — an inbox per agent; the supervisor delivers a pending message
+    # as a prompt when its recipient is idle (status pending -> delivering -> delivered | failed)
+    """
+    CREATE TABLE messages (
+        msg_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        body TEXT NOT NULL,
+        reply_to INTEGER,
+        depth INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'pending',
+        created_at TEXT NOT NULL,
+        claimed_at TEXT,
+        delivered_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        idle_seq INTEGER,
+        error TEXT
+    );
+    CREATE INDEX messages_inbox ON messages(recipient, status);
+    CREATE INDEX messages_pair ON messages(sender, recipient, created_at);
+    """,
 ]

@@ -59,6 +59,9 @@ class Supervisor:
             parts = self.parts(ws)
             if parts.watch:
                 self._spawn(lambda w=ws, p=parts: self._watch(w, p), f"tutti-supervise-watch-{ws.name}")
+                from tutti.supervisor.inbox import supervise_inbox  # agent-to-agent messages
+
+                self._spawn(lambda w=ws: supervise_inbox(w, self.stop), f"tutti-supervise-inbox-{ws.name}")
             if parts.schedule:
                 self._spawn(lambda w=ws: self._schedule(w), f"tutti-supervise-schedule-{ws.name}")
             if parts.loop:

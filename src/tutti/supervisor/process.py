@@ -61,6 +61,11 @@ def _supervise(ws: Workspace) -> None:
         from tutti.telemetry.exporter import start_background
 
         start_background(ws, threading.Event())
+    import threading
+
+    from tutti.supervisor.inbox import start_background as start_inbox  # agent-to-agent messages
+
+    start_inbox(ws, threading.Event())
     while True:
         write_text_atomic(pidfile(ws.root), f"{os.getpid()}\n")
         Watcher(ws, recover=parts.recover).run(exclusive=False)
