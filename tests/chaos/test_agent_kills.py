@@ -71,6 +71,18 @@ def _kill_watchers() -> int:
     return killed
 
 
+RECEIVER = {1: "planner", 2: "implementer", 4: "reviewer"}
+
+
+def _wait_for_delivery(root: Path, step: int, proc) -> None:
+    """Prompt and review steps: kill while the agent works on the delivered prompt (or just after
+    it finished) — the moment the issue's trials re-sent prompts at — not during agent start-up."""
+    agent = RECEIVER.get(step)
+    if agent is not None:
+        wait_until(lambda: _prompts(root, agent) or proc.poll() is not None, timeout=240, interval=0.02,
+                   what=f"{agent} to receive its prompt")
+
+
 CASES = [(mode, n) for mode in MODES for n in range(trials(1 if mode == "runner" else 0))]
 
 
@@ -78,12 +90,13 @@ CASES = [(mode, n) for mode in MODES for n in range(trials(1 if mode == "runner"
 def test_killed_agent_pipeline_resumes_without_resending_or_relanding(agent_pipeline, mode, n):
     rng = random.Random(f"{seed()}-agents-{mode}-{n}")
     step = 1 + (n + MODES.index(mode)) % 5  # every step type in turn; the moment within it is random
-    delay = rng.uniform(0.0, 3.0)
+    delay = rng.uniform(0.0, 1.5)
     note = f"seed={seed()} mode={mode} trial={n} step={step} +{delay:.2f}s"
     root = agent_pipeline(agents("approve"), PIPELINE.replace("REVIEW_EXTRA", ""))
     proc = tt(root, "run", "pipeline", "--json")
     wait_until(lambda: _started(root, step) or proc.poll() is not None, timeout=240, interval=0.05,
                what=f"step {step} to start ({note})")
+    _wait_for_delivery(root, step, proc)
     time.sleep(delay)
     kill(proc, "runner" if mode == "watcher" else mode)
     if mode == "watcher":
@@ -114,7 +127,7 @@ def test_sigkilled_serve_mid_pipeline_is_resumed_by_the_next_serve_without_resen
     from .test_serve import _serve, _stop
 
     rng = random.Random(f"{seed()}-agents-serve-{n}")
-    step, delay = 1 + n % 5, rng.uniform(0.0, 3.0)
+    step, delay = 1 + n % 5, rng.uniform(0.0, 1.5)
     note = f"seed={seed()} mode=serve trial={n} step={step} +{delay:.2f}s"
     root = agent_pipeline(agents("approve"), PIPELINE.replace("REVIEW_EXTRA", ""))
     server, url = _serve(root)
@@ -125,6 +138,10 @@ def test_sigkilled_serve_mid_pipeline_is_resumed_by_the_next_serve_without_resen
         run_id = r.json()["data"]["run_id"]
         wait_until(lambda: _started(root, step) or run_status(root, run_id) != "running", timeout=240,
                    interval=0.05, what=f"step {step} to start ({note})")
+        agent = RECEIVER.get(step)
+        if agent is not None:
+            wait_until(lambda: _prompts(root, agent) or run_status(root, run_id) != "running", timeout=240,
+                       interval=0.02, what=f"{agent} to receive its prompt")
         time.sleep(delay)
     finally:
         _stop(server, signal.SIGKILL)
