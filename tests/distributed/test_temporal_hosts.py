@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 from collections import Counter
 
@@ -62,6 +63,12 @@ def test_steps_on_two_hosts_complete_with_their_events_in_one_store(cluster_fact
         assert (c.tmp / host / "repo" / ".tutti" / "worktrees" / agent).is_dir()
         assert query(c.host_db(host), "SELECT status FROM steps WHERE run_id = ?", (run_id,))
     assert not (c.repo / ".tutti" / "worktrees").exists()
+    # run end: each host stopped the agents the run started there, and said so on the spine
+    reclaimed = {(e[3], e[0]) for e in events if e[1] == "workflow.agent_reclaimed"}
+    assert {h for h, _ in reclaimed} == {"h1", "h2"} and max(s for _, s in reclaimed) < events[-1][0]
+    for sock in c.sockets:
+        listed = subprocess.run(["tmux", "-L", sock, "list-sessions"], capture_output=True, text=True)
+        assert "dist-a" not in listed.stdout, listed.stdout
     runs = json.loads(c.tt("runs", "list", "--json").stdout)
     assert [(r["run_id"], r["status"], r["steps_done"]) for r in runs] == [(run_id, "succeeded", 5)]
 

@@ -177,6 +177,7 @@ class ControlActivities:
         from tutti.workflows.engine import Engine
 
         with self._lock:
+            self._ingest(inp.get("forwarded") or [])
             state = load_run_state(self.ws, inp["run_id"])
             if state.status != "running":  # finished already (a retried call): the stored result
                 row = self.ws.store.query("SELECT result FROM runs WHERE run_id = ?", (state.run_id,))[0]
@@ -194,6 +195,15 @@ class ControlActivities:
             finally:
                 engine.recorder.mirrors.close()
             return result.to_dict()
+
+
+    def _ingest(self, forwarded: list[dict[str, Any]]) -> None:
+        from tutti.distributed.spine import ingest
+
+        with self.ws.store.transaction() as conn:
+            for item in forwarded:
+                if item.get("host") and item.get("events"):
+                    ingest(self.ws.store, item["host"], item["events"], conn)
 
 
 def step_context(ws: Workspace, run_id: str, plan: Plan, origin: str, direct: bool, cancel: threading.Event,
@@ -284,6 +294,19 @@ class StepRunner:
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(traceback.format_exc(), encoding="utf-8")
             return StepOutcome(status="failed", message=f"internal error in {step.type} step: {type(exc).__name__}: {exc}")
+
+    def run_end(self, inp: dict[str, Any]) -> dict[str, Any]:
+        """The run is over: stop the non-persistent agents it started on this host (as the local
+        engine's run-end reclaim does, from the `workflow.agent_started` events in this store)."""
+        from tutti.distributed.spine import host_events
+        from tutti.workflows.steps.agent_session import reclaim, started_by_run
+
+        run_id = inp["run_id"]
+        reclaim(self.ws, run_id, started_by_run(self.ws, run_id))
+        with self.ws.store.transaction() as conn:
+            conn.execute("UPDATE runs SET status = 'finished', finished_at = ? WHERE run_id = ? AND kind = 'host'",
+                         (now_iso(), run_id))
+        return {"host": self.host, "events": host_events(self.ws.store, run_id)}
 
     def _save_outcome(self, run_id: str, index: int, outcome: StepOutcome) -> None:
         if self.host is None:

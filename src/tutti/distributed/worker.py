@@ -83,7 +83,11 @@ def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs
         def host_call(inp: dict) -> Any:
             return _host_call(ws, inp)
 
-        acts.append(host_call)
+        @activity.defn(name="tutti.run_end")
+        def run_end(inp: dict) -> dict:
+            return runner.run_end(inp)
+
+        acts += [host_call, run_end]
     if control:
         ctl = ControlActivities(ws)
 

@@ -29,6 +29,7 @@ STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval
 class TuttiRun:
     @workflow.run
     async def run(self, inp: dict[str, Any]) -> dict[str, Any]:
+        self._hosts: set[str] = set()  # host queues this run's steps ran on
         steps = {s["index"]: s for s in inp["steps"]}
         carried = {int(i) for i in inp.get("done", [])}  # done and ok in an earlier attempt of this run
         unmet = {i: sum(1 for d in s["depends_on"] if d not in carried) for i, s in steps.items() if i not in carried}
@@ -58,7 +59,22 @@ class TuttiRun:
             if not isinstance(exc.cause, CancelledError):
                 raise
             cancelled = True
-        return await self._control(inp, "tutti.finish_run", {"run_id": inp["run_id"], "cancelled": cancelled})
+        forwarded = await self._run_end(inp)
+        return await self._control(inp, "tutti.finish_run", {"run_id": inp["run_id"], "cancelled": cancelled,
+                                                             "forwarded": forwarded})
+
+    async def _run_end(self, inp: dict[str, Any]) -> list[dict[str, Any]]:
+        """Each host the run used stops the non-persistent agents the run started there (the
+        local engine's run-end reclaim); best effort: a host that is gone does not hold the run."""
+        out = []
+        for queue in sorted(self._hosts):
+            try:
+                out.append(await workflow.execute_activity(
+                    "tutti.run_end", {"run_id": inp["run_id"]}, task_queue=queue,
+                    schedule_to_close_timeout=timedelta(seconds=120), retry_policy=CONTROL_RETRY))
+            except ActivityError:
+                pass
+        return out
 
     async def _wave(self, inp: dict[str, Any], steps: dict[int, Any], ready: list[int],
                     wave: int) -> tuple[bool, list[tuple[int, bool]]]:
@@ -70,6 +86,8 @@ class TuttiRun:
             if s.get("type") == "workflow":  # nested workflow = child workflow (its id = the child run id)
                 pending[asyncio.ensure_future(self._child(inp, i, begun["steps"][str(i)]))] = i
                 continue
+            if s["queue"] != inp["control_queue"]:
+                self._hosts.add(s["queue"])
             task = workflow.start_activity(
                 "tutti.run_step", {**inp["step_args"], "run_id": inp["run_id"], "index": i, "key": s["key"],
                                    **begun["steps"][str(i)], "outputs": begun["outputs"]},
