@@ -54,3 +54,20 @@ def test_a_lane_never_shares_its_agent_with_another_live_holder(git_repo, tt):
     assert json.loads(res.stdout)["merged"] == 1
     assert time.monotonic() - started >= 3  # it waited for the other holder's lease to end
     assert [e.data["key"] for e in ws.store.read_events(kinds=["loop.agent_busy"])][:1] == [key]
+
+
+def test_with_a_remote_and_no_prs_the_queue_pushes_the_verified_target(git_repo, tmp_path, tt):
+    root = instant_workspace(git_repo, lanes=2)
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(root, "remote", "add", "origin", str(origin))
+    git(root, "push", "-q", "origin", "main")
+    toml = root / "tutti.toml"
+    toml.write_text(toml.read_text().replace("[loop]\n", '[loop]\nremote = "origin"\n'))
+    base = git(root, "rev-parse", "main").strip()
+    add_items(root, ["add mod 1", "add mod 2", "add mod 3"])
+    res = tt("loop", "--once", "--json", cwd=root, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert json.loads(res.stdout)["merged"] == 3
+    assert {"mod_1.py", "mod_2.py", "mod_3.py"} <= set(git(origin, "ls-tree", "--name-only", "main").split())
+    assert len(git(origin, "rev-list", f"{base}..main").split()) == 3  # one verified commit per item

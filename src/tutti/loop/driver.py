@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutti.errors import ConfigError, TuttiError
 from tutti.loop import lanes
-from tutti.loop.merge_queue import MergeQueue, RefLander
+from tutti.loop.merge_queue import MergeQueue, RefLander, RemoteLander
 from tutti.loop.outcome import ItemResult
 from tutti.loop.pipeline import Pipeline
 
@@ -90,8 +90,12 @@ class LoopDriver:
     def _queue(self) -> MergeQueue:
         mq = self.loop.merge_queue
         verify = mq.verify if mq.verify is not None else self.ws.config.gate.commands
-        lander = self.forge.lander(self.loop.target) if self.forge is not None and hasattr(self.forge, "lander") \
-            else RefLander(self.ws.root, self.loop.target)
+        if self.forge is not None and hasattr(self.forge, "lander"):
+            lander: Any = self.forge.lander(self.loop.target)  # merged through the PR API
+        elif self.loop.remote:
+            lander = RemoteLander(self.ws.root, self.loop.remote, self.loop.target)
+        else:
+            lander = RefLander(self.ws.root, self.loop.target)
         return MergeQueue(self.ws.root, lander, verify=verify, batch=mq.batch, batch_wait_secs=mq.batch_wait_secs,
                           verify_timeout_secs=mq.verify_timeout_secs, name=self.loop.target,
                           state_dir=self.ws.tutti_dir / "merge-queue",

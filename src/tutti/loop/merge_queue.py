@@ -104,6 +104,28 @@ class RefLander:
 
 
 @dataclass
+class RemoteLander:
+    """Lands by pushing to `remote`'s branch (no pull request): a push that is not a fast-forward
+    of the verified base is refused by git, which is the compare-and-swap."""
+
+    repo: Path
+    remote: str
+    target: str
+
+    def current(self) -> str:
+        tracking = f"refs/remotes/{self.remote}/{self.target}"
+        _git(self.repo, "fetch", "-q", self.remote, f"+refs/heads/{self.target}:{tracking}")
+        return _git(self.repo, "rev-parse", f"{tracking}^{{commit}}").stdout.strip()
+
+    def move(self, changes: Sequence[Change], head: str, expected: str) -> dict[str, Any]:
+        pushed = _git(self.repo, "push", "-q", self.remote, f"{head}:refs/heads/{self.target}", check=False)
+        if not pushed.ok:
+            raise TargetMoved(f"{self.remote}/{self.target}: {_tail(pushed.stderr or pushed.stdout, 2)}")
+        _git(self.repo, "update-ref", f"refs/remotes/{self.remote}/{self.target}", head, check=False)
+        return {"target": f"{self.remote}/{self.target}", "head": head}
+
+
+@dataclass
 class _Ticket:
     change: Change
     queued_at: float = field(default_factory=time.monotonic)
