@@ -8,6 +8,7 @@ control activities that write the workspace's store, and the steps that touch no
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -54,6 +55,8 @@ def _quiet_runtime() -> None:
     if _RUNTIME_SET:
         return
     logger = logging.getLogger("tutti.temporal")
+    if not os.environ.get("TUTTI_DEBUG"):
+        logger.setLevel(logging.ERROR)  # the SDK's connection retries are noise on a user's terminal
     logging_config = LoggingConfig(filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
                                    forwarding=LogForwardingConfig(logger=logger))
     try:
