@@ -29,6 +29,8 @@ def test_the_api_starts_the_loop_which_merges_the_queue(git_repo):
         assert r.json()["data"]["started"] is True and r.json()["data"]["lanes"] == 2
         again = client.post("/v1/actions/loop", json={})
         assert again.json()["data"]["started"] is False  # one loop per workspace and server
+        [status] = client.get("/v1/loop").json()["data"]
+        assert status["workspace"] == "instant" and "leases" in status
         [stopped] = _wait_event(ws, "loop.stopped")
         assert stopped.data["merged"] == 2
     assert {"mod_1.py", "mod_2.py"} <= set(git(root, "ls-tree", "--name-only", "main").split())

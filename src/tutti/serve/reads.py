@@ -129,6 +129,13 @@ def approvals_list(request: Request, workspace: str | None = WorkspaceQ, run_id:
     return ok("approvals.list", rows)
 
 
+@router.get("/loop", dependencies=[act("loop.list")])
+def loop_list(request: Request, workspace: str | None = WorkspaceQ):
+    """Each workspace's SDLC loop: running in this server or not, and the claim leases held now."""
+    status = operation("loop", "loop_status")
+    return ok("loop.list", [{"workspace": ws.name, **status(ws)} for ws in ctx_of(request).selected(workspace)])
+
+
 @router.get("/logs", dependencies=[act("logs.list")])
 def logs_list(request: Request, workspace: str | None = WorkspaceQ):
     rows = []
