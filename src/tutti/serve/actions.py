@@ -100,6 +100,12 @@ class MessageBody(ActionBody):
     reply_to: int | None = Field(None, description="the message id this answers (reply depth is capped)")
 
 
+class UploadBody(ActionBody):
+    agent: str
+    filename: str | None = Field(None, max_length=255, description="shown in the event only; never a path")
+    data_base64: str = Field(max_length=7_000_000, description="the image bytes (PNG, JPEG, GIF, WebP; <= 5 MiB)")
+
+
 IdemHeader = Header(None, alias="Idempotency-Key")
 
 
@@ -310,6 +316,25 @@ def message(request: Request, body: MessageBody, idempotency_key: str | None = I
         return {"workspace": ws.name, "message": posted.to_dict()}
 
     return execute(request, "message", body, idempotency_key, work)
+
+
+@router.post("/upload", dependencies=[act("upload", "action")])
+def upload(request: Request, body: UploadBody, idempotency_key: str | None = IdemHeader):
+    """An image into the agent's worktree (`.tutti-inject/uploads/`); returns the reference for the next prompt."""
+    def work(ws):
+        import base64
+        import binascii
+
+        from tutti.errors import UsageError
+
+        try:
+            data = base64.b64decode(body.data_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise UsageError("data_base64 is not valid base64", hint="send the file's bytes base64-encoded") from None
+        saved = operation("uploads", "save_image")(ws, _agent(ws, body.agent), data, filename=body.filename)
+        return {"workspace": ws.name, "upload": saved.to_dict()}
+
+    return execute(request, "upload", body, idempotency_key, work)
 
 
 @router.post("/{action}", dependencies=[act("action", "action")], include_in_schema=False)

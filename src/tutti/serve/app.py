@@ -197,9 +197,16 @@ def _login(expected: str, given: str) -> Response:
 
 
 def _dashboard_routes(app: FastAPI) -> None:
+    from tutti.serve import dashboard_views
+
+    app.include_router(dashboard_views.router)
+
     @app.get("/", include_in_schema=False)
-    async def index():
-        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+    def index(request: Request):
+        # Server-rendered first paint: stations and runs are in the HTML, before any SSE.
+        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        return HTMLResponse(dashboard_views.first_paint(request.app.state.ctx, page),
+                            headers={"Cache-Control": "no-cache"})
 
     @app.get("/static/{name}", include_in_schema=False)
     async def asset(name: str):

@@ -25,6 +25,8 @@ from tutti.fsutil import write_text_atomic
 from tutti.paths import global_config_dir
 
 MAX_BODY_BYTES = 1024 * 1024
+# An image upload (<= 5 MiB, base64 in JSON) is the one body allowed to be larger.
+BODY_LIMITS = {"/v1/actions/upload": 7 * 1024 * 1024 + 64 * 1024}
 COOKIE_NAME = "tutti_session"
 TOKEN_FILENAME = "serve-token"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -132,13 +134,15 @@ class GuardMiddleware:
             await _reject(send, 403, "auth", "forbidden", f"cross-origin request refused (Origin: {headers.get('origin')})")
             return
         length = headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            await _reject(send, 413, _action_for(path), "payload_too_large", "request body exceeds 1 MB")
+        limit = BODY_LIMITS.get(path, MAX_BODY_BYTES)
+        if length and length.isdigit() and int(length) > limit:
+            await _reject(send, 413, _action_for(path), "payload_too_large",
+                          f"request body exceeds {limit // (1024 * 1024)} MB")
             return
-        await _capped(self.app, scope, receive, send, _action_for(path))
+        await _capped(self.app, scope, receive, send, _action_for(path), limit)
 
 
-async def _capped(app, scope, receive, send, action: str) -> None:
+async def _capped(app, scope, receive, send, action: str, limit: int = MAX_BODY_BYTES) -> None:
     """Count streamed (chunked) body bytes too: a missing Content-Length is no way around the cap.
     Past the cap we answer 413 ourselves, tell the app the client left, and drop its reply."""
     seen = 0
@@ -151,9 +155,9 @@ async def _capped(app, scope, receive, send, action: str) -> None:
         message = await receive()
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
-            if seen > MAX_BODY_BYTES:
+            if seen > limit:
                 rejected = True
-                await _reject(send, 413, action, "payload_too_large", "request body exceeds 1 MB")
+                await _reject(send, 413, action, "payload_too_large", f"request body exceeds {limit // (1024 * 1024)} MB")
                 return {"type": "http.disconnect"}
         return message
 

@@ -66,9 +66,27 @@ function renderFloor() {
     },
     el("div", { class: "name" }, a.agent),
     el("div", { class: "meta" }, [a.runtime, a.role].filter(Boolean).join(" · ") || "agent"),
-    el("div", { class: "state" }, el("span", { class: "lamp" }), el("span", { "data-testid": `station-state-${a.agent}` }, a.state.replace("_", " ")))));
+    el("div", { class: "state" }, el("span", { class: "lamp" }), el("span", { "data-testid": `station-state-${a.agent}` }, a.state.replace("_", " "))),
+    el("div", { class: "task", "data-testid": `station-task-${a.agent}`, title: a.task || "" }, (a.task || "—").slice(0, 140)),
+    el("div", { class: "ctx mini" }, el("div", { class: "bar" }, ctxFill(a)))));
   }
   renderHud();
+}
+
+function ctxFill(a) {
+  const pct = typeof a.context_pct === "number" ? a.context_pct : null;
+  const fill = el("div", { class: "fill", "data-testid": `station-ctx-${a.agent}`,
+    "data-level": pct === null || pct <= 70 ? "green" : pct <= 90 ? "amber" : "red" });
+  fill.style.width = pct === null ? "0" : `${Math.min(100, pct)}%`;
+  return fill;
+}
+
+function setAgentTask(name, text) {
+  const a = ui.agents.get(name);
+  if (!a || !text) return;
+  a.task = text.split(/\s+/).join(" ");
+  const node = document.querySelector(`[data-testid="station-task-${CSS.escape(name)}"]`);
+  if (node) { node.textContent = a.task.slice(0, 140); node.title = a.task; }
 }
 
 function setAgentState(name, state) {
@@ -153,7 +171,7 @@ function renderRuns() {
   const list = $('[data-testid="runs"]');
   list.replaceChildren(...runs.slice(0, 20).map((r) => {
     const done = r.stages.filter((s) => ["completed", "warning", "failed", "skipped"].includes(s.status)).length;
-    return el("li", { "data-testid": `run-${r.run_id}` },
+    return el("li", { "data-testid": `run-${r.run_id}`, onclick: () => openRun(r.run_id) },
       el("div", {}, el("strong", {}, r.workflow), " ",
         el("span", { class: "status", "data-status": r.status, "data-testid": `run-status-${r.run_id}` }, r.status)),
       el("div", { class: "muted", "data-testid": `run-progress-${r.run_id}` }, `${done}/${r.stages.length} steps · ${r.run_id}`));
@@ -170,6 +188,90 @@ function renderRuns() {
       return stage;
     })))));
 }
+
+// -- run view: each step's outcome and log ---------------------------------------------------
+async function openRun(runId) {
+  const view = $('[data-testid="run-view"]');
+  let run;
+  try { run = await api(q(`/v1/runs/${encodeURIComponent(runId)}`)); } catch (err) { alert(err.message); return; }
+  view.hidden = false;
+  view.dataset.run = runId;
+  $('[data-testid="run-view-title"]').textContent = `${run.workflow || "run"} · ${run.status} · ${runId}`;
+  const log = $('[data-testid="run-view-log"]');
+  log.hidden = true;
+  $('[data-testid="run-view-steps"]').replaceChildren(...run.steps.map((st) => el("li", {
+    "data-status": st.status, "data-testid": `run-step-${st.index}` },
+    el("div", {}, el("strong", {}, st.id || st.key), " ", el("span", { class: "st" }, st.status),
+      st.agent ? el("span", { class: "muted" }, ` · ${st.agent}`) : "",
+      st.duration_ms != null ? el("span", { class: "muted" }, ` · ${(st.duration_ms / 1000).toFixed(1)} s`) : ""),
+    st.message ? el("div", { class: "muted", "data-testid": `run-step-message-${st.index}` }, st.message) : "",
+    el("button", { class: "ghost", "data-testid": `run-step-log-${st.index}`, onclick: () => showLog(runId, st.index) }, "log"))));
+}
+
+async function showLog(runId, index) {
+  const log = $('[data-testid="run-view-log"]');
+  log.hidden = false;
+  log.textContent = "loading…";
+  try {
+    const data = await api(q(`/v1/runs/${encodeURIComponent(runId)}/steps/${index}/log`));
+    log.textContent = data.log ?? `(no log file${data.message ? `: ${data.message}` : ""})`;
+  } catch (err) { log.textContent = err.message; }
+}
+
+// -- cost and provider health --------------------------------------------------------------------
+let costTimer = null;
+function scheduleCost() { clearTimeout(costTimer); costTimer = setTimeout(loadCost, 2000); }
+
+async function loadCost() {
+  try {
+    const [days] = await api(q("/v1/usage?by=day&since=14d"));
+    const [agents] = await api(q("/v1/usage?by=agent&since=7d"));
+    renderCost(days, agents);
+  } catch (err) { console.warn(err); }
+}
+
+function money(v) { return v >= 1 ? `$${v.toFixed(2)}` : `$${v.toFixed(4)}`; }
+function tokens(n) { return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${Math.round(n / 1e3)}k` : `${n}`; }
+
+function renderCost(days, agents) {
+  const groups = (days && days.groups) || [];
+  const chart = $('[data-testid="cost-chart"]');
+  const useCost = groups.some((g) => g.cost_usd > 0);
+  const value = (g) => (useCost ? g.cost_usd : g.total_tokens);
+  const max = Math.max(0, ...groups.map(value));
+  if (!groups.length) chart.replaceChildren(el("p", { class: "empty" }, "No usage yet."));
+  else chart.replaceChildren(...groups.map((g) => {
+    const bar = el("div", { class: "barv", "data-testid": `cost-bar-${g.key}`, "data-value": String(value(g)),
+      title: `${g.key}: ${money(g.cost_usd)} · ${tokens(g.total_tokens)} tokens` });
+    bar.style.height = `${max ? Math.max(2, (100 * value(g)) / max) : 2}%`;
+    return el("div", { class: "col", "data-testid": `cost-day-${g.key}` }, bar, el("span", { class: "lbl" }, g.key.slice(5)));
+  }));
+  const total = (days && days.total) || { cost_usd: 0, total_tokens: 0 };
+  $('[data-testid="cost-total"]').textContent = `${money(total.cost_usd)} · ${tokens(total.total_tokens)} tokens (14 days)`;
+  const rows = ((agents && agents.groups) || []).map((g) => el("tr", { "data-testid": `cost-agent-${g.key}` },
+    el("td", {}, g.key), el("td", { class: "num" }, tokens(g.total_tokens)), el("td", { class: "num" }, money(g.cost_usd))));
+  $('[data-testid="cost-agents"] tbody').replaceChildren(...rows);
+}
+
+async function loadProviders() {
+  let rows = [];
+  try { rows = await api(q("/v1/providers")); } catch (err) { console.warn(err); return; }
+  const list = $('[data-testid="providers"]');
+  if (!rows.length) { list.replaceChildren(el("li", { class: "empty" }, "No provider activity.")); return; }
+  list.replaceChildren(...rows.map((h) => {
+    const id = `${h.provider}${h.profile ? `-${h.profile}` : ""}`;
+    const notes = [];
+    if (h.rate_limited) notes.push(`rate limited${h.rate_limit_reset_at ? ` until ${h.rate_limit_reset_at.slice(11, 16)}` : ""}`);
+    if (h.last_auth_failure) notes.push(`auth failed ${String(h.last_auth_failure.ts || "").slice(11, 19)} (${h.last_auth_failure.agent || "?"})`);
+    notes.push(`${Math.round(h.error_rate * 100)}% errors · ${h.requests + h.errors} in 1h`);
+    return el("li", { "data-testid": `provider-${id}` },
+      el("div", {}, el("strong", {}, h.provider), h.profile ? el("span", { class: "muted" }, ` · ${h.profile}`) : "", " ",
+        el("span", { class: "status", "data-status": h.status, "data-testid": `provider-status-${id}` }, h.status)),
+      el("div", { class: "muted" }, notes.join(" · ")));
+  }));
+}
+let providerTimer = null;
+function scheduleProviders() { clearTimeout(providerTimer); providerTimer = setTimeout(loadProviders, 500); }
 
 // -- dispatch ------------------------------------------------------------------------------
 function renderWorkflows() {
@@ -226,7 +328,8 @@ function addTimeline(event) {
 // -- focus mode ----------------------------------------------------------------------------
 function openFocus(agent) {
   closeFocus();
-  ui.focus = { agent, timer: null, pending: null };
+  ui.focus = { agent, timer: null, pending: null, attachments: [] };
+  $('[data-testid="focus-attachments"]').replaceChildren();
   $('[data-testid="focus-title"]').textContent = agent;
   $('[data-testid="focus-state"]').textContent = ui.agents.get(agent).state;
   $('[data-testid="focus-terminal"]').textContent = "loading…";
@@ -284,17 +387,42 @@ async function refreshFocus(withUsage) {
   }
 }
 
+const MAX_IMAGE = 5 * 1024 * 1024;
+async function uploadImage(e) {
+  const file = e.target.files && e.target.files[0];
+  e.target.value = "";
+  if (!file || !ui.focus) return;
+  const box = $('[data-testid="focus-attachments"]');
+  const fail = (msg) => box.append(el("span", { class: "err", "data-testid": "focus-upload-error" }, msg));
+  box.querySelectorAll(".err").forEach((n) => n.remove());
+  if (file.size > MAX_IMAGE) { fail(`${file.name} is larger than 5 MB`); return; }
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  try {
+    const data = await api("/v1/actions/upload", { workspace: ui.workspace, agent: ui.focus.agent,
+      filename: file.name, data_base64: btoa(bin) });
+    ui.focus.attachments = (ui.focus.attachments || []).concat([data.upload]);
+    box.append(el("span", { "data-testid": "focus-attachment", "data-path": data.upload.path }, `🖼 ${file.name} → ${data.upload.path}`));
+  } catch (err) { fail(`upload failed: ${err.message}`); }
+}
+
 async function sendPrompt(e) {
   e.preventDefault();
   const input = $('[data-testid="focus-prompt"]');
-  const prompt = input.value.trim();
+  let prompt = input.value.trim();
   if (!prompt || !ui.focus) return;
+  const attached = ui.focus.attachments || [];
+  // The image travels by reference: the agent reads the file from its own worktree.
+  if (attached.length) prompt = `${prompt}\n\n${attached.map((u) => u.reference).join("\n")}`;
   const note = $('[data-testid="focus-note"]');
   note.textContent = "sending…";
   try {
     await api("/v1/actions/send", { workspace: ui.workspace, agent: ui.focus.agent, prompt, auto_up: true });
     input.value = "";
     note.textContent = "sent";
+    if (ui.focus) ui.focus.attachments = [];
+    $('[data-testid="focus-attachments"]').replaceChildren();
     refreshFocus(false);
   } catch (err) { note.textContent = `send failed: ${err.message}`; }
 }
@@ -317,6 +445,10 @@ function onEvent(event) {
     let state = STATE_BY_KIND[event.kind];
     if (!state && event.kind === "agent.state") state = event.data.to || event.data.state;
     if (state) setAgentState(event.agent, state);
+    if (event.kind === "agent.prompt_sent") setAgentTask(event.agent, event.data.text);
+    if (event.kind === "agent.idle") scheduleCost();
+    if (["agent.auth_failed", "agent.rate_limited", "agent.provider_down", "agent.auth_recovered",
+      "agent.provider_recovered", "provider.degraded"].includes(event.kind)) scheduleProviders();
     if (typeof event.data.context_pct === "number" && ui.agents.has(event.agent)) ui.agents.get(event.agent).context_pct = event.data.context_pct;
     focusEvent(event);
   }
@@ -354,13 +486,19 @@ async function load(workspace) {
   ui.agents.clear(); ui.workflows.clear(); ui.runs.clear(); ui.approvals.clear();
   $('[data-testid="timeline"]').replaceChildren();
   const [agents, workflows] = await Promise.all([api(q("/v1/agents")), api(q("/v1/workflows"))]);
-  for (const a of agents) ui.agents.set(a.agent, a);
+  const initial = initialData(workspace);
+  for (const a of agents) {
+    const seed = initial.get(a.agent) || {};
+    ui.agents.set(a.agent, { ...a, task: a.task ?? seed.task ?? null,
+      context_pct: a.context_pct ?? seed.context_pct ?? null });
+  }
   for (const wf of workflows) ui.workflows.set(wf.name, wf);
   await loadRuns();
   try {
     for (const a of await api(q("/v1/approvals"))) ui.approvals.set(a.approval_id, a);
   } catch (err) { console.warn(err); }
   renderFloor(); renderWorkflows(); renderRuns(); renderApprovals();
+  loadCost(); loadProviders();
   const latest = await latestSeq();
   lastSeq = Math.max(0, latest - BACKLOG);
   connect(lastSeq);
@@ -390,6 +528,18 @@ async function loadRuns() {
   }
 }
 
+// The server-rendered first paint carries each agent's current task and context reading.
+function initialData(workspace) {
+  const out = new Map();
+  const node = document.getElementById("tutti-initial");
+  if (!node) return out;
+  try {
+    const data = JSON.parse(node.textContent);
+    if (data.workspace === workspace) for (const a of data.agents) out.set(a.agent, a);
+  } catch (err) { console.warn(err); }
+  return out;
+}
+
 async function latestSeq() {
   const data = await api(q("/v1/dashboard"));
   return (data.latest_seq && data.latest_seq[ui.workspace]) || 0;
@@ -410,6 +560,8 @@ async function boot() {
   $('[data-testid="focus-close"]').addEventListener("click", closeFocus);
   $('[data-testid="focus-start"]').addEventListener("click", startAgent);
   $('[data-testid="focus-form"]').addEventListener("submit", sendPrompt);
+  $('[data-testid="focus-image"]').addEventListener("change", uploadImage);
+  $('[data-testid="run-view-close"]').addEventListener("click", () => { $('[data-testid="run-view"]').hidden = true; });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeFocus(); });
   const info = await api("/v1/dashboard");
   const select = $('[data-testid="workspace-select"]');
