@@ -125,3 +125,38 @@ def test_once_json(watched, tt):
     assert all(a["state"] == "idle" and a["age_secs"] is not None for a in data["agents"])
     res = tt("watch", "--json", cwd=root)
     assert res.returncode != 0 and "error[" in res.stderr and "--once" in res.stderr
+
+
+LAND_SCRIPT = """
+work_secs = 0.3
+reply = "Done."
+
+[[rule]]
+match = "add notes"
+commit = "add notes"
+[[rule.write]]
+path = "notes.txt"
+content = "from the agent\\n"
+"""
+
+
+def test_keys_approve_and_land(fake_workspace, tmux_socket, tmp_path):
+    from tutti.ops.approvals import get_approval, request
+
+    root = fake_workspace([{"name": "a"}], script=LAND_SCRIPT)
+    ws = load_workspace_at(root)
+    agents.up(ws)
+    send(ws, "a", "add notes", wait=True, timeout_secs=30, idle_stable_secs=0.5)
+    pending = request(ws, "20260101-000000-feed", "merge", {"pr": 7}, agent="a")
+    pane = Pane(tmux_socket, root, tmp_path / "trace.jsonl")
+    wait_until(lambda: "1 approval(s) pending" in pane.screen(), timeout=60, what="pending approval in the title")
+    pane.keys("A")
+    wait_until(lambda: "[y/N]" in pane.screen(), timeout=10, what="approve confirmation")
+    pane.keys("y")
+    wait_until(lambda: get_approval(ws, pending.approval_id).status == "approved", timeout=20, what="approved")
+    pane.keys("L")
+    wait_until(lambda: "land a's commits" in pane.screen(), timeout=10, what="land confirmation")
+    pane.keys("y")
+    wait_until(lambda: (root / "notes.txt").exists(), timeout=30, what="a's commit landed on main")
+    wait_until(lambda: "landed 1 commit(s) from a" in pane.screen(), timeout=10, what="land result on the footer")
+    pane.keys("q")
