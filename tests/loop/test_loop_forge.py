@@ -57,7 +57,7 @@ def verify_forge_main(forge, base: str) -> list[str]:
 
 
 def test_ten_issues_three_lanes_ten_merged_prs_each_issue_closed_once(forge_loop, forge, tt):
-    titles = [f"add mod {n}" for n in range(1, 11)]
+    titles = [f"{'broken' if n == 5 else 'add'} mod {n}" for n in range(1, 11)]  # #5 fails CI at first
     root, base = forge_loop(3, titles)
     res = tt("loop", "--once", "--json", cwd=root, timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
@@ -85,6 +85,8 @@ def test_ten_issues_three_lanes_ten_merged_prs_each_issue_closed_once(forge_loop
                 if e.data["key"].startswith("github:")]
     assert sorted(a["key"] for a in acquired) == sorted(s["key"] for s in started)
     assert len({i["lane"] for i in report["items"]}) == 3  # all three lanes took work
+    broken = next(i for i in report["items"] if i["key"].endswith("#5"))
+    assert broken["rounds"] == 2 and len(broken["fix_runs"]) == 1  # sent back once, fixed, merged
 
     assert len(verify_forge_main(forge, base)) == 10  # one verified commit per merge
     assert set(titles) <= {t.strip() for t in git(bare(forge), "log", "--format=%s", "main").splitlines()
