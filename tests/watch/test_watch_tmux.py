@@ -160,3 +160,23 @@ def test_keys_approve_and_land(fake_workspace, tmux_socket, tmp_path):
     wait_until(lambda: (root / "notes.txt").exists(), timeout=30, what="a's commit landed on main")
     wait_until(lambda: "landed 1 commit(s) from a" in pane.screen(), timeout=10, what="land result on the footer")
     pane.keys("q")
+
+
+def test_watch_runs_the_supervisor_with_auto_handoff(fake_workspace, tmux_socket, tmp_path):
+    """No background supervisor: every state event and the auto-handoff come from `tt watch`'s own."""
+    from tutti.sessions.tmux import TmuxBackend
+
+    root = fake_workspace([{"name": "a"}], script='look = "codex"\nwork_secs = 0.5\nreply = "Done."\n')
+    with open(root / "tutti.toml", "a") as fh:
+        fh.write("\n[handoff]\nauto = true\nthreshold = 0.99\n")
+    ws = load_workspace_at(root)
+    agents.up(ws, start_watcher=False)
+    pane = Pane(tmux_socket, root, tmp_path / "trace.jsonl")
+    wait_until(lambda: "idle" in pane.row("a"), timeout=60, what="a idle (detected by tt watch's supervisor)")
+    TmuxBackend().send_text(ws.session_name("a"), "do some work", submit_delay=0.5)
+    wait_until(lambda: "handoff.generated" in [e.kind for e in ws.store.read_events(0)], timeout=60,
+               what="auto handoff from the supervisor inside tt watch")
+    event = next(e for e in ws.store.read_events(0) if e.kind == "handoff.generated")
+    assert event.agent == "a" and event.data["reason"] == "auto_ctx_threshold"
+    wait_until(lambda: re.search(r"idle\s+\S+\s+\d+%", pane.row("a")), timeout=20, what="ctx column filled")
+    pane.keys("q")
