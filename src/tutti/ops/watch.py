@@ -25,6 +25,7 @@ FAILING = ("auth_failed", "rate_limited", "provider_down", "waiting")
 USAGE_MIN_SECS = 10.0
 USAGE_DELAY_SECS = 1.0  # the CLI writes its usage line around the time its screen goes idle
 RUN_LANE = 6  # runs shown: every active one, then the most recent finished ones
+DONE_STEPS = ("success", "warning", "skipped", "failed", "cancelled")
 
 
 @dataclass
@@ -111,27 +112,46 @@ class WatchModel:
 
     def _load_runs(self) -> None:
         rows = self.ws.store.query(
-            "SELECT * FROM (SELECT run_id, workflow, status, started_at FROM runs WHERE status IN ('running', 'pending') "
-            "UNION SELECT * FROM (SELECT run_id, workflow, status, started_at FROM runs ORDER BY started_at DESC LIMIT ?)) "
-            "ORDER BY started_at DESC", (RUN_LANE,))
-        for r in rows:
-            run = RunRow(r["run_id"], r["workflow"], r["status"], r["started_at"])
-            for s in self.ws.store.query("SELECT step_key, status FROM steps WHERE run_id = ? ORDER BY step_index",
-                                         (run.run_id,)):
-                run.steps_total += 1
-                if s["status"] in ("succeeded", "skipped", "failed", "cancelled"):
+            "SELECT run_id FROM runs WHERE status IN ('running', 'pending') "
+            "UNION SELECT run_id FROM (SELECT run_id FROM runs ORDER BY started_at DESC LIMIT ?)", (RUN_LANE,))
+        self._reload_runs([r["run_id"] for r in rows])
+
+    def _reload_runs(self, run_ids: list[str]) -> None:
+        """Read these runs' rows and steps from the store (the truth; events only say which changed)."""
+        if not run_ids:
+            return
+        marks = ",".join("?" * len(run_ids))
+        runs = self.ws.store.query(f"SELECT run_id, workflow, status, started_at, params FROM runs "
+                                   f"WHERE run_id IN ({marks})", tuple(run_ids))
+        steps: dict[str, list[Any]] = {}
+        for s in self.ws.store.query(f"SELECT run_id, step_key, status FROM steps WHERE run_id IN ({marks}) "
+                                     "ORDER BY step_index", tuple(run_ids)):
+            steps.setdefault(s["run_id"], []).append(s)
+        for r in runs:
+            plan = json.loads(r["params"] or "{}").get("plan", [])
+            run = RunRow(r["run_id"], r["workflow"], r["status"], r["started_at"], steps_total=len(plan))
+            for s in steps.get(run.run_id, []):
+                if s["status"] in DONE_STEPS:
                     run.steps_done += 1
                 if s["status"] == "running":
                     run.current = s["step_key"]
                 if s["status"] == "failed":
                     run.failed_step = s["step_key"]
+            run.steps_total = max(run.steps_total, len(steps.get(run.run_id, [])))
             self.runs[run.run_id] = run
+        if len(self.runs) > RUN_LANE * 2:
+            keep = sorted(self.runs.values(), key=lambda x: x.started_at or "", reverse=True)[:RUN_LANE * 2]
+            self.runs = {x.run_id: x for x in keep}
 
     # -- live updates -------------------------------------------------------------------------
     def read_new(self, limit: int = 500) -> list[Event]:
         events = self.ws.store.read_events(self.cursor, limit=limit)
+        touched: list[str] = []
         for event in events:
             self.apply(event)
+            if event.kind.startswith("workflow.") and event.run_id and event.run_id not in touched:
+                touched.append(event.run_id)
+        self._reload_runs(touched)
         return events
 
     def apply(self, event: Event) -> None:
@@ -140,9 +160,7 @@ class WatchModel:
         row = self.agents.get(event.agent or "")
         if kind.startswith("agent.") and row is not None:
             self._apply_agent(row, event)
-        elif kind.startswith("workflow."):
-            self._apply_run(event)
-        elif kind.startswith("approval."):
+        elif kind.startswith("approval.") or kind.startswith("direct.approval."):
             self.refresh_approvals()
 
     def _apply_agent(self, row: AgentRow, event: Event) -> None:
@@ -166,47 +184,6 @@ class WatchModel:
         saved = agent_state.read_state(self.ws.state_dir, row.agent) or {}
         row.context_used_pct = saved.get("context_used_pct", row.context_used_pct)
         row.profile = saved.get("profile") or row.profile
-
-    def _apply_run(self, event: Event) -> None:
-        run_id = event.run_id
-        if not run_id:
-            return
-        run = self.runs.get(run_id)
-        if event.kind == "workflow.started" or run is None:
-            self.runs.pop(run_id, None)
-            self._load_one_run(run_id)
-            return
-        if event.kind.startswith("workflow.step."):
-            status = event.kind.rsplit(".", 1)[1]
-            if status == "started":
-                run.current = event.step
-                run.steps_total = max(run.steps_total, run.steps_done + 1)
-            else:
-                run.steps_done = min(run.steps_total or run.steps_done + 1, run.steps_done + 1)
-                run.current = None if run.current == event.step else run.current
-                if status == "failed":
-                    run.failed_step = event.step
-        elif event.kind in ("workflow.completed", "workflow.failed", "workflow.cancelled", "workflow.interrupted"):
-            run.status = {"workflow.completed": "succeeded"}.get(event.kind, event.kind.split(".")[1])
-            run.current = None
-
-    def _load_one_run(self, run_id: str) -> None:
-        before = dict(self.runs)
-        self.runs.clear()
-        self._load_runs()
-        for key, value in before.items():
-            self.runs.setdefault(key, value)
-        if len(self.runs) > RUN_LANE * 2:
-            keep = sorted(self.runs.values(), key=lambda r: r.started_at or "", reverse=True)[:RUN_LANE * 2]
-            self.runs = {r.run_id: r for r in keep}
-
-    def tick(self) -> bool:
-        """Deferred work due now (the usage re-read after a turn); True when the rows changed."""
-        if self.usage_due is None or time.monotonic() < self.usage_due:
-            return False
-        self.usage_due = None
-        self.refresh_usage(force=True)
-        return True
 
     def refresh_usage(self, *, force: bool = False) -> None:
         now = time.monotonic()
