@@ -141,7 +141,7 @@ class ControlActivities:
         """A nested `workflow` step: record the child run (its id chosen by `plan_intent` and kept
         across resumes) and return the child workflow's input — or its outcome when there is
         nothing to run (a cycle; a child that succeeded before a crash)."""
-        from tutti.distributed.run import record_start, workflow_input
+        from tutti.distributed.records import record_start, workflow_input
         from tutti.errors import NotFoundError
         from tutti.workflows.checkpoints import load_run_state
         from tutti.workflows.plan import resolve_plan

@@ -1,8 +1,9 @@
 """`tt peek` / `tt send` for an agent placed on another host, through that host's worker.
 
 The host needs only its outbound connection to Temporal: the call is a tiny workflow
-(`TuttiHostCall`) on the host's own queue whose one activity runs `ops.agents.peek` /
-`ops.send.send` there. A TuttiError on the host comes back as the same one-line error.
+(`TuttiHostCall`) on the host's own queue whose one activity runs the handler `tt host` gave
+its worker (`ops.host.host_call`: `ops.agents.peek` / `ops.send.send` there). A TuttiError on
+the host comes back as the same one-line error.
 `hosted()` is cheap and SDK-free, so local agents never load the SDK.
 """
 
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
 HOST_CALL = "TuttiHostCall"
-OPS = ("peek", "send")
 
 
 def hosted(ws: Workspace, agent: str) -> str | None:
@@ -62,17 +62,3 @@ def _as_tutti(exc: Exception, host: str) -> TuttiError:
     err.category = getattr(cause, "type", None) or "host"
     err.code = err.category
     return err
-
-
-def serve_call(ws: Workspace, inp: dict[str, Any]) -> Any:
-    """The host side (activity body)."""
-    op, args = inp["op"], inp["args"]
-    if op == "peek":
-        from tutti.ops.agents import peek
-
-        return peek(ws, args["agent"], int(args.get("lines", 50)))
-    if op == "send":
-        from tutti.ops.send import send
-
-        return send(ws, args.pop("agent"), args.pop("prompt"), **args).to_dict()
-    raise TuttiError(f"unknown host call '{op}'", hint=f"one of {', '.join(OPS)}")

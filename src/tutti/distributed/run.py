@@ -13,44 +13,16 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tutti.distributed.settings import WORKFLOW_NAME, control_queue, require_sdk, step_queue
+from tutti.distributed.records import record_start, workflow_input
+from tutti.distributed.settings import WORKFLOW_NAME, control_queue, require_sdk
 
 if TYPE_CHECKING:
     from tutti.workflows.engine import RunResult
-    from tutti.workflows.plan import Plan
     from tutti.workspace import Workspace
 
 
 def is_temporal(ws: Workspace) -> bool:
     return ws.config.engine.kind == "temporal"
-
-
-def workflow_input(ws: Workspace, plan: Plan, run_id: str, *, origin: str, direct: bool,
-                   done: list[int] | None = None, stack: list[str] | None = None) -> dict[str, Any]:
-    eng = ws.config.engine
-    return {"run_id": run_id, "control_queue": control_queue(ws.config), "done": done or [],
-            "stack": [*(stack or []), plan.workflow],
-            "heartbeat_secs": eng.heartbeat_secs, "step_timeout_secs": eng.step_timeout_secs,
-            "steps": [{"index": s.index, "key": s.key, "type": s.type, "depends_on": s.depends_on,
-                       "queue": step_queue(ws.config, s)}
-                      for s in plan.steps],
-            "step_args": {"workflow": plan.workflow, "agent_scope": plan.agent_scope, "strict": plan.strict,
-                          "force_open": plan.force_open, "origin": origin, "direct": direct}}
-
-
-def record_start(ws: Workspace, plan: Plan, run_id: str, origin: str, direct: bool, resumes: int,
-                 started_at: str | None = None, parent_run_id: str | None = None) -> None:
-    from tutti.store.db import now_iso
-    from tutti.workflows.checkpoints import RunRecorder
-
-    params = {"workflow": plan.workflow, "strict": plan.strict, "agent": plan.agent_scope, "force_open": plan.force_open,
-              "origin": origin, "direct": direct, "engine": "temporal", "pid": None, "parent_run_id": parent_run_id,
-              "resumes": resumes,
-              "plan": [{"index": s.index, "key": s.key, "id": s.id, "type": s.type, "agent": s.agent,
-                        "fail_mode": s.fail_mode, "depends_on": s.depends_on} for s in plan.steps]}
-    recorder = RunRecorder(ws, plan, run_id, origin, started_at or now_iso())
-    recorder.begin(params, resumed=resumes > 0)
-    recorder.mirrors.close()
 
 
 async def _start(ws: Workspace, client: Any, name: str | None, *, strict: bool, agent: str | None, origin: str,

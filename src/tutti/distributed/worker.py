@@ -49,7 +49,13 @@ def _quiet_runtime() -> None:
     route them to Python logging (stderr, warnings and up) instead."""
     import logging
 
-    from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+    from temporalio.runtime import (
+        LogForwardingConfig,
+        LoggingConfig,
+        Runtime,
+        TelemetryConfig,
+        TelemetryFilter,
+    )
 
     global _RUNTIME_SET
     if _RUNTIME_SET:
@@ -69,7 +75,8 @@ def _quiet_runtime() -> None:
 _RUNTIME_SET = False
 
 
-def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs: float) -> list[Any]:
+def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs: float,
+               host_call: Any = None) -> list[Any]:
     from temporalio import activity
 
     from tutti.distributed.activities import ControlActivities, StepRunner
@@ -83,14 +90,14 @@ def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs
     acts: list[Any] = [run_step]
     if host:
         @activity.defn(name="tutti.host_call")
-        def host_call(inp: dict) -> Any:
-            return _host_call(ws, inp)
+        def call(inp: dict) -> Any:
+            return _host_call(ws, inp, host_call)
 
         @activity.defn(name="tutti.run_end")
         def run_end(inp: dict) -> dict:
             return runner.run_end(inp)
 
-        acts += [host_call, run_end]
+        acts += [call, run_end]
     if control:
         ctl = ControlActivities(ws)
 
@@ -114,14 +121,15 @@ def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs
     return acts
 
 
-def _host_call(ws: Workspace, inp: dict) -> Any:
+def _host_call(ws: Workspace, inp: dict, handler: Any) -> Any:
     from temporalio.exceptions import ApplicationError
 
-    from tutti.distributed.remote import serve_call
     from tutti.errors import TuttiError
 
     try:
-        return serve_call(ws, inp)
+        if handler is None:
+            raise TuttiError("this worker takes no host calls", hint="run `tt host --name HOST` on the agent's host")
+        return handler(ws, inp["op"], inp["args"])
     except TuttiError as exc:  # back to the caller as the same one-line error (no retry)
         raise ApplicationError(exc.message, exc.hint or "", type=exc.category, non_retryable=True) from None
 
@@ -152,7 +160,7 @@ def _heartbeating(body: Any, every: float) -> Any:
     return box["value"]
 
 
-def build_workers(client: Any, ws: Workspace, *, host: str | None, control: bool) -> list[Any]:
+def build_workers(client: Any, ws: Workspace, *, host: str | None, control: bool, host_call: Any = None) -> list[Any]:
     from temporalio.worker import Worker
 
     from tutti.distributed.workflow_def import TuttiHostCall, TuttiRun
@@ -166,7 +174,7 @@ def build_workers(client: Any, ws: Workspace, *, host: str | None, control: bool
                               activity_executor=pool, max_concurrent_activities=MAX_STEP_THREADS))
     if host:
         workers.append(Worker(client, task_queue=host_queue(ws.config, host), workflows=[TuttiHostCall],
-                              activities=activities(ws, host=host, control=False, heartbeat_secs=hb),
+                              activities=activities(ws, host=host, control=False, heartbeat_secs=hb, host_call=host_call),
                               activity_executor=pool, max_concurrent_activities=MAX_STEP_THREADS))
     if not workers:
         raise EngineUnavailable("tt host needs --name HOST and/or --control", hint="tt host --name gpu-1")
@@ -174,10 +182,10 @@ def build_workers(client: Any, ws: Workspace, *, host: str | None, control: bool
 
 
 async def serve(ws: Workspace, *, host: str | None, control: bool, stop: asyncio.Event,
-                on_ready: Any = None) -> None:
+                on_ready: Any = None, host_call: Any = None) -> None:
     """Run the workers until `stop` is set (SIGTERM/SIGINT in `tt host`)."""
     client = await connect(ws)
-    workers = build_workers(client, ws, host=host, control=control)
+    workers = build_workers(client, ws, host=host, control=control, host_call=host_call)
     tasks = [asyncio.create_task(w.run()) for w in workers]
     if on_ready is not None:
         on_ready()

@@ -6,9 +6,9 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from tutti.errors import ConfigError
+from tutti.errors import ConfigError, TuttiError
 
 if TYPE_CHECKING:
     from tutti.workspace import Workspace
@@ -35,6 +35,20 @@ def serve_host(ws: Workspace, *, name: str | None, control: bool, on_ready: Call
             on_ready(queues)
             sys.stdout.flush()
 
-        await serve(ws, host=name, control=control, stop=stop, on_ready=ready)
+        await serve(ws, host=name, control=control, stop=stop, on_ready=ready, host_call=host_call)
 
     asyncio.run(main())
+
+
+def host_call(ws: Workspace, op: str, args: dict[str, Any]) -> Any:
+    """A `tt peek` / `tt send` from another machine for an agent on this host."""
+    if op == "peek":
+        from tutti.ops.agents import peek
+
+        return peek(ws, args["agent"], int(args.get("lines", 50)))
+    if op == "send":
+        from tutti.ops.send import send
+
+        args = dict(args)
+        return send(ws, args.pop("agent"), args.pop("prompt"), **args).to_dict()
+    raise TuttiError(f"unknown host call '{op}'", hint="one of: peek, send")
