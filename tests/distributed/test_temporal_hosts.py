@@ -228,3 +228,18 @@ def test_send_and_peek_reach_an_agent_on_its_host(cluster_factory):
     assert missing.returncode != 0 and "a2" in missing.stderr
     assert any(line.startswith("error[") for line in missing.stderr.splitlines()), missing.stderr
     assert "hint:" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_api_start_run_returns_the_run_id_at_once(cluster_factory):
+    c = cluster_factory()
+    code = ("import json, time\nfrom pathlib import Path\nfrom tutti.workspace import load_workspace_at\n"
+            "from tutti.ops.run import start_run, get_run\nws = load_workspace_at(Path('.'))\n"
+            "run_id = start_run(ws, 'five')\nfirst = get_run(ws, run_id)['status']\n"
+            "deadline = time.monotonic() + 120\n"
+            "while get_run(ws, run_id)['status'] == 'running' and time.monotonic() < deadline:\n    time.sleep(0.2)\n"
+            "print(json.dumps([run_id, first, get_run(ws, run_id)['status']]))\n")
+    res = c.python(code)
+    assert res.returncode == 0, res.stdout + res.stderr
+    run_id, first, last = json.loads(res.stdout.splitlines()[-1])
+    assert first == "running" and last == "succeeded"
+    _temporal_agrees(c, {run_id: "COMPLETED"})
