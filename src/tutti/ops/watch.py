@@ -185,6 +185,14 @@ class WatchModel:
         row.context_used_pct = saved.get("context_used_pct", row.context_used_pct)
         row.profile = saved.get("profile") or row.profile
 
+    def tick(self) -> bool:
+        """Deferred work due now (the usage re-read after a turn); True when the rows changed."""
+        if self.usage_due is None or time.monotonic() < self.usage_due:
+            return False
+        self.usage_due = None
+        self.refresh_usage(force=True)
+        return True
+
     def refresh_usage(self, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self.usage_at < USAGE_MIN_SECS:
