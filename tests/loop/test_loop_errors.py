@@ -32,3 +32,26 @@ def test_loop_is_in_the_schema(git_repo, tt):
 
     schema = json.loads(tt("schema", cwd=git_repo).stdout)
     assert "loop" in schema["properties"]
+
+
+def test_verify_commands_obey_the_permission_policy(git_repo, tt, tutti_home):
+    import json
+
+    from tests.loop.conftest import add_items, git
+
+    root = instant_workspace(git_repo, lanes=1)
+    toml = root / "tutti.toml"
+    text = toml.read_text()
+    start = text.index('run = "printf')
+    end = text.index("\n", start)
+    toml.write_text(text[:start] + 'run = "touch mod_{{item.id}}.txt && git add -A && git commit -qm {{item.title}}"'
+                    + text[end:])
+    (tutti_home / "config.toml").write_text('[permissions]\nallow = ["touch", "git add", "git commit"]\n')
+    tip = git(root, "rev-parse", "main").strip()
+    add_items(root, ["add a note"])
+    res = tt("loop", "--once", "--json", cwd=root, timeout=120)
+    assert res.returncode == 1
+    [item] = json.loads(res.stdout)["items"]
+    assert item["status"] == "failed" and "blocked by permissions policy" in item["message"]
+    assert "python3 check.py" in item["message"]
+    assert git(root, "rev-parse", "main").strip() == tip

@@ -70,10 +70,12 @@ def loop_settings(ws: Workspace) -> Loop:
 
 class LoopDriver:
     def __init__(self, ws: Workspace, options: LoopOptions | None = None, *, forge: ForgeLink | None = None,
-                 sources: list[IntakeSource] | None = None, on_result: OnResult | None = None) -> None:
+                 sources: list[IntakeSource] | None = None, on_result: OnResult | None = None,
+                 check_command: Callable[[str], Any] | None = None) -> None:
         from tutti.intake.base import build_sources
 
         self.ws, self.options, self.forge = ws, options or LoopOptions(), forge
+        self.check_command = check_command  # the permission policy for verify commands (from ops)
         self.loop = loop_settings(ws)
         self.sources = sources if sources is not None else build_sources(ws, self.loop.intake or None)
         if not self.sources:
@@ -99,7 +101,8 @@ class LoopDriver:
         return MergeQueue(self.ws.root, lander, verify=verify, batch=mq.batch, batch_wait_secs=mq.batch_wait_secs,
                           verify_timeout_secs=mq.verify_timeout_secs, name=self.loop.target,
                           state_dir=self.ws.tutti_dir / "merge-queue",
-                          on_event=lambda kind, data: self.ws.store.append_event(kind, data=data))
+                          on_event=lambda kind, data: self.ws.store.append_event(kind, data=data),
+                          check_command=self.check_command)
 
     # -- running -------------------------------------------------------------------------------
     def run(self) -> LoopReport:
@@ -232,6 +235,7 @@ class LoopDriver:
         try:
             pipeline = Pipeline(self.ws, self.loop, self.queue, claim.source, claim.item, agent, lane, item_cancel,
                                 forge=self.forge, fencing_token=claim.lease.fencing_token,
+                                check_command=self.check_command,
                                 fence=lambda: self._fence(claim, item_cancel))
             result = pipeline.run()
         except TuttiError as exc:

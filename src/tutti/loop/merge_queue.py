@@ -142,13 +142,15 @@ class MergeQueue:
 
     def __init__(self, repo: Path, lander: Lander, *, verify: Sequence[str] = (), batch: int = 1,
                  batch_wait_secs: float = 0.0, verify_timeout_secs: float = 1800.0, name: str = "main",
-                 state_dir: Path | None = None, on_event: OnEvent | None = None) -> None:
+                 state_dir: Path | None = None, on_event: OnEvent | None = None,
+                 check_command: Callable[[str], Any] | None = None) -> None:
         self.repo, self.lander, self.verify = Path(repo), lander, list(verify)
         self.batch, self.batch_wait_secs = max(1, int(batch)), batch_wait_secs
         self.verify_timeout_secs, self.name = verify_timeout_secs, name
         self.state_dir = Path(state_dir) if state_dir else self.repo / ".tutti" / "merge-queue"
         self.worktree = self.state_dir / _safe(name)
         self.on_event = on_event
+        self.check_command = check_command  # the permission policy: raises TuttiError when blocked
         self._pending: list[_Ticket] = []
         self._pending_lock = threading.Lock()
         self._worker = threading.Lock()
@@ -272,6 +274,13 @@ class MergeQueue:
     def _run_verify(self, batch: list[Change]) -> tuple[bool, str]:
         self.verifies += 1
         for command in self.verify:
+            if self.check_command is not None:
+                from tutti.errors import TuttiError
+
+                try:
+                    self.check_command(command)
+                except TuttiError as exc:
+                    return False, f"$ {command}  (not run)\n{exc.message}"
             res = proc.run(proc.shell_argv(command), cwd=self.worktree, timeout=self.verify_timeout_secs)
             if not res.ok:
                 what = "timed out" if res.timed_out else f"exit {res.returncode}"

@@ -37,6 +37,7 @@ class Pipeline:
     cancel: threading.Event
     forge: ForgeLink | None = None
     fencing_token: int | None = None
+    check_command: Callable[[str], Any] | None = None
     fence: Callable[[], None] = lambda: None  # raises ItemFailed once our lease is gone (before landing, closing)
     rec: record.ItemRecord = field(init=False)
     lws: Workspace = field(init=False)
@@ -161,7 +162,8 @@ class Pipeline:
 
     def _review_ctx(self, round_no: int) -> ReviewContext:
         return ReviewContext(self.lws, self.loop, self.item, self.agent, round_no, self.cancel,
-                             verify=self.queue.verify, forge=self.forge, pr=self.rec.pr)
+                             verify=self.queue.verify, forge=self.forge, pr=self.rec.pr,
+                             check_command=self.check_command)
 
     def _gate(self) -> None:
         from tutti.loop.gate import check_gate

@@ -54,6 +54,7 @@ class ReviewContext:
     verify: Sequence[str] = ()
     forge: ForgeLink | None = None
     pr: dict[str, Any] | None = None
+    check_command: Callable[[str], Any] | None = None  # the permission policy (raises when blocked)
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -64,6 +65,8 @@ def ci_findings(ctx: ReviewContext) -> list[Finding]:
     """The verify commands, run on the lane's branch as its worktree holds it."""
     cwd = ctx.ws.worktree_path(ctx.agent)
     for command in ctx.verify:
+        if ctx.check_command is not None:
+            ctx.check_command(command)  # a blocked command fails the item: the author cannot fix policy
         res = proc.run(proc.shell_argv(command), cwd=cwd, timeout=ctx.loop.merge_queue.verify_timeout_secs,
                        cancel=ctx.cancel)
         if not res.ok:
