@@ -12,25 +12,34 @@ from tutti.runtimes.adapter import CliAdapter
 from tutti.runtimes.base import AgentState
 from tutti.runtimes.classifier import LEAD, Classifier, Rule, context_used_pct
 from tutti.runtimes.patterns import BRAILLE_SPINNER, GENERIC_AUTH, GENERIC_DOWN, GENERIC_RATE, failure_rules
+from tutti.runtimes.signals.failure import CONTEXT_EXCEEDED
 
 W, I, Q = AgentState.WORKING, AgentState.IDLE, AgentState.WAITING
+# Aider prints an error where the cursor is: after a partial streamed answer it lands on the
+# same line, past the terminal's padding ("Let me look at that file      litellm.APIConnection…").
+AT = r"(?:" + LEAD + r"|^.*?\S\s{2,})"
 
 AUTH = (
     # `Error: AuthenticationError - …` is the original tool's own fixture for aider (upstream port).
-    LEAD + r"(?:Error:\s*)?(?:litellm\.)?AuthenticationError\b",
+    AT + r"(?:Error:\s*)?(?:litellm\.)?AuthenticationError\b",
     LEAD + r"(?:No API key|API key not found|The API provider is not able to authenticate you)",
     # litellm maps a 401 on a *streamed* request to BadRequestError unless the provider's
     # wording is OpenAI's own ("Incorrect API key"); OpenAI-compatible proxies say otherwise.
-    LEAD + r"litellm\.\w+Error:.*(?:invalid[ _]api[ _]key|incorrect api key|\b401\b|unauthori[sz]ed)",
+    AT + r"litellm\.\w+Error:.*(?:invalid[ _]api[ _]key|incorrect api key|\b40[13]\b|unauthori[sz]ed|"
+    r"insufficient permissions|permission denied|forbidden)",
+    AT + r"(?:litellm\.)?PermissionDeniedError\b",
     *GENERIC_AUTH,
 )
 RATE = (
-    LEAD + r"(?:litellm\.)?RateLimitError\b",
+    AT + r"(?:litellm\.)?RateLimitError\b",
     LEAD + r"The API provider has rate limited you",
     *GENERIC_RATE,
 )
 DOWN = (
-    LEAD + r"(?:litellm\.)?(?:ServiceUnavailableError|APIConnectionError|InternalServerError|Timeout)\b",
+    AT + r"(?:litellm\.)?(?:ServiceUnavailableError|APIConnectionError|InternalServerError|Timeout)\b",
+    # Any other litellm error of the turn: the provider failed the request (auth and rate lines
+    # win on the same line by precedence; a context overflow is `waiting`).
+    AT + r"litellm\.\w+Error\b(?!.*(?:" + CONTEXT_EXCEEDED + "))",
     LEAD + r"The API provider(?:'s servers are down| is overloaded)",
     *GENERIC_DOWN,
 )
