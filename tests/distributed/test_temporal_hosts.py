@@ -105,8 +105,12 @@ def test_host_worker_sigkill_mid_prompt_delivers_the_prompt_once(cluster_factory
     assert json.loads(out)["status"] == "succeeded"
     assert prompts(c.records, "a1") == ["first task for a1"], "the retried activity re-sent the prompt"
     _assert_one_spine(c, run_id)
-    step = json.loads(c.tt("runs", "show", run_id, "--json").stdout)["steps"][1]
+    steps = json.loads(c.tt("runs", "show", run_id, "--json").stdout)["steps"]
+    step = steps[1]
     assert step["status"] == "success" and step["side_effects"].get("reattached") == "reattach", step
+    assert step["side_effects"]["temporal_attempt"] == 2  # the lost worker's attempt was retried once ...
+    # ... while a2's 8 s turn on h2 (heartbeat timeout 3 s) was kept alive by its heartbeats
+    assert steps[2]["side_effects"]["temporal_attempt"] == 1 and steps[2]["duration_ms"] > 6000, steps[2]
 
 
 def test_dev_server_sigkill_and_restart_on_its_database_loses_nothing(cluster_factory):

@@ -85,7 +85,10 @@ def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs
 
     @activity.defn(name="tutti.run_step")
     def run_step(inp: dict) -> dict:
-        return _heartbeating(lambda cancel: runner.run_step(inp, cancel), heartbeat_secs)
+        result = _heartbeating(lambda cancel: runner.run_step(inp, cancel), heartbeat_secs)
+        # which delivery of this activity finished the step (1 unless a worker was lost mid-step)
+        result["outcome"].setdefault("side_effects", {})["temporal_attempt"] = activity.info().attempt
+        return result
 
     acts: list[Any] = [run_step]
     if host:
