@@ -47,6 +47,8 @@ DOWN = (
 CLASSIFIER = Classifier(
     rules=[
         *failure_rules(auth=AUTH, rate=RATE, down=DOWN),
+        # "Model X has hit a token limit! … possibly exhausted context window!": /drop or /clear first.
+        Rule(Q, LEAD + r"Model \S+ has hit a token limit\b", "turn", name="context_exhausted"),
         Rule(Q, r"\(Y\)es/\(N\)o.*\[(?:Yes|No)\]:\s*$", "last_lines", name="yes_no"),
         Rule(W, r"Waiting for \S+|^\s*[░█▒▓]{2,}\s", "last_lines", name="waiting_for_model"),
         Rule(W, BRAILLE_SPINNER, "last_lines", name="spinner"),
