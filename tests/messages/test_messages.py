@@ -89,3 +89,25 @@ def test_supervisor_delivers_when_idle_one_per_turn(fake_workspace, tt):
     assert idle_between and idle_between[0].seq < delivered[1].seq
     listed = json.loads(tt("msg", "list", "--json", cwd=root).stdout)
     assert [m["status"] for m in listed] == ["delivered", "delivered"]
+
+
+def test_a_workflow_step_posts_a_message(git_repo):
+    import sys
+
+    from tutti.workflows.engine import run_named
+
+    extra = f"""
+[[workflow]]
+name = "notify"
+
+[[workflow.step]]
+id = "tell"
+type = "command"
+agent = "planner"
+run = "{sys.executable} -m tutti msg send builder 'the plan is ready'"
+"""
+    ws = load(write_workspace(git_repo, extra=extra))
+    result = run_named(ws, "notify")
+    assert result.status == "succeeded", result
+    (msg,) = messages.list_messages(ws)
+    assert (msg.sender, msg.recipient, msg.body, msg.status) == ("planner", "builder", "the plan is ready", "pending")

@@ -180,3 +180,13 @@ def test_watch_runs_the_supervisor_with_auto_handoff(fake_workspace, tmux_socket
     assert event.agent == "a" and event.data["reason"] == "auto_ctx_threshold"
     wait_until(lambda: re.search(r"idle\s+\S+\s+\d+%", pane.row("a")), timeout=20, what="ctx column filled")
     pane.keys("q")
+
+
+def test_attach_key_hands_the_terminal_to_the_agent_and_comes_back(watched):
+    ws, pane, root = watched
+    pane.keys("a")  # attach to a (selected): a tmux client inside the watch pane
+    wait_until(lambda: "fake:claude" in pane.screen() and "tutti watch" not in pane.screen(), timeout=20,
+               what="the agent's own screen in the pane")
+    pane.keys("C-b", "d")  # detach the inner client: back to the view
+    wait_until(lambda: "back from a" in pane.screen(), timeout=20, what="the view again after detach")
+    assert "idle" in pane.row("a")
