@@ -228,6 +228,11 @@ def test_send_and_peek_reach_an_agent_on_its_host(cluster_factory):
     assert prompts(c.records, "a1") == ["hello from the control host"]  # typed on h1's tmux server
     peek = c.tt("peek", "a1")
     assert peek.returncode == 0 and "hello from the control host" in peek.stdout, peek.stdout + peek.stderr
+    status = {s["agent"]: s for s in json.loads(c.tt("status", "--json").stdout)}
+    assert status["a1"]["running"] is True and status["a1"]["workdir"].startswith(str(c.tmp / "h1")), status["a1"]
+    assert status["a2"]["running"] is False
+    logs = c.tt("logs", "a1", "-l", "200")  # the host's watcher log of a1
+    assert logs.returncode == 0, logs.stderr
     missing = c.tt("peek", "a2")  # not running on h2: the host's own error, one line + hint
     assert missing.returncode != 0 and "a2" in missing.stderr
     assert any(line.startswith("error[") for line in missing.stderr.splitlines()), missing.stderr

@@ -133,7 +133,9 @@ def _status(workspace, all_, as_json) -> None:
             rows.append((name, "(config error)", "", err or "", ""))
             data.append({"workspace": name, "error": err})
             continue
-        for st in do_status(ws):
+        from tutti.ops.host import with_remote_status
+
+        for st in with_remote_status(ws, do_status(ws)):  # agents on other hosts: asked there
             data.append(st.to_dict())
             evidence = ", ".join(st.evidence[:2])
             rows.append(((ws.name,) if all_ else ()) + (st.agent, st.runtime or "-", st.status, st.session, evidence))
@@ -224,6 +226,18 @@ def logs(agent, workspace, lines, follow) -> None:
     from tutti.errors import NotFoundError
 
     ref = _ref(agent, workspace)
+    from tutti.distributed.remote import hosted
+
+    if host := hosted(ref.ws, ref.name):  # placed on another host: its log lives there
+        from tutti.distributed.remote import call
+        from tutti.errors import UsageError
+
+        if follow:
+            raise UsageError(f"tt logs -f is not available for '{ref.name}' on host '{host}'",
+                             hint=f"run `tt logs -f {ref.name}` on that host, or drop -f")
+        for line in call(ref.ws, host, "logs", {"agent": ref.name, "lines": lines}):
+            echo(line)
+        return
     path = ref.ws.tutti_dir / "logs" / f"{ref.name}.log"
     if not path.exists():
         raise NotFoundError(f"log file not found for '{ref.name}' at {path}",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +12,10 @@ if TYPE_CHECKING:
 
 
 def serve_host(ws: Workspace, *, name: str | None, control: bool, on_ready: Callable[[list[str]], None]) -> None:
+    import asyncio
+    import signal
+    import sys
+
     from tutti.distributed.settings import control_queue, host_queue, require_sdk
 
     if ws.config.engine.kind != "temporal":
@@ -51,4 +52,43 @@ def host_call(ws: Workspace, op: str, args: dict[str, Any]) -> Any:
 
         args = dict(args)
         return send(ws, args.pop("agent"), args.pop("prompt"), **args).to_dict()
-    raise TuttiError(f"unknown host call '{op}'", hint="one of: peek, send")
+    if op == "status":
+        from tutti.ops.agents import agent_status
+        from tutti.sessions.backend import default_backend
+
+        backend = default_backend()
+        return [agent_status(ws, cfg, backend).to_dict() for cfg in ws.config.agents if cfg.name in args["agents"]]
+    if op == "logs":
+        path = ws.tutti_dir / "logs" / f"{args['agent']}.log"
+        if not path.exists():
+            from tutti.errors import NotFoundError
+
+            raise NotFoundError(f"log file not found for '{args['agent']}' on this host at {path}",
+                                hint=f"the watcher writes it while the agent runs: `tt send {args['agent']} --auto-up`")
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return lines[-int(args["lines"]):] if int(args["lines"]) else []
+    raise TuttiError(f"unknown host call '{op}'", hint="one of: peek, send, status, logs")
+
+
+def with_remote_status(ws: Workspace, rows: list[Any]) -> list[Any]:
+    """`tt status`: rows of agents placed on other hosts come from those hosts (one call each);
+    a host that does not answer leaves its agents' rows marked `unknown`, with the reason."""
+    from tutti.distributed.remote import call, hosted
+    from tutti.ops.agents import AgentStatus
+
+    by_host: dict[str, list[str]] = {}
+    for row in rows:
+        if host := hosted(ws, row.agent):
+            by_host.setdefault(host, []).append(row.agent)
+    if not by_host:
+        return rows
+    remote: dict[str, Any] = {}
+    for host, agents in by_host.items():
+        try:
+            for data in call(ws, host, "status", {"agents": agents}, timeout_secs=20):
+                remote[data["agent"]] = AgentStatus(**data)
+        except TuttiError as exc:
+            for row in rows:
+                if row.agent in agents:
+                    row.status, row.evidence = "unknown", [f"host '{host}' did not answer: {exc.message}"]
+    return [remote.get(row.agent, row) for row in rows]
