@@ -168,14 +168,18 @@ def test_control_process_and_client_sigkill_then_resume_attaches(cluster_factory
     assert prompts(c.records, "a1") == ["first task for a1"] and prompts(c.records, "a2") == ["second task for a2"]
 
 
-def test_cancel_is_a_temporal_cancel(cluster_factory):
+@pytest.mark.parametrize("how", ["runs-cancel", "ctrl-c"])
+def test_cancel_is_a_temporal_cancel(cluster_factory, how):
     c = cluster_factory(script='work_secs = 30\nreply = "Done."\n')
     proc = c.run_async("run", "both", "--json")
     wait_until(lambda: len(prompts(c.records, "a1")) == 1 or proc.poll() is not None, timeout=120, interval=0.1,
                what="a1 to receive its prompt")
     [(run_id,)] = query(c.repo / ".tutti" / "tutti.db", "SELECT run_id FROM runs")
-    res = c.tt("runs", "cancel", run_id)
-    assert res.returncode == 0, res.stdout + res.stderr
+    if how == "ctrl-c":
+        proc.send_signal(signal.SIGINT)
+    else:
+        res = c.tt("runs", "cancel", run_id)
+        assert res.returncode == 0, res.stdout + res.stderr
     out, err = proc.communicate(timeout=120)
     assert json.loads(out)["status"] == "cancelled", out + err
     assert json.loads(c.tt("runs", "show", run_id, "--json").stdout)["status"] == "cancelled"

@@ -7,6 +7,9 @@
   queue (they write the control store through `checkpoints.RunRecorder`, like the local engine),
   `run_step` on the step's queue (the executor seam: `steps.executor_for(...).execute`).
 * `spine`      — host events forwarded into the control store exactly once ((host, host_seq)).
-* `worker`, `client` — the Temporal SDK, imported only here and only when kind = "temporal".
-* `run`        — what `ops.run` calls for `tt run` / `tt verify` / the API.
+* `records`    — the run row and the workflow input (no SDK).
+* `worker`     — connection and workers: the Temporal SDK is imported only from `worker`, `run`,
+  `remote` and `workflow_def`, and only when kind = "temporal".
+* `run`        — what `ops.run` calls for `tt run` / `tt verify` / the API (start, attach, cancel).
+* `remote`     — `tt status/peek/logs/send` for agents on another host, through its worker.
 """

@@ -71,19 +71,28 @@ async def _start(ws: Workspace, client: Any, name: str | None, *, strict: bool, 
 
 def run_on_temporal(ws: Workspace, name: str | None, *, strict: bool = False, agent: str | None = None,
                     origin: str = "run", resume: str | None = None, direct: bool = False, force_open: bool = False,
-                    with_worker: bool | None = None, on_started: Callable[[str], None] | None = None) -> RunResult:
+                    with_worker: bool | None = None, on_started: Callable[[str], None] | None = None,
+                    cancel: threading.Event | None = None) -> RunResult:
     """Start (or attach to) the run's workflow and block until it finishes. The calling process
     also serves the control queue meanwhile (set TUTTI_TEMPORAL_EMBED_WORKER=0 to rely on a
-    standing `tt host --control`)."""
+    standing `tt host --control`). Setting `cancel` (Ctrl-C in `tt run`) cancels the workflow."""
     require_sdk()
     if with_worker is None:
         with_worker = os.environ.get("TUTTI_TEMPORAL_EMBED_WORKER", "1") != "0"
     return asyncio.run(_run(ws, name, strict=strict, agent=agent, origin=origin, resume=resume, direct=direct,
-                            force_open=force_open, with_worker=with_worker, on_started=on_started))
+                            force_open=force_open, with_worker=with_worker, on_started=on_started, cancel=cancel))
+
+
+async def _cancel_when(event: threading.Event | None, handle: Any) -> None:
+    if event is None:
+        return
+    while not event.is_set():
+        await asyncio.sleep(0.2)
+    await handle.cancel()
 
 
 async def _run(ws: Workspace, name: str | None, *, with_worker: bool, on_started: Callable[[str], None] | None,
-               **start: Any) -> RunResult:
+               cancel: threading.Event | None, **start: Any) -> RunResult:
     from tutti.distributed.worker import build_workers, connect
     from tutti.workflows.engine import RunResult
 
@@ -93,9 +102,11 @@ async def _run(ws: Workspace, name: str | None, *, with_worker: bool, on_started
         on_started(handle.id)
     workers = build_workers(client, ws, host=None, control=True) if with_worker else []
     tasks = [asyncio.create_task(w.run()) for w in workers]
+    canceller = asyncio.create_task(_cancel_when(cancel, handle))
     try:
         data = await handle.result()
     finally:
+        canceller.cancel()
         await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
         await asyncio.gather(*tasks, return_exceptions=True)
     fields = RunResult.__dataclass_fields__

@@ -47,7 +47,7 @@ def run_workflow(ws: Workspace, name: str | None, *, strict: bool = False, agent
     threshold warnings go to `on_warning`."""
     if ws.config.engine.kind == "temporal":  # one Temporal workflow per run (tutti.distributed)
         return _on_temporal(ws, name, strict=strict, agent=agent, origin=origin, resume=resume, direct=direct,
-                            force_open=force_open, on_warning=on_warning)
+                            force_open=force_open, on_warning=on_warning, cancel=cancel)
     engine = _engine(ws, name, strict=strict, agent=agent, origin=origin, resume=resume, cancel=cancel,
                      direct=direct, force_open=force_open, on_event=on_event, on_warning=on_warning)
     result = engine.run()
@@ -64,7 +64,7 @@ def start_run(ws: Workspace, name: str | None, *, strict: bool = False, agent: s
     """Record the run and return its id at once; the steps run in a background thread."""
     if ws.config.engine.kind == "temporal":
         return _on_temporal(ws, name, strict=strict, agent=agent, origin=origin, resume=resume, direct=direct,
-                            force_open=force_open, on_warning=on_warning, background=True)
+                            force_open=force_open, on_warning=on_warning, background=True, cancel=cancel)
     engine = _engine(ws, name, strict=strict, agent=agent, origin=origin, resume=resume, cancel=cancel,
                      direct=direct, force_open=force_open, on_event=on_event, on_warning=on_warning)
     run_id = engine.prepare()
