@@ -1,6 +1,7 @@
 """SSE fan-out benchmark: N clients on /v1/events/stream while a writer appends R events/s.
 
     python bench/bench_sse.py [--clients 100] [--rate 1000] [--seconds 5]
+    python bench/bench_sse.py --idle [--clients 50] [--seconds 10]   # connected, no events
 
 Runs `tt serve` as its own process (so its CPU is measured alone), a writer process appending
 events in small transactions (recording each event's commit time), and N raw-socket SSE clients
@@ -115,6 +116,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--idle", action="store_true", help="no writer: the server's CPU with clients connected")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="tutti-bench-sse-"))
@@ -137,6 +139,9 @@ def main() -> int:
         state: dict = {}
 
         def start_writer() -> None:
+            if args.idle:
+                state["cpu0"], state["t0"] = cpu_seconds(server.pid), time.monotonic()
+                return
             start_at = time.time() + 0.5
             state["cpu0"], state["t0"] = cpu_seconds(server.pid), time.monotonic()
             proc = mp.get_context("spawn").Process(
@@ -147,6 +152,10 @@ def main() -> int:
         results = asyncio.run(run_clients(port, args.clients, start_writer, args.seconds + 0.5))
         cpu = cpu_seconds(server.pid) - state["cpu0"]
         wall = time.monotonic() - state["t0"]
+        if args.idle:
+            print(f"idle: {args.clients} clients connected, no events: server CPU {cpu:.3f} s over {wall:.1f} s "
+                  f"wall = {100 * cpu / wall:.2f}% of one core")
+            return 0
         state["writer"].join(30)
         commits = {int(k): v for k, v in json.loads(commits_file.read_text()).items()}
     finally:

@@ -1,8 +1,11 @@
 """The live event stream: one shared store reader per workspace, fanned out to every client.
 
-`EventHub` runs a single background task per workspace that polls `read_events(last_seq)` every
-~50 ms and puts new events on each subscriber's bounded queue — a hundred clients cost one query
-per tick, not a hundred (the original re-read the whole events file per client per second).
+`EventHub` runs a single background task per workspace that reads `read_events(last_seq)` when a
+writer wakes it (`tutti.store.notify`: a commit with events wakes readers in this process
+directly and in other processes by datagram) and puts new events on each subscriber's bounded
+queue — a hundred clients cost one query per commit, not a hundred (the original re-read the
+whole events file per client per second). A slow poll (1 s) remains as a safety net; where
+wake-ups are unavailable it polls every ~50 ms as before.
 
 A client resumes from a cursor (`Last-Event-ID` or `?cursor=`): it subscribes FIRST, then reads the
 backlog after its cursor once, then drains its queue, skipping any seq it already sent. Events
@@ -42,7 +45,8 @@ class EventHub:
     """One poller per workspace; started by the first subscriber, stopped after the last leaves."""
 
     ws: Workspace
-    poll_secs: float = 0.05
+    poll_secs: float = 0.05  # only where wake-ups are unavailable
+    safety_poll_secs: float = 1.0  # with wake-ups: a net for anything that appends without them
     queue_size: int = 2000
     subscribers: set[Subscriber] = field(default_factory=set)
     last_seq: int = 0
@@ -70,11 +74,51 @@ class EventHub:
         self.subscribers.discard(sub)
 
     async def _poll(self) -> None:
-        while self.subscribers:
-            try:
-                events = await asyncio.to_thread(self.store.read_events, self.last_seq, limit=BATCH)
-            except (sqlite3.Error, StoreError):  # a busy database must not kill the stream; next tick
-                events = []
+        """Read new events whenever a writer wakes us (store.notify: directly from this
+        process, by datagram from others); poll only as a safety net — every `safety_poll_secs`,
+        or every `poll_secs` where wake-ups are unavailable."""
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+        listener, unlisten = self._listen(loop, woken)
+        interval = self.poll_secs if listener is None else self.safety_poll_secs
+        try:
+            while self.subscribers:
+                woken.clear()  # before the read: a commit after it sets it again
+                events = await self._read_new()
+                self._fan_out(events)
+                if len(events) < BATCH:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(woken.wait(), timeout=interval)
+        finally:
+            unlisten()
+            if listener is not None:
+                loop.remove_reader(listener.fileno())
+                listener.close()
+
+    def _listen(self, loop: asyncio.AbstractEventLoop, woken: asyncio.Event):
+        from tutti.store import notify
+
+        path = self.store.path
+        unlisten = notify.listen(path, lambda: loop.call_soon_threadsafe(woken.set))
+        try:
+            listener = notify.Listener(path)
+        except OSError:
+            return None, unlisten
+
+        def on_datagram() -> None:
+            listener.drain()
+            woken.set()
+
+        loop.add_reader(listener.fileno(), on_datagram)
+        return listener, unlisten
+
+    async def _read_new(self) -> list[Event]:
+        try:
+            return await asyncio.to_thread(self.store.read_events, self.last_seq, limit=BATCH)
+        except (sqlite3.Error, StoreError):  # a busy database must not kill the stream; next tick
+            return []
+
+    def _fan_out(self, events: list[Event]) -> None:
             for event in events:
                 self.last_seq = event.seq
                 for sub in list(self.subscribers):
@@ -89,8 +133,6 @@ class EventHub:
                         while not sub.queue.empty():
                             sub.queue.get_nowait()
                         sub.queue.put_nowait(None)
-            if len(events) < BATCH:
-                await asyncio.sleep(self.poll_secs)
 
     async def close(self) -> None:
         if self._task is not None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tutti.errors import StoreError
+from tutti.store import notify
 from tutti.store.migrations import MIGRATIONS
 
 DB_FILENAME = "tutti.db"
@@ -61,6 +62,7 @@ class Store:
         self.path = path
         self.workspace = workspace
         self._lock = threading.RLock()
+        self._appended = False  # the open transaction appended events (wake readers on commit)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(
@@ -125,16 +127,22 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (BEGIN IMMEDIATE). Everything inside commits or nothing does."""
+        """A write transaction (BEGIN IMMEDIATE). Everything inside commits or nothing does.
+        When it appended events, readers are woken right after the commit (store.notify)."""
         with self._lock, _mapped(self.path):
             self._conn.execute("BEGIN IMMEDIATE")
+            self._appended = False
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
             except BaseException:
+                self._appended = False
                 if self._conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
                     self._conn.execute("ROLLBACK")
                 raise
+            appended, self._appended = self._appended, False
+        if appended:
+            notify.wake(self.path)
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         with self._lock, _mapped(self.path):
@@ -166,9 +174,14 @@ class Store:
         )
         if conn is not None:
             seq = conn.execute(sql, params).lastrowid
+            if conn.in_transaction:
+                self._appended = True  # woken by transaction() after its commit
+            else:
+                notify.wake(self.path)  # an autocommit insert: already committed
         else:
             with self.transaction() as c:
                 seq = c.execute(sql, params).lastrowid
+                self._appended = True
         return Event(seq, ts, kind, self.workspace, agent, run_id, step, correlation_id or run_id, data or {})
 
     def read_events(
