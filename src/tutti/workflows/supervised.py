@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 SUPERVISOR = Path(stepsup.__file__)
 POLL_SECS = 0.2
+STUCK_SECS = 2.0
 _schema_ready: set[str] = set()
 
 
@@ -98,6 +99,7 @@ def wait(store: Store, key: TryKey, cancel: threading.Event, child: Any = None) 
 
 def _wait(store: Store, key: TryKey, cancel: threading.Event, child: Any, exited: _ExitWaiter) -> dict[str, Any]:
     signalled = False
+    stuck_since: float | None = None
     while True:
         exited(0.25)
         r = row(store, key)
@@ -118,8 +120,29 @@ def _wait(store: Store, key: TryKey, cancel: threading.Event, child: Any, exited
         if cancel.is_set() and not signalled and r["state"] == "running" and supervisor_alive(r):
             os.kill(r["sup_pid"], signal.SIGTERM)
             signalled = True
+        stuck_since = _check_recordable(store, r, stuck_since)
         if child is None:
             cancel.wait(POLL_SECS) if not cancel.is_set() else time.sleep(POLL_SECS)
+
+
+def _check_recordable(store: Store, r: dict[str, Any], stuck_since: float | None) -> float | None:
+    """The command is over but its supervisor has not recorded the outcome for a while: on a full
+    disk it keeps retrying (and records it once space is freed; a resume adopts it) — say so now
+    instead of waiting silently."""
+    import shutil
+
+    from tutti.store.db import disk_error
+
+    pid = r.get("child_pid")
+    if r["state"] != "running" or not pid or (proctree.running(pid) and proctree.start_ticks(pid) == r.get("child_start")):
+        return None
+    now = time.monotonic()
+    if stuck_since is None:
+        return now
+    if now - stuck_since > STUCK_SECS and shutil.disk_usage(store.path.parent).free < 64 << 10:
+        raise disk_error(store.path, OSError("database or disk is full: the step's command finished, its outcome "
+                                             "is kept by its supervisor until space is freed"))
+    return stuck_since
 
 
 class _ExitWaiter:
