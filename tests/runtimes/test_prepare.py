@@ -152,3 +152,21 @@ def test_gemini_telemetry_log_is_rotated_at_launch_once_it_is_large(ws, monkeypa
     env = prepare_runtime_env(ws, "a", "gemini-cli", {})
     assert env["GEMINI_TELEMETRY_OUTFILE"] == str(log) and env["GEMINI_TELEMETRY_TARGET"] == "local"
     assert not log.exists() and log.with_name(log.name + ".1").read_text() == "x" * 11
+
+
+def test_codex_provider_tuning_set_beforehand_survives(ws, profile):
+    path = agent_home(ws, "a") / ".codex" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('[model_providers.tutti]\nstream_idle_timeout_ms = 15000\nbase_url = "http://old"\n')
+    prepare_runtime_env(ws, "a", "codex", {}, profile=profile, process_env=PENV)
+    entry = tomllib.loads(path.read_text())["model_providers"]["tutti"]
+    assert entry["stream_idle_timeout_ms"] == 15000  # the harness's (or user's) tuning is kept
+    assert entry["base_url"] == "http://127.0.0.1:5555" and entry["wire_api"] == "responses"
+
+
+def test_claude_gives_up_retrying_after_three_attempts_unless_the_agent_says_otherwise(ws, profile):
+    env = prepare_runtime_env(ws, "a", "claude-code", {}, profile=profile, process_env=PENV)
+    assert env["CLAUDE_CODE_MAX_RETRIES"] == "3"
+    env = prepare_runtime_env(ws, "a", "claude-code", {"CLAUDE_CODE_MAX_RETRIES": "10"}, profile=profile,
+                              process_env=PENV)
+    assert env["CLAUDE_CODE_MAX_RETRIES"] == "10"
