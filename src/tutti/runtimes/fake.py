@@ -17,6 +17,12 @@ from tutti.runtimes.base import Detection, LaunchContext, LaunchSpec
 
 LOOKS = ("claude", "codex", "gemini", "aider")
 LOOK_ENV = "TUTTI_FAKE_LOOK"
+STATE_FILE_ENV = "TUTTI_FAKE_STATE_FILE"  # [agent.env] TUTTI_FAKE_STATE_FILE = "1"
+
+
+def state_dir(workspace_state_dir, agent: str):
+    """Where a fake agent with a state file writes it (read back by runtimes.signals)."""
+    return workspace_state_dir / "fake-agent" / agent / "sessions"
 _MARK = re.compile(r"\bfake:(claude|codex|gemini|aider)\b")
 
 
@@ -51,6 +57,8 @@ class FakeAdapter:
         look = ctx.env.get(LOOK_ENV) or self.chosen_look
         argv = [sys.executable, "-m", "tutti.testing.fake_agent"] + (["--look", look] if look else [])
         spec = LaunchSpec(argv=argv, env=dict(ctx.env))
+        if ctx.env.get(STATE_FILE_ENV):  # opt-in: a Claude-style state file (structured turn signal)
+            spec.env["TUTTI_FAKE_STATE_DIR"] = str(state_dir(ctx.state_dir, ctx.agent))
         if ctx.mode == "unattended" and ctx.policy == "bypass":
             argv += ["--permission-mode", "bypass"]
             spec.enforcement = "bypass"

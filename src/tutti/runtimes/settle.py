@@ -21,6 +21,7 @@ from tutti.sessions.control import ControlClient
 from tutti.sessions.screen import body
 from tutti.sessions.tmux import TmuxBackend
 
+STRUCTURED = frozenset({"state_file", "rollout"})  # Detection.source of runtimes' own turn records
 ENDING = {
     AgentState.AUTH_FAILED: "auth_failed", AgentState.RATE_LIMITED: "rate_limited",
     AgentState.PROVIDER_DOWN: "provider_down", AgentState.WAITING: "waiting", AgentState.STOPPED: "stopped",
@@ -96,6 +97,7 @@ class _Progress:
     activity: bool = False
     idle_since: float | None = None
     idle_body: str | None = None
+    structured_busy: bool = False  # the runtime itself said "working" during this wait
 
     def judge(self, det: Detection, screen: str, now: float) -> SettleResult | None:
         if det.state in ENDING:
@@ -103,6 +105,15 @@ class _Progress:
         if det.state is AgentState.WORKING:
             self.activity = True
             self.idle_since = None
+            self.structured_busy = self.structured_busy or det.source in STRUCTURED
+        elif det.state is AgentState.IDLE and self.structured_busy and det.source in STRUCTURED:
+            # The runtime's own record says the turn it started in this wait has ended (a
+            # state file, a rollout's task_complete): exact, so no stability window. A
+            # structured idle *before* any structured busy could be the previous turn's, so
+            # that case, and screens alone, still need the idle-and-stable window below.
+            res = _result("completed", det, screen, self.started, self.activity)
+            res.source = "runtime_signal"
+            return res
         elif det.state is AgentState.IDLE:
             current_body = body(screen)
             if not self.activity and self.base_body is not None and current_body != self.base_body:
@@ -122,6 +133,8 @@ class _Progress:
 
     def next_wait(self, now: float) -> float:
         """Sleep until output arrives, the pane settles, or the idle timer could fire."""
+        if self.structured_busy:
+            return 0.1  # a state file changes without screen output: look often
         if self.idle_since is None:
             return 1.0
         return min(1.0, max(0.05, self.idle_since + self.idle_stable_secs - now))

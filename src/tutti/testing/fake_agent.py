@@ -399,9 +399,41 @@ def _poke(fd: int) -> None:
         pass
 
 
+class StateFile:
+    """Claude Code's live state file, imitated (`<dir>/<pid>.json`, status idle|busy|waiting),
+    when `TUTTI_FAKE_STATE_DIR` is set: the structured "turn ended" signal readers prefer to the
+    screen. Written after the screen is drawn, so `idle` never precedes the visible answer."""
+
+    STATUS = {"idle": "idle", "working": "busy", "waiting": "waiting"}
+
+    def __init__(self, folder: Path, cwd: Path) -> None:
+        from tutti import proctree
+
+        self.path = folder / f"{os.getpid()}.json"
+        self.base = {"pid": os.getpid(), "sessionId": f"fake-{os.getpid()}", "cwd": str(cwd),
+                     "procStart": proctree.start_ticks(os.getpid())}
+        self.status: str | None = None
+
+    def update(self, state: str) -> None:
+        status = self.STATUS.get(state, "idle")
+        if status == self.status:
+            return
+        import json
+
+        from tutti.fsutil import write_text_atomic
+
+        data = {**self.base, "status": status, "statusUpdatedAt": int(time.time() * 1000)}
+        if status == "waiting":
+            data["waitingFor"] = "permission prompt"
+        write_text_atomic(self.path, json.dumps(data), durable=False)
+        self.status = status
+
+
 def run(agent: Agent, fd_in: int = 0, fd_out: int = 1, initial_prompt: str | None = None) -> int:
     parser = InputParser(agent)
     wake = _wake_on_resize()
+    folder = os.environ.get("TUTTI_FAKE_STATE_DIR")
+    state_file = StateFile(Path(folder), agent.cwd) if folder else None
     with Terminal(fd_in, fd_out) as term:
         term.write("\x1b[2J")
         if initial_prompt:
@@ -415,6 +447,8 @@ def run(agent: Agent, fd_in: int = 0, fd_out: int = 1, initial_prompt: str | Non
             if lines != last:
                 term.draw(lines, rows, last)
                 last = lines
+            if state_file is not None:
+                state_file.update(agent.view(cols).state)
             if agent.exit_code is not None:
                 break
             if eof:

@@ -42,10 +42,12 @@ class SignalSources:
     claude_config_dir: Path | None = None
     codex_home: Path | None = None
     gemini_telemetry: Path | None = None
+    fake_state_dir: Path | None = None  # the fake agent's Claude-style state files (opt-in)
 
 
 def sources_for(ws: Workspace, agent: str, env: dict[str, str] | None = None) -> SignalSources:
     """Mirrors `runtimes.prepare`: the agent's isolated home, or the user's with share_home."""
+    from tutti.runtimes.fake import state_dir as fake_state_dir
     from tutti.runtimes.prepare import agent_home, gemini_telemetry_file
 
     cfg = ws.config.agent(agent)
@@ -62,6 +64,7 @@ def sources_for(ws: Workspace, agent: str, env: dict[str, str] | None = None) ->
         if shared else home / ".claude",
         codex_home=(Path(env.get("CODEX_HOME") or user_home / ".codex")) if shared else home / ".codex",
         gemini_telemetry=gemini_telemetry_file(home),
+        fake_state_dir=fake_state_dir(ws.state_dir, agent) if runtime == "fake" else None,
     )
 
 
@@ -84,6 +87,12 @@ def read_structured(sources: SignalSources, *, pane_pid: int | None,
             if failed is not None:
                 return failed
         return st.to_detection()
+    if sources.runtime == "fake" and sources.fake_state_dir is not None and pane_pid is not None:
+        from tutti.runtimes.signals.claude_state import find_session_state
+
+        st = find_session_state(sources.fake_state_dir, pane_pid, hint=memo.get("fake_pid"))
+        memo["fake_pid"] = st.pid if st else None
+        return st.to_detection() if st else None
     if sources.runtime == "codex" and sources.codex_home:
         import time
 
