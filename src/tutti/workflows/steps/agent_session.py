@@ -88,21 +88,24 @@ class Delivery:
     sent_at: float
 
 
-def deliver(ctx: StepContext, agent: str, text: str, on_pasted=None) -> Delivery:
+def deliver(ctx: StepContext, agent: str, text: str, on_pasted=None, on_paste=None) -> Delivery:
     """Paste `text` as one bracketed paste and press Enter once. Refuses a `waiting` agent: the
-    prompt would answer its dialog by accident. `on_pasted(baseline)` runs between paste and
-    Enter (crash safety records the turn marker there: `workflows/steps/delivery.py`)."""
+    prompt would answer its dialog by accident. Crash safety (`workflows/steps/delivery.py`)
+    records the screen in `on_paste(screen)` just before the paste and the turn marker in
+    `on_pasted(baseline)` between paste and Enter."""
     from tutti.runtimes.base import AgentState
     from tutti.runtimes.observe import classify_pane
 
     b, ad = backend(), adapter(ctx, agent)
     session = ctx.workspace.session_name(agent)
-    det, _ = classify_pane(b, session, ad)
+    det, screen = classify_pane(b, session, ad)
     if det.state is AgentState.STOPPED:
         raise AgentNotRunning(f"agent '{agent}' is not running", hint=f"tt up {agent}")
     if det.state is AgentState.WAITING:
         raise SessionError(f"agent '{agent}' is waiting for an answer ({det.detail or ', '.join(det.evidence[:2])})",
                            hint=f"answer it with `tt attach {agent}`, then resume the run")
+    if on_paste is not None:
+        on_paste(screen)
     b.send_text(session, text, submit=False)
     baseline = b.capture(session)
     if on_pasted is not None:

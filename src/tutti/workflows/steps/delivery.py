@@ -4,15 +4,17 @@ A prompt is typed into an agent exactly once per step, whatever crashes in betwe
 intent row (`steps.intent`, key `delivery` — or `reask` for the one `output_json` re-ask) moves
 through three states, each committed before the next action:
 
-* `sending`   — about to paste; `at` is the wall time.
+* `sending`   — about to paste; `before` is the screen just before the paste.
 * `pasted`    — the text is in the agent's input box; `baseline` is the screen right then (the
                 turn marker: the agent's answer is whatever changes the screen after it).
 * `delivered` — Enter was pressed and `agent.prompt_sent` recorded.
 
+Enter is pressed only after `pasted` is committed, so a `sending` prompt was never submitted.
 On `tt run --resume` (`resolve`): `delivered` re-attaches to that turn (waits for it to finish,
 or finds it finished); `pasted` presses Enter only if the screen still shows the unsent paste,
-else the prompt went in; `sending` sends only if the text is nowhere on the agent's screen.
-A delivered prompt is never sent again; an undelivered one is sent once.
+else the prompt went in; `sending` presses Enter if the screen changed since `before` (the paste
+landed in the input box), else sends. A delivered prompt is never sent again; an undelivered one
+is sent once.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ if TYPE_CHECKING:
     from tutti.workflows.steps import StepContext
 
 KEYS = ("delivery", "reask")
-SCREEN_PROBE_CHARS = 60
 
 
 def record(ctx: StepContext, step: ResolvedStep, key: str, state: str, **facts: Any) -> dict[str, Any]:
@@ -54,15 +55,6 @@ def _sent_event_since(ctx: StepContext, agent: str, since: str) -> bool:
     return bool(rows)
 
 
-def _normal(text: str) -> str:
-    return " ".join(text.split())
-
-
-def text_on_screen(screen: str, text: str) -> bool:
-    probe = _normal(text)[:SCREEN_PROBE_CHARS]
-    return bool(probe) and probe in _normal(screen)
-
-
 @dataclass
 class Resolution:
     """What a resumed step does about a prompt recorded before the crash."""
@@ -81,12 +73,22 @@ def resolve(ctx: StepContext, agent: str, entry: dict[str, Any] | None, screen: 
         return Resolution("reattach", baseline)
     if not running or screen is None:
         return Resolution("send")  # nothing was submitted, and the session holding the paste is gone
-    if state == "pasted":
-        from tutti.sessions.screen import body
+    from tutti.sessions.screen import body
 
+    if state == "pasted":
         if baseline is not None and body(screen) == body(baseline):
             return Resolution("submit", baseline)  # the paste sits unsent in the input box
         return Resolution("reattach", baseline)
-    if text_on_screen(screen, entry.get("text_probe", "")):
-        return Resolution("reattach", None)  # pasted moments before the crash; no turn marker
+    before = entry.get("before")
+    if before is not None and _whole(screen) != _whole(before):
+        # Never submitted (Enter follows `pasted`), but the paste is there: the input box is part
+        # of what changed, so compare the whole screen (`body` leaves the footer out).
+        return Resolution("submit", screen)
     return Resolution("send")
+
+
+def _whole(screen: str) -> str:
+    """The whole screen, digits masked (clocks and counters are not a paste)."""
+    import re
+
+    return "\n".join(re.sub(r"\d", "#", line).rstrip() for line in screen.split("\n") if line.strip())

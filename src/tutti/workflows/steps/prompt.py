@@ -311,9 +311,12 @@ def _send_once(ctx: StepContext, step: ResolvedStep, text: str, output_json: Pat
         output_json.unlink(missing_ok=True)  # a stale file must never short-circuit the wait
     before = snapshot(pattern) if pattern is not None else {}
     frozen = {name: [st.mtime_ns, st.size] for name, st in before.items()}
-    delivery_record.record(ctx, step, "delivery", "sending", text_probe=text[:200], artifacts=frozen)
-    delivery = sessions.deliver(ctx, agent, text, on_pasted=lambda baseline: delivery_record.record(
-        ctx, step, "delivery", "pasted", baseline=baseline, artifacts=frozen))
+    delivery = sessions.deliver(
+        ctx, agent, text,
+        on_paste=lambda screen: delivery_record.record(ctx, step, "delivery", "sending", before=screen,
+                                                       artifacts=frozen),
+        on_pasted=lambda baseline: delivery_record.record(ctx, step, "delivery", "pasted", baseline=baseline,
+                                                          artifacts=frozen))
     delivery_record.record(ctx, step, "delivery", "delivered", baseline=delivery.baseline, artifacts=frozen)
     return delivery, before
 
