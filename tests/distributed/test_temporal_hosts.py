@@ -256,3 +256,20 @@ def test_api_start_run_returns_the_run_id_at_once(cluster_factory):
     run_id, first, last = json.loads(res.stdout.splitlines()[-1])
     assert first == "running" and last == "succeeded"
     _temporal_agrees(c, {run_id: "COMPLETED"})
+
+
+def test_resume_of_a_failed_run_is_the_next_execution_of_its_workflow(cluster_factory):
+    c = cluster_factory()
+    res = c.tt("run", "flaky", "--json")
+    assert res.returncode != 0
+    first = json.loads(res.stdout)
+    assert first["status"] == "failed" and first["failed_steps"] == [3]
+    run_id = first["run_id"]
+    res = c.tt("run", "--resume", run_id, "--json")  # step 3 on h1 now passes (its marker exists there)
+    assert res.returncode == 0, res.stdout + res.stderr
+    again = json.loads(res.stdout)
+    assert again["run_id"] == run_id and again["status"] == "succeeded" and again["resumed"] is True
+    assert (c.tmp / "h2" / "repo" / "ran.txt").read_text() == "on-h2\n"  # done steps were not replayed
+    shown = json.loads(c.tt("runs", "show", run_id, "--json").stdout)
+    assert [s["attempt"] for s in shown["steps"]] == [1, 1, 2, 1] and shown["resumes"] == 1
+    _temporal_agrees(c, {run_id: "COMPLETED"})  # the same workflow id: its latest execution

@@ -188,6 +188,8 @@ class ControlActivities:
             engine.started_at = engine.recorder.started_at = state.started_at
             engine.done = {i: p.outcome for i, p in state.steps.items() if p.outcome is not None and p.status != "running"}
             engine.recorder.record([(plan.step(i), o) for i, o in engine.done.items()])
+            if state.params.get("resumes"):
+                engine.resume = state  # only read for RunResult.resumed from here on
             if inp.get("cancelled"):
                 engine.cancel.set()
             try:
