@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tutti.errors import ConfigError, TuttiError
+from tutti.errors import ConfigError, TuttiError, UsageError
 
 if TYPE_CHECKING:
     from tutti.workspace import Workspace
@@ -21,6 +21,9 @@ def serve_host(ws: Workspace, *, name: str | None, control: bool, on_ready: Call
     if ws.config.engine.kind != "temporal":
         raise ConfigError(f"tt host needs [engine] kind = \"temporal\" in {ws.config_path}",
                           hint='add [engine] kind = "temporal" and address = "HOST:7233"')
+    if not name and not control:
+        raise UsageError("tt host needs --name HOST (this host's queue) and/or --control",
+                         hint="tt host --name build-2   (agents with host = \"build-2\" run here)")
     require_sdk()
     queues = ([host_queue(ws.config, name)] if name else []) + ([control_queue(ws.config)] if control else [])
 
