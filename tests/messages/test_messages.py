@@ -62,6 +62,8 @@ def test_api_action_posts(ws):
         assert posted["recipient"] == "builder" and posted["sender"] == "user"
         bad = httpx.post(f"{url}/v1/actions/message", json={"to": "ghost", "text": "x"}, timeout=30)
         assert bad.status_code == 404
+        listed = httpx.get(f"{url}/v1/messages", params={"agent": "builder"}, timeout=30).json()["data"]
+        assert [m["body"] for m in listed] == ["from the API"] and listed[0]["workspace"] == ws.name
     assert messages.get(ws, posted["msg_id"]).body == "from the API"
 
 

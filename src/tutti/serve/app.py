@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tutti import __version__
 from tutti.errors import TuttiError, UsageError
-from tutti.serve import actions, auth, insights, reads, webhooks
+from tutti.serve import actions, auth, insights, messages_api, reads, webhooks
 from tutti.serve.context import ServeContext
 from tutti.serve.envelope import ApiError, error_response, from_tutti_error, ok
 
@@ -70,6 +70,7 @@ def create_app(workspaces: list[Workspace], *, token: str | None, dashboard: boo
     _error_handlers(app)
     app.include_router(reads.router)
     app.include_router(insights.router)
+    app.include_router(messages_api.router)
     app.include_router(actions.router)
     app.include_router(webhooks.router)
     _stream_route(app)
