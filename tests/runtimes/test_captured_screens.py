@@ -38,3 +38,28 @@ def test_captures_cover_every_cli_failure_and_turn_position():
     want = {(c, f"{f}_{pos}") for c in CLIS for f in FAILURES for pos in POSITIONS}
     missing = sorted(want - have)
     assert not missing, f"not captured yet: {missing}"
+
+
+# An error followed by a "cancelled" notice (the user or the CLI gave up on the turn) is still
+# the turn's failure: the notice does not make the agent healthy.
+CANCELLED = {
+    "claude-code": ("auth_401_first", "Not logged in", "  ⎿  Interrupted · What should Claude do instead?"),
+    "codex": ("auth_401_first", "Unexpected status 401",
+              "■ Conversation interrupted - tell the model what to do differently."),
+    "aider": ("server_error_500_first", "InternalServerError", "^C KeyboardInterrupt"),
+}
+
+
+@pytest.mark.parametrize("cli", sorted(CANCELLED))
+def test_error_followed_by_a_cancelled_notice_is_still_the_failure(cli):
+    from tutti.runtimes.registry import get_adapter
+
+    stem, error_words, notice = CANCELLED[cli]
+    screen = CAPTURED / cli / f"{stem}.txt"
+    if not screen.is_file():
+        pytest.skip(f"{cli}/{stem} not captured")
+    lines = screen.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, ln in enumerate(lines) if error_words in ln)
+    lines.insert(at + 2, notice)
+    det = get_adapter(cli).classify("\n".join(lines))
+    assert det.state.value == _meta(screen)["expected"], (det.state, det.evidence)
