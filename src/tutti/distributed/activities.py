@@ -61,12 +61,19 @@ class ControlActivities:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.plans = PlanCache(ws)
-        self._lock = threading.Lock()  # one wave/batch of one run at a time in this process
+        self._locks: dict[str, threading.Lock] = {}  # one control call per run at a time (per run:
+        self._guard = threading.Lock()  # a run's long finish — hooks — never stalls other runs)
+
+    def _lock(self, run_id: str) -> threading.Lock:
+        with self._guard:
+            if len(self._locks) > 1024:
+                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+            return self._locks.setdefault(run_id, threading.Lock())
 
     def begin_wave(self, inp: dict[str, Any]) -> dict[str, Any]:
         from tutti.workflows.checkpoints import RunRecorder, load_run_state
 
-        with self._lock:
+        with self._lock(inp["run_id"]):
             state = load_run_state(self.ws, inp["run_id"])
             plan = run_plan(self.plans, state)
             token, out, started = inp["token"], {}, []
@@ -108,7 +115,7 @@ class ControlActivities:
         from tutti.distributed.spine import ingest
         from tutti.workflows.checkpoints import RunRecorder, load_run_state
 
-        with self._lock:
+        with self._lock(inp["run_id"]):
             store = self.ws.store
             with store.transaction() as conn:
                 for item in inp["batch"]:
@@ -147,7 +154,7 @@ class ControlActivities:
         from tutti.workflows.plan import resolve_plan
         from tutti.workflows.steps import DONE_STATUSES
 
-        with self._lock:
+        with self._lock(inp["run_id"]):
             parent = load_run_state(self.ws, inp["run_id"])
             step = run_plan(self.plans, parent).step(inp["index"])
             name, child_id = step.config.workflow, inp["intent"]["child_run_id"]
@@ -176,7 +183,7 @@ class ControlActivities:
         from tutti.workflows.checkpoints import load_run_state
         from tutti.workflows.engine import Engine
 
-        with self._lock:
+        with self._lock(inp["run_id"]):
             self._ingest(inp.get("forwarded") or [])
             state = load_run_state(self.ws, inp["run_id"])
             if state.status != "running":  # finished already (a retried call): the stored result
