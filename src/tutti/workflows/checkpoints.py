@@ -117,20 +117,21 @@ class MirrorWriter:
     DONE_DELAY = 0.01  # outcome records are batched: one wake-up of the writer per ~10 ms
 
     def __init__(self) -> None:
-        self._pending: dict[Path, tuple[float, str]] = {}
+        self._pending: dict[Path, tuple[float, Any]] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
         self._wake_at = 0.0  # when the writer's current wait ends (0: it is not waiting)
 
     def put(self, path: Path, data: Any, *, delay: float = 0.0) -> None:
-        text = _dumps(data) + "\n"
+        """Queue `data` (a fresh dict the caller no longer changes) for `path`; it is encoded
+        by the writer — a superseded record never is."""
         with self._cond:
             if self._closed:
-                write_text_atomic(path, text, durable=False)
+                _write_quietly(path, data)
                 return
             due = time.monotonic() + delay
-            self._pending[path] = (due, text)
+            self._pending[path] = (due, data)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="tutti-mirrors", daemon=True)
                 self._thread.start()
@@ -149,12 +150,12 @@ class MirrorWriter:
                     due = self._take_due()
                 if not due and self._closed:
                     return
-            for path, text in due:
-                _write_quietly(path, text)
+            for path, data in due:
+                _write_quietly(path, data)
 
-    def _take_due(self) -> list[tuple[Path, str]]:
+    def _take_due(self) -> list[tuple[Path, Any]]:
         now = time.monotonic()
-        due = [(p, text) for p, (t, text) in self._pending.items() if t <= now or self._closed]
+        due = [(p, data) for p, (t, data) in self._pending.items() if t <= now or self._closed]
         for p, _ in due:
             del self._pending[p]
         return due
@@ -169,10 +170,10 @@ class MirrorWriter:
             thread.join()
 
 
-def _write_quietly(path: Path, text: str) -> None:
+def _write_quietly(path: Path, data: Any) -> None:
     try:
-        write_text_atomic(path, text, durable=False)
-    except OSError:  # a mirror that cannot be written must not stop the run; the store has it
+        write_text_atomic(path, _dumps(data) + "\n", durable=False)
+    except (OSError, ValueError, TypeError, RuntimeError):  # e.g. a dict changed while encoding  # a mirror that cannot be written must not stop the run; the store has it
         pass
 
 
@@ -305,11 +306,11 @@ class RunRecorder:
                       outcome: StepOutcome | None, *, completed_at: str | None = None) -> None:
         record: dict[str, Any] = {"run_id": self.run_id, "workflow_name": self.plan.workflow,
                                   "step_index": step.index, "step_id": step.key, "step_type": step.type,
-                                  "planned_at": planned_at, "intent": intent, "attempt": attempt}
+                                  "planned_at": planned_at, "intent": dict(intent), "attempt": attempt}
         if outcome is not None:
             record["outcome"] = {"completed_at": completed_at or now_iso(), "status": outcome.status, "success": outcome.ok,
                                  "exit_code": outcome.exit_code, "timed_out": outcome.timed_out,
-                                 "message": outcome.message, "side_effects": outcome.side_effects}
+                                 "message": outcome.message, "side_effects": dict(outcome.side_effects)}
         self.mirrors.put(intent_path(self.ws, self.run_id, step.key), record,
                          delay=MirrorWriter.START_DELAY if outcome is None else MirrorWriter.DONE_DELAY)
 
