@@ -28,3 +28,13 @@ def cluster_factory(git_repo, tmp_path):
     yield make
     for c in made:
         c.stop()
+
+
+@pytest.fixture(autouse=True)
+def _sdk_stays_out_of_pytest():
+    """Every Temporal client and worker runs in a subprocess (temporalio/sdk-python#300)."""
+    import sys
+
+    yield
+    assert not any(m == "temporalio" or m.startswith("temporalio.") for m in sys.modules), \
+        "the Temporal SDK was imported into the pytest process"
