@@ -75,10 +75,17 @@ def test_state_change_shows_within_half_a_second(watched):
     event = ws.store.read_events(0, kinds=["agent.working"], agent="a")[-1]
     # The screen was read by polling capture-pane, so `seen` is an upper bound of when it showed.
     assert seen - _ts(event.ts) < 2.0, "generous bound for a loaded machine; the trace has the real figure"
-    traced = [json.loads(x) for x in pane.trace.read_text().splitlines()]
-    drawn = next(t for t in traced if t["seq"] == event.seq)
-    assert _ts(drawn["shown_ts"]) - _ts(drawn["event_ts"]) < 0.5
-    assert "write the report" in pane.row("a")  # the current task column
+    def traced():  # the trace line is appended just after the frame is drawn
+        lines = pane.trace.read_text().splitlines() if pane.trace.exists() else []
+        return next((t for t in map(json.loads, lines) if t["seq"] == event.seq), None)
+
+    drawn = wait_until(traced, timeout=5, what="the frame's trace line")
+    drawn_after = _ts(drawn["shown_ts"]) - _ts(drawn["event_ts"])
+    print(f"state change: drawn {drawn_after * 1000:.0f} ms after its event; "
+          f"seen by capture-pane polling within {(seen - _ts(event.ts)) * 1000:.0f} ms")
+    assert drawn_after < 0.5
+    # the current task column (agent.prompt_sent is recorded once delivery is confirmed: maybe after `working`)
+    wait_until(lambda: "write the report" in pane.row("a"), timeout=10, what="task column")
     wait_until(lambda: "idle" in pane.row("a"), timeout=20, what="a idle again")
     wait_until(lambda: re.search(r"idle\s+\S+\s+\S+\s+[1-9]\d*\s", pane.row("a")), timeout=20,
                what="tokens today shown for a (from the fake agent's usage log)")
