@@ -84,7 +84,9 @@ def test_supervisor_delivers_when_idle_one_per_turn(fake_workspace, tt):
     first, second = _records(root, "b")
     assert first.startswith("[message #1 from a]") and "first note" in first
     assert "second note" in second and "tt msg send a --reply-to 2" in second
-    delivered = ws.store.read_events(0, kinds=["message.delivered"])
+    # recorded once the agent acknowledged the prompt, so it may trail the prompt's arrival
+    delivered = wait_until(lambda: (lambda ev: ev if len(ev) == 2 else None)(
+        ws.store.read_events(0, kinds=["message.delivered"])), timeout=30, what="two message.delivered events")
     assert [e.data["msg_id"] for e in delivered] == [1, 2]
     # one message per idle turn: b went idle (again) between the two deliveries
     idle_between = ws.store.read_events(delivered[0].seq, kinds=["agent.idle"], agent="b")
