@@ -48,6 +48,8 @@ COMMANDS: dict[str, str] = {
     "intake": "tutti.cli.intake_cmd:intake",
     "host": "tutti.cli.host_cmd:host",
     "telemetry": "tutti.cli.telemetry_cmd:telemetry",
+    "profiles": "tutti.cli.profiles_cmd:profiles",
+    "health": "tutti.cli.profiles_cmd:health",
     "watch": "tutti.cli.watch_cmd:watch",
     "msg": "tutti.cli.msg_cmd:msg",
 }
@@ -88,6 +90,8 @@ SUMMARIES: dict[str, str] = {
     "intake": "Open work items across [[intake]] sources, and their claims.",
     "host": "Serve this host's Temporal queue ([engine] kind = \"temporal\").",
     "telemetry": "Export traces and metrics over OTLP (status, export).",
+    "profiles": "Profiles: plan, reset day, concurrency in use, health, week usage.",
+    "health": "Provider health: auth failures, rate limits, error rate.",
     "watch": "Live terminal view of agents, runs, tokens and cost (keys: peek, attach, send ...).",
     "msg": "Agent-to-agent messages: send to an agent's inbox, list.",
 }
