@@ -403,7 +403,7 @@ async function uploadImage(e) {
     const data = await api("/v1/actions/upload", { workspace: ui.workspace, agent: ui.focus.agent,
       filename: file.name, data_base64: btoa(bin) });
     ui.focus.attachments = (ui.focus.attachments || []).concat([data.upload]);
-    box.append(el("span", { "data-testid": "focus-attachment", "data-path": data.upload.path }, `🖼 ${file.name} → ${data.upload.path}`));
+    box.append(el("span", { "data-testid": "focus-attachment", "data-path": data.upload.path }, `${file.name} → ${data.upload.path}`));
   } catch (err) { fail(`upload failed: ${err.message}`); }
 }
 
