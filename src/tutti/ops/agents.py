@@ -16,7 +16,7 @@ from tutti.errors import ConfigError, SessionError, TuttiError, UsageError
 from tutti.fsutil import append_jsonl
 from tutti.ops.resolve import all_workspaces, find_agent, load_global
 from tutti.runtimes.base import AgentState, LaunchContext
-from tutti.runtimes.observe import classify_pane
+from tutti.runtimes.observe import classify_pane, classify_snapshot
 from tutti.runtimes.registry import adapter_for
 from tutti.sessions import agent_state, memory, worktree
 from tutti.sessions.backend import SessionBackend, default_backend
@@ -417,11 +417,13 @@ def _agent_stop_hooks(ws: Workspace, agent: str) -> list[str]:
 
 
 # -- status / detect / peek ---------------------------------------------------------------------
-def agent_status(ws: Workspace, cfg: Agent, backend: SessionBackend) -> AgentStatus:
+def agent_status(ws: Workspace, cfg: Agent, backend: SessionBackend,
+                 snapshot: tuple[Any, str] | None = None) -> AgentStatus:
+    """`snapshot`: the (pane, screen) already read for this agent's session (see `status`)."""
     session = ws.session_name(cfg.name)
     runtime = ws.config.resolved_runtime(cfg)
     saved = agent_state.read_state(ws.state_dir, cfg.name) or {}
-    pane = backend.pane(session)
+    pane = snapshot[0] if snapshot is not None else backend.pane(session)
     common = {"workspace": ws.name, "agent": cfg.name, "runtime": runtime, "session": session,
               "workdir": saved.get("worktree_path") or (str(ws.root) if pane else None), "branch": saved.get("branch")}
     if pane is None:
@@ -432,7 +434,12 @@ def agent_status(ws: Workspace, cfg: Agent, backend: SessionBackend) -> AgentSta
     except TuttiError as exc:  # one misconfigured agent must not hide the others' status
         return AgentStatus(running=not pane.dead, state=AgentState.UNKNOWN.value, status="Unknown", confidence=0.0,
                            evidence=["adapter:error"], detail=exc.message, **common)
-    det, _screen = classify_pane(backend, session, adapter)
+    if snapshot is None:
+        det, _screen = classify_pane(backend, session, adapter)
+    else:
+        if hasattr(adapter, "know_pane_pid"):
+            adapter.know_pane_pid(pane.pid)  # structured signals: no tmux call for the pid
+        det = classify_snapshot(pane, snapshot[1], adapter)
     return AgentStatus(running=not pane.dead, state=det.state.value,
                        status=agent_state.status_string(det.state, det.detail), confidence=round(det.confidence, 3),
                        evidence=list(det.evidence), detail=det.detail, context_used_pct=det.context_used_pct, **common)
@@ -441,7 +448,12 @@ def agent_status(ws: Workspace, cfg: Agent, backend: SessionBackend) -> AgentSta
 def status(ws: Workspace, *, backend: SessionBackend | None = None) -> list[AgentStatus]:
     """Live classification of every agent (read-only: no events, no files written)."""
     backend = backend or default_backend()
-    rows = [agent_status(ws, cfg, backend) for cfg in ws.config.agents]
+    agents = list(ws.config.agents)
+    # Every session's pane and screen in two tmux calls instead of three per agent (the same
+    # classification: the same screens through the same adapters).
+    many = getattr(backend, "snapshots", None)
+    snaps = many([ws.session_name(cfg.name) for cfg in agents]) if many is not None else {}
+    rows = [agent_status(ws, cfg, backend, snaps.get(ws.session_name(cfg.name))) for cfg in agents]
     try:
         from tutti.ops.usage import usage_by_agent
 

@@ -191,6 +191,32 @@ class TmuxBackend:
             lines.pop()
         return _pane_info(session, parts), "\n".join(lines)
 
+    def snapshots(self, sessions: Sequence[str]) -> dict[str, tuple[PaneInfo | None, str]]:
+        """`snapshot` of many sessions in two tmux calls (`tt status`): one `list-panes -a`,
+        then one chain of `capture-pane`s for the live ones, separated by a unique marker.
+        tmux stops a chain at the first failing command, so if a session ended between the
+        two calls the live ones are read one at a time instead."""
+        panes = self.panes()
+        out: dict[str, tuple[PaneInfo | None, str]] = {s: (None, "") for s in sessions if s not in panes}
+        live = [s for s in sessions if s in panes]
+        if not live:
+            return out
+        marker = f"tutti-screen-end-{uuid.uuid4().hex}"
+        args: list[str] = []
+        for session in live:
+            args += ["capture-pane", "-p", "-J", "-t", pane_target(session), ";", "display-message", "-p", marker, ";"]
+        res = self._run(*args[:-1], check=False)
+        chunks = res.stdout.split(marker + "\n")
+        if not res.ok or len(chunks) != len(live) + 1:
+            out.update((s, self.snapshot(s)) for s in live)
+            return out
+        for session, chunk in zip(live, chunks):
+            lines = [line.rstrip() for line in chunk.split("\n")]
+            while lines and not lines[-1]:
+                lines.pop()
+            out[session] = (panes[session], "\n".join(lines))
+        return out
+
     def control_argv(self, session: str) -> list[str]:
         """argv of a control-mode client attached to `session` (for the watcher)."""
         return self.argv("-C", "attach-session", "-f", "ignore-size", "-t", session_target(session))

@@ -157,6 +157,10 @@ class StructuredAdapter:
         self._stuck_check = stuck_check
         self._memo: dict[str, Any] = {}
 
+    def know_pane_pid(self, pid: int | None) -> None:
+        """The pane pid as the caller already read it (`tt status` lists every pane at once)."""
+        self._pid = pid
+
     def pane_pid(self) -> int | None:
         from tutti import proctree
 
