@@ -55,8 +55,9 @@ def _claude_log(ws, agent: str, lines: list[tuple[datetime, int, int]]) -> None:
                                      "usage": {"input_tokens": inp, "output_tokens": out}}}) + "\n")
 
 
-def test_first_paint_without_javascript_shows_stations_task_and_context(browser, ws, shot):
-    ws.store.append_event("workflow.started", run_id="20260101-000000-abcd", data={"workflow": "check"})
+def test_first_paint_without_javascript_shows_stations_task_and_context(browser, ws, tt, shot):
+    assert tt("run", "check", cwd=ws.root).returncode == 0
+    (run_id,) = [r["run_id"] for r in ws.store.query("SELECT run_id FROM runs")]
     with serving([ws]) as url:
         context = browser.new_context(java_script_enabled=False, viewport={"width": 1400, "height": 900})
         page = context.new_page()
@@ -65,6 +66,8 @@ def test_first_paint_without_javascript_shows_stations_task_and_context(browser,
         assert page.get_attribute('[data-testid="station-builder"]', "data-color") == "working"
         assert "implement the parser" in page.text_content('[data-testid="station-task-builder"]')
         assert page.get_attribute('[data-testid="station-ctx-builder"]', "style").replace(" ", "") == "width:64%"
+        assert page.text_content(f'[data-testid="run-status-{run_id}"]') == "succeeded"
+        assert page.text_content(f'[data-testid="run-progress-{run_id}"]').startswith("2/2 steps")
         shot(page, "dashboard-first-paint-no-js")
         context.close()
 
