@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
 POLL_SECS = 2.0
+MIN_GAP_SECS = 0.1
 
 
 def deliver_once(ws: Workspace) -> int:
@@ -66,6 +67,9 @@ def supervise_inbox(ws: Workspace, stop: threading.Event, *, poll_secs: float = 
     fds = [wake_r] + ([listener.fileno()] if listener is not None else [])
     try:
         while not stop.is_set():
+            # Every commit in the workspace wakes us: under a burst of events look at most
+            # every MIN_GAP_SECS (one indexed query each time) rather than once per commit.
+            stop.wait(MIN_GAP_SECS)
             try:
                 deliver_once(ws)
             except Exception as exc:  # noqa: BLE001 — e.g. the store busy: say so, try again next wake-up
