@@ -9,7 +9,6 @@ the host comes back as the same one-line error.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ def hosted(ws: Workspace, agent: str) -> str | None:
 
 def call(ws: Workspace, host: str, op: str, args: dict[str, Any], timeout_secs: float = 60) -> Any:
     require_sdk()
+    import asyncio  # lazily: `tt status` imports this module for `hosted()` only
 
     async def go() -> Any:
         from datetime import timedelta
