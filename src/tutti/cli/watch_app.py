@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
 TICK_SECS = 1.0
+MIN_FRAME_SECS = 0.04
 
 
 class WatchApp:
@@ -60,13 +61,14 @@ class WatchApp:
                 self.live = live
                 while not self.quit:
                     now = time.monotonic()
-                    if self.dirty or now - last_tick >= TICK_SECS:
+                    # At most one frame per MIN_FRAME_SECS: a burst of events is drawn once.
+                    if (self.dirty and now - last_tick >= MIN_FRAME_SECS) or now - last_tick >= TICK_SECS:
                         self._draw(live, console)
                         last_tick = now
-                    wait = TICK_SECS - (time.monotonic() - last_tick)
+                    wait = (MIN_FRAME_SECS if self.dirty else TICK_SECS) - (time.monotonic() - last_tick)
                     if self.model.usage_due is not None:
                         wait = min(wait, self.model.usage_due - time.monotonic())
-                    ready, _, _ = select.select(fds, [], [], max(0.05, wait))
+                    ready, _, _ = select.select(fds, [], [], max(0.0, wait))
                     if wake_r in ready:
                         _drain_fd(wake_r)
                     if listener is not None and listener.fileno() in ready:
