@@ -164,7 +164,7 @@ class GithubGate:
 
 def _check_policy(ws: Workspace, command: str, agent: str | None) -> None:
     """Gate commands obey the permission policy like every workflow command."""
-    from tutti.ops.permissions import enforce_command
+    from tutti.policy.enforce import enforce_command
 
     enforce_command(ws, command, source="merge_gate", agent=agent)
 

@@ -24,7 +24,7 @@ def _driver(ws: Workspace, *, lanes: int | None, once: bool, first_lane: int, ma
         raise UsageError(f"--lanes must be at least 1, got {lanes}", hint="tt loop --lanes 3")
     options = LoopOptions(lanes=lanes, once=once, first_lane=first_lane, max_items=max_items,
                           cancel=cancel or threading.Event())
-    from tutti.ops.permissions import enforce_command
+    from tutti.policy.enforce import enforce_command
 
     # Verify commands obey the permission policy like every workflow command.
     return LoopDriver(ws, options, forge=forge_for(ws), on_result=on_result,
