@@ -48,7 +48,6 @@ def test_a_try_records_exit_code_output_tail_and_log(ws):
 def test_a_fenced_spawning_try_never_runs(ws):
     key = TryKey("r2", 1, 1, 1)
     with ws.store.transaction() as conn:
-        conn.execute(stepsup.SCHEMA)
         conn.execute("INSERT INTO step_attempts (run_id, step_index, attempt, try_no, state, created_at) "
                      "VALUES ('r2', 1, 1, 1, 'spawning', 'now')")
     assert supervised.settle_inflight(ws.store, "r2", 1, 1, threading.Event()) is None

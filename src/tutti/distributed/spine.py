@@ -18,9 +18,6 @@ if TYPE_CHECKING:
 
     from tutti.store import Store
 
-SEEN_TABLE = ("CREATE TABLE IF NOT EXISTS host_event_seen (host TEXT NOT NULL, host_seq INTEGER NOT NULL, "
-              "control_seq INTEGER, PRIMARY KEY (host, host_seq))")
-
 
 def host_events(store: Store, run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
     """The host's events of one run, in host order, as plain dicts (activity payload)."""
@@ -31,13 +28,8 @@ def host_events(store: Store, run_id: str, after_seq: int = 0) -> list[dict[str,
             for r in rows]
 
 
-def ensure_table(conn: sqlite3.Connection) -> None:
-    conn.execute(SEEN_TABLE)
-
-
 def ingest(store: Store, host: str, events: list[dict[str, Any]], conn: sqlite3.Connection) -> int:
     """Insert the events not seen before, inside the caller's transaction; returns how many."""
-    ensure_table(conn)
     added = 0
     for ev in sorted(events, key=lambda e: e["host_seq"]):
         cur = conn.execute("INSERT OR IGNORE INTO host_event_seen (host, host_seq) VALUES (?, ?)",

@@ -170,4 +170,39 @@ MIGRATIONS: list[str] = [
     CREATE INDEX messages_inbox ON messages(recipient, status);
     CREATE INDEX messages_pair ON messages(sender, recipient, created_at);
     """,
+    # 6: supervised command steps — one row per try of a step run under its own supervisor
+    # process (`workflows/stepsup.py`). Before this migration the table was created on first use,
+    # so a database may already hold it: IF NOT EXISTS keeps that database migrating cleanly.
+    """
+    CREATE TABLE IF NOT EXISTS step_attempts (
+        run_id TEXT NOT NULL,
+        step_index INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        try_no INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        sup_pid INTEGER,
+        sup_start INTEGER,
+        child_pid INTEGER,
+        child_start INTEGER,
+        exit_code INTEGER,
+        timed_out INTEGER NOT NULL DEFAULT 0,
+        cancelled INTEGER NOT NULL DEFAULT 0,
+        output_tail TEXT NOT NULL DEFAULT '',
+        log_path TEXT,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        PRIMARY KEY (run_id, step_index, attempt, try_no)
+    );
+    """,
+    # 7: distributed runs — the host events the control plane's spine has ingested, so a re-sent
+    # batch is ingested once. Created on first use before this migration (IF NOT EXISTS, as 6).
+    """
+    CREATE TABLE IF NOT EXISTS host_event_seen (
+        host TEXT NOT NULL,
+        host_seq INTEGER NOT NULL,
+        control_seq INTEGER,
+        PRIMARY KEY (host, host_seq)
+    );
+    """,
 ]

@@ -29,27 +29,6 @@ import sys
 import time
 from datetime import datetime, timezone
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS step_attempts (
-    run_id TEXT NOT NULL,
-    step_index INTEGER NOT NULL,
-    attempt INTEGER NOT NULL,
-    try_no INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    sup_pid INTEGER,
-    sup_start INTEGER,
-    child_pid INTEGER,
-    child_start INTEGER,
-    exit_code INTEGER,
-    timed_out INTEGER NOT NULL DEFAULT 0,
-    cancelled INTEGER NOT NULL DEFAULT 0,
-    output_tail TEXT NOT NULL DEFAULT '',
-    log_path TEXT,
-    created_at TEXT NOT NULL,
-    started_at TEXT,
-    finished_at TEXT,
-    PRIMARY KEY (run_id, step_index, attempt, try_no)
-)"""
 KEY = "run_id = ? AND step_index = ? AND attempt = ? AND try_no = ?"
 LOG_CAP_BYTES = 32 << 20
 TAIL_BYTES = 8192

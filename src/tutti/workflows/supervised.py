@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 SUPERVISOR = Path(stepsup.__file__)
 POLL_SECS = 0.2
 STUCK_SECS = 2.0
-_schema_ready: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -46,15 +45,6 @@ class TryKey:
         return (self.run_id, self.step_index, self.attempt, self.try_no)
 
 
-def ensure_schema(store: Store) -> None:
-    """The table belongs to the supervisor (which knows no migrations): created on first use."""
-    if str(store.path) in _schema_ready:
-        return
-    with store.transaction() as conn:
-        conn.execute(stepsup.SCHEMA)
-    _schema_ready.add(str(store.path))
-
-
 def row(store: Store, key: TryKey) -> dict[str, Any] | None:
     rows = store.query(f"SELECT * FROM step_attempts WHERE {stepsup.KEY}", key.params())
     return dict(rows[0]) if rows else None
@@ -62,7 +52,6 @@ def row(store: Store, key: TryKey) -> dict[str, Any] | None:
 
 def latest(store: Store, run_id: str, step_index: int, since_attempt: int = 1) -> dict[str, Any] | None:
     """The newest try of a step from attempt `since_attempt` on, or None."""
-    ensure_schema(store)
     rows = store.query("SELECT * FROM step_attempts WHERE run_id = ? AND step_index = ? AND attempt >= ? "
                        "ORDER BY attempt DESC, try_no DESC LIMIT 1", (run_id, step_index, since_attempt))
     return dict(rows[0]) if rows else None
@@ -76,7 +65,6 @@ def supervisor_alive(r: dict[str, Any]) -> bool:
 def start(store: Store, key: TryKey, *, argv: list[str], cwd: Path, env: dict[str, str], timeout: float | None,
           log_path: Path, header: str) -> Any:
     """Record the try as `spawning`, then start its supervisor (own session; outlives `tt`)."""
-    ensure_schema(store)
     with store.transaction() as conn:
         conn.execute("INSERT INTO step_attempts (run_id, step_index, attempt, try_no, state, log_path, created_at) "
                      "VALUES (?, ?, ?, ?, 'spawning', ?, ?)", (*key.params(), str(log_path), now_iso()))
