@@ -7,6 +7,11 @@ Prints the median and min wall time of `python -c pass` (the interpreter floor),
 before each run, so tutti.toml goes through the pydantic models), `tt runs list`, and
 `tt status` with N fake agents running in tmux (a private server, `TUTTI_TMUX_SOCKET`), each
 in a fresh process, with the overhead over the floor and the ratio to it.
+
+Bytecode: an installed package has its `.pyc` files, so by default the children write and
+read theirs under a private `PYTHONPYCACHEPREFIX` (nothing lands in the source tree), even when
+the calling environment sets `PYTHONDONTWRITEBYTECODE` (this sandbox does: every tutti module
+was compiled from source on every command). `--no-pyc` measures that environment as it is.
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--agents", type=int, default=20)
+    ap.add_argument("--no-pyc", action="store_true", help="keep the environment's bytecode settings")
     args = ap.parse_args()
     tt = [sys.executable, "-m", "tutti"]
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
@@ -88,10 +94,13 @@ def main() -> None:
         socket = f"tutti-bench-{os.getpid()}"
         env = {**os.environ, "TUTTI_HOME": str(Path(tmp) / "home"), "TUTTI_TMUX_SOCKET": socket}
         env.pop("TMUX", None)
+        if not args.no_pyc:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pyc")
         cache = root / ".tutti" / "cache"
         try:
             subprocess.run([*tt, "up"], cwd=agents_root, env=env, check=True, stdout=subprocess.DEVNULL)
-            measure([*tt, "--version"], root, 2, env)  # warm the OS page cache, not Python's
+            measure([*tt, "--version"], root, 2, env)  # warm the OS page cache (and write the .pyc files)
             measure([*tt, "run", "--list"], root, 1, env)  # writes the config cache
             cmds = [
                 ("python -c pass", [sys.executable, "-c", "pass"], root, None),
@@ -109,7 +118,7 @@ def main() -> None:
     floor = statistics.median(w for w, _ in results["python -c pass"])
     floor_cpu = statistics.median(c for _, c in results["python -c pass"])
     print(f"{'command':24} {'median ms':>10} {'min ms':>8} {'over floor':>11} {'x floor':>8} {'cpu ms':>7} "
-          f"{'cpu x floor':>11}   (n={args.runs})")
+          f"{'cpu x floor':>11}   (n={args.runs}, {'no .pyc' if args.no_pyc else '.pyc cached'})")
     for name, pairs in results.items():
         med = statistics.median(w for w, _ in pairs)
         cpu = statistics.median(c for _, c in pairs)
