@@ -29,13 +29,17 @@ def generate_cmd(agent: str, reason: str, ctx: float | None, as_json: bool) -> N
 @handoff.command("apply")
 @click.argument("agent")
 @click.option("--packet", default=None, help="Packet path (relative to the workspace root); default: newest.")
-def apply_cmd(agent: str, packet: str | None) -> None:
-    """Send a handoff packet to a running AGENT."""
+@click.option("--force", is_flag=True, help="Send even if this session already got (or may have got) the packet.")
+def apply_cmd(agent: str, packet: str | None, force: bool) -> None:
+    """Send a handoff packet to a running AGENT (once per agent session unless --force)."""
     from tutti.ops.handoff import apply
     from tutti.workspace import load_workspace
 
-    result = apply(load_workspace(), agent, packet=packet)
-    echo(f"Applied {result.packet} to {agent}")
+    result = apply(load_workspace(), agent, packet=packet, force=force)
+    if result.reason == "already-applied":
+        echo(f"{result.packet} was already applied to this session of {agent}; nothing sent (--force resends)")
+    else:
+        echo(f"Applied {result.packet} to {agent}")
 
 
 @handoff.command("list")

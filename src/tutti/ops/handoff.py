@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tutti.errors import AgentNotRunning, NotFoundError, UsageError
+from tutti.errors import AgentNotRunning, NotFoundError, TuttiError, UsageError
 from tutti.gates.handoff import (  # noqa: F401 - the use-cases `tt handoff` and the API call
     AUTO_COOLDOWN_SECS,
     HandoffEntry,
@@ -26,7 +26,11 @@ if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
 
-def apply(ws: Workspace, agent: str, *, packet: str | None = None) -> HandoffPacket:
+def apply(ws: Workspace, agent: str, *, packet: str | None = None, force: bool = False) -> HandoffPacket:
+    """Send a packet to the running agent — at most once per agent session: applying the same
+    packet to the same session again is a no-op (`reason` "already-applied"), and an apply that
+    was interrupted between sending and recording refuses to send again without `force` (the
+    agent may already have it)."""
     require_agent(ws, agent)
     if packet:
         path = Path(packet)
@@ -46,10 +50,42 @@ def apply(ws: Workspace, agent: str, *, packet: str | None = None) -> HandoffPac
     if not agent_running(ws, agent):
         raise AgentNotRunning(f"agent '{agent}' is not running", hint=f"tt up {agent}")
     content = path.read_text(encoding="utf-8")
+    session = _session_key(ws, agent)
+    done = _apply_record(ws, agent, str(path), session)
+    if done == "applied" and not force:
+        return HandoffPacket(agent, str(path), "already-applied", None)
+    if done == "started" and not force:
+        raise TuttiError(f"an earlier apply of {path} to '{agent}' was interrupted after it began sending; "
+                         "the agent may already have the packet",
+                         hint=f"check with `tt peek {agent}`; resend with `tt handoff apply {agent} --force`")
+    ws.store.append_event("handoff.apply_started", agent=agent, data={"packet": str(path), "session": session})
     send_prompt(ws, agent, (
         f"Apply this Tutti handoff packet and continue execution.\nPacket: {path}\n\n--- BEGIN HANDOFF ---\n"
         f"{content}\n--- END HANDOFF ---\n\nFirst, summarize your execution plan from the packet. Then continue."
     ))
     result = HandoffPacket(agent, str(path), "apply", None)
-    ws.store.append_event("handoff.applied", agent=agent, data=result.to_dict())
+    ws.store.append_event("handoff.applied", agent=agent, data={**result.to_dict(), "session": session})
     return result
+
+
+def _session_key(ws: Workspace, agent: str) -> str:
+    """Which launch of the agent is running now (a restarted agent is a new session)."""
+    from tutti.sessions import agent_state
+
+    state = agent_state.read_state(ws.state_dir, agent) or {}
+    return str(state.get("started_at") or "")
+
+
+def _apply_record(ws: Workspace, agent: str, packet: str, session: str) -> str | None:
+    """"applied", "started" (interrupted between sending and recording) or None for this
+    packet in this session, from the event log."""
+    import json
+
+    rows = ws.store.query("SELECT kind, data FROM events WHERE agent = ? AND kind IN "
+                          "('handoff.apply_started', 'handoff.applied') ORDER BY seq", (agent,))
+    status = None
+    for row in rows:
+        data = json.loads(row["data"] or "{}")
+        if data.get("packet") == packet and data.get("session") == session:
+            status = "applied" if row["kind"] == "handoff.applied" else "started"
+    return status
