@@ -11,11 +11,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tutti.errors import ConfigError
+from tutti.errors import ConfigError, NotFoundError
 from tutti.paths import CONFIG_FILENAME, find_workspace_root
 
 if TYPE_CHECKING:
-    from tutti.config.models import TuttiConfig
+    from tutti.config.models import Agent, TuttiConfig
     from tutti.store import Store
 
 
@@ -71,8 +71,49 @@ def load_workspace(start: Path | None = None) -> Workspace:
     return load_workspace_at(root)
 
 
+class _CachedConfig:
+    """The config of a workspace served from the validated-config cache (`tutti.config.cache`):
+    only the workspace name, which is all `load_workspace_for_read` callers use. Anything else
+    is an AttributeError, never a guess."""
+
+    __slots__ = ("workspace",)
+
+    def __init__(self, name: str) -> None:
+        from types import SimpleNamespace
+
+        self.workspace = SimpleNamespace(name=name)
+
+
+def load_workspace_for_read(start: Path | None = None) -> Workspace:
+    """For read-only commands that use only the workspace's root, name and store (`tt runs
+    list`): from the validated-config cache when it matches tutti.toml as it is now (no pydantic
+    models built), else the full load — which reports errors as usual and refreshes the cache."""
+    root = find_workspace_root(start)
+    if root is not None:
+        from tutti.config.cache import cached_summary
+
+        summary = cached_summary(root)
+        if summary is not None and isinstance(summary.get("workspace"), str):
+            from tutti.config import notices
+
+            notices.publish(summary["warnings"])
+            return Workspace(root=root.resolve(), config=_CachedConfig(summary["workspace"]),  # type: ignore[arg-type]
+                             warnings=list(summary["warnings"]))
+    return load_workspace(start)
+
+
 def load_workspace_at(root: Path) -> Workspace:
     from tutti.config.load import load_config
 
     loaded = load_config(root / CONFIG_FILENAME)
     return Workspace(root=root.resolve(), config=loaded.config, warnings=list(loaded.warnings))
+
+
+def find_agent(ws: Workspace, name: str) -> Agent:
+    """The configured agent `name` of `ws` (NotFoundError naming the agents there). Lives here,
+    below ops/, so the workflow steps resolve agents the same way `ops.resolve` does."""
+    agent = ws.config.agent(name)
+    if agent is None:
+        names = ", ".join(a.name for a in ws.config.agents) or "(none)"
+        raise NotFoundError(f"agent '{name}' not found in config ({ws.config_path})", hint=f"agents in '{ws.name}': {names}")
+    return agent

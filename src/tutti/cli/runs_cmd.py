@@ -21,9 +21,9 @@ def runs() -> None:
 def list_cmd(as_json: bool, limit: int, workflow: str | None) -> None:
     """Recent runs, newest first."""
     from tutti.ops.run import list_runs
-    from tutti.workspace import load_workspace
+    from tutti.workspace import load_workspace_for_read
 
-    rows = list_runs(load_workspace(), limit=limit, workflow=workflow)
+    rows = list_runs(load_workspace_for_read(), limit=limit, workflow=workflow)
     if as_json:
         emit_json(rows)
         return
