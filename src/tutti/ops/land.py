@@ -1,86 +1,15 @@
-"""`land`: bring an agent's commits onto the project's current branch (inventory §7.1).
+"""`tt land`: bring an agent's commits onto the project's current branch (inventory §7.1).
 
-Local landing cherry-picks the agent branch's commits that are not yet on the current branch
-(`git cherry`, so re-landing never duplicates or stops on an empty pick), in one
-`git cherry-pick` sequence that is aborted as a whole on conflict — the project is never left
-half-landed. `force` stashes local changes (including untracked files) first and restores
-them afterwards. Uncommitted work in the agent's worktree is committed as one clearly named
-WIP commit; files Tutti itself wrote into the worktree (recorded as `injected` in
-`.tutti/state/worktrees.json`) are left out of it.
+The landing itself (cherry-pick sequence, force-stash, WIP commit, PR) is
+`tutti.gates.land.land_agent`, shared with the workflow `land` step; this use-case resolves the
+agent reference and runs the merge gate (a local gate's workflow runs on the engine).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
-
-from tutti import proc
-from tutti.errors import RoutingError
+from tutti.gates.land import STASH_MESSAGE, LandResult, land_agent  # noqa: F401 - re-exported
 from tutti.ops.resolve import find_agent
-from tutti.sessions.worktree import branch_exists, git, recorded, worktree_dir
 from tutti.workspace import Workspace
-
-STASH_MESSAGE = "tutti: force-land preflight stash"
-
-
-@dataclass
-class LandResult:
-    agent: str
-    branch: str
-    onto: str
-    commits: list[str] = field(default_factory=list)  # "sha subject" of each landed commit, oldest first
-    wip_commit: str | None = None
-    stashed: bool = False
-    stash_restored: bool = False
-    pr_url: str | None = None
-    pr_number: int | None = None
-    gate_message: str | None = None
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def landed(self) -> int:
-        return len(self.commits)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["landed"] = self.landed
-        return d
-
-
-def _wip_commit(ws: Workspace, agent: str, path) -> str | None:
-    if not git(path, "status", "--porcelain").stdout.strip():
-        return None
-    injected = (recorded(ws.state_dir, agent) or {}).get("injected", [])
-    pathspec = [".", *(f":(exclude){p}" for p in injected)]
-    git(path, "add", "-A", "--", *pathspec)
-    for rel in injected:
-        _stage_without_memory(path, rel)
-    if git(path, "diff", "--cached", "--quiet", check=False).ok:
-        return None  # only Tutti's own injected content was dirty
-    git(path, "commit", "-q", "-m", f"tutti: work in progress from agent '{agent}' (committed by tt land)")
-    return git(path, "rev-parse", "--short", "HEAD").stdout.strip()
-
-
-def _stage_without_memory(worktree: Path, rel: str) -> None:
-    """Stage the agent's own edits of an injected file, minus Tutti's managed section."""
-    from tutti.sessions.memory import START, strip_section
-
-    file = worktree / rel
-    if not file.exists():
-        return
-    original = file.read_text(encoding="utf-8", errors="replace")
-    if START not in original:
-        return  # an injected file without a managed section (e.g. a workflow's inject_files): never staged
-    stripped = strip_section(original)
-    tracked = git(worktree, "ls-files", "--error-unmatch", rel, check=False).ok
-    if not tracked and not stripped.strip():
-        return  # the file exists only because Tutti created it
-    try:
-        file.write_text(stripped, encoding="utf-8")
-        git(worktree, "add", "--", rel)
-    finally:
-        file.write_text(original, encoding="utf-8")
 
 
 def _enforce_gate(ws: Workspace, agent: str) -> str:
@@ -92,60 +21,5 @@ def _enforce_gate(ws: Workspace, agent: str) -> str:
 
 
 def land(ws: Workspace, agent: str, *, force: bool = False, pr: bool = False, gate: bool = False) -> LandResult:
-    cfg = find_agent(ws, agent)
-    path = worktree_dir(ws.root, cfg.name)
-    if not (path / ".git").exists():
-        raise RoutingError(f"worktree not found for '{cfg.name}' at {path}", hint=f"Launch with `tt up {cfg.name}` first.")
-    root = ws.root
-    tracked_dirty = not (git(root, "diff", "--quiet", check=False).ok and git(root, "diff", "--cached", "--quiet", check=False).ok)
-    if tracked_dirty and not force:
-        raise RoutingError("working tree has tracked changes",
-                           hint=f"Commit/stash changes, or use `tt land {cfg.name} --force` to override.")
-    branch = git(path, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
-    if not branch_exists(root, branch):
-        raise RoutingError(f"agent branch '{branch}' does not exist",
-                           hint="Ensure the agent was launched with worktree enabled.")
-    onto = git(root, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
-    if onto == branch:
-        raise RoutingError(f"the project root is on the agent's own branch '{branch}'", hint="check out your main branch first")
-    result = LandResult(cfg.name, branch, onto)
-    result.wip_commit = _wip_commit(ws, cfg.name, path)
-    if pr:  # as the original: push and open the PR first, then the gate (which needs the PR)
-        from tutti.gates.github import push_and_open_pr
-
-        opened = push_and_open_pr(root, branch, settings=ws.config.github)
-        result.pr_url, result.pr_number = opened.url or None, opened.number
-        ws.store.append_event("land.pr_opened", agent=cfg.name, data={"branch": branch, "base": onto, "url": result.pr_url,
-                                                                       "number": opened.number})
-    if gate:
-        result.gate_message = _enforce_gate(ws, cfg.name)
-    if pr:
-        return result
-
-    # '+' lines of `git cherry` are commits whose change is not on HEAD yet.
-    pending = [line[2:] for line in git(root, "cherry", "HEAD", branch).stdout.splitlines() if line.startswith("+ ")]
-    if not pending:
-        result.warnings.append(f"No new commits to land from {cfg.name} (branch: {branch}).")
-        return result
-    if force and (tracked_dirty or git(root, "status", "--porcelain").stdout.strip()):
-        git(root, "stash", "push", "--include-untracked", "-m", STASH_MESSAGE)
-        result.stashed = True
-    try:
-        picked = proc.run(["git", "cherry-pick", "--allow-empty", *pending], cwd=root, timeout=300)
-        if not picked.ok:
-            conflicts = git(root, "diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
-            git(root, "cherry-pick", "--abort", check=False)
-            raise RoutingError(
-                f"land of '{cfg.name}' stopped: cherry-pick conflict in {', '.join(conflicts) or 'the agent commits'}; nothing was landed",
-                hint=f"rebase {branch} onto {onto} in {path} (or ask the agent to), then run `tt land {cfg.name}` again")
-    finally:
-        if result.stashed:
-            popped = git(root, "stash", "pop", "--index", check=False)
-            result.stash_restored = popped.ok
-            if not popped.ok:
-                result.warnings.append(f"local changes kept in the stash ('{STASH_MESSAGE}'): git stash pop to restore them")
-    for sha in pending:
-        result.commits.append(git(root, "log", "-1", "--format=%h %s", sha).stdout.strip())
-    ws.store.append_event("land.completed", agent=cfg.name, data={"branch": branch, "onto": onto, "commits": result.commits,
-                                                                   "wip_commit": result.wip_commit})
-    return result
+    name = find_agent(ws, agent).name
+    return land_agent(ws, name, force=force, pr=pr, gate=(lambda: _enforce_gate(ws, name)) if gate else None)

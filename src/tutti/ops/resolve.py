@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tutti.config.models import Agent, GlobalConfig
 from tutti.errors import ConfigError, NotFoundError, TuttiError, UsageError
-from tutti.workspace import Workspace, load_workspace, load_workspace_at
+from tutti.workspace import Workspace, find_agent, load_workspace, load_workspace_at  # noqa: F401 - find_agent re-exported
 
 
 @dataclass
@@ -79,14 +79,6 @@ def all_workspaces() -> list[tuple[str, Path, Workspace | None, str | None]]:
         except (TuttiError, OSError) as exc:  # a broken workspace must not hide the others
             out.append((name, root, None, getattr(exc, "message", str(exc))))
     return out
-
-
-def find_agent(ws: Workspace, name: str) -> Agent:
-    agent = ws.config.agent(name)
-    if agent is None:
-        names = ", ".join(a.name for a in ws.config.agents) or "(none)"
-        raise NotFoundError(f"agent '{name}' not found in config ({ws.config_path})", hint=f"agents in '{ws.name}': {names}")
-    return agent
 
 
 def resolve_agent(ref: str, ws: Workspace | None = None, *, start: Path | None = None) -> AgentRef:

@@ -1,7 +1,7 @@
 """`type = "land"`: the agent's branch lands through the configured merge gate.
 
 Order: the gate is checked first (against the branch head that was reviewed), then
-`ops.land.land` cherry-picks onto the current branch (or, with `pr = true`, the branch is pushed
+`gates.land.land_agent` (shared with `tt land`) cherry-picks onto the current branch (or, with `pr = true`, the branch is pushed
 and a PR opened through the GitHub API; the `github` gate is then checked against that PR). A blocked gate
 fails the step with the gate's checks and any review findings in the outcome.
 
@@ -53,8 +53,8 @@ def landed(ctx: StepContext, agent: str) -> tuple[bool, dict[str, Any]]:
 
 
 def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
+    from tutti.gates.land import land_agent
     from tutti.gates.merge import enforce
-    from tutti.ops.land import land
     from tutti.workflows.engine import run_named
 
     cfg = step.config
@@ -78,7 +78,7 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     if cfg.pr:
         return StepOutcome(status="success", message=f"opened PR {effects['pr_url']}; {gate.message}",
                            side_effects=effects)
-    result = land(ctx.workspace, agent, force=cfg.force)
+    result = land_agent(ctx.workspace, agent, force=cfg.force)
     effects["land"] = result.to_dict()
     if not result.commits:
         message = result.warnings[0] if result.warnings else f"No new commits to land from {agent}."
