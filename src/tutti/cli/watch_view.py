@@ -91,19 +91,21 @@ def _agents(model: WatchModel, selected: int, width: int, room: int, now: dateti
     table.add_column("state", no_wrap=True, width=13)
     table.add_column("age", no_wrap=True, width=5, justify="right")
     table.add_column("ctx", no_wrap=True, width=4, justify="right")
+    table.add_column("plan", no_wrap=True, width=5)
     table.add_column("tok", no_wrap=True, width=6, justify="right")
     table.add_column("$", no_wrap=True, width=6, justify="right")
     if width >= 100:
-        table.add_column("profile/plan", no_wrap=True, max_width=16)
+        table.add_column("profile", no_wrap=True, max_width=16)
     table.add_column("task", no_wrap=True, overflow="ellipsis", ratio=1)
     rows = list(model.agents.values())
     start = 0 if selected < room - 1 else selected - (room - 2)
     for i, row in enumerate(rows[start:start + max(1, room - 2)], start=start):
-        ctx = "-" if row.context_used_pct is None else f"{int(row.context_used_pct)}%"
+        ctx = "--" if row.context_used_pct is None else f"{int(row.context_used_pct)}%"
         cells = [("▶ " if i == selected else "  ") + row.agent, row.state.replace("_", " "),
-                 fmt_age(age_secs(row.since, now)), ctx, fmt_tokens(row.tokens_today), f"{row.cost_today_usd:.2f}"]
+                 fmt_age(age_secs(row.since, now)), ctx, row.plan or "--", fmt_tokens(row.tokens_today),
+                 f"{row.cost_today_usd:.2f}"]
         if width >= 100:
-            cells.append("/".join(x for x in (row.profile, row.plan) if x) or "-")
+            cells.append(row.profile or "-")
         cells.append(row.task or "")
         table.add_row(*cells, style=("reverse " if i == selected else "") + STATE_STYLE.get(row.state, ""))
     return table

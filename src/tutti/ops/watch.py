@@ -37,7 +37,7 @@ class AgentRow:
     task: str | None = None  # the last prompt sent to it
     context_used_pct: float | None = None
     profile: str | None = None
-    plan: str | None = None
+    plan: str | None = None  # the profile's plan as the original's PLAN column shows it ("MAX"), None: "--"
     tokens_today: int = 0
     cost_today_usd: float = 0.0
     detail: str | None = None
@@ -71,20 +71,21 @@ class WatchModel:
     usage_at: float = 0.0
     usage_due: float | None = None  # a turn ended: re-read usage once its log line is written
     usage_error: str | None = None
+    plans: dict[str, str] = field(default_factory=dict)  # profile name -> plan, from the global config
 
     # -- loading ------------------------------------------------------------------------------
     def load(self) -> WatchModel:
         from tutti.sessions import agent_state
 
         self.cursor = self.ws.store.latest_seq()
-        plans = _plans()
+        self.plans = plans = _plans()
         for cfg in self.ws.config.agents:
             saved = agent_state.read_state(self.ws.state_dir, cfg.name) or {}
             row = AgentRow(cfg.name, self.ws.config.resolved_runtime(cfg) or ("api-direct" if cfg.provider else None),
                            state=str(saved.get("state") or "unknown"), context_used_pct=saved.get("context_used_pct"),
                            profile=saved.get("profile") or self.ws.config.workspace.auth.default_profile,
                            detail=saved.get("detail"))
-            row.plan = plans.get(row.profile or "")
+            row.plan = plan_label(plans.get(row.profile or ""))
             self.agents[cfg.name] = row
         self._load_agent_events()
         self._load_runs()
@@ -184,6 +185,7 @@ class WatchModel:
         saved = agent_state.read_state(self.ws.state_dir, row.agent) or {}
         row.context_used_pct = saved.get("context_used_pct", row.context_used_pct)
         row.profile = saved.get("profile") or row.profile
+        row.plan = plan_label(self.plans.get(row.profile or "")) if row.profile else row.plan
 
     def tick(self) -> bool:
         """Deferred work due now (the usage re-read after a turn); True when the rows changed."""
@@ -257,6 +259,12 @@ def age_secs(ts: str | None, now: datetime) -> float | None:
 def _prompt_text(data: dict[str, Any]) -> str | None:
     text = data.get("text") or data.get("prompt")
     return " ".join(str(text).split())[:500] if text else None
+
+
+def plan_label(plan: str | None) -> str | None:
+    """The original's PLAN cell: the plan trimmed and upper-cased; blank or unknown is None ("--")."""
+    text = (plan or "").strip()
+    return text.upper() or None
 
 
 def _plans() -> dict[str, str]:
