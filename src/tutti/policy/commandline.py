@@ -49,59 +49,66 @@ class _Scanner:
             if end is not None and ch == end:
                 flush()
                 return cmds, i + 1
-            if ch == "\\":
-                cur.append(s[i:i + 2])
-                i += 2
-                continue
-            if ch == "'":
-                j = s.find("'", i + 1)
-                if j < 0:
-                    raise UnparseableCommand("unterminated single quote")
-                cur.append(s[i:j + 1])
-                i = j + 1
-                continue
-            if ch == '"':
-                i = self._double_quoted(i, cur)
-                continue
-            if ch == "`" or s.startswith("$(", i) or s.startswith("<(", i) or s.startswith(">(", i):
-                i = self._substitution(i, cur)
-                continue
-            if ch == "(" and not "".join(cur).strip():
-                inner, i = self.scan(i + 1, ")")  # ( a; b ) subshell at a command start
-                self.inner.extend(inner)
-                continue
             if ch == ")" and end is None:
                 raise UnparseableCommand("unbalanced ')'")
-            if ch == "#" and (not cur or cur[-1][-1:].isspace()):
-                nl = s.find("\n", i)
-                i = len(s) if nl < 0 else nl
-                continue
-            if ch in ";\n":
-                flush()
-                i += 1
-                continue
-            if ch == "|":
-                flush()
-                i += 2 if s.startswith(("||", "|&"), i) else 1
-                continue
-            if ch == "&":
-                prev = "".join(cur).rstrip()[-1:] if cur else ""
-                if prev in (">", "<") or s.startswith("&>", i):
-                    cur.append(ch)  # 2>&1, &> file: a redirection, not a separator
-                    i += 1
-                    continue
-                flush()
-                i += 2 if s.startswith("&&", i) else 1
-                continue
-            if ch in "{}" and not "".join(cur).strip() and (i + 1 >= len(s) or s[i + 1].isspace()):
-                i += 1  # { a; b; } group braces
-                continue
-            cur.append(ch)
-            i += 1
+            nxt = self._word_part(i, cur)
+            if nxt is None:
+                nxt = self._separator(i, cur, flush)
+            if nxt is None:
+                cur.append(ch)
+                nxt = i + 1
+            i = nxt
         if end is not None:
             raise UnparseableCommand(f"unterminated {'backtick' if end == '`' else '$(' }")
         flush()
         return cmds, i
+
+    def _word_part(self, i: int, cur: list[str]) -> int | None:
+        """Escapes, quotes, substitutions, subshells and comments at `i`: the index after them
+        (appended to `cur` where they are part of the word), or None when `s[i]` is none of them."""
+        s, ch = self.s, self.s[i]
+        if ch == "\\":
+            cur.append(s[i:i + 2])
+            return i + 2
+        if ch == "'":
+            j = s.find("'", i + 1)
+            if j < 0:
+                raise UnparseableCommand("unterminated single quote")
+            cur.append(s[i:j + 1])
+            return j + 1
+        if ch == '"':
+            return self._double_quoted(i, cur)
+        if ch == "`" or s.startswith("$(", i) or s.startswith("<(", i) or s.startswith(">(", i):
+            return self._substitution(i, cur)
+        if ch == "(" and not "".join(cur).strip():
+            inner, i = self.scan(i + 1, ")")  # ( a; b ) subshell at a command start
+            self.inner.extend(inner)
+            return i
+        if ch == "#" and (not cur or cur[-1][-1:].isspace()):
+            nl = s.find("\n", i)
+            return len(s) if nl < 0 else nl
+        return None
+
+    def _separator(self, i: int, cur: list[str], flush) -> int | None:
+        """Command separators (`;`, newline, `|`, `||`, `|&`, `&`, `&&`) and group braces at `i`:
+        the index after them (the current command flushed), or None when `s[i]` is none of them."""
+        s, ch = self.s, self.s[i]
+        if ch in ";\n":
+            flush()
+            return i + 1
+        if ch == "|":
+            flush()
+            return i + (2 if s.startswith(("||", "|&"), i) else 1)
+        if ch == "&":
+            prev = "".join(cur).rstrip()[-1:] if cur else ""
+            if prev in (">", "<") or s.startswith("&>", i):
+                cur.append(ch)  # 2>&1, &> file: a redirection, not a separator
+                return i + 1
+            flush()
+            return i + (2 if s.startswith("&&", i) else 1)
+        if ch in "{}" and not "".join(cur).strip() and (i + 1 >= len(s) or s[i + 1].isspace()):
+            return i + 1  # { a; b; } group braces
+        return None
 
     def _double_quoted(self, i: int, cur: list[str]) -> int:
         s = self.s

@@ -210,55 +210,35 @@ def _wanted(event: Event, kinds: list[str] | None) -> bool:
     return any(event.kind == k or (k.endswith("*") and event.kind.startswith(k[:-1])) for k in kinds)
 
 
+class _Sent:
+    """The last seq sent (or skipped) per workspace, and the Last-Event-ID it makes."""
+
+    def __init__(self, multi: bool) -> None:
+        self.multi = multi
+        self.seqs: dict[str, int] = {}
+
+    def event_id(self, ws_name: str, seq: int) -> str:
+        self.seqs[ws_name] = seq
+        return self.last_id(ws_name)
+
+    def last_id(self, ws_name: str) -> str:
+        if self.multi:
+            return ";".join(f"{k}={v}" for k, v in sorted(self.seqs.items()))
+        return str(self.seqs.get(ws_name, 0))
+
+
 async def stream(spec: StreamSpec, hubs: list[EventHub]) -> AsyncIterator[str]:
     """Yield SSE frames for the spec until the client goes away (or `timeout_secs`)."""
-    multi = len(spec.workspaces) > 1
     subs: list[tuple[EventHub, Subscriber]] = [(hub, hub.subscribe()) for hub in hubs]
-    sent: dict[str, int] = {}
-
-    def event_id(ws_name: str, seq: int) -> str:
-        sent[ws_name] = seq
-        return ";".join(f"{k}={v}" for k, v in sorted(sent.items())) if multi else str(seq)
-
+    sent = _Sent(len(spec.workspaces) > 1)
     try:
         yield ": tutti events stream\n\n"
         # Backlog, read once per connection (subscribed already, so nothing falls between).
-        for (hub, _sub) in subs:
-            name = hub.ws.name
-            cursor = spec.cursors.get(name)
-            if cursor is None:
-                sent[name] = await asyncio.to_thread(hub.store.latest_seq)
-                continue
-            sent[name] = cursor
-            while True:
-                batch = await asyncio.to_thread(hub.store.read_events, sent[name], limit=BATCH)
-                frames = []
-                for event in batch:
-                    if _wanted(event, spec.kinds):
-                        frames.append(frame(event, event_id(name, event.seq), named=spec.named))
-                    else:
-                        sent[name] = event.seq
-                if frames:
-                    yield "".join(frames)
-                if len(batch) < BATCH:
-                    break
+        async for chunk in _backlog(spec, subs, sent):
+            yield chunk
         loop = asyncio.get_running_loop()
         deadline = loop.time() + spec.timeout_secs if spec.timeout_secs else None
-        if len(subs) == 1:
-            # One workspace (the common case): read its queue directly, no merging task.
-            only_name, only_queue = subs[0][0].ws.name, subs[0][1].queue
-
-            async def next_item():
-                return only_name, await only_queue.get()
-
-            def ready_item():
-                return only_name, only_queue.get_nowait()
-
-            pumps: list[asyncio.Task] = []
-        else:
-            merged: asyncio.Queue = asyncio.Queue()
-            pumps = [loop.create_task(_pump(hub.ws.name, sub, merged)) for hub, sub in subs]
-            next_item, ready_item = merged.get, merged.get_nowait
+        next_item, ready_item, pumps = _sources(subs, loop)
         try:
             while True:
                 wait = spec.keepalive_secs
@@ -272,37 +252,82 @@ async def stream(spec: StreamSpec, hubs: list[EventHub]) -> AsyncIterator[str]:
                         return
                     yield ": keepalive\n\n"
                     continue
-                # Everything already queued goes out in ONE write: far fewer sends (and client
-                # wake-ups) when events arrive in bursts.
-                frames: list[str] = []
-                while item is not None:
-                    name, event = item
-                    if event is None:  # this client fell too far behind
-                        last = ";".join(f"{k}={v}" for k, v in sorted(sent.items())) if multi \
-                            else str(sent.get(name, 0))
-                        frames.append(f"event: reconnect\ndata: "
-                                      f"{json.dumps({'reason': 'slow_client', 'last_event_id': last})}\n\n")
-                        yield "".join(frames)
-                        return
-                    if event.seq > sent.get(name, 0):  # else: already delivered from the backlog
-                        if _wanted(event, spec.kinds):
-                            frames.append(frame(event, event_id(name, event.seq), named=spec.named))
-                        else:
-                            sent[name] = event.seq
-                    if len(frames) >= 500:
-                        break
-                    try:
-                        item = ready_item()
-                    except asyncio.QueueEmpty:
-                        item = None
+                frames, reconnect = _drain(item, ready_item, spec, sent)
                 if frames:
                     yield "".join(frames)
+                if reconnect:
+                    return
         finally:
             for pump in pumps:
                 pump.cancel()
     finally:
         for hub, sub in subs:
             hub.unsubscribe(sub)
+
+
+async def _backlog(spec: StreamSpec, subs: list[tuple[EventHub, Subscriber]], sent: _Sent) -> AsyncIterator[str]:
+    """The events after each workspace's cursor (none without one: the stream starts now)."""
+    for (hub, _sub) in subs:
+        name = hub.ws.name
+        cursor = spec.cursors.get(name)
+        if cursor is None:
+            sent.seqs[name] = await asyncio.to_thread(hub.store.latest_seq)
+            continue
+        sent.seqs[name] = cursor
+        while True:
+            batch = await asyncio.to_thread(hub.store.read_events, sent.seqs[name], limit=BATCH)
+            frames = []
+            for event in batch:
+                if _wanted(event, spec.kinds):
+                    frames.append(frame(event, sent.event_id(name, event.seq), named=spec.named))
+                else:
+                    sent.seqs[name] = event.seq
+            if frames:
+                yield "".join(frames)
+            if len(batch) < BATCH:
+                break
+
+
+def _sources(subs: list[tuple[EventHub, Subscriber]], loop: asyncio.AbstractEventLoop):
+    """(await next item, take a ready item or QueueEmpty, pump tasks): one workspace (the common
+    case) reads its queue directly, several are merged by one pump task each."""
+    if len(subs) == 1:
+        only_name, only_queue = subs[0][0].ws.name, subs[0][1].queue
+
+        async def next_item():
+            return only_name, await only_queue.get()
+
+        def ready_item():
+            return only_name, only_queue.get_nowait()
+
+        return next_item, ready_item, []
+    merged: asyncio.Queue = asyncio.Queue()
+    pumps = [loop.create_task(_pump(hub.ws.name, sub, merged)) for hub, sub in subs]
+    return merged.get, merged.get_nowait, pumps
+
+
+def _drain(item, ready_item, spec: StreamSpec, sent: _Sent) -> tuple[list[str], bool]:
+    """Everything already queued as frames for ONE write (far fewer sends and client wake-ups
+    when events arrive in bursts); True when the client fell too far behind (ends in reconnect)."""
+    frames: list[str] = []
+    while item is not None:
+        name, event = item
+        if event is None:  # this client fell too far behind
+            frames.append(f"event: reconnect\ndata: "
+                          f"{json.dumps({'reason': 'slow_client', 'last_event_id': sent.last_id(name)})}\n\n")
+            return frames, True
+        if event.seq > sent.seqs.get(name, 0):  # else: already delivered from the backlog
+            if _wanted(event, spec.kinds):
+                frames.append(frame(event, sent.event_id(name, event.seq), named=spec.named))
+            else:
+                sent.seqs[name] = event.seq
+        if len(frames) >= 500:
+            break
+        try:
+            item = ready_item()
+        except asyncio.QueueEmpty:
+            item = None
+    return frames, False
 
 
 async def _pump(name: str, sub: Subscriber, merged: asyncio.Queue) -> None:

@@ -202,7 +202,6 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     text = render(cfg.text, ctx.outputs, quote=False)
     output_json = _output_json_path(ctx, step)
     timeout = float(cfg.effective_wait_timeout)
-    grace = float(max(cfg.effective_startup_grace, MIN_ACTIVITY_GRACE))
     effects: dict[str, Any] = {"agent": agent}
 
     pattern = None
@@ -210,70 +209,98 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
         pattern = expand_glob(cfg.artifact_glob, workspace_root=ctx.workspace.root,
                               workspace_name=ctx.workspace.name, agent=agent)
         effects["artifact_glob"] = pattern
-    artifact_name = cfg.artifact_name or cfg.id or "artifact"
     delivery, before_artifacts = _send_once(ctx, step, text, output_json, pattern, effects)
     outcome = StepOutcome(status="success", side_effects=effects)
 
     if pattern is not None and not cfg.wait_for_idle:
-        # Artifact-polling mode: the file is the completion signal, whatever the screen says.
-        def find() -> Path | None:
-            files = new_files(pattern, before_artifacts)
-            return files[0] if files else None
-
-        try:
-            wait_for_file(find, timeout=timeout, poll=ARTIFACT_POLL, cancel=ctx.cancel,
-                          alive=lambda: sessions.is_running(ctx, agent), what=f"artifact '{artifact_name}'", settle=0.5)
-        except ArtifactSessionGone:
-            raise TuttiError(f"session exited before artifact '{artifact_name}' was produced",
-                             hint=f"see `tt peek {agent}`") from None
-        except ArtifactTimeout:
-            raise TuttiError(f"artifact '{artifact_name}' not found after {int(timeout)}s of polling",
-                             hint="raise wait_timeout_secs, or check the glob and that the agent writes the file") from None
-        outcome.outputs[artifact_name] = _capture_artifact(ctx, artifact_name, new_files(pattern, before_artifacts), effects)
-        outcome.message = f"artifact '{artifact_name}' captured"
+        _await_artifact(ctx, step, outcome, pattern, before_artifacts, timeout)
     elif cfg.wait_for_idle:
-        try:
-            effects.update(_settle(ctx, step, delivery, timeout, grace))
-            outcome.message = "agent finished (idle and stable after activity)"
-        except TuttiError as exc:
-            if output_json is not None and _fresh(output_json, None) and "timed out" in exc.message:
-                effects["note"] = "output_json detected after wait_for_idle timeout"
-            else:
-                raise
-        if pattern is not None:
-            deadline = time.monotonic() + 5
-            files = new_files(pattern, before_artifacts)
-            while not files and time.monotonic() < deadline and not ctx.sleep(0.5):
-                files = new_files(pattern, before_artifacts)
-            if not files:
-                raise TuttiError(f"artifact '{artifact_name}' was not produced (glob {pattern})",
-                                 hint="check that the agent writes the file the glob expects")
-            outcome.outputs[artifact_name] = _capture_artifact(ctx, artifact_name, files, effects)
+        _await_idle(ctx, step, outcome, delivery, output_json, pattern, before_artifacts, timeout)
     else:
         outcome.message = "prompt delivered (fire-and-forget: wait_for_idle = false)"
 
     if output_json is not None:
-        if not _wait_output_json(ctx, output_json, OUTPUT_JSON_WAIT if cfg.wait_for_idle else timeout):
-            # The one re-ask (§6.3): the agent returned without writing the file. Recorded like
-            # the prompt, so a resumed step never asks twice.
-            if ctx.intent.get("reask") is None:
-                delivery_record.record(ctx, step, "reask", "sending")
-                sessions.deliver(ctx, agent, RETRY_TEXT.format(path=output_json))
-                delivery_record.record(ctx, step, "reask", "delivered")
-            effects["output_json_reasked"] = True
-            if not _wait_output_json(ctx, output_json, RETRY_WAIT):
-                raise TuttiError(f"{cfg.id} retry did not produce output within {int(RETRY_WAIT)}s",
-                                 hint=f"the agent must write {output_json}")
-        try:
-            value = json.loads(output_json.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise TuttiError(f"failed parsing output_json for step '{cfg.id}': {output_json}: {exc}") from None
-        outcome.outputs[cfg.id] = ctx.outputs.store(cfg.id, value)
+        outcome.outputs[cfg.id] = _collect_output_json(ctx, step, outcome, output_json, timeout)
 
     _maybe_handoff(ctx, agent, effects)
     effects["window"] = {"started_at": started_wall, "finished_at": now_iso()}
     outcome.duration = time.monotonic() - started
     return outcome
+
+
+def _artifact_name(step: ResolvedStep) -> str:
+    return step.config.artifact_name or step.config.id or "artifact"
+
+
+def _await_artifact(ctx: StepContext, step: ResolvedStep, outcome: StepOutcome, pattern: str,
+                    before_artifacts: Any, timeout: float) -> None:
+    """Artifact-polling mode: the file is the completion signal, whatever the screen says."""
+    agent, artifact_name = step.agent, _artifact_name(step)
+
+    def find() -> Path | None:
+        files = new_files(pattern, before_artifacts)
+        return files[0] if files else None
+
+    try:
+        wait_for_file(find, timeout=timeout, poll=ARTIFACT_POLL, cancel=ctx.cancel,
+                      alive=lambda: sessions.is_running(ctx, agent), what=f"artifact '{artifact_name}'", settle=0.5)
+    except ArtifactSessionGone:
+        raise TuttiError(f"session exited before artifact '{artifact_name}' was produced",
+                         hint=f"see `tt peek {agent}`") from None
+    except ArtifactTimeout:
+        raise TuttiError(f"artifact '{artifact_name}' not found after {int(timeout)}s of polling",
+                         hint="raise wait_timeout_secs, or check the glob and that the agent writes the file") from None
+    outcome.outputs[artifact_name] = _capture_artifact(ctx, artifact_name, new_files(pattern, before_artifacts),
+                                                       outcome.side_effects)
+    outcome.message = f"artifact '{artifact_name}' captured"
+
+
+def _await_idle(ctx: StepContext, step: ResolvedStep, outcome: StepOutcome, delivery: Any, output_json: Path | None,
+                pattern: str | None, before_artifacts: Any, timeout: float) -> None:
+    """wait_for_idle mode: the agent settles after activity; then an artifact glob must match."""
+    effects = outcome.side_effects
+    grace = float(max(step.config.effective_startup_grace, MIN_ACTIVITY_GRACE))
+    try:
+        effects.update(_settle(ctx, step, delivery, timeout, grace))
+        outcome.message = "agent finished (idle and stable after activity)"
+    except TuttiError as exc:
+        if output_json is not None and _fresh(output_json, None) and "timed out" in exc.message:
+            effects["note"] = "output_json detected after wait_for_idle timeout"
+        else:
+            raise
+    if pattern is None:
+        return
+    artifact_name = _artifact_name(step)
+    deadline = time.monotonic() + 5
+    files = new_files(pattern, before_artifacts)
+    while not files and time.monotonic() < deadline and not ctx.sleep(0.5):
+        files = new_files(pattern, before_artifacts)
+    if not files:
+        raise TuttiError(f"artifact '{artifact_name}' was not produced (glob {pattern})",
+                         hint="check that the agent writes the file the glob expects")
+    outcome.outputs[artifact_name] = _capture_artifact(ctx, artifact_name, files, effects)
+
+
+def _collect_output_json(ctx: StepContext, step: ResolvedStep, outcome: StepOutcome, output_json: Path,
+                         timeout: float) -> Any:
+    """The step's output_json value (asking the agent once more when the file is missing)."""
+    cfg = step.config
+    if not _wait_output_json(ctx, output_json, OUTPUT_JSON_WAIT if cfg.wait_for_idle else timeout):
+        # The one re-ask (§6.3): the agent returned without writing the file. Recorded like
+        # the prompt, so a resumed step never asks twice.
+        if ctx.intent.get("reask") is None:
+            delivery_record.record(ctx, step, "reask", "sending")
+            sessions.deliver(ctx, step.agent, RETRY_TEXT.format(path=output_json))
+            delivery_record.record(ctx, step, "reask", "delivered")
+        outcome.side_effects["output_json_reasked"] = True
+        if not _wait_output_json(ctx, output_json, RETRY_WAIT):
+            raise TuttiError(f"{cfg.id} retry did not produce output within {int(RETRY_WAIT)}s",
+                             hint=f"the agent must write {output_json}")
+    try:
+        value = json.loads(output_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TuttiError(f"failed parsing output_json for step '{cfg.id}': {output_json}: {exc}") from None
+    return ctx.outputs.store(cfg.id, value)
 
 
 def plan_intent(ctx: StepContext, step: ResolvedStep, intent: dict[str, Any]) -> dict[str, Any]:
