@@ -40,9 +40,11 @@ RATE = (
     r"Usage limit reached|(?:5-hour|weekly|session|Opus weekly) limit reached)",
 )
 # `✻ API error · Retrying in 11s · attempt 6/10` at any attempt, see the module docstring.
-_RETRYING = (r"^[\s✻✢✳✶✽✺·*●⎿]*API\s?error\b[^\n]*?Retrying\b[^\n]*?attempt\s*\d+\s*/\s*\d+")
-RETRYING_RATE = r"(?=[^\n]*(?:\b429\b|rate.?limit))" + _RETRYING
-RETRYING_DOWN = r"(?![^\n]*(?:\b429\b|rate.?limit))" + _RETRYING
+# The anchor comes first: a lookahead in front of `^` is tried at every column of every line
+# (it scans to the line's end each time: ~2.5 ms a screen for each of the two rules).
+_RETRYING = (r"[\s✻✢✳✶✽✺·*●⎿]*API\s?error\b[^\n]*?Retrying\b[^\n]*?attempt\s*\d+\s*/\s*\d+")
+RETRYING_RATE = r"^(?=[^\n]*(?:\b429\b|rate.?limit))" + _RETRYING
+RETRYING_DOWN = r"^(?![^\n]*(?:\b429\b|rate.?limit))" + _RETRYING
 RATE = (*RATE, RETRYING_RATE, QUOTA_LINE)
 DOWN = (
     RETRYING_DOWN,
