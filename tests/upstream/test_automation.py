@@ -129,7 +129,7 @@ def test_execute_with_hooks_emits_started_and_completed_with_same_correlation(ws
 def test_hook_dispatch_filters_by_agent(ws):
     """upstream: src/automation/mod.rs::tests::hook_dispatch_filters_by_agent — an agent_stop hook
     scoped to `backend` does not fire when `frontend` stops."""
-    from tutti.workflows.hooks import fire_agent_stop
+    from tutti.workflows.engine import fire_agent_stop
     from tutti.workspace import load_workspace_at
 
     root = ws(HEAD + '[[agent]]\nname = "frontend"\n' + workflow("verify", cmd("touch hook-ran")) +

@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 
 from tutti.ops import run as ops
-from tutti.workflows.hooks import fire_agent_stop, hook_failure_message
+from tutti.workflows.engine import fire_agent_stop
+from tutti.workflows.hooks import hook_failure_message
 
 BASE = textwrap.dedent("""
     [[agent]]

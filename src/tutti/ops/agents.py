@@ -409,7 +409,7 @@ def down(ws: Workspace, agent: str | None = None, *, clean: bool = False,
 
 def _agent_stop_hooks(ws: Workspace, agent: str) -> list[str]:
     try:
-        from tutti.workflows.hooks import fire_agent_stop
+        from tutti.workflows.engine import fire_agent_stop
     except ImportError:
         return []
     results = fire_agent_stop(ws, agent)

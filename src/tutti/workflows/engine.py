@@ -332,7 +332,8 @@ class Engine:
         if self.origin != "hook_workflow_complete" and result.status != "cancelled":
             from tutti.workflows.hooks import fire_workflow_complete
 
-            fire_workflow_complete(self.ws, result, settings=self.settings, cancel=self.cancel, stack=self.stack)
+            fire_workflow_complete(self.ws, result, run_workflow=run_named, settings=self.settings,
+                                   cancel=self.cancel, stack=self.stack)
         self.recorder.write_final_files(success=result.success, failed_steps=failed, warning_count=warnings)
         self.recorder.finish(result.status, result.to_dict(),
                              {"workflow_name": self.plan.workflow, "origin": self.origin, "success": result.success,
@@ -402,3 +403,11 @@ def run_named(ws: Workspace, name: str, *, strict: bool = False, agent: str | No
 
     plan = resolve_plan(ws, name, agent=agent, strict=strict, force_open=force_open)
     return Engine(ws, plan, origin=origin, **engine_args).run()
+
+
+def fire_agent_stop(ws: Workspace, agent: str, *, cancel: threading.Event | None = None) -> list:
+    """The `agent_stop` hooks for `agent` (`tt down`): hooks.fire_agent_stop with this engine's
+    `run_named` for hooks that run a workflow — the engine is the one caller of `hooks`."""
+    from tutti.workflows.hooks import fire_agent_stop as fire
+
+    return fire(ws, agent, run_workflow=run_named, cancel=cancel)

@@ -9,9 +9,9 @@ guard), and a hook naming a workflow already on the current call stack is refuse
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +20,14 @@ from tutti.errors import TuttiError
 
 if TYPE_CHECKING:
     from tutti.config.models import Hook
-    from tutti.workflows.engine import RunResult  # the type only: see _engine_run_named
+    from tutti.workflows.engine import RunResult  # the type only
     from tutti.workflows.settings import EngineSettings
     from tutti.workspace import Workspace
 
-ENGINE_MODULE = "tutti.workflows.engine"
+# workflows.engine.run_named, passed in by the engine (its one call site of this module: the
+# engine fires hooks and a hook may run a workflow, so the two recurse by nature; passing the
+# runner keeps the import graph one-way, engine -> hooks).
+WorkflowRunner = Callable[..., Any]
 
 
 @dataclass
@@ -59,8 +62,9 @@ def workflow_complete_hooks(ws: Workspace, result: RunResult) -> list[Hook]:
     return hooks
 
 
-def fire_workflow_complete(ws: Workspace, result: RunResult, *, settings: EngineSettings | None = None,
-                           cancel: threading.Event | None = None, stack: tuple[str, ...] = ()) -> list[HookResult]:
+def fire_workflow_complete(ws: Workspace, result: RunResult, *, run_workflow: WorkflowRunner,
+                           settings: EngineSettings | None = None, cancel: threading.Event | None = None,
+                           stack: tuple[str, ...] = ()) -> list[HookResult]:
     """Run matching workflow_complete hooks; record them on `result` (a closed failure fails it)."""
     env = {"TUTTI_HOOK_EVENT": "workflow_complete", "TUTTI_RUN_ID": result.run_id,
            "TUTTI_WORKFLOW": result.workflow, "TUTTI_RUN_STATUS": result.status,
@@ -68,7 +72,8 @@ def fire_workflow_complete(ws: Workspace, result: RunResult, *, settings: Engine
     results = []
     for hook in workflow_complete_hooks(ws, result):
         res = _run_hook(ws, hook, "workflow_complete", origin="hook_workflow_complete", agent=result.agent_scope,
-                        env=env, settings=settings, cancel=cancel, stack=stack, parent_run_id=result.run_id)
+                        env=env, settings=settings, cancel=cancel, stack=stack, parent_run_id=result.run_id,
+                        run_workflow=run_workflow)
         results.append(res)
         result.hooks.append(res.to_dict())
         if res.failed_closed:
@@ -77,8 +82,10 @@ def fire_workflow_complete(ws: Workspace, result: RunResult, *, settings: Engine
     return results
 
 
-def fire_agent_stop(ws: Workspace, agent: str, *, cancel: threading.Event | None = None) -> list[HookResult]:
-    """Run the `agent_stop` hooks for `agent` (called by `tt down` after the session is gone).
+def fire_agent_stop(ws: Workspace, agent: str, *, run_workflow: WorkflowRunner,
+                    cancel: threading.Event | None = None) -> list[HookResult]:
+    """Run the `agent_stop` hooks for `agent` (called by `tt down` after the session is gone,
+    through `workflows.engine.fire_agent_stop`, which passes the engine's `run_named`).
 
     Returns every hook's result; callers should report `failed_closed` ones as errors
     (`hook_failure_message(results)`)."""
@@ -87,7 +94,8 @@ def fire_agent_stop(ws: Workspace, agent: str, *, cancel: threading.Event | None
     for hook in ws.config.hooks:
         if hook.event == "agent_stop" and (hook.agent is None or hook.agent == agent):
             results.append(_run_hook(ws, hook, "agent_stop", origin="hook_agent_stop", agent=agent, env=env,
-                                     settings=None, cancel=cancel, stack=(), parent_run_id=None))
+                                     settings=None, cancel=cancel, stack=(), parent_run_id=None,
+                                     run_workflow=run_workflow))
     return results
 
 
@@ -98,7 +106,7 @@ def hook_failure_message(results: list[HookResult]) -> str | None:
 
 def _run_hook(ws: Workspace, hook: Hook, event: str, *, origin: str, agent: str | None, env: dict[str, str],
               settings: EngineSettings | None, cancel: threading.Event | None, stack: tuple[str, ...],
-              parent_run_id: str | None) -> HookResult:
+              parent_run_id: str | None, run_workflow: WorkflowRunner) -> HookResult:
     if hook.workflow:
         action = f"workflow:{hook.workflow}"
         if hook.workflow in stack:
@@ -106,7 +114,8 @@ def _run_hook(ws: Workspace, hook: Hook, event: str, *, origin: str, agent: str 
                              f"hook workflow '{hook.workflow}' is already running in this chain ({' → '.join(stack)}); not started again")
         else:
             res = _run_workflow_hook(ws, hook, event, action, origin=origin, agent=agent, settings=settings,
-                                     cancel=cancel, stack=stack, parent_run_id=parent_run_id)
+                                     cancel=cancel, stack=stack, parent_run_id=parent_run_id,
+                                     run_workflow=run_workflow)
     else:
         res = _run_command_hook(ws, hook, event, env, cancel)
     ws.store.append_event(f"hook.{'completed' if res.success else 'failed'}", agent=agent, run_id=res.run_id or parent_run_id,
@@ -117,25 +126,16 @@ def _run_hook(ws: Workspace, hook: Hook, event: str, *, origin: str, agent: str 
 
 def _run_workflow_hook(ws: Workspace, hook: Hook, event: str, action: str, *, origin: str, agent: str | None,
                        settings: EngineSettings | None, cancel: threading.Event | None, stack: tuple[str, ...],
-                       parent_run_id: str | None) -> HookResult:
-    run_named = _engine_run_named()
+                       parent_run_id: str | None, run_workflow: WorkflowRunner) -> HookResult:
     # The hook's agent scope only applies when that agent exists (workflow_complete of an unscoped run → None).
     scope = agent if agent and ws.config.agent(agent) else None
     try:
-        run = run_named(ws, hook.workflow, agent=scope, origin=origin, cancel=cancel, stack=stack,
+        run = run_workflow(ws, hook.workflow, agent=scope, origin=origin, cancel=cancel, stack=stack,
                         settings=settings, parent_run_id=parent_run_id)
     except TuttiError as exc:
         return HookResult(event, action, hook.fail_mode, False, f"{action}: {exc.message}")
     message = f"nested workflow '{hook.workflow}' {'succeeded' if run.success else 'failed'} (run {run.run_id})"
     return HookResult(event, action, hook.fail_mode, run.success, message, run.run_id)
-
-
-def _engine_run_named():
-    """The engine's `run_named`. The engine fires hooks at the end of a run and a hook may run a
-    workflow: the two recurse by nature. The engine imports this module; this module reaches the
-    engine by name at call time — as the engine reaches step executors (`steps.EXECUTOR_MODULES`)
-    — so the import graph stays one-way (engine → hooks)."""
-    return importlib.import_module(ENGINE_MODULE).run_named
 
 
 def _run_command_hook(ws: Workspace, hook: Hook, event: str, env: dict[str, str],
