@@ -91,9 +91,9 @@ def _agents(model: WatchModel, selected: int, width: int, room: int, now: dateti
     table.add_column("state", no_wrap=True, width=13)
     table.add_column("age", no_wrap=True, width=5, justify="right")
     table.add_column("ctx", no_wrap=True, width=4, justify="right")
-    table.add_column("plan", no_wrap=True, width=5)
-    table.add_column("tok", no_wrap=True, width=6, justify="right")
+    table.add_column("tok", no_wrap=True, width=5, justify="right")  # fmt_tokens: at most "12.3M"
     table.add_column("$", no_wrap=True, width=6, justify="right")
+    table.add_column("plan", no_wrap=True, width=4)  # the original's PLAN: "MAX", "PRO", "API", "--"
     if width >= 100:
         table.add_column("profile", no_wrap=True, max_width=16)
     table.add_column("task", no_wrap=True, overflow="ellipsis", ratio=1)
@@ -102,8 +102,8 @@ def _agents(model: WatchModel, selected: int, width: int, room: int, now: dateti
     for i, row in enumerate(rows[start:start + max(1, room - 2)], start=start):
         ctx = "--" if row.context_used_pct is None else f"{int(row.context_used_pct)}%"
         cells = [("▶ " if i == selected else "  ") + row.agent, row.state.replace("_", " "),
-                 fmt_age(age_secs(row.since, now)), ctx, row.plan or "--", fmt_tokens(row.tokens_today),
-                 f"{row.cost_today_usd:.2f}"]
+                 fmt_age(age_secs(row.since, now)), ctx, fmt_tokens(row.tokens_today), f"{row.cost_today_usd:.2f}",
+                 row.plan or "--"]
         if width >= 100:
             cells.append(row.profile or "-")
         cells.append(row.task or "")
