@@ -169,6 +169,8 @@ class WatchModel:
         if state in STATES:
             row.state, row.since, row.detail = state, event.ts, event.data.get("detail")
             row.last_seq, row.last_ts = event.seq, event.ts
+            if event.data.get("context_used_pct") is not None:  # the watcher's reading, as in the state file
+                row.context_used_pct = event.data["context_used_pct"]
             if state == "idle":
                 self.usage_due = self.usage_due or time.monotonic() + USAGE_DELAY_SECS
                 self._context(row)

@@ -273,6 +273,8 @@ class Watcher:
         self.ws.store.append_event(det.state.event_kind, agent=p.agent, data={
             "from": previous.value, "to": det.state.value, "evidence": det.evidence,
             "detail": det.detail, "source": "watcher", "session_name": p.session,
+            # the same reading as the state file, so the dashboard's context bar moves live
+            "context_used_pct": det.context_used_pct,
         })
         if previous.is_failure and not det.state.is_failure and det.state is not AgentState.STOPPED:
             # The original's recovery events (inventory §4.7), which integrations subscribe to.

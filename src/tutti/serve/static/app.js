@@ -74,11 +74,30 @@ function renderFloor() {
 }
 
 function ctxFill(a) {
-  const pct = typeof a.context_pct === "number" ? a.context_pct : null;
-  const fill = el("div", { class: "fill", "data-testid": `station-ctx-${a.agent}`,
-    "data-level": pct === null || pct <= 70 ? "green" : pct <= 90 ? "amber" : "red" });
+  return paintCtx(el("div", { class: "fill", "data-testid": `station-ctx-${a.agent}` }), a.context_pct);
+}
+
+// The bar's width and colour (≤70 green, ≤90 amber, above red); null: no reading yet.
+function paintCtx(fill, value) {
+  const pct = typeof value === "number" ? value : null;
   fill.style.width = pct === null ? "0" : `${Math.min(100, pct)}%`;
+  fill.dataset.level = pct === null || pct <= 70 ? "green" : pct <= 90 ? "amber" : "red";
   return fill;
+}
+
+// A state event carries the watcher's context reading: move the station's and the focus bar now.
+function setAgentContext(name, pct) {
+  const a = ui.agents.get(name);
+  if (!a || typeof pct !== "number") return;
+  a.context_pct = pct;
+  const node = document.querySelector(`[data-testid="station-ctx-${CSS.escape(name)}"]`);
+  if (node) paintCtx(node, pct);
+  if (ui.focus && ui.focus.agent === name) paintFocusCtx(pct);
+}
+
+function paintFocusCtx(pct) {
+  paintCtx($('[data-testid="focus-ctx"]'), pct);
+  $('[data-testid="focus-ctx-label"]').textContent = typeof pct === "number" ? `${Math.round(pct)}%` : "—";
 }
 
 function setAgentTask(name, text) {
@@ -369,11 +388,9 @@ async function refreshFocus(withUsage) {
   term.textContent = data.terminal ?? (data.errors.terminal ? `(${data.errors.terminal})` : "(agent not running)");
   if (atBottom) term.scrollTop = term.scrollHeight;
   $('[data-testid="focus-start"]').hidden = data.running;
-  const pct = typeof data.context_pct === "number" ? data.context_pct : null;
-  const fill = $('[data-testid="focus-ctx"]');
-  fill.style.width = pct === null ? "0" : `${Math.min(100, pct)}%`;
-  fill.dataset.level = pct === null || pct <= 70 ? "green" : pct <= 90 ? "amber" : "red";
-  $('[data-testid="focus-ctx-label"]').textContent = pct === null ? "—" : `${Math.round(pct)}%`;
+  // No live reading (agent stopped, screen without one): keep the last one the events brought.
+  const known = ui.agents.get(f.agent);
+  paintFocusCtx(typeof data.context_pct === "number" ? data.context_pct : known && known.context_pct);
   if (data.usage) {
     const rows = Object.entries(data.usage).filter(([, v]) => typeof v === "number");
     $('[data-testid="focus-usage"]').replaceChildren(...rows.flatMap(([k, v]) =>
@@ -449,7 +466,7 @@ function onEvent(event) {
     if (event.kind === "agent.idle") scheduleCost();
     if (["agent.auth_failed", "agent.rate_limited", "agent.provider_down", "agent.auth_recovered",
       "agent.provider_recovered", "provider.degraded"].includes(event.kind)) scheduleProviders();
-    if (typeof event.data.context_pct === "number" && ui.agents.has(event.agent)) ui.agents.get(event.agent).context_pct = event.data.context_pct;
+    setAgentContext(event.agent, event.data.context_used_pct ?? event.data.context_pct);
     focusEvent(event);
   }
   if (event.kind.startsWith("workflow.")) applyWorkflowEvent(event);
