@@ -35,12 +35,13 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tutti.testing.forge_github import GitHubState, Reply, Request
 from tutti.testing.forge_github_api import dispatch
 from tutti.testing.forge_trackers import JiraState, LinearState
+from tutti.testing.http_double import ThreadedHTTPDouble
 
 STATE_FILE = "forge.json"
 
@@ -72,7 +73,9 @@ def _secs(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-class ScriptedForge:
+class ScriptedForge(ThreadedHTTPDouble):
+    thread_name = "scripted-forge"
+
     def __init__(self, root: Path, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -85,35 +88,7 @@ class ScriptedForge:
         self.failures: list[Failure] = []
         self.log: list[dict[str, Any]] = []
         self.release = threading.Event()
-        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ------------------------------------------------------------------------------
-    @property
-    def port(self) -> int:
-        return self._httpd.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> ScriptedForge:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="scripted-forge", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._serve(ThreadingHTTPServer((host, port), _make_handler(self)))
 
     # -- state ----------------------------------------------------------------------------------
     def _load(self) -> dict[str, Any]:

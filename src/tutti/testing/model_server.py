@@ -27,10 +27,11 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from tutti.testing import model_faults as faults
 from tutti.testing import model_wire as wire
+from tutti.testing.http_double import ThreadedHTTPDouble
 from tutti.testing.model_script import Failure, Script, Turn
 
 _GEMINI = re.compile(r"/models/(?P<model>[^/:]+):(?P<op>generateContent|streamGenerateContent|countTokens)$")
@@ -56,7 +57,9 @@ class LoggedRequest:
         return dict(self.__dict__)
 
 
-class ScriptedModelServer:
+class ScriptedModelServer(ThreadedHTTPDouble):
+    thread_name = "scripted-model-server"
+
     def __init__(
         self, script: Script | dict | list | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
@@ -69,44 +72,12 @@ class ScriptedModelServer:
         self._turn_failures: dict[int, int] = {}
         self._played: set[int] = set()
         self.release = threading.Event()  # wakes hanging requests at shutdown
-        self._httpd = _QuietServer((host, port), _make_handler(self))
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ------------------------------------------------------------------------------
-    @property
-    def port(self) -> int:
-        return self._httpd.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self._serve(_QuietServer((host, port), _make_handler(self)))
 
     @property
     def base_url(self) -> str:
         """OpenAI-style base URL (with /v1); Anthropic clients may use `url` or this."""
         return self.url + "/v1"
-
-    def start(self) -> ScriptedModelServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="scripted-model-server",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- control --------------------------------------------------------------------------------
     def set_mode(

@@ -17,6 +17,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tutti.testing.http_double import ThreadedHTTPDouble
+
 
 def _decode(body: bytes, content_type: str, signal: str) -> dict[str, Any]:
     if "json" in content_type:
@@ -61,7 +63,9 @@ def flat_attributes(attrs: list[dict[str, Any]] | None) -> dict[str, Any]:
     return {a["key"]: _attr_value(a.get("value", {})) for a in attrs or []}
 
 
-class OtlpReceiver:
+class OtlpReceiver(ThreadedHTTPDouble):
+    thread_name = "otlp-receiver"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, echo: bool = False) -> None:
         self.spans: list[dict[str, Any]] = []
         self.metrics: list[dict[str, Any]] = []
@@ -69,12 +73,11 @@ class OtlpReceiver:
         self.fail_with: int | None = None
         self.echo = echo
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._thread: threading.Thread | None = None
+        self._serve(ThreadingHTTPServer((host, port), self._handler()))
 
     @property
     def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
     def _handler(self):
@@ -133,20 +136,6 @@ class OtlpReceiver:
             found = [m for m in self.metrics if m.get("name") == name]
         return found[-1] if found else None
 
-    def start(self) -> OtlpReceiver:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> OtlpReceiver:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     receiver = OtlpReceiver(port=args.port, echo=True)
     print(f"otlp receiver on {receiver.endpoint}", file=sys.stderr, flush=True)
     try:
-        receiver._server.serve_forever()
+        receiver._httpd.serve_forever()
     except KeyboardInterrupt:
         pass
     return 0
