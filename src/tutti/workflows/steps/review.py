@@ -53,7 +53,7 @@ def _outcome_for(verdict: Verdict, effects: dict[str, Any]) -> StepOutcome:
 
 
 def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
-    from tutti.ops.review import ReviewResult, await_verdict, request_review
+    from tutti.workflows.review_request import ReviewResult, await_verdict, request_review
 
     agent, reviewer = step.agent, step.config.reviewer
     timeout = float(step.config.wait_timeout_secs or DEFAULT_TIMEOUT)
@@ -99,7 +99,7 @@ def _sent_before_crash(ctx: StepContext, step: ResolvedStep, agent: str, reviewe
     `review.requested`: if a packet written since then reached the reviewer (its verdict file
     exists, or the reviewer's screen shows it), re-use it and record the missing event."""
     from tutti.gates.review import verdict_request_path
-    from tutti.ops.review import ReviewResult
+    from tutti.workflows.review_request import ReviewResult
 
     marker = ctx.intent.get("review_request")
     if not isinstance(marker, dict):

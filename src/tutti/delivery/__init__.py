@@ -1,0 +1,1 @@
+"""Delivering prompts to agents (below `ops/`, shared by `tt send` and workflow steps)."""
