@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tests.conftest import git
+from tests.helpers.worktrees import agent_commit, agent_worktree_workspace
 
 from tutti.errors import RoutingError
 from tutti.ops.diff import diff
@@ -14,19 +15,7 @@ from tutti.workspace import load_workspace_at
 
 @pytest.fixture
 def ws(git_repo):
-    (git_repo / "tutti.toml").write_text('[workspace]\nname = "demo"\n[defaults]\nruntime = "fake"\n[[agent]]\nname = "a"\n')
-    exclude = git_repo / ".git/info/exclude"
-    exclude.write_text(exclude.read_text() + "tutti.toml\n")
-    workspace = load_workspace_at(git_repo)
-    worktree.prepare(workspace.root, workspace.state_dir, "a", "tutti/a")
-    return workspace
-
-
-def agent_commit(ws, name, content, message):
-    wt = ws.worktree_path("a")
-    (wt / name).write_text(content)
-    git(wt, "add", "--", name)
-    git(wt, "commit", "-qm", message)
+    return agent_worktree_workspace(git_repo)
 
 
 def test_land_cherry_picks_the_agent_commits_onto_the_current_branch(ws):
