@@ -49,13 +49,12 @@ class WatchApp:
         from rich.console import Console
         from rich.live import Live
 
+        from tutti.store.wakeup import StoreWakeup
+
         console = Console()
-        wake_r, wake_w = os.pipe()
-        os.set_blocking(wake_w, False)
-        listener, unlisten = _listeners(self.ws, wake_w)
-        fds = [sys.stdin.fileno(), wake_r] + ([listener.fileno()] if listener else [])
         last_tick = 0.0
-        try:
+        with StoreWakeup(self.ws.store.path) as wake:
+            fds = [sys.stdin.fileno(), *wake.fds]
             with _cbreak(sys.stdin.fileno()), Live(console=console, screen=True, auto_refresh=False,
                                                     redirect_stdout=False, redirect_stderr=False) as live:
                 self.live = live
@@ -69,19 +68,10 @@ class WatchApp:
                     if self.model.usage_due is not None:
                         wait = min(wait, self.model.usage_due - time.monotonic())
                     ready, _, _ = select.select(fds, [], [], max(0.0, wait))
-                    if wake_r in ready:
-                        _drain_fd(wake_r)
-                    if listener is not None and listener.fileno() in ready:
-                        listener.drain()
+                    wake.drain(ready)
                     if sys.stdin.fileno() in ready:
                         self._keys(os.read(sys.stdin.fileno(), 1024).decode("utf-8", "replace"))
                     self._events()
-        finally:
-            unlisten()
-            if listener is not None:
-                listener.close()
-            os.close(wake_r)
-            os.close(wake_w)
 
     def _events(self) -> None:
         with self._lock:
@@ -271,33 +261,6 @@ def _approve(ws: Workspace, approval_id: str) -> str:
 
     decide(ws, approval_id, True, by="tt watch")
     return f"approved {approval_id}"
-
-
-def _listeners(ws: Workspace, wake_w: int):
-    """The store's wake-ups: in-process commits poke the pipe, other processes the socket."""
-    def poke() -> None:
-        try:
-            os.write(wake_w, b"x")
-        except OSError:
-            pass
-
-    try:
-        from tutti.store import notify
-    except ImportError:  # a store without wake-ups: the one-second tick reads the events
-        return None, lambda: None
-    unlisten = notify.listen(ws.store.path, poke)
-    try:
-        listener = notify.Listener(ws.store.path)
-    except OSError:
-        listener = None
-    return listener, unlisten
-
-
-def _drain_fd(fd: int) -> None:
-    try:
-        os.read(fd, 4096)
-    except OSError:
-        pass
 
 
 @contextmanager

@@ -11,7 +11,6 @@ a store transaction, so when several supervisors run (`tt up`'s background proce
 
 from __future__ import annotations
 
-import os
 import select
 import sys
 import threading
@@ -52,20 +51,11 @@ def deliver_once(ws: Workspace) -> int:
 
 
 def supervise_inbox(ws: Workspace, stop: threading.Event, *, poll_secs: float = POLL_SECS) -> None:
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
+    from tutti.store.wakeup import StoreWakeup
 
-    def poke() -> None:
-        try:
-            os.write(wake_w, b"x")
-        except OSError:
-            pass
-
-    unlisten, listener = _listen(ws, poke)
-    stopper = threading.Thread(target=lambda: (stop.wait(), poke()), daemon=True, name="tutti-inbox-stop")
-    stopper.start()
-    fds = [wake_r] + ([listener.fileno()] if listener is not None else [])
-    try:
+    with StoreWakeup(ws.store.path) as wake:
+        stopper = threading.Thread(target=lambda: (stop.wait(), wake.poke()), daemon=True, name="tutti-inbox-stop")
+        stopper.start()
         while not stop.is_set():
             # Every commit in the workspace wakes us: under a burst of events look at most
             # every MIN_GAP_SECS (one indexed query each time) rather than once per commit.
@@ -74,30 +64,8 @@ def supervise_inbox(ws: Workspace, stop: threading.Event, *, poll_secs: float = 
                 deliver_once(ws)
             except Exception as exc:  # noqa: BLE001 — e.g. the store busy: say so, try again next wake-up
                 print(f"inbox: {type(exc).__name__}: {exc}", file=sys.stderr)
-            ready, _, _ = select.select(fds, [], [], poll_secs)
-            if wake_r in ready:
-                os.read(wake_r, 4096)
-            if listener is not None and listener.fileno() in ready:
-                listener.drain()
-    finally:
-        unlisten()
-        if listener is not None:
-            listener.close()
-        os.close(wake_r)
-        os.close(wake_w)
-
-
-def _listen(ws: Workspace, poke):
-    try:
-        from tutti.store import notify
-    except ImportError:  # no wake-ups in this build: the safety poll delivers
-        return (lambda: None), None
-    unlisten = notify.listen(ws.store.path, poke)
-    try:
-        listener = notify.Listener(ws.store.path)
-    except OSError:
-        listener = None
-    return unlisten, listener
+            ready, _, _ = select.select(wake.fds, [], [], poll_secs)
+            wake.drain(ready)
 
 
 def start_background(ws: Workspace, stop: threading.Event) -> threading.Thread:
