@@ -11,11 +11,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tutti.errors import ConfigError, NotFoundError
+from tutti.errors import ConfigError, NotFoundError, TuttiError
 from tutti.paths import CONFIG_FILENAME, find_workspace_root
 
 if TYPE_CHECKING:
-    from tutti.config.models import Agent, TuttiConfig
+    from tutti.config.models import Agent, GlobalConfig, TuttiConfig
     from tutti.store import Store
 
 
@@ -117,3 +117,30 @@ def find_agent(ws: Workspace, name: str) -> Agent:
         names = ", ".join(a.name for a in ws.config.agents) or "(none)"
         raise NotFoundError(f"agent '{name}' not found in config ({ws.config_path})", hint=f"agents in '{ws.name}': {names}")
     return agent
+
+
+def load_global() -> GlobalConfig:
+    """The global config (defaults when absent)."""
+    from tutti.config.models import GlobalConfig
+
+    try:
+        from tutti.config.global_config import load_global as _load
+    except ImportError:  # pragma: no cover - the config module ships with the package
+        return GlobalConfig()
+    return _load()
+
+
+def registry() -> dict[str, Path]:
+    """Registered workspace name → root directory."""
+    return {w.name: Path(w.path).expanduser() for w in load_global().registered_workspaces}
+
+
+def all_workspaces() -> list[tuple[str, Path, Workspace | None, str | None]]:
+    """Every registered workspace: (name, root, loaded workspace or None, error message)."""
+    out = []
+    for name, root in sorted(registry().items()):
+        try:
+            out.append((name, root, load_workspace_at(root), None))
+        except (TuttiError, OSError) as exc:  # a broken workspace must not hide the others
+            out.append((name, root, None, getattr(exc, "message", str(exc))))
+    return out

@@ -1,7 +1,8 @@
 """The workspace's background supervisor process, seen from below: is it running, start it.
 
-`tt up` calls `ensure_running(ws)` after launching agents. The process itself
-(`python -m tutti.supervisor ROOT`, `tutti.supervisor.process.main`) lives above `ops`; this
+`tt up` (and a workflow step starting an agent) calls `ensure_running(ws)` after launching
+agents. The process itself (`python -m tutti.supervisor ROOT`, `tutti.supervisor.process.main`)
+lives above `ops`; this
 module only knows how to start it by module name and how to find it (pidfile
 `.tutti/state/watcher.pid`, log `.tutti/logs/watcher.log` — the file names predate the
 supervisor and are kept for users' scripts).

@@ -9,9 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutti.config.models import Agent, GlobalConfig
-from tutti.errors import ConfigError, NotFoundError, TuttiError, UsageError
-from tutti.workspace import Workspace, find_agent, load_workspace, load_workspace_at  # noqa: F401 - find_agent re-exported
+from tutti.config.models import Agent
+from tutti.errors import ConfigError, NotFoundError, UsageError
+from tutti.workspace import (  # noqa: F401 - find_agent, load_global, registry, all_workspaces re-exported
+    Workspace,
+    all_workspaces,
+    find_agent,
+    load_global,
+    load_workspace,
+    load_workspace_at,
+    registry,
+)
 
 
 @dataclass
@@ -26,20 +34,6 @@ class AgentRef:
     @property
     def session(self) -> str:
         return self.ws.session_name(self.agent.name)
-
-
-def load_global() -> GlobalConfig:
-    """The global config (defaults when absent)."""
-    try:
-        from tutti.config.global_config import load_global as _load
-    except ImportError:  # pragma: no cover - the config module ships with the package
-        return GlobalConfig()
-    return _load()
-
-
-def registry() -> dict[str, Path]:
-    """Registered workspace name → root directory."""
-    return {w.name: Path(w.path).expanduser() for w in load_global().registered_workspaces}
 
 
 def workspace_by_name(name: str) -> Workspace:
@@ -68,17 +62,6 @@ def current_workspace(name: str | None = None, start: Path | None = None) -> Wor
         if parts[i] == ".tutti" and parts[i + 1] == "worktrees" and (Path(*parts[:i]) / "tutti.toml").is_file():
             return load_workspace_at(Path(*parts[:i]))
     return load_workspace(start)
-
-
-def all_workspaces() -> list[tuple[str, Path, Workspace | None, str | None]]:
-    """Every registered workspace: (name, root, loaded workspace or None, error message)."""
-    out = []
-    for name, root in sorted(registry().items()):
-        try:
-            out.append((name, root, load_workspace_at(root), None))
-        except (TuttiError, OSError) as exc:  # a broken workspace must not hide the others
-            out.append((name, root, None, getattr(exc, "message", str(exc))))
-    return out
 
 
 def resolve_agent(ref: str, ws: Workspace | None = None, *, start: Path | None = None) -> AgentRef:

@@ -5,7 +5,7 @@ Not a step type (the registry maps types to `prompt`, `ensure_running`, `review`
 
 Reclaim: the first time an agent-driving step of a run touches an agent, it registers a
 run-end callback (`ctx.at_run_end`, called by the engine once the run's steps are over) that
-stops every non-persistent agent the run started through `ops.agents.down` — which fires the
+stops every non-persistent agent the run started through `lifecycle.agents.down` — firing the
 `agent_stop` hooks. Which agents a run started is recorded as `workflow.agent_started` events,
 so a resumed run also reclaims the agents its crashed attempt started.
 """
@@ -50,7 +50,7 @@ def adapter(ctx: StepContext, agent: str):
 
 def ensure_agent(ctx: StepContext, agent: str, *, ready_timeout: float = READY_TIMEOUT_SECS) -> bool:
     """Start `agent` unless running and wait until it is idle and stable. True if started here."""
-    from tutti.ops.agents import up
+    from tutti.lifecycle.agents import up
     from tutti.runtimes.settle import wait_for_settle
 
     if ctx.workspace.config.agent(agent) is None:
@@ -168,8 +168,9 @@ def started_by_run(ws, run_id: str) -> set[str]:
 
 
 def reclaim(ws, run_id: str, agents: set[str]) -> list[str]:
-    """Stop the non-persistent agents among `agents` (fires `agent_stop` hooks)."""
-    from tutti.ops.agents import down
+    """Stop the non-persistent agents among `agents` (fires `agent_stop` hooks, as `tt down`)."""
+    from tutti.lifecycle.agents import down
+    from tutti.workflows.engine import fire_agent_stop
 
     stopped = []
     for agent in sorted(agents):
@@ -177,9 +178,14 @@ def reclaim(ws, run_id: str, agents: set[str]) -> list[str]:
         if cfg is None or cfg.persistent:
             continue
         try:
-            down(ws, agent)
+            down(ws, agent, on_stopped=lambda name: _hook_failures(fire_agent_stop(ws, name)))
             stopped.append(agent)
             ws.store.append_event("workflow.agent_reclaimed", agent=agent, run_id=run_id, data={})
         except Exception as exc:  # noqa: BLE001 - reclaim is best effort; record why it failed
             ws.store.append_event("workflow.agent_reclaim_failed", agent=agent, run_id=run_id, data={"error": str(exc)})
     return stopped
+
+
+def _hook_failures(results: list) -> list[str]:
+    """As `ops.agents` reports a stopped agent's `agent_stop` hooks that failed closed."""
+    return [r.message for r in results if getattr(r, "failed_closed", False)]
