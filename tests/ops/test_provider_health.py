@@ -133,3 +133,15 @@ def test_profiles_lists_plan_reset_day_concurrency_and_week_usage(git_repo, tutt
 def test_profiles_without_any_profile_says_how_to_add_one(tmp_path, tt):
     out = tt("profiles", cwd=tmp_path)
     assert out.returncode == 0 and "no profiles" in out.stdout and "[[profile]]" in out.stdout
+
+
+def test_doctor_reports_provider_health_lines(git_repo, tt):
+    root = _workspace(git_repo, '[workspace]\nname = "hw3"\n[[agent]]\nname = "api"\nprovider = "main"\n')
+    store = load_workspace_at(root).store
+    store.append_event("direct.model_call", agent="api", data={"provider": "openai", "profile": "main"})
+    store.append_event("direct.provider_retry", agent="api",
+                       data={"provider": "openai", "profile": "main", "status": 429, "reason": "slow down"})
+    out = tt("doctor", "--json", cwd=root)
+    checks = {c["check"]: c for c in json.loads(out.stdout)["checks"]}
+    line = checks["provider/openai/main"]
+    assert line["status"] == "warn" and line["detail"].startswith("degraded") and "tt health" in line["fix"]

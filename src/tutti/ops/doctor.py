@@ -93,6 +93,7 @@ def run_doctor(start: Path | None = None) -> DoctorReport:
         _check_agent_runtime(report, ws, agent, gcfg)
     _check_tool_packs(report, ws)
     _check_live_agents(report, ws)
+    _check_provider_health(report, ws)
     _check_state(report, ws)
     if gcfg is not None:
         _check_port(report, gcfg.dashboard.port)
@@ -247,6 +248,30 @@ def _check_live_agents(report: DoctorReport, ws: Workspace) -> None:
                        "wait, or switch the workspace to another profile")
         else:
             report.add(name, "pass", f"agent '{row.agent}' running ({row.state})")
+
+
+def _check_provider_health(report: DoctorReport, ws: Workspace) -> None:
+    """`provider/{provider}[/{profile}]` from what the last hour recorded (`tt health` has the detail).
+    A provider that was down or degraded is a warning, not a failure: it may have recovered since."""
+    from tutti.ops.health import provider_health
+
+    try:
+        rows = provider_health(ws)
+    except TuttiError as exc:
+        report.add("provider health", "warn", f"cannot read provider health: {exc.message}")
+        return
+    for h in rows:
+        if h.status == "unknown":
+            continue
+        name = f"provider/{h.provider}" + (f"/{h.profile}" if h.profile else "")
+        traffic = f"{h.requests + h.errors} calls/turns, error rate {h.error_rate:.0%} in the last hour"
+        if h.status == "ok":
+            report.add(name, "pass", f"ok ({traffic})")
+            continue
+        failing = ", ".join(f"{a} {s.replace('_', ' ')}" for a, s in h.failing_agents.items())
+        report.add(name, "warn", f"{h.status}: {failing or traffic}"
+                   + (f"; rate-limited until {h.rate_limit_reset_at}" if h.rate_limit_reset_at else ""),
+                   "see `tt health`; recovery rotates profiles when [resilience] is set")
 
 
 def _check_tool_packs(report: DoctorReport, ws: Workspace) -> None:
