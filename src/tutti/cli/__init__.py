@@ -106,6 +106,29 @@ def __getattr__(name: str):  # `from tutti.cli import cli` still works, loading 
 
 
 def main() -> None:
+    try:
+        _main()
+    except SystemExit as exc:
+        if "temporalio" in sys.modules:
+            _leave(exc.code)
+        raise
+    if "temporalio" in sys.modules:
+        _leave(0)
+
+
+def _leave(code: object) -> None:
+    """Exit without the interpreter's teardown once the Temporal SDK is loaded (remote agents,
+    `[engine] kind = "temporal"`): its core runtime can abort the process while Python shuts
+    down (temporalio/sdk-python#300), turning a finished command into a SIGABRT."""
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 0)
+
+
+def _main() -> None:
     if sys.argv[1:] in (["--version"], ["-V"]):  # the one answer that needs no Click and no config
         print(f"tt, version {__version__}")
         return

@@ -257,8 +257,8 @@ def _check_provider_health(report: DoctorReport, ws: Workspace) -> None:
 
     try:
         rows = provider_health(ws)
-    except TuttiError as exc:
-        report.add("provider health", "warn", f"cannot read provider health: {exc.message}")
+    except (TuttiError, OSError) as exc:  # e.g. no usable .tutti/ — the state check reports that itself
+        report.add("provider health", "warn", f"cannot read provider health: {getattr(exc, 'message', exc)}")
         return
     for h in rows:
         if h.status == "unknown":
