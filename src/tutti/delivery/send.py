@@ -48,6 +48,18 @@ class SendResult:
         return asdict(self)
 
 
+def context_full(evidence: list[str]) -> bool:
+    """The `waiting` is a full context window (the `context_exhausted` rules), not a dialog."""
+    return any(e.endswith("context_exhausted") for e in evidence)
+
+
+def waiting_hint(agent: str, evidence: list[str]) -> str:
+    if context_full(evidence):
+        return (f"its context window is full: hand the work over (`tt handoff generate {agent}`, restart it, "
+                f"`tt handoff apply {agent}`) or clear/compact it in `tt attach {agent}`")
+    return f"answer the dialog with `tt attach {agent}`, or pass --answer to send this text as the answer"
+
+
 def _fail(agent: str, res: SettleResult, timeout_secs: float, during: str = "send_wait_failed") -> None:
     """Turn a non-completed wait into the matching TuttiError."""
     detail = res.detail or ", ".join(res.evidence[:3]) or res.state
@@ -55,6 +67,9 @@ def _fail(agent: str, res: SettleResult, timeout_secs: float, during: str = "sen
         raise ProviderError(f"{during}: {res.outcome} (agent='{agent}', detail='{detail}')",
                             hint=f"inspect with `tt peek {agent}`; fix credentials/quota, then retry", code=res.outcome)
     if res.outcome == "waiting":
+        if context_full(res.evidence):
+            raise SessionError(f"{during}: waiting (agent='{agent}' has run out of context: '{detail}')",
+                               hint=waiting_hint(agent, res.evidence), code="agent_waiting")
         raise SessionError(f"{during}: waiting (agent='{agent}' is blocked on a dialog or question: '{detail}')",
                            hint=f"answer it with `tt attach {agent}` or `tt send {agent} --answer ANSWER` (e.g. 1 or y)",
                            code="agent_waiting")
@@ -128,8 +143,7 @@ def _ready_for_prompt(ws: Workspace, agent: str, session: str, adapter, backend:
     det, _ = classify_pane(backend, session, adapter)
     if det.state is AgentState.WAITING and not answer:
         raise SessionError(f"agent '{agent}' is waiting for input ({det.detail or ', '.join(det.evidence[:2])})",
-                           hint=f"answer the dialog with `tt attach {agent}`, or pass --answer to send this text as the answer",
-                           code="agent_waiting")
+                           hint=waiting_hint(agent, det.evidence), code="agent_waiting")
     if det.state is AgentState.UNKNOWN:
         result.warnings.append(f"agent '{agent}' state is unknown; the prompt may hit a shell or a dialog")
     elif det.state.is_failure:
