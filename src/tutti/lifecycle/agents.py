@@ -103,7 +103,7 @@ def _compatible(runtime: str, profile: Profile) -> bool:
     }.get(runtime, False)
 
 
-def _profile_usage(gc: GlobalConfig, profile: str, backend: SessionBackend, current: Workspace) -> int:
+def sessions_on_profile(gc: GlobalConfig, profile: str, backend: SessionBackend, current: Workspace) -> int:
     """Running agent sessions across registered workspaces whose default profile is `profile`."""
     live = set(backend.list())
     seen_roots: set[Path] = set()
@@ -211,7 +211,7 @@ def up(ws: Workspace, agent: str | None = None, *, fresh_worktree: bool = False,
 
             result.watcher_pid = ensure_running(ws)
     if not result.launched and refused:
-        used = _profile_usage(gc, profile_name, backend, ws)
+        used = sessions_on_profile(gc, profile_name, backend, ws)
         raise SessionError(f"profile '{profile_name}' reached max_concurrent ({used}/{limit})",
                            hint="stop an agent (tt down AGENT) or raise max_concurrent in the global config")
     return result
@@ -239,7 +239,7 @@ def _up_each(ws: Workspace, agents: list[Agent], result: UpResult, backend: Sess
         if pane is not None and pane.dead:
             result.warnings.append(f"{cfg.name}: previous session had exited (status {pane.dead_status}); relaunching")
             backend.kill(session)
-        if limit is not None and _profile_usage(gc, profile_name, backend, ws) >= limit:
+        if limit is not None and sessions_on_profile(gc, profile_name, backend, ws) >= limit:
             result.warnings.append(f"{cfg.name}: profile '{profile_name}' reached max_concurrent ({limit}); not launched")
             result.skipped.append({"agent": cfg.name, "reason": f"profile '{profile_name}' at max_concurrent {limit}"})
             refused = True

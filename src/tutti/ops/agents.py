@@ -23,7 +23,6 @@ from tutti.lifecycle.agents import (  # noqa: F401 - re-exported: the names call
     UpResult,
     _compatible,
     _launch,
-    _profile_usage,
     is_running,
     launch_failure,
     launch_profiles,

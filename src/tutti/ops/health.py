@@ -48,13 +48,15 @@ class ProviderHealth:
         return {**asdict(self), "error_rate": self.error_rate}
 
 
-def provider_health(ws: Workspace, *, window: str = "1h", now: datetime | None = None) -> list[ProviderHealth]:
+def provider_health(ws: Workspace, *, window: str = "1h", now: datetime | None = None,
+                    profiles: dict[str, str | None] | None = None) -> list[ProviderHealth]:
+    """`profiles`: profile name -> provider, when the caller already read the global config."""
     from tutti.ops.usage import parse_since
     from tutti.usage.attribution import provider_of
 
     now = now or datetime.now(UTC)
     since = parse_since(window, now=now)
-    profiles = _profiles()
+    profiles = _profiles() if profiles is None else profiles
     agent_profile: dict[str, str | None] = {}
     agent_runtime = {a.name: ws.config.resolved_runtime(a) for a in ws.config.agents}
     agent_state: dict[str, tuple[str, str, str | None]] = {}  # agent -> (state, ts, detail)

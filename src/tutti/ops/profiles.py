@@ -41,7 +41,8 @@ def list_profiles(ws: Workspace | None) -> list[ProfileView]:
     from tutti.ops.usage import usage_by_workspace, week_start
 
     gc = load_global()
-    health = {h.profile: h.status for h in provider_health(ws)} if ws is not None else {}
+    providers = {p.name: p.provider for p in gc.profiles}
+    health = {h.profile: h.status for h in provider_health(ws, profiles=providers)} if ws is not None else {}
     default = ws.config.workspace.auth.default_profile if ws is not None else None
     views = []
     for p in gc.profiles:
@@ -60,9 +61,11 @@ def _in_use(gc: Any, profile: str, ws: Workspace | None) -> int | None:
     if ws is None:
         return None
     try:
-        from tutti.ops.agents import _profile_usage  # the same count `tt up` enforces max_concurrent with
+        from tutti.lifecycle.agents import (
+            sessions_on_profile,  # the count `tt up` enforces max_concurrent with
+        )
         from tutti.sessions.tmux import TmuxBackend
 
-        return _profile_usage(gc, profile, TmuxBackend(), ws)
+        return sessions_on_profile(gc, profile, TmuxBackend(), ws)
     except Exception:  # noqa: BLE001 - no tmux server: concurrency unknown, not an error
         return None
