@@ -17,6 +17,11 @@ class Price:
     cache_write_per_mtok: float | None = None  # default: 125% of input
 
     def cost(self, usage: Usage) -> float:
+        return self.cost_of(usage.input_tokens, usage.output_tokens, usage.cached_tokens, usage.cache_write_tokens)
+
+    def cost_of(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0,
+                cache_write_tokens: int = 0) -> float:
+        """USD for plain token counts (uncached input, output, cache reads, cache writes)."""
         cached = (
             self.cached_input_per_mtok
             if self.cached_input_per_mtok is not None
@@ -26,10 +31,10 @@ class Price:
             self.cache_write_per_mtok if self.cache_write_per_mtok is not None else self.input_per_mtok * 1.25
         )
         return (
-            usage.input_tokens * self.input_per_mtok
-            + usage.output_tokens * self.output_per_mtok
-            + usage.cached_tokens * cached
-            + usage.cache_write_tokens * write
+            input_tokens * self.input_per_mtok
+            + output_tokens * self.output_per_mtok
+            + cached_tokens * cached
+            + cache_write_tokens * write
         ) / 1_000_000
 
 
@@ -76,10 +81,16 @@ class PriceTable:
 
     def cost(self, model: str, usage: Usage) -> tuple[float, bool]:
         """(USD, priced?) — `priced` is False when the model is unknown (cost reported as 0)."""
+        return self.cost_of(model, usage.input_tokens, usage.output_tokens, usage.cached_tokens,
+                            usage.cache_write_tokens)
+
+    def cost_of(self, model: str, input_tokens: int, output_tokens: int, cached_tokens: int = 0,
+                cache_write_tokens: int = 0) -> tuple[float, bool]:
+        """`cost` for plain counts — for callers that hold no `Usage` (CLI agents' log records)."""
         price = self.lookup(model)
         if price is None:
             return 0.0, False
-        return price.cost(usage), True
+        return price.cost_of(input_tokens, output_tokens, cached_tokens, cache_write_tokens), True
 
 
 def _as_price(raw: object) -> Price:

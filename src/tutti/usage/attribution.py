@@ -144,25 +144,12 @@ class StepWindows:
         return None
 
 
-@dataclass(frozen=True)
-class _Tokens:
-    """The token counts a price table reads (`direct.pricing.Price.cost` reads these four fields
-    of `direct.messages.Usage`). A local twin, so `usage/` does not import `direct/`: that edge
-    closed a package cycle (direct -> workflows -> delivery -> budget -> usage -> direct)."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
-    cache_write_tokens: int = 0
-
-
 def cli_spends(rows: Iterable[Any], windows: StepWindows, prices: Any) -> Iterator[Spend]:
     """`usage_records` rows priced with the table (uncached input, cache reads and writes apart)."""
     for r in rows:
         model = r["model"]
-        cost, priced = prices.cost(model, _Tokens(input_tokens=r["input_tokens"], output_tokens=r["output_tokens"],
-                                                cached_tokens=r["cache_read_tokens"],
-                                                cache_write_tokens=r["cache_creation_tokens"])) if model else (0.0, False)
+        cost, priced = prices.cost_of(model, r["input_tokens"], r["output_tokens"], r["cache_read_tokens"],
+                                      r["cache_creation_tokens"]) if model else (0.0, False)
         yield Spend(r["ts"], r["agent"], r["runtime"], provider_of(model, r["runtime"]), model,
                     windows.run_at(r["agent"], r["ts"]), r["input_tokens"], r["cache_creation_tokens"],
                     r["cache_read_tokens"], r["output_tokens"], cost, priced, "cli")
