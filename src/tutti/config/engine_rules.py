@@ -1,4 +1,4 @@
-"""Cross-field rules of the `[engine]` table and of `[[agent]] host`, each with its key path and a fix."""
+"""Cross-field rules of the `[engine]` table and of `[[agent]] host` / `host_labels`, each with its key path and a fix."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ def engine_problems(config: TuttiConfig) -> Iterator:
     if (eng.tls_cert_env is None) != (eng.tls_key_env is None):
         yield Problem(keypath.join("engine", "tls_key_env" if eng.tls_key_env is None else "tls_cert_env"),
                       "engine mTLS needs both tls_cert_env and tls_key_env", "set both, or neither")
+    if eng.placement_timeout_secs <= 0:
+        yield Problem(keypath.join("engine", "placement_timeout_secs"), "engine placement_timeout_secs must be > 0",
+                      "the default is 300 (a label-placed agent's first step waits that long for a matching host)")
     if eng.heartbeat_secs <= 0 or eng.step_timeout_secs <= eng.heartbeat_secs:
         yield Problem(keypath.join("engine", "heartbeat_secs"),
                       "engine heartbeat_secs must be > 0 and below step_timeout_secs", "the default is 10")
@@ -48,6 +51,8 @@ def _host_problems(config: TuttiConfig) -> Iterator:
     from tutti.config.problems import Problem
 
     for agent in config.agents:
+        if agent.host_labels is not None:
+            yield from _label_problems(config, agent)
         if agent.host is None:
             continue
         if not _HOST.fullmatch(agent.host):
@@ -58,3 +63,22 @@ def _host_problems(config: TuttiConfig) -> Iterator:
                           f"agent '{agent.name}' is placed on host '{agent.host}', but [engine] kind is 'local'",
                           'set [engine] kind = "temporal" (and run `tt host --name ' + agent.host + '` there), '
                           "or remove host")
+
+
+def _label_problems(config: TuttiConfig, agent) -> Iterator:
+    """`host_labels`: not with `host`, a non-empty list of plain names, Temporal only."""
+    from tutti.config.problems import Problem
+
+    path = keypath.agent_path(agent.name, "host_labels")
+    if agent.host is not None:
+        yield Problem(path, f"agent '{agent.name}' sets both host and host_labels",
+                      "keep one: host = \"NAME\" pins the agent to that host; host_labels = [\"gpu\"] lets any "
+                      "host with those labels take it")
+    elif not agent.host_labels:
+        yield Problem(path, f"agent '{agent.name}' host_labels is empty", 'e.g. host_labels = ["gpu"], or remove the key')
+    elif bad := [label for label in agent.host_labels if not _HOST.fullmatch(label)]:
+        yield Problem(path, f"agent '{agent.name}' host label '{bad[0]}' must be a plain non-empty name",
+                      "letters, digits, '.', '_', '-': the labels `tt host --label L` serves")
+    elif config.engine.kind != "temporal":
+        yield Problem(path, f"agent '{agent.name}' is placed by host_labels, but [engine] kind is 'local'",
+                      'set [engine] kind = "temporal" (and run `tt host --name N --label L` there), or remove host_labels')

@@ -99,6 +99,7 @@ class Agent(Model):
     base_url: str | None = None  # OpenAI-compatible / Anthropic endpoint when `provider` is a kind
     api_key_env: str | None = None  # the *name* of the env var holding the key, never the key
     host: str | None = None  # [engine] kind = "temporal": the `tt host` this agent and its worktree live on
+    host_labels: list[str] | None = None  # or: any `tt host --label L` having all these labels (sticky placement)
 
     def branch_name(self) -> str:
         return self.branch or f"tutti/{self.name}"
@@ -365,6 +366,7 @@ class EngineTable(Model):
     api_key_env: str | None = None  # env var holding a Temporal Cloud API key
     heartbeat_secs: float = 10.0  # long agent turns heartbeat this often
     step_timeout_secs: float = 86400.0  # one step attempt (activity start-to-close)
+    placement_timeout_secs: float = 300.0  # a label-placed agent's step waits this long for a matching host
 
 
 class ModelPrice(Model):

@@ -205,4 +205,15 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (host, host_seq)
     );
     """,
+    # 8: distributed runs — where a label-placed agent (`host_labels`) lives: the first host that
+    # took one of its steps. Sticky: every later step of the agent, in any run, goes to that host.
+    """
+    CREATE TABLE agent_placement (
+        agent TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        labels TEXT NOT NULL DEFAULT '[]',
+        run_id TEXT,
+        placed_at TEXT NOT NULL
+    );
+    """,
 ]
