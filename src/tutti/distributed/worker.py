@@ -120,7 +120,13 @@ def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs
         def prepare_child(inp: dict) -> dict:
             return ctl.prepare_child(inp)
 
-        acts += [begin_wave, record_batch, finish_run, prepare_child]
+        @activity.defn(name="tutti.ingest_forwarded")
+        def ingest_forwarded(inp: dict) -> dict:  # a host's events, forwarded outside runs too
+            from tutti.distributed.spine import ingest_forwarded as ingest
+
+            return ingest(ws.store, inp)
+
+        acts += [begin_wave, record_batch, finish_run, prepare_child, ingest_forwarded]
     return acts
 
 
@@ -166,13 +172,14 @@ def _heartbeating(body: Any, every: float) -> Any:
 def build_workers(client: Any, ws: Workspace, *, host: str | None, control: bool, host_call: Any = None) -> list[Any]:
     from temporalio.worker import Worker
 
+    from tutti.distributed.forward_def import TuttiForward
     from tutti.distributed.workflow_def import TuttiHostCall, TuttiRun
 
     hb = ws.config.engine.heartbeat_secs
     pool = ThreadPoolExecutor(max_workers=MAX_STEP_THREADS, thread_name_prefix="tutti-activity")
     workers = []
     if control:
-        workers.append(Worker(client, task_queue=control_queue(ws.config), workflows=[TuttiRun],
+        workers.append(Worker(client, task_queue=control_queue(ws.config), workflows=[TuttiRun, TuttiForward],
                               activities=activities(ws, host=None, control=True, heartbeat_secs=hb),
                               activity_executor=pool, max_concurrent_activities=MAX_STEP_THREADS))
     if host:
@@ -190,6 +197,10 @@ async def serve(ws: Workspace, *, host: str | None, control: bool, stop: asyncio
     client = await connect(ws)
     workers = build_workers(client, ws, host=host, control=control, host_call=host_call)
     tasks = [asyncio.create_task(w.run()) for w in workers]
+    if host:  # this host's events reach the control store, in runs or not (distributed.forwarder)
+        from tutti.distributed.forwarder import forward
+
+        tasks.append(asyncio.create_task(forward(ws, client, host, stop)))
     if on_ready is not None:
         on_ready()
     await stop.wait()
