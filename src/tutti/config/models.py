@@ -12,6 +12,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from tutti.config.view import AgentMethods, TuttiConfigMethods
+
 FailMode = Literal["open", "closed"]
 LaunchMode = Literal["safe", "auto", "unattended"]
 LaunchPolicy = Literal["constrained", "bypass"]
@@ -72,7 +74,7 @@ class Budget(Model):
 
 
 # -- agents and runtimes ------------------------------------------------------------------------
-class Agent(Model):
+class Agent(AgentMethods, Model):
     name: str
     runtime: str | None = None
     role: str | None = None
@@ -100,9 +102,7 @@ class Agent(Model):
     api_key_env: str | None = None  # the *name* of the env var holding the key, never the key
     host: str | None = None  # [engine] kind = "temporal": the `tt host` this agent and its worktree live on
     host_labels: list[str] | None = None  # or: any `tt host --label L` having all these labels (sticky placement)
-
-    def branch_name(self) -> str:
-        return self.branch or f"tutti/{self.name}"
+    # branch_name(): AgentMethods (shared with the cached view that read-only commands use)
 
 
 class CustomRuntime(Model):
@@ -378,7 +378,7 @@ class ModelPrice(Model):
     cache_write_per_mtok: float | None = None
 
 
-class TuttiConfig(Model):
+class TuttiConfig(TuttiConfigMethods, Model):
     workspace: WorkspaceSection
     defaults: Defaults = Field(default_factory=Defaults)
     roles: dict[str, str] | None = None
@@ -399,23 +399,8 @@ class TuttiConfig(Model):
     direct: DirectSettings = Field(default_factory=DirectSettings)
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     engine: EngineTable = Field(default_factory=EngineTable)
-
-    def agent(self, name: str) -> Agent | None:
-        return next((a for a in self.agents if a.name == name), None)
-
-    def workflow(self, name: str) -> Workflow | None:
-        return next((w for w in self.workflows if w.name == name), None)
-
-    def resolved_runtime(self, agent: Agent) -> str | None:
-        """explicit runtime > [roles][role] > [defaults].runtime"""
-        if agent.runtime:
-            return agent.runtime
-        if agent.role and self.roles and agent.role in self.roles:
-            return self.roles[agent.role]
-        return self.defaults.runtime
-
-    def uses_worktree(self, agent: Agent) -> bool:
-        return self.defaults.worktree if agent.worktree is None else agent.worktree
+    # agent(), workflow(), resolved_runtime(), uses_worktree(): TuttiConfigMethods (shared with
+    # the cached view that read-only commands use, so both run the same code)
 
 
 # -- global config (~/.config/tutti/config.toml) ------------------------------------------------
