@@ -94,7 +94,7 @@ class Plane:
 
 
 @pytest.fixture
-def plane_factory(git_repo, tmp_path):
+def plane_factory(git_repo, tmp_path, tutti_home):
     if not sdk_installed():
         pytest.skip("temporalio is not installed (pip install -e '.[test]' or 'tutti[temporal]')")
     if temporal_binary() is None:
@@ -156,3 +156,81 @@ def _alive(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat")
     return not (stat.exists() and stat.read_text().split()[2] == "Z")
+
+
+APPROVAL_AGENT = ('[[agent]]\nname = "bot"\nprovider = "main"\nworktree = false\nrequires_approval = ["shell"]\n\n'
+                  '[[workflow]]\nname = "ask"\n[[workflow.step]]\ntype = "prompt"\nagent = "bot"\ntext = "go"\n')
+
+
+def _profile(tutti_home: Path, srv) -> None:
+    (tutti_home / "config.toml").write_text(
+        f'[[profile]]\nname = "main"\nprovider = "openai"\nplan = "api"\npriority = 1\nmodel = "gpt-4o"\n'
+        f'base_url = "{srv.base_url}"\napi_key_env = "TUTTI_TEST_KEY"\n')
+
+
+def _pending(p: Plane) -> list[str]:
+    return [r[0] for r in p.db("SELECT approval_id FROM approvals WHERE status = 'pending' ORDER BY requested_at")]
+
+
+def test_approval_of_a_temporal_run_is_decided_through_its_workflow(plane_factory, tutti_home, monkeypatch):
+    from tutti.testing.model_server import ScriptedModelServer
+
+    monkeypatch.setenv("TUTTI_TEST_KEY", "sk-test-0123456789abcdef")
+    srv = ScriptedModelServer({"turns": [
+        {"tool_calls": [{"name": "shell", "arguments": {"command": "echo first-ok"}}]},
+        {"tool_calls": [{"name": "shell", "arguments": {"command": "echo second-ok"}}]},
+        {"text": "done"}]}).start()
+    try:
+        _profile(tutti_home, srv)
+        p = plane_factory(APPROVAL_AGENT)
+        proc = subprocess.Popen([sys.executable, "-m", "tutti", "run", "ask", "--json"], cwd=p.repo,
+                                env={**p.env, "TUTTI_TEMPORAL_EMBED_WORKER": "0"}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        first = wait_until(lambda: _pending(p) or proc.poll() is not None, timeout=90, interval=0.1,
+                           what="the first approval request")
+        assert proc.poll() is None, proc.communicate()
+        res = p.tt("approvals", "approve", first[0], "--json")
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert json.loads(res.stdout)["status"] == "approved"
+        run_id = p.db("SELECT run_id FROM approvals WHERE approval_id = ?", (first[0],))[0][0]
+        # waiting on the second: a repeat of the first is refused by the workflow (no store write) ...
+        second = wait_until(lambda: [a for a in _pending(p) if a != first[0]] or proc.poll() is not None,
+                            timeout=90, interval=0.1, what="the second approval request")
+        again = p.temporal("workflow", "update", "execute", "--workflow-id", run_id, "--name", "decide_approval",
+                           "--input", json.dumps({"approval_id": first[0], "approve": False}))
+        assert again.returncode != 0 and "already decided (approved)" in again.stdout + again.stderr, again
+        unknown = p.temporal("workflow", "update", "execute", "--workflow-id", run_id, "--name", "decide_approval",
+                             "--input", json.dumps({"approval_id": "ap_nosuch", "approve": True}))
+        assert unknown.returncode != 0 and "not found" in unknown.stdout + unknown.stderr, unknown
+        # ... and through the CLI: one clear line
+        res = p.tt("approvals", "deny", first[0])
+        assert res.returncode != 0 and res.stderr.startswith("error[usage]: approval"), res.stderr
+        assert "Traceback" not in res.stderr and "already decided" in res.stderr
+        import httpx  # the API's approve action, with the run id: through the workflow too
+
+        r = httpx.post(f"{p.url}/v1/actions/approve", json={"run_id": run_id, "approval_id": second[0],
+                                                            "approve": True}, timeout=60)
+        assert r.status_code == 200 and r.json()["ok"], r.text
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and json.loads(out)["status"] == "succeeded", out + err
+        assert json.loads(out)["run_id"] == run_id
+    finally:
+        srv.stop()
+    # the decisions are in the workflow's history: the updates and the activities that recorded them
+    history = p.history(run_id)
+    accepted = [e["workflowExecutionUpdateAcceptedEventAttributes"] for e in history
+                if "workflowExecutionUpdateAcceptedEventAttributes" in e]
+    assert [a["acceptedRequest"]["input"]["name"] for a in accepted] == ["decide_approval"] * 3
+    # (the repeat was refused by the validator: not in the history; the unknown id by the store)
+    completed = [e["workflowExecutionUpdateCompletedEventAttributes"]["outcome"] for e in history
+                 if "workflowExecutionUpdateCompletedEventAttributes" in e]
+    assert ["success" in o for o in completed] == [True, False, True], completed
+    assert "not found" in json.dumps(completed[1])
+    recorded = [e for e in history if e.get("activityTaskScheduledEventAttributes", {}).get("activityType", {})
+                .get("name") == "tutti.decide_approval"]
+    assert len(recorded) == 3
+    decided = [json.loads(r[0]) for r in p.db("SELECT data FROM events WHERE kind = 'direct.approval.decided' "
+                                             "AND run_id = ? ORDER BY seq", (run_id,))]
+    assert [(d["approval_id"], d["decision"], d["by"]) for d in decided] == [
+        (first[0], "approved", "cli"), (second[0], "approved", "api")]
+    assert "first-ok" in json.dumps(srv.requests()[1].body) and "second-ok" in json.dumps(srv.requests()[2].body)

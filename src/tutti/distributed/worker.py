@@ -126,7 +126,13 @@ def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs
 
             return ingest(ws.store, inp)
 
-        acts += [begin_wave, record_batch, finish_run, prepare_child, ingest_forwarded]
+        @activity.defn(name="tutti.decide_approval")
+        def decide_approval(inp: dict) -> dict:  # an approval decided through its run (TuttiRun update)
+            from tutti.distributed.approvals import record
+
+            return _as_application_error(lambda: record(ws, inp))
+
+        acts += [begin_wave, record_batch, finish_run, prepare_child, ingest_forwarded, decide_approval]
     return acts
 
 
@@ -140,6 +146,19 @@ def _host_call(ws: Workspace, inp: dict, handler: Any) -> Any:
             raise TuttiError("this worker takes no host calls", hint="run `tt host --name HOST` on the agent's host")
         return handler(ws, inp["op"], inp["args"])
     except TuttiError as exc:  # back to the caller as the same one-line error (no retry)
+        raise ApplicationError(exc.message, exc.hint or "", type=exc.category, non_retryable=True) from None
+
+
+def _as_application_error(body: Any) -> Any:
+    """A TuttiError goes back to the caller as the same one-line error (type = its category,
+    details = its hint), never retried."""
+    from temporalio.exceptions import ApplicationError
+
+    from tutti.errors import TuttiError
+
+    try:
+        return body()
+    except TuttiError as exc:
         raise ApplicationError(exc.message, exc.hint or "", type=exc.category, non_retryable=True) from None
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, CancelledError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
 
 CONTROL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10))
 STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
@@ -27,9 +27,12 @@ STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval
 
 @workflow.defn(name="TuttiRun")
 class TuttiRun:
+    def __init__(self) -> None:
+        self._hosts: set[str] = set()  # host queues this run's steps ran on
+        self._decided: dict[str, str] = {}  # approval id -> decision, taken through this workflow
+
     @workflow.run
     async def run(self, inp: dict[str, Any]) -> dict[str, Any]:
-        self._hosts: set[str] = set()  # host queues this run's steps ran on
         steps = {s["index"]: s for s in inp["steps"]}
         carried = {int(i) for i in inp.get("done", [])}  # done and ok in an earlier attempt of this run
         unmet = {i: sum(1 for d in s["depends_on"] if d not in carried) for i, s in steps.items() if i not in carried}
@@ -59,9 +62,43 @@ class TuttiRun:
             if not isinstance(exc.cause, CancelledError):
                 raise
             cancelled = True
+        await workflow.wait_condition(workflow.all_handlers_finished)  # a decision in flight is recorded first
         forwarded = await self._run_end(inp)
         return await self._control(inp, "tutti.finish_run", {"run_id": inp["run_id"], "cancelled": cancelled,
                                                              "forwarded": forwarded})
+
+    @workflow.update(name="decide_approval")
+    async def decide_approval(self, inp: dict[str, Any]) -> dict[str, Any]:
+        """A human's decision on an approval a step of this run waits for (`tt approvals
+        approve|deny`, `POST /v1/actions/approve`): recorded in the control store by an activity,
+        so the decision is in this workflow's history; the waiting step sees the store row."""
+        approval_id = inp["approval_id"]
+        self._decided[approval_id] = "pending"
+        try:
+            result = await workflow.execute_activity(
+                "tutti.decide_approval", {**inp, "run_id": workflow.info().workflow_id},
+                task_queue=workflow.info().task_queue, start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=CONTROL_RETRY)
+        except ActivityError as exc:
+            del self._decided[approval_id]  # refused by the store (unknown, decided elsewhere): not ours
+            cause = exc.cause
+            if isinstance(cause, ApplicationError):
+                raise ApplicationError(cause.message, *cause.details, type=cause.type, non_retryable=True) from None
+            raise
+        self._decided[approval_id] = result["status"]
+        return result
+
+    @decide_approval.validator
+    def _validate_decision(self, inp: dict[str, Any]) -> None:
+        """Refused before it enters the history: a malformed request, or an id decided already."""
+        approval_id = inp.get("approval_id") if isinstance(inp, dict) else None
+        if not isinstance(approval_id, str) or not approval_id or not isinstance(inp.get("approve"), bool):
+            raise ApplicationError("a decision needs approval_id (a string) and approve (true/false)", type="usage")
+        if approval_id in self._decided:
+            state = self._decided[approval_id]
+            raise ApplicationError(f"approval '{approval_id}' was already decided ({state})" if state != "pending"
+                                   else f"approval '{approval_id}' is being decided", "each approval can be decided once",
+                                   type="usage")
 
     async def _run_end(self, inp: dict[str, Any]) -> list[dict[str, Any]]:
         """Each host the run used stops the non-persistent agents the run started there (the

@@ -52,11 +52,30 @@ def get_approval(ws: Workspace, approval_id: str) -> Approval:
 
 def decide(ws: Workspace, approval_id: str, approve: bool, *, by: str = "user",
            reason: str | None = None) -> Approval:
-    """Approve or deny one pending approval (any process may call this)."""
+    """Approve or deny one pending approval (any process may call this). For a run live on
+    Temporal the decision goes through its workflow (`distributed.approvals`)."""
     from tutti.direct import approvals
 
     found = get_approval(ws, approval_id)
+    if found.status != "pending":
+        raise UsageError(f"approval '{approval_id}' was already decided ({found.status})",
+                         hint="each approval can be decided once")
+    if on_temporal(ws, found.run_id):
+        from tutti.distributed.approvals import decide as decide_on_temporal
+
+        decided = decide_on_temporal(ws, found, approve, by=by, reason=reason)
+        if decided is not None:
+            return decided
     return approvals.decide(ws.store, found.run_id, approval_id, approve, by=by, reason=reason)
+
+
+def on_temporal(ws: Workspace, run_id: str) -> bool:
+    """A running run started on Temporal (runs on the local engine keep the store-only path)."""
+    if ws.config.engine.kind != "temporal":
+        return False
+    rows = ws.store.query("SELECT status, json_extract(params, '$.engine') AS engine FROM runs WHERE run_id = ?",
+                          (run_id,))
+    return bool(rows) and rows[0]["status"] == "running" and rows[0]["engine"] == "temporal"
 
 
 def request(ws: Workspace, run_id: str, tool: str, args: dict[str, Any], *, agent: str | None = None,

@@ -141,7 +141,11 @@ def decide_approval(
 ) -> Approval:
     """Approve or deny a pending tool call of a direct run (any process may call this)."""
     from tutti.direct import approvals
+    from tutti.ops import approvals as ops_approvals
 
+    if ops_approvals.on_temporal(ws, run_id):  # through the run's workflow (distributed.approvals)
+        approvals.get(ws.store, run_id, approval_id)  # the id must belong to that run
+        return ops_approvals.decide(ws, approval_id, approve, by=by, reason=reason)
     return approvals.decide(ws.store, run_id, approval_id, approve, by=by, reason=reason)
 
 
