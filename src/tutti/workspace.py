@@ -71,35 +71,30 @@ def load_workspace(start: Path | None = None) -> Workspace:
     return load_workspace_at(root)
 
 
-class _CachedConfig:
-    """The config of a workspace served from the validated-config cache (`tutti.config.cache`):
-    only the workspace name, which is all `load_workspace_for_read` callers use. Anything else
-    is an AttributeError, never a guess."""
-
-    __slots__ = ("workspace",)
-
-    def __init__(self, name: str) -> None:
-        from types import SimpleNamespace
-
-        self.workspace = SimpleNamespace(name=name)
-
-
 def load_workspace_for_read(start: Path | None = None) -> Workspace:
-    """For read-only commands that use only the workspace's root, name and store (`tt runs
-    list`): from the validated-config cache when it matches tutti.toml as it is now (no pydantic
-    models built), else the full load — which reports errors as usual and refreshes the cache."""
+    """For commands that only read the config (`tt runs list`, `tt status`): the workspace from
+    the validated-config cache when it matches tutti.toml as it is now (a read-only view of the
+    validated config: no pydantic), else the full load — which reports errors as usual and
+    refreshes the cache. Never for a command that writes the config or hands it to code that
+    needs the models themselves."""
     root = find_workspace_root(start)
-    if root is not None:
-        from tutti.config.cache import cached_summary
+    if root is None:
+        return load_workspace(start)
+    return load_workspace_for_read_at(root)
 
-        summary = cached_summary(root)
-        if summary is not None and isinstance(summary.get("workspace"), str):
-            from tutti.config import notices
 
-            notices.publish(summary["warnings"])
-            return Workspace(root=root.resolve(), config=_CachedConfig(summary["workspace"]),  # type: ignore[arg-type]
-                             warnings=list(summary["warnings"]))
-    return load_workspace(start)
+def load_workspace_for_read_at(root: Path) -> Workspace:
+    """`load_workspace_for_read` for a known workspace root."""
+    from tutti.config.cache import cached_config
+
+    cached = cached_config(root)
+    if cached is None:
+        return load_workspace_at(root)
+    from tutti.config import notices
+
+    config, warnings = cached
+    notices.publish(warnings)
+    return Workspace(root=root.resolve(), config=config, warnings=warnings)
 
 
 def load_workspace_at(root: Path) -> Workspace:

@@ -18,10 +18,10 @@ ws_option = click.option("-w", "--workspace", "workspace", metavar="WS", help="A
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-def _ws(name: str | None):
+def _ws(name: str | None, *, for_read: bool = False):
     from tutti.ops.resolve import current_workspace
 
-    return current_workspace(name)
+    return current_workspace(name, for_read=for_read)
 
 
 def _ref(agent: str, workspace: str | None):
@@ -30,14 +30,15 @@ def _ref(agent: str, workspace: str | None):
     return resolve_agent(agent, _ws(workspace) if workspace else None)
 
 
-def _targets(workspace: str | None, all_: bool, agent: str | None = None):
+def _targets(workspace: str | None, all_: bool, agent: str | None = None, *, for_read: bool = False):
     """(name, workspace, error) triples a command acts on: every registered one with --all,
-    the one named by a `workspace/agent` reference, else `-w` or the one around cwd."""
+    the one named by a `workspace/agent` reference, else `-w` or the one around cwd.
+    `for_read`: the command only reads the config (it may come from the validated-config cache)."""
     if agent and "/" in agent:
         ref = _ref(agent, workspace)
         return [(None, ref.ws, None)]
     if not all_:
-        return [(None, _ws(workspace), None)]
+        return [(None, _ws(workspace, for_read=for_read), None)]
     from tutti.ops.resolve import all_workspaces
 
     return [(name, ws, err) for name, _root, ws, err in all_workspaces()]
@@ -125,10 +126,10 @@ def down(agent, workspace, all_, clean, as_json) -> None:
 
 # -- status ------------------------------------------------------------------------------------
 def _status(workspace, all_, as_json) -> None:
-    from tutti.ops.agents import status as do_status
+    from tutti.ops.status import status as do_status
 
     rows, data = [], []
-    for name, ws, err in _targets(workspace, all_):
+    for name, ws, err in _targets(workspace, all_, for_read=True):
         if ws is None:
             rows.append((name, "(config error)", "", err or "", ""))
             data.append({"workspace": name, "error": err})

@@ -9,7 +9,10 @@ and rules (so an editable install that changes them invalidates it too) and the 
 global config. A reader recomputes the key from the file as it is now and uses the summary
 only on an exact match; anything else (no cache, an edit, another version, a broken cache
 file) falls back to the full load, which reports errors as usual and rewrites the cache.
-Only a file that validated is ever summarised. Import-free on purpose (no pydantic).
+Only a file that validated is ever summarised. Next to the summary sits the whole validated
+config as the model dumps it (`config.view.dump`), from which `cached_config` gives a
+read-only view with the same fields (`tt status` reads agents, runtimes, engine, ... from it).
+Import-free on purpose (no pydantic).
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tutti.config.models import TuttiConfig
 
-FORMAT = 1
+FORMAT = 2
 CACHE_FILE = Path(".tutti") / "cache" / "config.json"
 CONFIG_FILENAME = "tutti.toml"
 _SHAPE_MODULES = ("models.py", "validate.py", "load.py", "workflow_rules.py", "unknown_keys.py",
-                  "step_defaults.py", "cache.py")
+                  "step_defaults.py", "cache.py", "view.py")
 
 
 def cache_key(raw: bytes) -> str:
@@ -51,8 +54,8 @@ def _stamp(path: Path) -> bytes:
     return f"\0{st.st_mtime_ns}:{st.st_size}".encode()
 
 
-def cached_summary(root: Path) -> dict[str, Any] | None:
-    """The summary of `root/tutti.toml` if the cache matches the file as it is now, else None."""
+def _cached(root: Path) -> dict[str, Any] | None:
+    """The cache file's content if its key matches `root/tutti.toml` as it is now, else None."""
     try:
         raw = (root / CONFIG_FILENAME).read_bytes()
         cached = json.loads((root / CACHE_FILE).read_text(encoding="utf-8"))
@@ -60,8 +63,32 @@ def cached_summary(root: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(cached, dict) or cached.get("key") != cache_key(raw):
         return None
-    summary = cached.get("summary")
+    return cached
+
+
+def cached_summary(root: Path) -> dict[str, Any] | None:
+    """The summary of `root/tutti.toml` if the cache matches the file as it is now, else None."""
+    cached = _cached(root)
+    summary = cached.get("summary") if cached is not None else None
     return summary if isinstance(summary, dict) else None
+
+
+def cached_config(root: Path) -> tuple[Any, list[str]] | None:
+    """(read-only view of the validated config, the load's warnings) of `root/tutti.toml` if
+    the cache matches the file as it is now, else None (also for a cache the view cannot read)."""
+    cached = _cached(root)
+    summary = cached.get("summary") if cached is not None else None
+    if cached is None or not isinstance(summary, dict) or not isinstance(summary.get("warnings"), list):
+        return None
+    from tutti.config.view import ConfigView, TuttiConfigMethods, load
+
+    try:
+        config = load(cached.get("config"))
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if not (isinstance(config, ConfigView) and isinstance(config, TuttiConfigMethods)):
+        return None
+    return config, [str(w) for w in summary["warnings"]]
 
 
 def store_summary(path: Path, raw: bytes, config: TuttiConfig, warnings: list[str]) -> None:
@@ -77,11 +104,12 @@ def store_summary(path: Path, raw: bytes, config: TuttiConfig, warnings: list[st
     except (OSError, ValueError, AttributeError):
         pass
     try:
+        from tutti.config.view import dump
         from tutti.fsutil import write_text_atomic
 
-        write_text_atomic(target, json.dumps({"key": key, "summary": summarize(config, warnings)}) + "\n",
-                          durable=False)
-    except OSError:
+        data = {"key": key, "summary": summarize(config, warnings), "config": dump(config)}
+        write_text_atomic(target, json.dumps(data, separators=(",", ":")) + "\n", durable=False)
+    except (OSError, ValueError, TypeError):
         pass  # a cache is an optimisation: a read-only .tutti/ must not fail the command
 
 

@@ -77,7 +77,7 @@ def with_remote_status(ws: Workspace, rows: list[Any]) -> list[Any]:
     """`tt status`: rows of agents placed on other hosts come from those hosts (one call each);
     a host that does not answer leaves its agents' rows marked `unknown`, with the reason."""
     from tutti.distributed.remote import call, hosted
-    from tutti.ops.agents import AgentStatus
+    from tutti.ops.status import AgentStatus  # not ops.agents: `tt status` loads no launch code
 
     by_host: dict[str, list[str]] = {}
     for row in rows:

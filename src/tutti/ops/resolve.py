@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tutti.config.models import Agent
 from tutti.errors import ConfigError, NotFoundError, UsageError
 from tutti.workspace import (  # noqa: F401 - find_agent, load_global, registry, all_workspaces re-exported
     Workspace,
@@ -18,8 +18,13 @@ from tutti.workspace import (  # noqa: F401 - find_agent, load_global, registry,
     load_global,
     load_workspace,
     load_workspace_at,
+    load_workspace_for_read,
+    load_workspace_for_read_at,
     registry,
 )
+
+if TYPE_CHECKING:
+    from tutti.config.models import Agent
 
 
 @dataclass
@@ -48,20 +53,21 @@ def workspace_by_name(name: str) -> Workspace:
     return load_workspace_at(root)
 
 
-def current_workspace(name: str | None = None, start: Path | None = None) -> Workspace:
+def current_workspace(name: str | None = None, start: Path | None = None, *, for_read: bool = False) -> Workspace:
     """`-w NAME` if given, else the workspace containing `start` (default cwd).
 
     Inside an agent's worktree (`ROOT/.tutti/worktrees/AGENT/...`, which holds its own checkout
     of tutti.toml) this is the project's workspace ROOT, not a nested copy — so an agent that
-    runs `tt send other ...` talks to its teammates."""
+    runs `tt send other ...` talks to its teammates. `for_read`: a command that only reads the
+    config (`tt status`) may get it from the validated-config cache (`load_workspace_for_read`)."""
     if name:
         return workspace_by_name(name)
     here = (start or Path.cwd()).resolve()
     parts = here.parts
     for i in range(len(parts) - 2):
         if parts[i] == ".tutti" and parts[i + 1] == "worktrees" and (Path(*parts[:i]) / "tutti.toml").is_file():
-            return load_workspace_at(Path(*parts[:i]))
-    return load_workspace(start)
+            return (load_workspace_for_read_at if for_read else load_workspace_at)(Path(*parts[:i]))
+    return load_workspace_for_read(start) if for_read else load_workspace(start)
 
 
 def resolve_agent(ref: str, ws: Workspace | None = None, *, start: Path | None = None) -> AgentRef:
