@@ -119,8 +119,9 @@ class Cluster:
     """The control workspace (a git repo), hosts h1 and h2 (each a clone with its own HOME, tmux
     socket and .tutti), the dev server and the control process (`tt host --control`)."""
 
-    def __init__(self, repo: Path, tmp: Path, script: str) -> None:
+    def __init__(self, repo: Path, tmp: Path, script: str, host_args: dict[str, list[str]] | None = None) -> None:
         self.repo, self.tmp = repo, tmp
+        self.host_args = host_args or {}  # extra `tt host` arguments per host (e.g. --label gpu)
         self.server = DevServer(tmp)
         self.records = repo / ".records"
         self.records.mkdir(exist_ok=True)
@@ -149,7 +150,7 @@ class Cluster:
             (root / ".git" / "info" / "exclude").write_text(".records/\ntutti.toml\n.tutti/\n")
             sock = f"tutti-dist-{name}-{uuid.uuid4().hex[:8]}"
             self.sockets.append(sock)
-            self.hosts[name] = Process(["host", "--name", name], root, self.env(self.tmp / name / "home", sock),
+            self.hosts[name] = Process(["host", "--name", name, *self.host_args.get(name, [])], root, self.env(self.tmp / name / "home", sock),
                                        self.tmp / f"{name}.log")
             self.hosts[name].start()
         self.control = Process(["host", "--control"], self.repo, self.env(self.tmp / "control-home", "tutti-dist-ctl"),

@@ -21,6 +21,8 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tutti.distributed.placement import all_placements
+from tutti.distributed.placement import record as record_placement
 from tutti.errors import TuttiError
 from tutti.store.db import now_iso
 from tutti.workflows.steps import StepOutcome
@@ -94,7 +96,7 @@ class ControlActivities:
                 recorder.mirrors.close()
             for step, _, _, _ in started:
                 out[str(step.index)]["planned_at"] = planned[step.index]
-            return {"steps": out, "outputs": state.outputs()}
+            return {"steps": out, "outputs": state.outputs(), "placements": all_placements(self.ws.store)}
 
     def _intent(self, state: Any, plan: Plan, step: Any, prior: Any, attempt: int) -> dict[str, Any]:
         """The step's intent, with the executor's `plan_intent` (as `Engine._task` does)."""
@@ -116,11 +118,14 @@ class ControlActivities:
         from tutti.workflows.checkpoints import RunRecorder, load_run_state
 
         with self._lock(inp["run_id"]):
-            store = self.ws.store
+            store, placements = self.ws.store, {}
             with store.transaction() as conn:
                 for item in inp["batch"]:
                     if item.get("host") and item.get("events"):
                         ingest(store, item["host"], item["events"], conn)
+                    if placed := item.get("placed"):  # a label-placed agent's first step: where it now lives
+                        placements[placed["agent"]] = record_placement(conn, placed["agent"], placed["host"],
+                                                                       placed["labels"], inp["run_id"])
             state = load_run_state(self.ws, inp["run_id"])
             plan = run_plan(self.plans, state)
             finished, out = [], []
@@ -142,7 +147,7 @@ class ControlActivities:
                 recorder.commit([], finished)
             finally:
                 recorder.mirrors.close()
-            return {"steps": out}
+            return {"steps": out, "placements": placements}
 
     def prepare_child(self, inp: dict[str, Any]) -> dict[str, Any]:
         """A nested `workflow` step: record the child run (its id chosen by `plan_intent` and kept

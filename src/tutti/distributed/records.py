@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tutti.distributed.placement import host_queue_prefix
 from tutti.distributed.settings import control_queue, step_queue
 
 if TYPE_CHECKING:
@@ -19,11 +20,25 @@ def workflow_input(ws: Workspace, plan: Plan, run_id: str, *, origin: str, direc
     return {"run_id": run_id, "control_queue": control_queue(ws.config), "done": done or [],
             "stack": [*(stack or []), plan.workflow],
             "heartbeat_secs": eng.heartbeat_secs, "step_timeout_secs": eng.step_timeout_secs,
+            "host_queue_prefix": host_queue_prefix(ws.config), "placement_timeout_secs": eng.placement_timeout_secs,
             "steps": [{"index": s.index, "key": s.key, "type": s.type, "depends_on": s.depends_on,
-                       "queue": step_queue(ws.config, s)}
+                       "queue": step_queue(ws.config, s), **_placement(ws, s)}
                       for s in plan.steps],
             "step_args": {"workflow": plan.workflow, "agent_scope": plan.agent_scope, "strict": plan.strict,
                           "force_open": plan.force_open, "origin": origin, "direct": direct}}
+
+
+def _placement(ws: Workspace, step: Any) -> dict[str, Any]:
+    """A label-placed agent's step: its label queue and the two errors the workflow may report
+    (worded here: the workflow sandbox imports nothing of tutti)."""
+    from tutti.distributed.placement import gone_message, step_placement, unplaced_message
+
+    place = step_placement(ws.config, step)
+    if place is None:
+        return {}
+    secs = ws.config.engine.placement_timeout_secs
+    return {"queue": place["queue"], "place": {**place, "unplaced": unplaced_message(place, secs),
+                                               "gone": gone_message(place, "{host}", secs)}}
 
 
 def record_start(ws: Workspace, plan: Plan, run_id: str, origin: str, direct: bool, resumes: int,

@@ -188,7 +188,8 @@ def _heartbeating(body: Any, every: float) -> Any:
     return box["value"]
 
 
-def build_workers(client: Any, ws: Workspace, *, host: str | None, control: bool, host_call: Any = None) -> list[Any]:
+def build_workers(client: Any, ws: Workspace, *, host: str | None, control: bool, host_call: Any = None,
+                  labels: list[str] | None = None) -> list[Any]:
     from temporalio.worker import Worker
 
     from tutti.distributed.forward_def import TuttiForward
@@ -205,16 +206,22 @@ def build_workers(client: Any, ws: Workspace, *, host: str | None, control: bool
         workers.append(Worker(client, task_queue=host_queue(ws.config, host), workflows=[TuttiHostCall],
                               activities=activities(ws, host=host, control=False, heartbeat_secs=hb, host_call=host_call),
                               activity_executor=pool, max_concurrent_activities=MAX_STEP_THREADS))
+        from tutti.distributed.placement import served_label_queues
+
+        for queue in served_label_queues(ws.config, labels or []):  # first steps of label-placed agents
+            workers.append(Worker(client, task_queue=queue,
+                                  activities=activities(ws, host=host, control=False, heartbeat_secs=hb),
+                                  activity_executor=pool, max_concurrent_activities=MAX_STEP_THREADS))
     if not workers:
         raise EngineUnavailable("tt host needs --name HOST and/or --control", hint="tt host --name gpu-1")
     return workers
 
 
 async def serve(ws: Workspace, *, host: str | None, control: bool, stop: asyncio.Event,
-                on_ready: Any = None, host_call: Any = None) -> None:
+                on_ready: Any = None, host_call: Any = None, labels: list[str] | None = None) -> None:
     """Run the workers until `stop` is set (SIGTERM/SIGINT in `tt host`)."""
     client = await connect(ws)
-    workers = build_workers(client, ws, host=host, control=control, host_call=host_call)
+    workers = build_workers(client, ws, host=host, control=control, host_call=host_call, labels=labels)
     tasks = [asyncio.create_task(w.run()) for w in workers]
     if host:  # this host's events reach the control store, in runs or not (distributed.forwarder)
         from tutti.distributed.forwarder import forward

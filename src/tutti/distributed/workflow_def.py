@@ -18,7 +18,14 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+    TimeoutType,
+)
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 CONTROL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10))
 STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
@@ -33,6 +40,8 @@ class TuttiRun:
 
     @workflow.run
     async def run(self, inp: dict[str, Any]) -> dict[str, Any]:
+        self._placed: dict[str, str] = {}  # label-placed agent -> the host it lives on (sticky)
+        self._placing: set[str] = set()  # agents whose first step is on a label queue right now
         steps = {s["index"]: s for s in inp["steps"]}
         carried = {int(i) for i in inp.get("done", [])}  # done and ok in an earlier attempt of this run
         unmet = {i: sum(1 for d in s["depends_on"] if d not in carried) for i, s in steps.items() if i not in carried}
@@ -117,20 +126,16 @@ class TuttiRun:
                     wave: int) -> tuple[bool, list[tuple[int, bool]]]:
         token = f"{workflow.info().run_id}:{wave}"
         begun = await self._control(inp, "tutti.begin_wave", {"run_id": inp["run_id"], "indexes": ready, "token": token})
+        self._placed.update(begun.get("placements") or {})  # the control store's placements win
         pending: dict[Any, int] = {}
         for i in ready:
             s = steps[i]
             if s.get("type") == "workflow":  # nested workflow = child workflow (its id = the child run id)
                 pending[asyncio.ensure_future(self._child(inp, i, begun["steps"][str(i)]))] = i
                 continue
-            if s["queue"] != inp["control_queue"]:
-                self._hosts.add(s["queue"])
-            task = workflow.start_activity(
-                "tutti.run_step", {**inp["step_args"], "run_id": inp["run_id"], "index": i, "key": s["key"],
-                                   **begun["steps"][str(i)], "outputs": begun["outputs"]},
-                task_queue=s["queue"], start_to_close_timeout=timedelta(seconds=inp["step_timeout_secs"]),
-                heartbeat_timeout=timedelta(seconds=3 * inp["heartbeat_secs"]), retry_policy=STEP_RETRY)
-            pending[task] = i
+            args = {**inp["step_args"], "run_id": inp["run_id"], "index": i, "key": s["key"],
+                    **begun["steps"][str(i)], "outputs": begun["outputs"]}
+            pending[asyncio.ensure_future(self._step(inp, s, args))] = i
         stop, results = False, []
         while pending:
             done, _ = await workflow.wait(list(pending), return_when=asyncio.FIRST_COMPLETED)
@@ -140,10 +145,52 @@ class TuttiRun:
                 res = task.result()
                 batch.append({"index": i, **begun["steps"][str(i)], **res})
             recorded = await self._control(inp, "tutti.record_batch", {"run_id": inp["run_id"], "batch": batch})
+            self._placed.update(recorded.get("placements") or {})
             for item in recorded["steps"]:
                 results.append((item["index"], item["ok"]))
                 stop = stop or item["stops"]
         return stop, results
+
+    async def _step(self, inp: dict[str, Any], s: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+        """One step attempt on its queue. A label-placed agent's step goes to its host's queue once
+        placed; until then ONE step at a time goes to the label queue (so two steps of the agent
+        never land on two hosts) and the host that took it becomes the agent's placement."""
+        place = s.get("place")
+        if place is None:
+            if s["queue"] != inp["control_queue"]:
+                self._hosts.add(s["queue"])
+            return await self._activity(inp, s["queue"], args, None)
+        agent = place["agent"]
+        await workflow.wait_condition(lambda: agent not in self._placing)
+        if agent in self._placed:
+            queue = inp["host_queue_prefix"] + self._placed[agent]
+            self._hosts.add(queue)
+            return await self._activity(inp, queue, args, place["gone"].replace("{host}", self._placed[agent]))
+        self._placing.add(agent)
+        try:
+            res = await self._activity(inp, place["queue"], args, place["unplaced"])
+        finally:
+            self._placing.discard(agent)
+        if res.get("host") and agent not in self._placed:
+            self._placed[agent] = res["host"]
+            self._hosts.add(inp["host_queue_prefix"] + res["host"])
+            res["placed"] = {"agent": agent, "host": res["host"], "labels": place["labels"]}
+        return res
+
+    async def _activity(self, inp: dict[str, Any], queue: str, args: dict[str, Any],
+                        unstarted: str | None) -> dict[str, Any]:
+        """`tutti.run_step`; with `unstarted` (placement by labels) no host taking it within the
+        placement timeout is a failed step with that message instead of an endless wait."""
+        wait = {"schedule_to_start_timeout": timedelta(seconds=inp["placement_timeout_secs"])} if unstarted else {}
+        try:
+            return await workflow.execute_activity(
+                "tutti.run_step", args, task_queue=queue, start_to_close_timeout=timedelta(seconds=inp["step_timeout_secs"]),
+                heartbeat_timeout=timedelta(seconds=3 * inp["heartbeat_secs"]), retry_policy=STEP_RETRY, **wait)
+        except ActivityError as exc:
+            cause = exc.cause
+            if unstarted is None or not isinstance(cause, ActivityTimeout) or cause.type != TimeoutType.SCHEDULE_TO_START:
+                raise
+            return {"outcome": {"status": "failed", "message": unstarted}, "host": None, "events": []}
 
     async def _child(self, inp: dict[str, Any], index: int, begun: dict[str, Any]) -> dict[str, Any]:
         prep = await self._control(inp, "tutti.prepare_child", {"run_id": inp["run_id"], "index": index,
@@ -186,3 +233,21 @@ class TuttiHostCall:
         return await workflow.execute_activity("tutti.host_call", inp,
                                                start_to_close_timeout=timedelta(seconds=inp.get("timeout_secs", 60)),
                                                retry_policy=RetryPolicy(maximum_attempts=1))
+
+
+@workflow.defn(name="TuttiScheduled")
+class TuttiScheduled:
+    """One fire of a workflow's Temporal Schedule (`distributed.schedules`): record the run as
+    `tt run WORKFLOW` would (the `tutti.plan_scheduled` activity), then run it as the `TuttiRun`
+    child whose id is the run id. This workflow lasts as long as the run, so the schedule's
+    overlap policy (skip) sees a run still going."""
+
+    @workflow.run
+    async def run(self, inp: dict[str, Any]) -> dict[str, Any]:
+        # the run id format of `workflows.engine.new_run_id` ({epoch_ms}-{pid}-{hex}), deterministic
+        run_id = f"{int(workflow.now().timestamp() * 1000)}-0-{workflow.random().getrandbits(16):04x}"
+        child = await workflow.execute_activity(
+            "tutti.plan_scheduled", {**inp, "run_id": run_id}, task_queue=workflow.info().task_queue,
+            start_to_close_timeout=timedelta(seconds=120), retry_policy=RetryPolicy(maximum_attempts=3))
+        return await workflow.execute_child_workflow("TuttiRun", child, id=run_id, task_queue=child["control_queue"],
+                                                     id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE)

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
 
-def serve_host(ws: Workspace, *, name: str | None, control: bool, on_ready: Callable[[list[str]], None]) -> None:
+def serve_host(ws: Workspace, *, name: str | None, control: bool, on_ready: Callable[[list[str]], None],
+               labels: list[str] | None = None) -> None:
     import asyncio
     import signal
     import sys
@@ -24,8 +25,12 @@ def serve_host(ws: Workspace, *, name: str | None, control: bool, on_ready: Call
     if not name and not control:
         raise UsageError("tt host needs --name HOST (this host's queue) and/or --control",
                          hint="tt host --name build-2   (agents with host = \"build-2\" run here)")
+    labels = _labels(name, labels or [])
     require_sdk()
-    queues = ([host_queue(ws.config, name)] if name else []) + ([control_queue(ws.config)] if control else [])
+    from tutti.distributed.placement import served_label_queues
+
+    queues = ([host_queue(ws.config, name)] if name else []) + served_label_queues(ws.config, labels) \
+        + ([control_queue(ws.config)] if control else [])
 
     async def main() -> None:
         from tutti.distributed.worker import serve
@@ -39,9 +44,35 @@ def serve_host(ws: Workspace, *, name: str | None, control: bool, on_ready: Call
             on_ready(queues)
             sys.stdout.flush()
 
-        await serve(ws, host=name, control=control, stop=stop, on_ready=ready, host_call=host_call)
+        await serve(ws, host=name, control=control, stop=stop, on_ready=ready, host_call=host_call, labels=labels)
 
     asyncio.run(main())
+
+
+def _labels(name: str | None, labels: list[str]) -> list[str]:
+    import re
+
+    if labels and not name:
+        raise UsageError("tt host --label needs --name (a label-placed agent stays on the named host that took it)",
+                         hint="tt host --name gpu-1 --label gpu")
+    for label in labels:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", label):
+            raise UsageError(f"host label '{label}' must be a plain name", hint="letters, digits, '.', '_', '-'")
+    return sorted(set(labels))
+
+
+def placements(ws: Workspace) -> list[dict[str, Any]]:
+    """`tt host placements`: label-placed agents and their hosts (the control store's table)."""
+    from tutti.distributed.placement import listing
+
+    return listing(ws.store)
+
+
+def unplace(ws: Workspace, agent: str) -> dict[str, Any]:
+    """`tt host unplace AGENT`: forget a placement whose host is gone."""
+    from tutti.distributed.placement import unplace as forget
+
+    return forget(ws.store, agent)
 
 
 def host_call(ws: Workspace, op: str, args: dict[str, Any]) -> Any:
