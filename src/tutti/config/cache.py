@@ -97,19 +97,23 @@ def store_summary(path: Path, raw: bytes, config: TuttiConfig, warnings: list[st
     if path.name != CONFIG_FILENAME or not (path.parent / ".tutti").is_dir():
         return
     target = path.parent / CACHE_FILE
-    key = cache_key(raw)
-    try:
-        if json.loads(target.read_text(encoding="utf-8")).get("key") == key:
-            return  # already current: no write on every command
-    except (OSError, ValueError, AttributeError):
-        pass
     try:
         from tutti.config.view import dump
+
+        data = {"key": cache_key(raw), "summary": summarize(config, warnings), "config": dump(config)}
+        text = json.dumps(data, separators=(",", ":")) + "\n"
+    except (ValueError, TypeError):
+        return
+    try:
+        if target.read_text(encoding="utf-8") == text:
+            return  # already current: no write on every command (a stale or broken one is rewritten)
+    except (OSError, ValueError):
+        pass
+    try:
         from tutti.fsutil import write_text_atomic
 
-        data = {"key": key, "summary": summarize(config, warnings), "config": dump(config)}
-        write_text_atomic(target, json.dumps(data, separators=(",", ":")) + "\n", durable=False)
-    except (OSError, ValueError, TypeError):
+        write_text_atomic(target, text, durable=False)
+    except OSError:
         pass  # a cache is an optimisation: a read-only .tutti/ must not fail the command
 
 
