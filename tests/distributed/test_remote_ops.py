@@ -80,3 +80,91 @@ def test_host_events_outside_runs_reach_the_control_once_across_kills(cluster_fa
     assert usage == list(range(total))  # in host order, none lost, none doubled
     assert _converged(c, "h2") and len(set(_forwarded(c, "h2"))) == len(_forwarded(c, "h2"))
     store.close()
+
+
+# -- remote agents in the API and the dashboard -------------------------------------------------
+def _serve(c):
+    from .harness import Process, free_port, port_open
+
+    with open(c.repo / "tutti.toml", "a") as fh:
+        fh.write("\n[observe]\ndashboard = true\n")
+    port = free_port()
+    proc = Process(["serve", "--port", str(port)], c.repo, c.control.env, c.tmp / "serve.log")
+    proc.start(ready=None)
+    wait_until(lambda: port_open(port) or proc.proc.poll() is not None, timeout=60, what="tt serve")
+    assert proc.proc.poll() is None, (c.tmp / "serve.log").read_text()
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _get(url: str) -> tuple[dict, float]:
+    import urllib.request
+
+    start = time.monotonic()
+    with urllib.request.urlopen(url, timeout=60) as resp:
+        return json.loads(resp.read()), time.monotonic() - start
+
+
+def test_remote_agents_in_the_api_and_dashboard_with_their_hosts(cluster_factory):
+    c = cluster_factory()
+    res = c.tt("send", "a1", "hello a1", "--auto-up", "--wait", "--timeout-secs", "90")
+    assert res.returncode == 0, res.stdout + res.stderr
+    wait_until(lambda: query(c.repo / ".tutti" / "tutti.db", "SELECT 1 FROM events WHERE agent = 'a1' AND "
+                             "kind = 'agent.idle' AND json_extract(data, '$.host') = 'h1'"), timeout=60,
+               what="a1's forwarded idle state")
+    serve, base = _serve(c)
+    try:
+        body, _ = _get(f"{base}/v1/agents")
+        rows = {r["agent"]: r for r in body["data"]}
+        assert (rows["a1"]["host"], rows["a1"]["state"]) == ("h1", "idle")  # from the forwarded events
+        assert (rows["a2"]["host"], rows["a2"]["state"]) == ("h2", "stopped")
+        focus, _ = _get(f"{base}/v1/agents/dist/a1/focus?lines=20")
+        data = focus["data"]
+        assert data["host"] == "h1" and data["host_answered"] is True, data
+        assert "hello a1" in data["terminal"] and "Done." in data["terminal"], data["terminal"]
+        _dashboard(base)
+
+        # the hosts go away: the agent list still answers at once (no host is called per request)
+        for host in ("h1", "h2"):
+            c.hosts[host].kill(signal.SIGKILL)
+        body, secs = _get(f"{base}/v1/agents")
+        assert {r["agent"]: r["state"] for r in body["data"]} == {"a1": "idle", "a2": "stopped"} and secs < 3, secs
+        focus, secs = _get(f"{base}/v1/agents/dist/a1/focus?lines=20")
+        data = focus["data"]
+        assert data["host_answered"] is False and data["terminal"] is None, data
+        assert "host 'h1' did not answer within" in data["errors"]["terminal"] and secs < 20, (data, secs)
+    finally:
+        serve.kill()
+
+
+def _dashboard(base: str) -> None:
+    """Headless Chromium: the station says where the agent runs; focus mode shows its pane."""
+    from pathlib import Path
+
+    from tests.browser.conftest import ARGS, CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(30000)
+            page.goto(base + "/")
+            page.wait_for_selector("body[data-ready=true]")
+            page.wait_for_selector('[data-testid="conn"][data-state="live"]')
+            station = page.locator('[data-testid="station-a1"]')
+            assert station.get_attribute("data-host") == "h1" and "on h1" in station.inner_text()
+            assert page.locator('[data-testid="station-state-a1"]').inner_text() == "idle"
+            station.click()
+            page.wait_for_selector('[data-testid="focus"]:not([hidden])')
+            terminal = page.locator('[data-testid="focus-terminal"]')
+            deadline = time.monotonic() + 30
+            while "hello a1" not in terminal.inner_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            note = page.locator('[data-testid="focus-note"]').inner_text()
+            assert "hello a1" in terminal.inner_text(), (terminal.inner_text(), note)
+            assert page.locator('[data-testid="focus-host"]').inner_text() == "on h1 · relayed"
+        finally:
+            browser.close()

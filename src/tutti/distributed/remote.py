@@ -29,27 +29,48 @@ def hosted(ws: Workspace, agent: str) -> str | None:
     return cfg.host if cfg is not None else None
 
 
-def call(ws: Workspace, host: str, op: str, args: dict[str, Any], timeout_secs: float = 60) -> Any:
+class HostNoAnswer(TuttiError):
+    """The host's worker did not take the call in time (down, or cut off from Temporal)."""
+
+    category = "host_no_answer"
+
+
+def call(ws: Workspace, host: str, op: str, args: dict[str, Any], timeout_secs: float = 60,
+         answer_within: float | None = None) -> Any:
+    """Run `op` on `host`. With `answer_within`, a host that has not answered by then is given up
+    on (its pending call is terminated, so a late host does not act on it): `HostNoAnswer`."""
     require_sdk()
     import asyncio  # lazily: `tt status` imports this module for `hosted()` only
 
-    async def go() -> Any:
-        from datetime import timedelta
+    return asyncio.run(call_async(ws, host, op, args, timeout_secs, answer_within))
 
-        from temporalio.client import WorkflowFailureError
 
-        from tutti.distributed.worker import connect
+async def call_async(ws: Workspace, host: str, op: str, args: dict[str, Any], timeout_secs: float = 60,
+                     answer_within: float | None = None, client: Any = None) -> Any:
+    import asyncio
+    from datetime import timedelta
 
-        client = await connect(ws)
+    from temporalio.client import WorkflowFailureError
+
+    from tutti.distributed.worker import connect
+
+    client = client or await connect(ws)
+    wid = f"tutti-hostcall-{host}-{uuid.uuid4().hex[:12]}"
+    limit = answer_within if answer_within is not None else timeout_secs + 30
+    try:
+        handle = await client.start_workflow(
+            HOST_CALL, {"op": op, "args": args, "timeout_secs": timeout_secs}, id=wid,
+            task_queue=host_queue(ws.config, host), execution_timeout=timedelta(seconds=limit + 5))
+        return await asyncio.wait_for(handle.result(), limit)
+    except TimeoutError:
         try:
-            return await client.execute_workflow(
-                HOST_CALL, {"op": op, "args": args, "timeout_secs": timeout_secs},
-                id=f"tutti-hostcall-{host}-{uuid.uuid4().hex[:12]}", task_queue=host_queue(ws.config, host),
-                execution_timeout=timedelta(seconds=timeout_secs + 30))
-        except WorkflowFailureError as exc:
-            raise _as_tutti(exc, host) from None
-
-    return asyncio.run(go())
+            await client.get_workflow_handle(wid).terminate("the caller stopped waiting")
+        except Exception:  # it finished or timed out meanwhile
+            pass
+        raise HostNoAnswer(f"host '{host}' did not answer within {limit:g}s",
+                           hint=f"is `tt host --name {host}` running there and connected to Temporal?") from None
+    except WorkflowFailureError as exc:
+        raise _as_tutti(exc, host) from None
 
 
 def _as_tutti(exc: Exception, host: str) -> TuttiError:

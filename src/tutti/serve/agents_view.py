@@ -1,6 +1,6 @@
 """The factory-floor view of agents: config plus the latest state event of each agent.
 
-Pure store + config (no tmux): it is what the dashboard paints its stations from, and it stays
+Pure store + config (no tmux, no host calls): it is what the dashboard paints its stations from, and it stays
 cheap enough to call on every page load however many agents there are.
 """
 
@@ -44,6 +44,11 @@ def state_of(kind: str, data: dict[str, Any]) -> str | None:
 
 
 def agents(ws: Workspace) -> list[dict[str, Any]]:
+    """Every configured agent with its state from the store's latest state event. An agent placed
+    on another host (`[engine] kind = "temporal"`) is marked with it: its state events arrive
+    forwarded from that host (`distributed.forwarder`), so no host is called here."""
+    from tutti.distributed.remote import hosted
+
     kinds = list(STATE_BY_KIND) + ["agent.state"]
     marks = ",".join("?" * len(kinds))
     rows = ws.store.query(
@@ -70,6 +75,7 @@ def agents(ws: Workspace) -> list[dict[str, Any]]:
             "state_since": since,
             "context_pct": data.get("context_pct", data.get("ctx_pct")),
             "session": ws.session_name(agent.name),
+            "host": hosted(ws, agent.name),
         })
     return out
 

@@ -101,9 +101,10 @@ def _station(a: dict[str, Any]) -> str:
     ctx = a.get("context_pct")
     width = "0" if ctx is None else f"{min(100.0, float(ctx)):.0f}%"
     level = "green" if ctx is None or ctx <= 70 else "amber" if ctx <= 90 else "red"
-    meta = " · ".join(x for x in (a.get("runtime"), a.get("role")) if x) or "agent"
+    meta = " · ".join(x for x in (a.get("runtime"), a.get("role"), a.get("host") and f"on {a['host']}") if x) or "agent"
     task = " ".join(str(a.get("task") or "").split())
     return (f'<button class="station" data-testid="station-{e(name)}" data-agent="{e(name)}" data-state="{e(state)}" '
+            f'data-host="{e(a.get("host") or "")}" '
             f'data-color="{_color(state)}"><div class="name">{e(name)}</div><div class="meta">{e(meta)}</div>'
             f'<div class="state"><span class="lamp"></span><span data-testid="station-state-{e(name)}">'
             f'{e(state.replace("_", " "))}</span></div>'

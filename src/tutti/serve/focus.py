@@ -16,6 +16,9 @@ from tutti.serve.operations import operation
 if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
+REMOTE_PEEK_SECS = 8.0  # how long the focus view waits for another host's pane
+
+
 def focus(ws: Workspace, agent: str, *, lines: int, usage: bool, with_diff: bool) -> dict[str, Any]:
     row = next(r for r in agents_view.agents(ws) if r["agent"] == agent)
     out: dict[str, Any] = {
@@ -23,6 +26,11 @@ def focus(ws: Workspace, agent: str, *, lines: int, usage: bool, with_diff: bool
         "running": row["state"] not in {"stopped"}, "terminal": None,
         "context_pct": row["context_pct"], "usage": None, "diff": None, "errors": {},
     }
+    if row.get("host"):  # placed on another host: its pane comes from there
+        _remote(ws, row, out, lines)
+        if usage:
+            out["usage"] = _usage(ws, agent)
+        return out
     try:
         captured = plain(operation("agents", "peek")(ws, agent, lines))
         out["terminal"] = captured if isinstance(captured, str) else _text_of(captured)
@@ -48,6 +56,27 @@ def focus(ws: Workspace, agent: str, *, lines: int, usage: bool, with_diff: bool
     if usage:
         out["usage"] = _usage(ws, agent)
     return out
+
+
+def _remote(ws: Workspace, row: dict[str, Any], out: dict[str, Any], lines: int) -> None:
+    """The pane of an agent on another host through that host's `peek` (bounded wait: a host that
+    does not answer is a state of its own, `host_answered: false`, not a hung dashboard). State and
+    context stay the forwarded events' reading; the worktree (diff) lives on the host."""
+    from tutti.distributed.remote import HostNoAnswer, call
+
+    host = row["host"]
+    out.update(host=host, host_answered=True)
+    try:
+        out["terminal"] = call(ws, host, "peek", {"agent": row["agent"], "lines": lines},
+                               timeout_secs=REMOTE_PEEK_SECS, answer_within=REMOTE_PEEK_SECS)
+    except HostNoAnswer as exc:
+        out["host_answered"] = False
+        out["errors"]["terminal"] = exc.message
+    except TuttiError as exc:  # the host answered: e.g. the agent is not running there
+        out["errors"]["terminal"] = f"host '{host}': {exc.message}"
+        if exc.category == "runtime":
+            out["running"] = False
+    out["errors"]["diff"] = f"the worktree is on host '{host}'"
 
 
 def _text_of(value: Any) -> str | None:

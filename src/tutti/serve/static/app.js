@@ -62,10 +62,10 @@ function renderFloor() {
   for (const a of ui.agents.values()) {
     floor.append(el("button", {
       class: "station", "data-testid": `station-${a.agent}`, "data-agent": a.agent,
-      "data-state": a.state, "data-color": colorOf(a.state), onclick: () => openFocus(a.agent),
+      "data-state": a.state, "data-color": colorOf(a.state), "data-host": a.host || "", onclick: () => openFocus(a.agent),
     },
     el("div", { class: "name" }, a.agent),
-    el("div", { class: "meta" }, [a.runtime, a.role].filter(Boolean).join(" · ") || "agent"),
+    el("div", { class: "meta" }, [a.runtime, a.role, a.host && `on ${a.host}`].filter(Boolean).join(" · ") || "agent"),
     el("div", { class: "state" }, el("span", { class: "lamp" }), el("span", { "data-testid": `station-state-${a.agent}` }, a.state.replace("_", " "))),
     el("div", { class: "task", "data-testid": `station-task-${a.agent}`, title: a.task || "" }, (a.task || "—").slice(0, 140)),
     el("div", { class: "ctx mini" }, el("div", { class: "bar" }, ctxFill(a)))));
@@ -353,6 +353,7 @@ function openFocus(agent) {
   $('[data-testid="focus-state"]').textContent = ui.agents.get(agent).state;
   $('[data-testid="focus-terminal"]').textContent = "loading…";
   $('[data-testid="focus-note"]').textContent = "";
+  $('[data-testid="focus-host"]').hidden = true;
   $('[data-testid="focus"]').hidden = false;
   refreshFocus(true);
   // Events drive refreshes; this slow timer only covers output that produces no event.
@@ -386,6 +387,12 @@ async function refreshFocus(withUsage) {
   const term = $('[data-testid="focus-terminal"]');
   const atBottom = term.scrollTop + term.clientHeight >= term.scrollHeight - 20;
   term.textContent = data.terminal ?? (data.errors.terminal ? `(${data.errors.terminal})` : "(agent not running)");
+  if (data.host) {  // another host's agent: its pane is a snapshot relayed through that host
+    const host = $('[data-testid="focus-host"]');
+    host.hidden = false;
+    host.dataset.answered = String(data.host_answered);
+    host.textContent = data.host_answered ? `on ${data.host} · relayed` : `${data.host} did not answer`;
+  }
   if (atBottom) term.scrollTop = term.scrollHeight;
   $('[data-testid="focus-start"]').hidden = data.running;
   // No live reading (agent stopped, screen without one): keep the last one the events brought.
