@@ -234,3 +234,49 @@ def test_approval_of_a_temporal_run_is_decided_through_its_workflow(plane_factor
     assert [(d["approval_id"], d["decision"], d["by"]) for d in decided] == [
         (first[0], "approved", "cli"), (second[0], "approved", "api")]
     assert "first-ok" in json.dumps(srv.requests()[1].body) and "second-ok" in json.dumps(srv.requests()[2].body)
+
+
+SCHEDULED = '[[workflow]]\nname = "tick"\nschedule = "*/5 * * * *"\ntimezone = "UTC"\n' \
+            '[[workflow.step]]\ntype = "command"\nrun = "echo tick"\n'
+
+
+def test_schedules_are_temporal_schedules_synced_from_tutti_toml(plane_factory):
+    p = plane_factory(SCHEDULED)
+    sid = f"{p.prefix}.schedule.plane.tick"
+    wait_until(lambda: p.db("SELECT 1 FROM events WHERE kind = 'engine.schedules.synced'"), timeout=60,
+               interval=0.1, what="the standing worker's first schedule sync")
+    res = p.tt("schedule", "list", "--json")
+    assert res.returncode == 0, res.stderr
+    listed = json.loads(res.stdout)
+    assert [(r["workflow"], r["schedule_id"], r["cron"], r["timezone"], r["on_temporal"], r["in_sync"])
+            for r in listed] == [("tick", sid, "*/5 * * * *", "UTC", True, True)], listed
+    assert listed[0]["next_fire_times"] and listed[0]["next_fire_times"][0][14:16] in {f"{m:02d}" for m in range(0, 60, 5)}
+    # a fire (the schedule's trigger) starts a run as `tt run tick` would; it completes
+    res = p.temporal("schedule", "trigger", "--schedule-id", sid)
+    assert res.returncode == 0, res.stderr
+    wait_until(lambda: p.db("SELECT status FROM runs WHERE json_extract(params, '$.origin') = 'schedule'")
+               == [("succeeded",)], timeout=90, interval=0.1, what="the scheduled run to succeed")
+    runs = json.loads(p.tt("runs", "list", "--json").stdout)
+    assert [(r["workflow"], r["status"]) for r in runs] == [("tick", "succeeded")], runs
+    history = p.history(runs[0]["run_id"])  # the run is the TuttiRun child of the schedule's workflow
+    started = history[0]["workflowExecutionStartedEventAttributes"]
+    assert started["workflowType"]["name"] == "TuttiRun" and started["parentWorkflowExecution"]["workflowId"] \
+        .startswith(f"{sid}.fire"), started
+    # the local cron loop does not also fire them under temporal
+    assert not p.db("SELECT 1 FROM events WHERE kind = 'schedule.started'")
+    res = p.tt("schedule", "run")
+    assert res.returncode != 0 and res.stderr.startswith("error[usage]: schedules run as Temporal Schedules"), res.stderr
+    # the workflow leaves tutti.toml: the standing worker deletes its schedule
+    p.write_config(WORKFLOWS)
+    wait_until(lambda: any(r.get("action") == "deleted" for e in p.db(
+        "SELECT data FROM events WHERE kind = 'engine.schedules.synced'") for r in json.loads(e[0])["schedules"]),
+        timeout=60, interval=0.2, what="the schedule to be deleted after the config change")
+    assert p.temporal("schedule", "describe", "--schedule-id", sid).returncode != 0
+    res = p.tt("schedule", "sync", "--json")
+    assert res.returncode == 0 and json.loads(res.stdout) == [], res.stdout + res.stderr
+    # and `tt schedule sync` by hand creates it again when it comes back
+    p.write_config(WORKFLOWS + SCHEDULED.replace("*/5", "*/10"))
+    res = p.tt("schedule", "sync", "--json")
+    assert res.returncode == 0, res.stderr
+    assert [(r["workflow"], r["action"], r["cron"]) for r in json.loads(res.stdout)] in (
+        [("tick", "created", "*/10 * * * *")], [("tick", "unchanged", "*/10 * * * *")]), res.stdout

@@ -1,4 +1,4 @@
-"""`tt schedule list|run`."""
+"""`tt schedule list|run|sync`."""
 
 from __future__ import annotations
 
@@ -9,17 +9,21 @@ from tutti.cli.output import echo, emit_json, table
 
 @click.group()
 def schedule() -> None:
-    """Run or list scheduled workflows."""
+    """Run, list or sync scheduled workflows."""
 
 
 @schedule.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_cmd(as_json: bool) -> None:
     """Show each scheduled workflow and its next fire time."""
-    from tutti.ops.schedule import list_schedules
+    from tutti.ops.schedule import list_schedules, on_temporal
     from tutti.workspace import load_workspace
 
-    entries = list_schedules(load_workspace())
+    ws = load_workspace()
+    if on_temporal(ws):
+        _list_temporal(ws, as_json)
+        return
+    entries = list_schedules(ws)
     if as_json:
         emit_json([e.to_dict() for e in entries])
         return
@@ -29,6 +33,39 @@ def list_cmd(as_json: bool) -> None:
     rows = [(e.workflow, e.expression, e.timezone, e.to_dict()["next_fire_local"],
              e.last_run.isoformat() if e.last_run else "-") for e in entries]
     table(["WORKFLOW", "SCHEDULE", "TIMEZONE", "NEXT FIRE", "LAST RUN"], rows)
+
+
+def _list_temporal(ws, as_json: bool) -> None:  # noqa: ANN001
+    from tutti.ops.schedule import temporal_schedules
+
+    rows = temporal_schedules(ws)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        echo("No workflows have a `schedule`.")
+        return
+    table(["WORKFLOW", "SCHEDULE", "TIMEZONE", "NEXT FIRE (UTC)", "ON TEMPORAL"],
+          [(r["workflow"], r.get("cron") or "-", r.get("timezone") or "-", (r.get("next_fire_times") or ["-"])[0],
+            ("yes" if r["in_sync"] else "out of sync (tt schedule sync)") if r["on_temporal"] else "no (tt schedule sync)")
+           for r in rows])
+
+
+@schedule.command("sync")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def sync_cmd(as_json: bool) -> None:
+    """Make the Temporal Schedules match tutti.toml ([engine] kind = "temporal")."""
+    from tutti.ops.schedule import sync
+    from tutti.workspace import load_workspace
+
+    rows = sync(load_workspace())
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        echo(f"{r['action']:<9} {r['workflow']} ({r['schedule_id']})")
+    if not rows:
+        echo("No workflows have a `schedule`, and no Temporal Schedules were left to delete.")
 
 
 @schedule.command("run")

@@ -127,8 +127,14 @@ def _child_main(root: str) -> None:
 
         def ready() -> None:
             print(READY, flush=True)
+            syncer.append(asyncio.create_task(_keep_schedules(ws, stop)))
 
-        await serve(ws, host=None, control=True, stop=stop, on_ready=ready)
+        syncer: list = []
+        try:
+            await serve(ws, host=None, control=True, stop=stop, on_ready=ready)
+        finally:
+            for task in syncer:
+                task.cancel()
 
     asyncio.run(main())
 
@@ -140,6 +146,31 @@ def _wait_eof(then) -> None:  # noqa: ANN001
     except (OSError, ValueError):
         pass
     then()
+
+
+async def _keep_schedules(ws: Workspace, stop) -> None:  # noqa: ANN001
+    """Sync the Temporal Schedules now and whenever tutti.toml changes (checked every 2 s); a
+    failed sync (a bad edit, the service away) is an `engine.schedules.sync_failed` event."""
+    import asyncio
+
+    from tutti.distributed.schedules import sync_changed
+
+    state: dict = {}
+    last_error = None
+    while not stop.is_set():
+        try:
+            await sync_changed(ws, state)
+            last_error = None
+        except Exception as exc:  # noqa: BLE001 - the worker keeps serving runs
+            error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            if error != last_error:
+                ws.store.append_event("engine.schedules.sync_failed", data={"error": error})
+            last_error = error
+            state.pop("digest", None)  # try again on the next tick
+        try:
+            await asyncio.wait_for(stop.wait(), 2.0)
+        except TimeoutError:
+            pass
 
 
 if __name__ == "__main__":

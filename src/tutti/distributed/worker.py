@@ -126,14 +126,28 @@ def activities(ws: Workspace, *, host: str | None, control: bool, heartbeat_secs
 
             return ingest(ws.store, inp)
 
-        @activity.defn(name="tutti.decide_approval")
-        def decide_approval(inp: dict) -> dict:  # an approval decided through its run (TuttiRun update)
-            from tutti.distributed.approvals import record
-
-            return _as_application_error(lambda: record(ws, inp))
-
-        acts += [begin_wave, record_batch, finish_run, prepare_child, ingest_forwarded, decide_approval]
+        acts += [begin_wave, record_batch, finish_run, prepare_child, ingest_forwarded, *_plane_activities(ws)]
     return acts
+
+
+def _plane_activities(ws: Workspace) -> list[Any]:
+    """The control plane's own activities: an approval decided through its run (the `TuttiRun`
+    update), a Temporal Schedule's fire recorded as a run (`TuttiScheduled`)."""
+    from temporalio import activity
+
+    @activity.defn(name="tutti.decide_approval")
+    def decide_approval(inp: dict) -> dict:
+        from tutti.distributed.approvals import record
+
+        return _as_application_error(lambda: record(ws, inp))
+
+    @activity.defn(name="tutti.plan_scheduled")
+    def plan_scheduled(inp: dict) -> dict:
+        from tutti.distributed.schedules import plan
+
+        return _as_application_error(lambda: plan(ws, inp))
+
+    return [decide_approval, plan_scheduled]
 
 
 def _host_call(ws: Workspace, inp: dict, handler: Any) -> Any:
@@ -193,13 +207,13 @@ def build_workers(client: Any, ws: Workspace, *, host: str | None, control: bool
     from temporalio.worker import Worker
 
     from tutti.distributed.forward_def import TuttiForward
-    from tutti.distributed.workflow_def import TuttiHostCall, TuttiRun
+    from tutti.distributed.workflow_def import TuttiHostCall, TuttiRun, TuttiScheduled
 
     hb = ws.config.engine.heartbeat_secs
     pool = ThreadPoolExecutor(max_workers=MAX_STEP_THREADS, thread_name_prefix="tutti-activity")
     workers = []
     if control:
-        workers.append(Worker(client, task_queue=control_queue(ws.config), workflows=[TuttiRun, TuttiForward],
+        workers.append(Worker(client, task_queue=control_queue(ws.config), workflows=[TuttiRun, TuttiForward, TuttiScheduled],
                               activities=activities(ws, host=None, control=True, heartbeat_secs=hb),
                               activity_executor=pool, max_concurrent_activities=MAX_STEP_THREADS))
     if host:

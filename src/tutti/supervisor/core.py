@@ -40,7 +40,8 @@ class Parts:
         scheduled = any(wf.schedule for wf in ws.config.workflows)
         observe = ws.config.observe
         loop = ws.config.loop is not None and ws.config.loop.autostart and host == "serve"
-        return cls(watch=True, recover=True, schedule=scheduled and host != "process",
+        local = ws.config.engine.kind != "temporal"  # on temporal, Temporal Schedules fire them
+        return cls(watch=True, recover=True, schedule=scheduled and host != "process" and local,
                    telemetry=bool(observe.otel or observe.otlp_endpoint), loop=loop)
 
 

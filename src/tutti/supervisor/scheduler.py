@@ -32,7 +32,14 @@ def run_forever(scheduler: Scheduler, *, interval_secs: float = 15.0, stop: thre
 
 def run_schedules(ws: Workspace, *, interval_secs: float = 15.0, stop: threading.Event | None = None,
                   on_tick: Callable[[list[TickDecision]], None] | None = None) -> None:
-    """Start due workflows until `stop` is set (Ctrl-C in the CLI); records `schedule.started`."""
+    """Start due workflows until `stop` is set (Ctrl-C in the CLI); records `schedule.started`.
+    Under `[engine] kind = "temporal"` Temporal Schedules fire them: refused, so nothing runs twice."""
+    if ws.config.engine.kind == "temporal":
+        from tutti.errors import UsageError
+
+        raise UsageError("schedules run as Temporal Schedules with [engine] kind = \"temporal\"; this loop would "
+                         "start every run twice", hint="`tt schedule sync` (tt serve syncs them itself), "
+                                                       "`tt schedule list` shows their next fires")
     scheduler = Scheduler(ws)
     ws.store.append_event("schedule.started", data={"workflows": [w.name for w in scheduler.scheduled_workflows()]})
     run_forever(scheduler, interval_secs=interval_secs, stop=stop, on_tick=on_tick)
