@@ -121,14 +121,7 @@ class TmuxBackend:
         if shutil.which(self.binary) is None:
             return {}
         res = self._run("list-panes", "-a", "-F", "#{session_name}\t" + _PANE_FORMAT, check=False)
-        out: dict[str, PaneInfo] = {}
-        if not res.ok:
-            return out
-        for line in res.stdout.splitlines():
-            parts = line.split("\t")
-            if len(parts) == 7 and parts[0] not in out:
-                out[parts[0]] = _pane_info(parts[0], parts[1:])
-        return out
+        return _pane_listing(res.stdout) if res.ok else {}
 
     def pane(self, session: str) -> PaneInfo | None:
         # list-panes, not display-message: the latter "succeeds" with empty fields for a
@@ -192,30 +185,38 @@ class TmuxBackend:
         return _pane_info(session, parts), "\n".join(lines)
 
     def snapshots(self, sessions: Sequence[str]) -> dict[str, tuple[PaneInfo | None, str]]:
-        """`snapshot` of many sessions in two tmux calls (`tt status`): one `list-panes -a`,
-        then one chain of `capture-pane`s for the live ones, separated by a unique marker.
-        tmux stops a chain at the first failing command, so if a session ended between the
-        two calls the live ones are read one at a time instead."""
-        panes = self.panes()
+        """`snapshot` of many sessions (`tt status`) in ONE tmux call when they all exist: a
+        `list-panes -a`, then a `capture-pane` of each, separated by a unique marker. tmux stops
+        a chain at its first failing command (a session that is not running), so otherwise the
+        listing (which came first) says which are live and they are captured in a second call;
+        if a session ended between the two, the live ones are read one at a time instead."""
+        if not sessions or shutil.which(self.binary) is None:
+            return {s: (None, "") for s in sessions}
+        marker = f"tutti-screen-end-{uuid.uuid4().hex}"
+        listing = ["list-panes", "-a", "-F", "#{session_name}\t" + _PANE_FORMAT, ";", "display-message", "-p", marker]
+        res = self._run(*listing, ";", *self._capture_chain(sessions, marker), check=False)
+        chunks = res.stdout.split(marker + "\n")
+        panes = _pane_listing(chunks[0]) if len(chunks) > 1 else {}  # no listing: no server
+        if res.ok and len(chunks) == len(sessions) + 2 and all(s in panes for s in sessions):
+            return {s: (panes[s], _screen_text(chunk)) for s, chunk in zip(sessions, chunks[1:])}
         out: dict[str, tuple[PaneInfo | None, str]] = {s: (None, "") for s in sessions if s not in panes}
         live = [s for s in sessions if s in panes]
         if not live:
             return out
-        marker = f"tutti-screen-end-{uuid.uuid4().hex}"
-        args: list[str] = []
-        for session in live:
-            args += ["capture-pane", "-p", "-J", "-t", pane_target(session), ";", "display-message", "-p", marker, ";"]
-        res = self._run(*args[:-1], check=False)
+        res = self._run(*self._capture_chain(live, marker), check=False)
         chunks = res.stdout.split(marker + "\n")
         if not res.ok or len(chunks) != len(live) + 1:
             out.update((s, self.snapshot(s)) for s in live)
             return out
-        for session, chunk in zip(live, chunks):
-            lines = [line.rstrip() for line in chunk.split("\n")]
-            while lines and not lines[-1]:
-                lines.pop()
-            out[session] = (panes[session], "\n".join(lines))
+        out.update((s, (panes[s], _screen_text(chunk))) for s, chunk in zip(live, chunks))
         return out
+
+    @staticmethod
+    def _capture_chain(sessions: Sequence[str], marker: str) -> list[str]:
+        args: list[str] = []
+        for session in sessions:
+            args += ["capture-pane", "-p", "-J", "-t", pane_target(session), ";", "display-message", "-p", marker, ";"]
+        return args[:-1]
 
     def control_argv(self, session: str) -> list[str]:
         """argv of a control-mode client attached to `session` (for the watcher)."""
@@ -235,6 +236,23 @@ class TmuxBackend:
     def _require(self, session: str) -> None:
         if not self.exists(session):
             raise AgentNotRunning(f"session '{session}' is not running", hint="Start the agent first: tt up <agent>")
+
+
+def _pane_listing(text: str) -> dict[str, PaneInfo]:
+    """`list-panes -a` output (session name first) → each session's first pane."""
+    out: dict[str, PaneInfo] = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 7 and parts[0] not in out:
+            out[parts[0]] = _pane_info(parts[0], parts[1:])
+    return out
+
+
+def _screen_text(chunk: str) -> str:
+    lines = [line.rstrip() for line in chunk.split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines)
 
 
 def _pane_info(session: str, parts: list[str]) -> PaneInfo:
