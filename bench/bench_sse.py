@@ -1,12 +1,15 @@
 """SSE fan-out benchmark: N clients on /v1/events/stream while a writer appends R events/s.
 
-    python bench/bench_sse.py [--clients 100] [--rate 1000] [--seconds 5]
+    python bench/bench_sse.py [--clients 100] [--rate 1000] [--seconds 5] [--client-procs 2]
     python bench/bench_sse.py --idle [--clients 50] [--seconds 10]   # connected, no events
+    python bench/bench_sse.py --profile /tmp/sse.txt                 # py-spy the server (if installed)
 
 Runs `tt serve` as its own process (so its CPU is measured alone), a writer process appending
 events in small transactions (recording each event's commit time), and N raw-socket SSE clients
-in this process recording when each `id:` arrives. Prints delivery latency p50/p99/max
-(commit → client receive), events delivered, and the server's CPU use.
+spread over `--client-procs` processes, each recording when each `id:` arrives. Prints delivery
+latency p50/p99/max (commit → client receive), events delivered, and the CPU of the server, the
+writer and the clients — on a 2-core machine the clients' own parsing competes with the server,
+so their CPU is part of the reading.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import multiprocessing as mp
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -40,6 +44,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def writer(root: str, rate: int, seconds: float, start_at: float, out: str) -> None:
     from tutti.store import open_store
 
@@ -48,7 +57,7 @@ def writer(root: str, rate: int, seconds: float, start_at: float, out: str) -> N
     commits: dict[int, float] = {}
     while time.time() < start_at:
         time.sleep(0.001)
-    t0 = time.monotonic()
+    cpu0, t0 = own_cpu(), time.monotonic()
     n = 0
     while time.monotonic() - t0 < seconds:
         with store.transaction() as conn:
@@ -62,10 +71,10 @@ def writer(root: str, rate: int, seconds: float, start_at: float, out: str) -> N
         delay = next_at - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-    Path(out).write_text(json.dumps(commits))
+    Path(out).write_text(json.dumps({"commits": commits, "cpu": own_cpu() - cpu0}))
 
 
-async def client(port: int, received: dict[int, float], ready: asyncio.Event, counter: list[int]) -> None:
+async def client(port: int, received: dict[int, float], state: dict) -> None:
     reader, w = await asyncio.open_connection("127.0.0.1", port)
     w.write(b"GET /v1/events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
     await w.drain()
@@ -79,11 +88,11 @@ async def client(port: int, received: dict[int, float], ready: asyncio.Event, co
             now = time.time()
             if not connected and b"tutti events stream" in chunk:
                 connected = True
-                counter[0] += 1
-                if counter[0] == counter[1]:
-                    ready.set()
+                state["connected"] += 1
+                if state["connected"] == state["n"]:
+                    state["ready"].set()
             if b"event: reconnect" in chunk:
-                counter[2] += 1
+                state["reconnects"] += 1
             buf += chunk
             last = 0
             for m in ID.finditer(buf):
@@ -95,20 +104,149 @@ async def client(port: int, received: dict[int, float], ready: asyncio.Event, co
         raise
 
 
-async def run_clients(port: int, n: int, start_at_cb, seconds: float) -> list[dict[int, float]]:
-    ready = asyncio.Event()
-    counter = [0, n, 0]
+async def run_clients(port: int, n: int, ready_q, go, seconds: float) -> tuple[list[dict[int, float]], int, float]:
+    state = {"connected": 0, "n": n, "reconnects": 0, "ready": asyncio.Event()}
     results: list[dict[int, float]] = [{} for _ in range(n)]
-    tasks = [asyncio.create_task(client(port, results[i], ready, counter)) for i in range(n)]
-    await asyncio.wait_for(ready.wait(), 60)
-    start_at_cb()
+    tasks = [asyncio.create_task(client(port, results[i], state)) for i in range(n)]
+    await asyncio.wait_for(state["ready"].wait(), 60)
+    ready_q.put(n)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, go.wait)
+    cpu0 = own_cpu()
     await asyncio.sleep(seconds + 2.0)  # let the tail drain
+    cpu = own_cpu() - cpu0
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    if counter[2]:
-        print(f"{counter[2]} clients were told to reconnect (too slow)")
-    return results
+    return results, state["reconnects"], cpu
+
+
+def client_proc(port: int, n: int, ready_q, go, seconds: float, out: str) -> None:
+    results, reconnects, cpu = asyncio.run(run_clients(port, n, ready_q, go, seconds))
+    Path(out).write_text(json.dumps({"results": results, "reconnects": reconnects, "cpu": cpu}))
+
+
+def start_server(tmp: Path, port: int) -> subprocess.Popen:
+    env = dict(os.environ, TUTTI_HOME=str(tmp / "home"))
+    server = subprocess.Popen([sys.executable, "-m", "tutti", "serve", "--port", str(port)], cwd=tmp, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit("server did not start: " + server.stderr.read().decode()[-2000:])
+            time.sleep(0.1)
+
+
+def start_profiler(pid: int, out: str, seconds: float) -> subprocess.Popen | None:
+    spy = shutil.which("py-spy")
+    if spy is None:
+        print("--profile: py-spy is not installed (pip install py-spy); no profile taken")
+        return None
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--threads", "--nonblocking",
+                             "--duration", str(int(seconds)), "--output", out],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _frame_name(frame: str) -> str:
+    """`func (path/to/file.py:12)` → `func (file.py)`."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({where.rsplit('/', 1)[-1].split(':')[0].rstrip(')')})"
+
+
+def summarise_profile(raw: str, top: int = 25) -> None:
+    """py-spy's raw (collapsed) stacks → samples per thread, then the event loop thread's
+    functions with the most samples, self and inclusive."""
+    threads: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    for line in Path(raw).read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n, parts = int(count), stack.split(";")
+        thread = parts[0].split(": ", 1)[-1]
+        threads[thread] = threads.get(thread, 0) + n
+        if thread != "MainThread":
+            continue
+        frames = [_frame_name(f) for f in parts[1:]]
+        if frames:
+            own[frames[-1]] = own.get(frames[-1], 0) + n
+        for f in set(frames):
+            inclusive[f] = inclusive.get(f, 0) + n
+    total = sum(threads.values())
+    print(f"profile: {total} samples (active, not idle) by thread: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(threads.items(), key=lambda kv: -kv[1])[:6]))
+    main = max(threads.get("MainThread", 0), 1)
+    # Inclusive without the frames every sample shares (the loop's own callers).
+    inclusive = {k: v for k, v in inclusive.items() if v < 0.75 * main}
+    for title, table in (("self", own), ("inclusive", inclusive)):
+        print(f"  event loop thread, top {title} (% of its samples):")
+        for name, n in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"    {100 * n / main:5.1f}%  {name}")
+
+
+def report(args, commits: dict[int, float], client_outs: list[dict], cpu: dict[str, float], wall: float) -> int:
+    results = [got for out in client_outs for got in out["results"]]
+    latencies = [(got[str(s)] - commits[s]) * 1000 for got in results for s in commits if str(s) in got]
+    expected = len(commits) * args.clients
+    missing = expected - len(latencies)
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
+    reconnects = sum(out["reconnects"] for out in client_outs)
+    if reconnects:
+        print(f"{reconnects} clients were told to reconnect (too slow)")
+    print(f"clients={args.clients} in {args.client_procs} processes rate={args.rate}/s seconds={args.seconds} "
+          f"events={len(commits)}")
+    print(f"delivered {len(latencies)}/{expected} frames (missing {missing})")
+    print(f"latency ms: p50={q[49]:.1f} p90={q[89]:.1f} p99={q[98]:.1f} max={latencies[-1] if latencies else 0:.1f}")
+    print(f"server CPU: {cpu['server']:.2f} s over {wall:.2f} s wall = {100 * cpu['server'] / wall:.0f}% of one core")
+    print(f"writer CPU: {cpu['writer']:.2f} s · clients CPU: {cpu['clients']:.2f} s "
+          f"({100 * cpu['clients'] / wall:.0f}% of one core) · machine: {os.cpu_count()} cores")
+    return 0 if missing == 0 else 1
+
+
+def run(args, tmp: Path, port: int, server: subprocess.Popen) -> int:
+    ctx = mp.get_context("spawn")
+    ready_q, go = ctx.Queue(), ctx.Event()
+    sizes = [args.clients // args.client_procs + (i < args.clients % args.client_procs) for i in range(args.client_procs)]
+    outs = [str(tmp / f"clients-{i}.json") for i in range(len(sizes))]
+    procs = [ctx.Process(target=client_proc, args=(port, n, ready_q, go, args.seconds + 0.5, out))
+             for n, out in zip(sizes, outs) if n]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready_q.get(timeout=60)
+    commits_file = tmp / "commits.json"
+    wproc = None
+    if not args.idle:
+        wproc = ctx.Process(target=writer, args=(str(tmp), args.rate, args.seconds, time.time() + 0.5, str(commits_file)))
+        wproc.start()
+    spy = start_profiler(server.pid, args.profile, args.seconds + 1) if args.profile else None
+    cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+    go.set()
+    for p in procs:
+        p.join(args.seconds + 60)
+    cpu = {"server": cpu_seconds(server.pid) - cpu0}
+    wall = time.monotonic() - t0
+    client_outs = [json.loads(Path(out).read_text()) for out in outs if Path(out).exists()]
+    cpu["clients"] = sum(out["cpu"] for out in client_outs)
+    if spy is not None:
+        spy.wait(30)
+    if args.idle:
+        print(f"idle: {args.clients} clients connected, no events: server CPU {cpu['server']:.3f} s over "
+              f"{wall:.1f} s wall = {100 * cpu['server'] / wall:.2f}% of one core")
+        return 0
+    wproc.join(30)
+    written = json.loads(commits_file.read_text())
+    cpu["writer"] = written["cpu"]
+    code = report(args, {int(k): v for k, v in written["commits"].items()}, client_outs, cpu, wall)
+    if spy is not None and Path(args.profile).exists():
+        summarise_profile(args.profile)
+    return code
 
 
 def main() -> int:
@@ -116,62 +254,21 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--client-procs", type=int, default=2, help="processes the clients are spread over")
     ap.add_argument("--idle", action="store_true", help="no writer: the server's CPU with clients connected")
+    ap.add_argument("--profile", metavar="FILE", help="py-spy the server while it runs; raw stacks to FILE")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="tutti-bench-sse-"))
     (tmp / "tutti.toml").write_text(TOML)
-    env = dict(os.environ, TUTTI_HOME=str(tmp / "home"))
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "tutti", "serve", "--port", str(port)], cwd=tmp, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    server = start_server(tmp, port)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("server did not start: " + server.stderr.read().decode()[-2000:])
-                time.sleep(0.1)
-        commits_file = tmp / "commits.json"
-        state: dict = {}
-
-        def start_writer() -> None:
-            if args.idle:
-                state["cpu0"], state["t0"] = cpu_seconds(server.pid), time.monotonic()
-                return
-            start_at = time.time() + 0.5
-            state["cpu0"], state["t0"] = cpu_seconds(server.pid), time.monotonic()
-            proc = mp.get_context("spawn").Process(
-                target=writer, args=(str(tmp), args.rate, args.seconds, start_at, str(commits_file)))
-            proc.start()
-            state["writer"] = proc
-
-        results = asyncio.run(run_clients(port, args.clients, start_writer, args.seconds + 0.5))
-        cpu = cpu_seconds(server.pid) - state["cpu0"]
-        wall = time.monotonic() - state["t0"]
-        if args.idle:
-            print(f"idle: {args.clients} clients connected, no events: server CPU {cpu:.3f} s over {wall:.1f} s "
-                  f"wall = {100 * cpu / wall:.2f}% of one core")
-            return 0
-        state["writer"].join(30)
-        commits = {int(k): v for k, v in json.loads(commits_file.read_text()).items()}
+        return run(args, tmp, port, server)
     finally:
         server.terminate()
         server.wait(10)
-
-    latencies = [(got[s] - commits[s]) * 1000 for got in results for s in commits if s in got]
-    expected = len(commits) * args.clients
-    missing = expected - len(latencies)
-    latencies.sort()
-    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
-    print(f"clients={args.clients} rate={args.rate}/s seconds={args.seconds} events={len(commits)}")
-    print(f"delivered {len(latencies)}/{expected} frames (missing {missing})")
-    print(f"latency ms: p50={q[49]:.1f} p99={q[98]:.1f} max={latencies[-1]:.1f}")
-    print(f"server CPU: {cpu:.2f} s over {wall:.2f} s wall = {100 * cpu / wall:.0f}% of one core")
-    return 0 if missing == 0 else 1
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

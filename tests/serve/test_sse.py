@@ -126,9 +126,11 @@ def test_slow_client_is_told_to_reconnect_and_loses_nothing(workspace):
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
             sub = next(iter(ctx.hubs[workspace.name].subscribers))
-            # The client reads nothing while 50 events arrive: its 5-slot queue overflows.
-            for i in range(50):
-                workspace.store.append_event("agent.working", agent="planner", data={"i": i})
+            # The client reads nothing while 50 events arrive in one commit: the hub reads them as
+            # one batch, more than the client's 5-event bound, so it overflows (deterministically).
+            with workspace.store.transaction() as conn:
+                for i in range(50):
+                    workspace.store.append_event("agent.working", agent="planner", data={"i": i}, conn=conn)
             while not sub.overflowed:
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
@@ -151,6 +153,88 @@ def test_many_clients_share_one_reader(server, workspace):
         time.sleep(0.3)
         event = workspace.store.append_event("agent.working", agent="planner")
         assert ra.next_event()["id"] == rb.next_event()["id"] == str(event.seq)
+
+
+def _wait_subscribers(url, workspace, n: int) -> object:
+    ctx = url.app.state.ctx
+    deadline = time.monotonic() + 20
+    while workspace.name not in ctx.hubs or len(ctx.hubs[workspace.name].subscribers) < n:
+        assert time.monotonic() < deadline, "clients did not subscribe"
+        time.sleep(0.02)
+    return ctx.hubs[workspace.name]
+
+
+def _append_commits(workspace, commits: int, per_commit: int, pause: float = 0.005) -> list:
+    """`commits` transactions of `per_commit` events of rotating kinds; the events appended."""
+    kinds = ["agent.working", "workflow.started", "agent.idle"]
+    events = []
+    for c in range(commits):
+        with workspace.store.transaction() as conn:
+            for i in range(per_commit):
+                n = c * per_commit + i
+                events.append(workspace.store.append_event(kinds[n % 3], agent="planner", data={"n": n}, conn=conn))
+        time.sleep(pause)
+    return events
+
+
+def test_shared_fan_out_gives_each_filter_its_ordered_frames_across_a_reconnect(server, workspace):
+    """Every client is fed from the same per-wake batch: each filter/format gets exactly its
+    events in order, and a client that drops mid-stream resumes by Last-Event-ID (its backlog
+    overlapping the live batches) with no gap and no duplicate."""
+    with stream(server) as a, stream(server, params={"kinds": "workflow.*"}) as b, \
+            stream(server, params={"as_message": True}) as c, stream(server) as d:
+        _wait_subscribers(server, workspace, 4)
+        appended: list = []
+        writer = threading.Thread(target=lambda: appended.extend(_append_commits(workspace, 60, 5)))
+        writer.start()
+        got_d = []
+        reader_d = SSEReader(d)
+        while len(got_d) < 40:
+            got_d.append(int(reader_d.next_event()["id"]))
+        d.close()  # dropped while the writer goes on
+        with stream(server, headers={"Last-Event-ID": str(got_d[-1])}) as d2:
+            reader_d2 = SSEReader(d2)
+            writer.join(30)
+            while got_d[-1] < appended[-1].seq:
+                got_d.append(int(reader_d2.next_event()["id"]))
+        seqs = [e.seq for e in appended]
+        reader_a, reader_b, reader_c = SSEReader(a), SSEReader(b), SSEReader(c)
+        frames_a = [reader_a.next_event() for _ in seqs]
+        wanted_b = [e.seq for e in appended if e.kind == "workflow.started"]
+        frames_b = [reader_b.next_event() for _ in wanted_b]
+        frames_c = [reader_c.next_event() for _ in seqs]
+    assert got_d == seqs
+    assert [int(f["id"]) for f in frames_a] == seqs
+    assert [f["event"] for f in frames_a] == [e.kind for e in appended]
+    assert [int(f["id"]) for f in frames_b] == wanted_b and {f["event"] for f in frames_b} == {"workflow.started"}
+    assert [f["json"]["seq"] for f in frames_c] == seqs and all("event" not in f for f in frames_c)
+
+
+def test_one_store_read_per_wake_whatever_the_number_of_clients(server, workspace):
+    streams = [stream(server, params={"kinds": "agent.*"} if i % 2 else {}) for i in range(8)]
+    responses = [s.__enter__() for s in streams]
+    try:
+        hub = _wait_subscribers(server, workspace, 8)
+        reads = []
+        read_events = hub.store.read_events
+
+        def counted(*args, **kwargs):
+            found = read_events(*args, **kwargs)
+            reads.append(len(found))
+            return found
+
+        hub.store.read_events = counted
+        appended = _append_commits(workspace, 20, 3, pause=0.03)
+        for i, r in enumerate(responses):
+            wanted = [e.seq for e in appended if not i % 2 or e.kind.startswith("agent.")]
+            reader = SSEReader(r)
+            assert [int(reader.next_event()["id"]) for _ in wanted] == wanted
+    finally:
+        for s in streams:
+            s.__exit__(None, None, None)
+    # One read per commit that woke the hub (plus the odd empty read: a safety poll, a
+    # wake-up already served) — never one per client (that would be 8 x 20).
+    assert sum(reads) == 60 and len([n for n in reads if n]) <= 20 and len(reads) <= 30
 
 
 def test_several_workspaces_use_composite_ids_and_resume(tmp_path):

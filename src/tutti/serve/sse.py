@@ -2,16 +2,20 @@
 
 `EventHub` runs a single background task per workspace that reads `read_events(last_seq)` when a
 writer wakes it (`tutti.store.notify`: a commit with events wakes readers in this process
-directly and in other processes by datagram) and puts new events on each subscriber's bounded
-queue — a hundred clients cost one query per commit, not a hundred (the original re-read the
-whole events file per client per second). A slow poll (1 s) remains as a safety net; where
+directly and in other processes by datagram). The work of a wake-up is done once, not once per
+client: one read, on the event loop itself (a WAL read of a few rows takes well under a
+millisecond; a hop to a worker thread cost ~5 ms of GIL hand-over per wake), gives one `Batch`
+that every subscriber's queue receives as the same object, and each distinct (kinds filter,
+frame format) renders the batch's SSE chunk once — a hundred clients cost one query, one render
+and a hundred socket writes per commit. A slow poll (1 s) remains as a safety net; where
 wake-ups are unavailable it polls every ~50 ms as before.
 
 A client resumes from a cursor (`Last-Event-ID` or `?cursor=`): it subscribes FIRST, then reads the
-backlog after its cursor once, then drains its queue, skipping any seq it already sent. Events
-appended before the subscription are in the backlog, events after it are in the queue, and the
-seq check removes the overlap — no gap, no duplicate. A client too slow to keep its queue below
-the bound is told to reconnect (`event: reconnect`) with its last id and resumes the same way.
+backlog after its cursor once (on a connection of its own, in a thread, so the live reader never
+waits behind it), then drains its queue, skipping any seq it already sent. Events appended
+before the subscription are in the backlog, events after it are in the queue, and the seq check
+removes the overlap — no gap, no duplicate. A client too slow to keep fewer than `queue_size`
+events queued is told to reconnect (`event: reconnect`) with its last id and resumes the same way.
 """
 
 from __future__ import annotations
@@ -31,39 +35,100 @@ if TYPE_CHECKING:
     from tutti.store import Event, Store
     from tutti.workspace import Workspace
 
-BATCH = 1000
+BATCH = 1000  # backlog page (read in a thread)
+LIVE_BATCH = 250  # live page, read on the loop: a catch-up burst is paged, never one long read
+WRITE_EVENTS = 2000  # a client's queued batches are joined into one write up to about this many events
+
+
+@dataclass(eq=False)
+class Batch:
+    """The events of one wake-up, handed to every subscriber as ONE object. Its SSE chunk is
+    rendered once per distinct (kinds filter, named) and shared by every client asking for it."""
+
+    events: list[Event]
+    _chunks: dict[tuple, str] = field(default_factory=dict)
+
+    @property
+    def first_seq(self) -> int:
+        return self.events[0].seq
+
+    @property
+    def last_seq(self) -> int:
+        return self.events[-1].seq
+
+    def chunk(self, kinds: list[str] | None, named: bool) -> str:
+        key = (tuple(kinds) if kinds else (), named)
+        text = self._chunks.get(key)
+        if text is None:
+            text = self._chunks[key] = "".join(
+                frame(e, str(e.seq), named=named) for e in self.events if _wanted(e, kinds))
+        return text
 
 
 @dataclass(eq=False)
 class Subscriber:
+    """One client's queue of batches (None = fell behind: reconnect), bounded in EVENTS."""
+
     queue: asyncio.Queue
+    limit: int
+    pending: int = 0  # events queued and not yet taken by the client's stream
     overflowed: bool = False
+
+    def offer(self, batch: Batch) -> None:
+        if self.overflowed:
+            return
+        if self.pending + len(batch.events) > self.limit:
+            # Too slow: empty its queue and leave a single None telling it to reconnect.
+            # Nothing is lost — it resumes from the last id it actually received.
+            self.overflowed = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.pending = 0
+            self.queue.put_nowait(None)
+            return
+        self.pending += len(batch.events)
+        self.queue.put_nowait(batch)
+
+    def taken(self, batch: Batch | None) -> None:
+        if batch is not None:
+            self.pending -= len(batch.events)
 
 
 @dataclass(eq=False)
 class EventHub:
-    """One poller per workspace; started by the first subscriber, stopped after the last leaves."""
+    """One reader per workspace; started by the first subscriber, stopped after the last leaves."""
 
     ws: Workspace
     poll_secs: float = 0.05  # only where wake-ups are unavailable
     safety_poll_secs: float = 1.0  # with wake-ups: a net for anything that appends without them
-    queue_size: int = 2000
+    queue_size: int = 2000  # events a client may have queued before it is told to reconnect
     subscribers: set[Subscriber] = field(default_factory=set)
     last_seq: int = 0
     _task: asyncio.Task | None = None
     _store: Store | None = None
+    _backlog_store: Store | None = None
 
     @property
     def store(self) -> Store:
-        # A dedicated connection: the poller never waits on the lock action handlers hold.
+        # A dedicated connection: the reader never waits on the lock action handlers hold.
         if self._store is None:
             from tutti.store import open_store
 
             self._store = open_store(self.ws.root, workspace=self.ws.name)
         return self._store
 
+    @property
+    def backlog_store(self) -> Store:
+        # Backlogs are read in threads on their own connection: the live read on the loop
+        # never waits behind a client's catch-up.
+        if self._backlog_store is None:
+            from tutti.store import open_store
+
+            self._backlog_store = open_store(self.ws.root, workspace=self.ws.name)
+        return self._backlog_store
+
     def subscribe(self) -> Subscriber:
-        sub = Subscriber(asyncio.Queue(maxsize=self.queue_size))
+        sub = Subscriber(asyncio.Queue(), self.queue_size)
         self.subscribers.add(sub)
         if self._task is None or self._task.done():
             self.last_seq = self.store.latest_seq()
@@ -84,11 +149,14 @@ class EventHub:
         try:
             while self.subscribers:
                 woken.clear()  # before the read: a commit after it sets it again
-                events = await self._read_new()
-                self._fan_out(events)
-                if len(events) < BATCH:
+                events = self._read_new()
+                if events:
+                    self._fan_out(Batch(events))
+                if len(events) < LIVE_BATCH:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(woken.wait(), timeout=interval)
+                else:
+                    await asyncio.sleep(0)  # a full page: let the clients write it before the next
         finally:
             unlisten()
             if listener is not None:
@@ -112,36 +180,26 @@ class EventHub:
         loop.add_reader(listener.fileno(), on_datagram)
         return listener, unlisten
 
-    async def _read_new(self) -> list[Event]:
+    def _read_new(self) -> list[Event]:
         try:
-            return await asyncio.to_thread(self.store.read_events, self.last_seq, limit=BATCH)
-        except (sqlite3.Error, StoreError):  # a busy database must not kill the stream; next tick
+            return self.store.read_events(self.last_seq, limit=LIVE_BATCH)
+        except (sqlite3.Error, StoreError):  # a busy database must not kill the stream; next wake
             return []
 
-    def _fan_out(self, events: list[Event]) -> None:
-            for event in events:
-                self.last_seq = event.seq
-                for sub in list(self.subscribers):
-                    if sub.overflowed:
-                        continue
-                    try:
-                        sub.queue.put_nowait(event)
-                    except asyncio.QueueFull:
-                        # Too slow: empty its queue and leave a single None telling it to reconnect.
-                        # Nothing is lost — it resumes from the last id it actually received.
-                        sub.overflowed = True
-                        while not sub.queue.empty():
-                            sub.queue.get_nowait()
-                        sub.queue.put_nowait(None)
+    def _fan_out(self, batch: Batch) -> None:
+        self.last_seq = batch.last_seq
+        for sub in list(self.subscribers):
+            sub.offer(batch)
 
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        for store in (self._store, self._backlog_store):
+            if store is not None:
+                store.close()
+        self._store = self._backlog_store = None
 
 
 # -- cursors -------------------------------------------------------------------------------
@@ -245,16 +303,16 @@ async def stream(spec: StreamSpec, hubs: list[EventHub]) -> AsyncIterator[str]:
                 if deadline is not None:
                     wait = min(wait, max(0.0, deadline - loop.time()))
                 try:
-                    item = await asyncio.wait_for(next_item(), timeout=wait)
+                    item = await _next(next_item, ready_item, wait)
                 except TimeoutError:
                     if deadline is not None and loop.time() >= deadline:
                         yield f"event: end\ndata: {json.dumps({'reason': 'timeout', 'timeout_secs': spec.timeout_secs})}\n\n"
                         return
                     yield ": keepalive\n\n"
                     continue
-                frames, reconnect = _drain(item, ready_item, spec, sent)
-                if frames:
-                    yield "".join(frames)
+                chunk, reconnect = _drain(item, ready_item, spec, sent)
+                if chunk:
+                    yield chunk
                 if reconnect:
                     return
         finally:
@@ -270,12 +328,13 @@ async def _backlog(spec: StreamSpec, subs: list[tuple[EventHub, Subscriber]], se
     for (hub, _sub) in subs:
         name = hub.ws.name
         cursor = spec.cursors.get(name)
+        store = hub.backlog_store
         if cursor is None:
-            sent.seqs[name] = await asyncio.to_thread(hub.store.latest_seq)
+            sent.seqs[name] = await asyncio.to_thread(store.latest_seq)
             continue
         sent.seqs[name] = cursor
         while True:
-            batch = await asyncio.to_thread(hub.store.read_events, sent.seqs[name], limit=BATCH)
+            batch = await asyncio.to_thread(store.read_events, sent.seqs[name], limit=BATCH)
             frames = []
             for event in batch:
                 if _wanted(event, spec.kinds):
@@ -290,49 +349,93 @@ async def _backlog(spec: StreamSpec, subs: list[tuple[EventHub, Subscriber]], se
 
 def _sources(subs: list[tuple[EventHub, Subscriber]], loop: asyncio.AbstractEventLoop):
     """(await next item, take a ready item or QueueEmpty, pump tasks): one workspace (the common
-    case) reads its queue directly, several are merged by one pump task each."""
+    case) reads its queue directly, several are merged by one pump task each. An item is
+    (workspace name, Batch or None); it leaves its subscriber's count when the stream takes it."""
     if len(subs) == 1:
-        only_name, only_queue = subs[0][0].ws.name, subs[0][1].queue
+        only_name, only = subs[0][0].ws.name, subs[0][1]
 
         async def next_item():
-            return only_name, await only_queue.get()
+            batch = await only.queue.get()
+            only.taken(batch)
+            return only_name, batch
 
         def ready_item():
-            return only_name, only_queue.get_nowait()
+            batch = only.queue.get_nowait()
+            only.taken(batch)
+            return only_name, batch
 
         return next_item, ready_item, []
+    by_name = {hub.ws.name: sub for hub, sub in subs}
     merged: asyncio.Queue = asyncio.Queue()
     pumps = [loop.create_task(_pump(hub.ws.name, sub, merged)) for hub, sub in subs]
-    return merged.get, merged.get_nowait, pumps
+
+    def took(item):
+        by_name[item[0]].taken(item[1])
+        return item
+
+    async def next_merged():
+        return took(await merged.get())
+
+    return next_merged, lambda: took(merged.get_nowait()), pumps
 
 
-def _drain(item, ready_item, spec: StreamSpec, sent: _Sent) -> tuple[list[str], bool]:
-    """Everything already queued as frames for ONE write (far fewer sends and client wake-ups
-    when events arrive in bursts); True when the client fell too far behind (ends in reconnect)."""
-    frames: list[str] = []
+async def _next(next_item, ready_item, wait: float):
+    """The next item: one already queued without awaiting, else wait at most `wait` seconds
+    (`asyncio.timeout`: a timer, where `wait_for` also made a task per wait — per client per wake)."""
+    try:
+        return ready_item()
+    except asyncio.QueueEmpty:
+        pass
+    async with asyncio.timeout(wait):
+        return await next_item()
+
+
+def _drain(item, ready_item, spec: StreamSpec, sent: _Sent) -> tuple[str, bool]:
+    """Every batch already queued as ONE write (one send and one client wake-up per wake, or
+    fewer when the client is behind); True when the client fell too far behind (ends in reconnect)."""
+    parts: list[str] = []
+    events = 0
     while item is not None:
-        name, event = item
-        if event is None:  # this client fell too far behind
-            frames.append(f"event: reconnect\ndata: "
-                          f"{json.dumps({'reason': 'slow_client', 'last_event_id': sent.last_id(name)})}\n\n")
-            return frames, True
-        if event.seq > sent.seqs.get(name, 0):  # else: already delivered from the backlog
-            if _wanted(event, spec.kinds):
-                frames.append(frame(event, sent.event_id(name, event.seq), named=spec.named))
-            else:
-                sent.seqs[name] = event.seq
-        if len(frames) >= 500:
+        name, batch = item
+        if batch is None:  # this client fell too far behind
+            parts.append(f"event: reconnect\ndata: "
+                         f"{json.dumps({'reason': 'slow_client', 'last_event_id': sent.last_id(name)})}\n\n")
+            return "".join(parts), True
+        parts.append(_render(batch, name, spec, sent))
+        events += len(batch.events)
+        if events >= WRITE_EVENTS:
             break
         try:
             item = ready_item()
         except asyncio.QueueEmpty:
             item = None
-    return frames, False
+    return "".join(parts), False
+
+
+def _render(batch: Batch, name: str, spec: StreamSpec, sent: _Sent) -> str:
+    """This client's frames of a batch: the batch's shared chunk when the client is before all
+    of it and its ids are plain seqs (one workspace); frame by frame when the batch overlaps the
+    backlog already sent, or when ids are composite (several workspaces)."""
+    last = sent.seqs.get(name, 0)
+    if batch.last_seq <= last:
+        return ""  # all of it came with the backlog
+    if not sent.multi and batch.first_seq > last:
+        sent.seqs[name] = batch.last_seq  # skipped (unwanted) seqs count as sent, as below
+        return batch.chunk(spec.kinds, spec.named)
+    frames = []
+    for event in batch.events:
+        if event.seq <= sent.seqs.get(name, 0):
+            continue
+        if _wanted(event, spec.kinds):
+            frames.append(frame(event, sent.event_id(name, event.seq), named=spec.named))
+        else:
+            sent.seqs[name] = event.seq
+    return "".join(frames)
 
 
 async def _pump(name: str, sub: Subscriber, merged: asyncio.Queue) -> None:
     while True:
-        event = await sub.queue.get()
-        await merged.put((name, event))
-        if event is None:
+        batch = await sub.queue.get()
+        await merged.put((name, batch))
+        if batch is None:
             return
