@@ -168,3 +168,90 @@ def _dashboard(base: str) -> None:
             assert page.locator('[data-testid="focus-host"]').inner_text() == "on h1 · relayed"
         finally:
             browser.close()
+
+
+# -- remote tt logs -f and tt attach ------------------------------------------------------------
+def test_remote_logs_follow_prints_appended_lines_once_in_order(cluster_factory):
+    import subprocess
+    import sys
+
+    c = cluster_factory()
+    log = c.tmp / "h2" / "repo" / ".tutti" / "logs" / "a2.log"  # a2 lives on h2; nothing else writes it
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("old 1\nold 2\nold 3\n")
+    proc = subprocess.Popen([sys.executable, "-m", "tutti", "logs", "-f", "a2", "-l", "2"], cwd=c.repo,
+                            env=c.control.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: len(out) >= 2, timeout=60, what="the last two lines")
+        expected = ["old 2\n", "old 3\n"]
+        with open(log, "a") as fh:
+            for i in range(40):
+                if i % 7 == 3:  # a line written in two parts, across follow calls
+                    fh.write(f"line {i} first half")
+                    fh.flush()
+                    time.sleep(1.2)
+                    fh.write(" second half\n")
+                    expected.append(f"line {i} first half second half\n")
+                else:
+                    fh.write(f"line {i}\n")
+                    expected.append(f"line {i}\n")
+                fh.flush()
+                time.sleep(0.05 if i % 10 else 1.1)
+        wait_until(lambda: len(out) >= len(expected), timeout=60, what="every appended line")
+        time.sleep(2.5)  # two more follow calls: nothing repeats
+        assert out == expected
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+
+
+def test_remote_attach_relays_the_pane_and_typed_lines_and_prints_ssh(cluster_factory):
+    import shlex
+    import socket
+    import subprocess
+    import sys
+    import uuid
+
+    from .harness import prompts
+
+    c = cluster_factory()
+    res = c.tt("send", "a1", "hello a1", "--auto-up", "--wait", "--timeout-secs", "90")
+    assert res.returncode == 0, res.stdout + res.stderr
+    res = c.tt("attach", "a1", "--print-ssh")
+    assert res.returncode == 0, res.stderr
+    session = "tutti-dist-a1"
+    h1_socket = c.hosts["h1"].env["TUTTI_TMUX_SOCKET"]
+    assert res.stdout.strip() == shlex.join(["ssh", "-t", socket.gethostname(), "tmux", "-L", h1_socket,
+                                             "attach", "-t", session])
+    assert subprocess.run(["tmux", "-L", h1_socket, "has-session", "-t", session]).returncode == 0
+
+    # the relay, driven in a real tmux pane on a server of the test's own
+    sock = f"t3-relay-{uuid.uuid4().hex[:8]}"
+    argv = f"{shlex.quote(sys.executable)} -m tutti attach a1; echo RELAY-EXIT=$?; sleep 60"
+    tmux = ["tmux", "-L", sock]
+    try:
+        subprocess.run([*tmux, "new-session", "-d", "-s", "op", "-x", "150", "-y", "40", "-c", str(c.repo), argv],
+                       env=c.control.env, check=True)
+
+        def pane() -> str:
+            return subprocess.run([*tmux, "capture-pane", "-p", "-t", "op"], capture_output=True, text=True).stdout
+
+        wait_until(lambda: "RELAY" in pane() and "hello a1" in pane() and "Done." in pane(), timeout=60,
+                   what="the relayed pane")
+        assert "live" in pane() and "on host 'h1'" in pane(), pane()
+        subprocess.run([*tmux, "send-keys", "-t", "op", "-l", "typed through the relay"], check=True)
+        subprocess.run([*tmux, "send-keys", "-t", "op", "Enter"], check=True)
+        wait_until(lambda: "typed through the relay" in prompts(c.records, "a1"), timeout=60,
+                   what="the typed line at the fake agent")
+        assert prompts(c.records, "a1") == ["hello a1", "typed through the relay"]
+        wait_until(lambda: pane().count("typed through the relay") >= 1 and "sent: typed" in pane(), timeout=60,
+                   what="the relay's mirror showing the sent line")
+        subprocess.run([*tmux, "send-keys", "-t", "op", "C-c"], check=True)
+        wait_until(lambda: "RELAY-EXIT=0" in pane(), timeout=30, what="a clean exit on Ctrl-C")
+        assert "Traceback" not in pane()
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)

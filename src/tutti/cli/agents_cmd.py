@@ -7,6 +7,7 @@ Thin: parse arguments, call `tutti.ops`, render. Agents are addressed as `agent`
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 
@@ -171,13 +172,22 @@ def voices(workspace, all_, as_json) -> None:
 @click.command()
 @click.argument("agent")
 @ws_option
-def attach(agent, workspace) -> None:
+@click.option("--print-ssh", "print_ssh", is_flag=True,
+              help="Print the command that attaches to the agent's tmux session (ssh to its host when remote).")
+def attach(agent, workspace, print_ssh=False) -> None:
     """Attach your terminal to the agent's tmux session (Ctrl+b d to detach)."""
+    from tutti.distributed.remote import hosted
     from tutti.errors import AgentNotRunning
     from tutti.sessions.tmux import TmuxBackend
 
     ref = _ref(agent, workspace)
+    if host := hosted(ref.ws, ref.name):  # on another host: a relay, or the ssh command (cli.remote_cmd)
+        from tutti.cli import remote_cmd
+
+        return remote_cmd.print_ssh(ref.ws, host, ref.name) if print_ssh else remote_cmd.relay(ref.ws, host, ref.name)
     backend = TmuxBackend()
+    if print_ssh:
+        return echo(shlex.join(["tmux", *(["-L", backend.socket] if backend.socket else []), "attach", "-t", ref.session]))
     if not backend.exists(ref.session):
         raise AgentNotRunning(f"agent '{ref.name}' is not running", hint=f"Start the agent first: tt up {ref.name}")
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -231,11 +241,11 @@ def logs(agent, workspace, lines, follow) -> None:
 
     if host := hosted(ref.ws, ref.name):  # placed on another host: its log lives there
         from tutti.distributed.remote import call
-        from tutti.errors import UsageError
 
-        if follow:
-            raise UsageError(f"tt logs -f is not available for '{ref.name}' on host '{host}'",
-                             hint=f"run `tt logs -f {ref.name}` on that host, or drop -f")
+        if follow:  # repeated host calls with a byte cursor (cli.remote_cmd)
+            from tutti.cli.remote_cmd import follow_logs
+
+            return follow_logs(ref.ws, host, ref.name, lines)
         for line in call(ref.ws, host, "logs", {"agent": ref.name, "lines": lines}):
             echo(line)
         return

@@ -101,7 +101,13 @@ def host_call(ws: Workspace, op: str, args: dict[str, Any]) -> Any:
                                 hint=f"the watcher writes it while the agent runs: `tt send {args['agent']} --auto-up`")
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         return lines[-int(args["lines"]):] if int(args["lines"]) else []
-    raise TuttiError(f"unknown host call '{op}'", hint="one of: peek, send, status, logs")
+    if op in ("log_tail", "attach_info"):  # remote `tt logs -f`, `tt attach --print-ssh`
+        from tutti.ops import host_reads
+
+        if op == "attach_info":
+            return host_reads.attach_info(ws, args["agent"])
+        return host_reads.log_tail(ws, args["agent"], offset=args.get("offset"), lines=int(args.get("lines", 50)))
+    raise TuttiError(f"unknown host call '{op}'", hint="one of: peek, send, status, logs, log_tail, attach_info")
 
 
 def with_remote_status(ws: Workspace, rows: list[Any]) -> list[Any]:
