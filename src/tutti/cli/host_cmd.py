@@ -12,17 +12,20 @@ import click
               help="A label of this host (repeatable): it also takes the first step of agents whose "
                    "host_labels it has, and they stay placed here.")
 @click.option("--control", is_flag=True, help="Also serve the control queue (the workflow and the store's writes).")
+@click.option("--repo", default=None, help="The workspace's git remote URL: cloned into --root when that holds no "
+                                           "clone yet; fetched per run, agent branches pushed back to it.")
+@click.option("--root", default=None, help="This host's clone (serve from there instead of the current directory).")
 @click.pass_context
-def host(ctx: click.Context, name: str | None, labels: tuple[str, ...], control: bool) -> None:
+def host(ctx: click.Context, name: str | None, labels: tuple[str, ...], control: bool, repo: str | None,
+         root: str | None) -> None:
     """Run a Temporal worker until SIGTERM: step attempts of the agents placed on this host run
     here, with this machine's tmux server and worktrees; their events are forwarded to the
     control store. Needs [engine] kind = "temporal"."""
     if ctx.invoked_subcommand is not None:
         return
-    from tutti.ops.host import serve_host
-    from tutti.ops.resolve import current_workspace
+    from tutti.ops.host import host_workspace, serve_host
 
-    serve_host(current_workspace(None), name=name, control=control, labels=list(labels),
+    serve_host(host_workspace(repo, root), name=name, control=control, labels=list(labels),
                on_ready=lambda queues: click.echo(f"tt host ready: serving {', '.join(queues)}", nl=True))
 
 

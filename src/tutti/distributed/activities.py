@@ -260,7 +260,7 @@ class StepRunner:
             if local.get("outcome"):
                 outcome = StepOutcome.from_dict(local["outcome"])  # this attempt finished before the retry
             else:
-                outcome = self._execute(inp, plan, step, local["intent"], cancel)
+                outcome = self._execute_synced(inp, plan, step, local["intent"], cancel)
                 self._save_outcome(run_id, index, outcome)
         events = host_events(self.ws.store, run_id) if self.host else []
         return {"outcome": outcome.to_dict(), "host": self.host, "events": events}
@@ -285,6 +285,29 @@ class StepRunner:
                          "status = 'running', attempt = excluded.attempt, intent = excluded.intent, outcome = NULL",
                          (run_id, index, inp["key"], "step", attempt, json.dumps(inp["intent"]), now_iso()))
         return {"intent": dict(inp["intent"]), "outcome": None}
+
+    def _execute_synced(self, inp: dict[str, Any], plan: Plan, step: Any, intent: dict[str, Any],
+                        cancel: threading.Event) -> StepOutcome:
+        """The step, with the git sync of hosts that share no disk (`repo_sync`): on the control a
+        `land` of a hosted agent first fetches its branch; on a `tt host --repo` host the run's
+        first step fetches, and a step of an agent pushes the agent's branch when it moved."""
+        from tutti.distributed import repo_sync
+
+        effects: dict[str, Any] = {}
+        repo = repo_sync.host_repo(self.ws) if self.host else None
+        try:
+            if self.host is None and step.type == "land" and step.agent:
+                effects = repo_sync.fetch_for_land(self.ws, step.agent)
+            elif repo is not None:
+                effects = repo.before_run_step(inp["run_id"])
+        except TuttiError as exc:
+            return StepOutcome(status="failed", message=f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
+        outcome = self._execute(inp, plan, step, intent, cancel)
+        cfg = self.ws.config.agent(step.agent) if repo is not None and step.agent else None
+        if cfg is not None and cfg.worktree is not False:
+            effects.update(repo.push_if_ahead(cfg.branch_name()))
+        outcome.side_effects.update(effects)
+        return outcome
 
     def _execute(self, inp: dict[str, Any], plan: Plan, step: Any, intent: dict[str, Any],
                  cancel: threading.Event) -> StepOutcome:

@@ -31,8 +31,9 @@ def host_queue(config: TuttiConfig, host: str) -> str:
 def step_host(config: TuttiConfig, step: ResolvedStep) -> str | None:
     """The host a step runs on: its agent's, when the step drives the agent or names it (a command
     step with `agent` runs in that host's checkout or the agent's worktree there). Nested
-    workflow steps and agent-less steps run on the control queue."""
-    if step.agent is None or step.type == "workflow":
+    workflow steps, `land` steps (they land on the control's checkout, after fetching the agent's
+    branch from the remote: `repo_sync`) and agent-less steps run on the control queue."""
+    if step.agent is None or step.type in ("workflow", "land"):
         return None
     agent = config.agent(step.agent)
     return agent.host if agent is not None else None

@@ -89,19 +89,29 @@ def _stage_without_memory(worktree: Path, rel: str) -> None:
         file.write_text(original, encoding="utf-8")
 
 
+def _worktree(ws: Workspace, cfg: Any) -> tuple[Path, bool]:
+    """(the agent's worktree, whether it lives on another host). An agent placed on a host
+    (`host` / `host_labels`, Temporal) has its worktree there; its branch was fetched from the
+    workspace's remote before landing (`distributed.repo_sync`), so no local worktree is needed."""
+    path = worktree_dir(ws.root, cfg.name)
+    if (path / ".git").exists():
+        return path, False
+    if ws.config.engine.kind == "temporal" and (cfg.host or cfg.host_labels):
+        return path, True
+    raise RoutingError(f"worktree not found for '{cfg.name}' at {path}", hint=f"Launch with `tt up {cfg.name}` first.")
+
+
 def land_agent(ws: Workspace, agent: str, *, force: bool = False, pr: bool = False,
                gate: Callable[[], str] | None = None) -> LandResult:
     """Land `agent`'s branch; `gate()` checks the merge gate (after a PR is opened): its message or GateError."""
     cfg = find_agent(ws, agent)
-    path = worktree_dir(ws.root, cfg.name)
-    if not (path / ".git").exists():
-        raise RoutingError(f"worktree not found for '{cfg.name}' at {path}", hint=f"Launch with `tt up {cfg.name}` first.")
+    path, remote = _worktree(ws, cfg)
     root = ws.root
     tracked_dirty = not (git(root, "diff", "--quiet", check=False).ok and git(root, "diff", "--cached", "--quiet", check=False).ok)
     if tracked_dirty and not force:
         raise RoutingError("working tree has tracked changes",
                            hint=f"Commit/stash changes, or use `tt land {cfg.name} --force` to override.")
-    branch = git(path, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
+    branch = cfg.branch_name() if remote else git(path, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
     if not branch_exists(root, branch):
         raise RoutingError(f"agent branch '{branch}' does not exist",
                            hint="Ensure the agent was launched with worktree enabled.")
@@ -109,7 +119,7 @@ def land_agent(ws: Workspace, agent: str, *, force: bool = False, pr: bool = Fal
     if onto == branch:
         raise RoutingError(f"the project root is on the agent's own branch '{branch}'", hint="check out your main branch first")
     result = LandResult(cfg.name, branch, onto)
-    result.wip_commit = _wip_commit(ws, cfg.name, path)
+    result.wip_commit = None if remote else _wip_commit(ws, cfg.name, path)
     if pr:  # as the original: push and open the PR first, then the gate (which needs the PR)
         from tutti.gates.github import push_and_open_pr
 

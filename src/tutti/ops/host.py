@@ -49,6 +49,37 @@ def serve_host(ws: Workspace, *, name: str | None, control: bool, on_ready: Call
     asyncio.run(main())
 
 
+def host_workspace(repo: str | None, root: str | None) -> Workspace:
+    """`tt host --repo URL --root DIR`: the workspace in DIR — cloned from URL when DIR holds no
+    clone yet — with repo sync on for this process (fetch per run, agent branches pushed back:
+    `distributed.repo_sync`). Without them: the current workspace, as before."""
+    from pathlib import Path
+
+    from tutti.ops.resolve import current_workspace
+
+    if root is None:
+        if repo:
+            raise UsageError("tt host --repo needs --root DIR (where this host's clone lives)",
+                             hint="tt host --name gpu-1 --repo git@example.com:org/app.git --root ~/tutti/app")
+        return current_workspace(None)
+    from tutti.distributed import repo_sync
+    from tutti.workspace import load_workspace_at
+
+    path = Path(root).expanduser().resolve()
+    if repo:
+        repo_sync.clone_if_missing(repo, path)
+        repo_sync.check_remote(path, repo)
+    elif not (path / ".git").exists():
+        raise UsageError(f"--root {path} is not a git clone", hint="add --repo URL to clone the workspace's repository there")
+    if not (path / "tutti.toml").exists():
+        raise ConfigError(f"no tutti.toml in {path} (the host reads the workspace's config from its clone)",
+                          hint="commit tutti.toml to the repository (and push it), or copy it into that directory")
+    ws = load_workspace_at(path)
+    if repo:
+        repo_sync.configure(path)
+    return ws
+
+
 def _labels(name: str | None, labels: list[str]) -> list[str]:
     import re
 
