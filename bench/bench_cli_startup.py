@@ -5,8 +5,10 @@
 Prints the median and min wall time of `python -c pass` (the interpreter floor), `tt --version`,
 `tt run --list` (warm: served from the validated-config cache; cold: the cache is removed
 before each run, so tutti.toml goes through the pydantic models), `tt runs list`, and
-`tt status` with N fake agents running in tmux (a private server, `TUTTI_TMUX_SOCKET`), each
-in a fresh process, with the overhead over the floor and the ratio to it.
+`tt status` with N fake agents running in tmux (a private server, `TUTTI_TMUX_SOCKET`) — warm
+(the config from the cache, no pydantic) and cold (cache removed before each run) — and
+`tt doctor` in that workspace, each in a fresh process, with the overhead over the floor and
+the ratio to it.
 
 Bytecode: an installed package has its `.pyc` files, so by default the children write and
 read theirs under a private `PYTHONPYCACHEPREFIX` (nothing lands in the source tree), even when
@@ -109,6 +111,9 @@ def main() -> None:
                 ("tt run --list cold", [*tt, "run", "--list"], root, lambda: shutil.rmtree(cache, ignore_errors=True)),
                 ("tt runs list", [*tt, "runs", "list"], root, None),
                 (f"tt status ({args.agents} agents)", [*tt, "status"], agents_root, None),
+                (f"tt status cold ({args.agents})", [*tt, "status"], agents_root,
+                 lambda: shutil.rmtree(agents_root / ".tutti" / "cache", ignore_errors=True)),
+                (f"tt doctor ({args.agents} agents)", [*tt, "doctor"], agents_root, None),
             ]
             measure([*tt, "status"], agents_root, 1, env)
             results = {name: measure(argv, cwd, args.runs, env, before) for name, argv, cwd, before in cmds}
@@ -117,12 +122,12 @@ def main() -> None:
             subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
     floor = statistics.median(w for w, _ in results["python -c pass"])
     floor_cpu = statistics.median(c for _, c in results["python -c pass"])
-    print(f"{'command':24} {'median ms':>10} {'min ms':>8} {'over floor':>11} {'x floor':>8} {'cpu ms':>7} "
+    print(f"{'command':26} {'median ms':>10} {'min ms':>8} {'over floor':>11} {'x floor':>8} {'cpu ms':>7} "
           f"{'cpu x floor':>11}   (n={args.runs}, {'no .pyc' if args.no_pyc else '.pyc cached'})")
     for name, pairs in results.items():
         med = statistics.median(w for w, _ in pairs)
         cpu = statistics.median(c for _, c in pairs)
-        print(f"{name:24} {med * 1000:10.1f} {min(w for w, _ in pairs) * 1000:8.1f} {(med - floor) * 1000:11.1f} "
+        print(f"{name:26} {med * 1000:10.1f} {min(w for w, _ in pairs) * 1000:8.1f} {(med - floor) * 1000:11.1f} "
               f"{med / floor:8.1f} {cpu * 1000:7.0f} {cpu / floor_cpu:11.1f}")
 
 

@@ -227,7 +227,7 @@ def _check_live_agents(report: DoctorReport, ws: Workspace) -> None:
     if not ws.config.agents or shutil.which("tmux") is None:
         return
     try:
-        from tutti.ops.agents import status
+        from tutti.ops.status import status  # not ops.agents: no launch code for a read
     except ImportError:
         return
     try:
