@@ -22,11 +22,18 @@ HOST_CALL = "TuttiHostCall"
 
 
 def hosted(ws: Workspace, agent: str) -> str | None:
-    """The host serving `agent` when it is placed on one (and the engine is Temporal)."""
+    """The host serving `agent` when it is placed on one (and the engine is Temporal): its `host`,
+    or for a label-placed agent the host that took it (none until one did)."""
     if ws.config.engine.kind != "temporal":
         return None
     cfg = ws.config.agent(agent)
-    return cfg.host if cfg is not None else None
+    if cfg is None:
+        return None
+    if cfg.host or not getattr(cfg, "host_labels", None):
+        return cfg.host
+    from tutti.distributed.placement import placed_host
+
+    return placed_host(ws.store, agent)
 
 
 class HostNoAnswer(TuttiError):
