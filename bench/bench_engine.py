@@ -39,13 +39,20 @@ def workflow_toml(steps: int, width: int, *, supervised: bool = False) -> str:
     return "\n".join(lines)
 
 
-def spawn_cost(n: int) -> float:
+def _cpu() -> float:
+    """CPU seconds of this process (all its threads), not of its children: what tt itself
+    spends, a figure that stays readable when other work shares the machine."""
+    t = os.times()
+    return t.user + t.system
+
+
+def spawn_cost(n: int) -> tuple[float, float]:
     from tutti import proc
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     for _ in range(n):
         proc.run(proc.shell_argv("true"))
-    return (time.perf_counter() - t0) / n
+    return (time.perf_counter() - t0) / n, (_cpu() - c0) / n
 
 
 def engine_cost(n: int, width: int, supervised: bool) -> float:
@@ -56,12 +63,12 @@ def engine_cost(n: int, width: int, supervised: bool) -> float:
         root = Path(tmp)
         (root / "tutti.toml").write_text(workflow_toml(n, width, supervised=supervised))
         ws = load_workspace_at(root)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         result = run_workflow(ws, "dag", strict=True)
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, _cpu() - c0
         assert result.success, result.failure_message()
         ws.store.close()
-    return elapsed / n
+    return elapsed / n, cpu / n
 
 
 def main() -> None:
@@ -73,16 +80,17 @@ def main() -> None:
     os.environ.setdefault("TUTTI_HOME", tempfile.mkdtemp(prefix="tutti-bench-home-"))
     sizes = [int(x) for x in args.steps.split(",")]
     widths = [int(x) for x in args.widths.split(",")]
-    print(f"cores={os.cpu_count()} supervised={args.supervised} (ms per step; ratio = engine / proc.run spawn)")
+    print(f"cores={os.cpu_count()} supervised={args.supervised} load={os.getloadavg()[0]:.2f} "
+          "(ms per step; ratio = engine / proc.run spawn; cpu = this process's own CPU per step)")
     for n in sizes:
-        spawn = spawn_cost(min(n, 500))
+        spawn, spawn_cpu = spawn_cost(min(n, 500))
         chain = None
         for width in widths:
-            per = engine_cost(n, width, args.supervised)
+            per, cpu = engine_cost(n, width, args.supervised)
             chain = per if width == 1 else chain
             extra = f"  {chain / per:4.2f}x faster than chain" if chain and width > 1 else ""
             print(f"steps={n:5} width={width}  spawn {spawn * 1000:6.2f}  engine {per * 1000:7.2f}  "
-                  f"ratio {per / spawn:5.2f}{extra}", flush=True)
+                  f"ratio {per / spawn:5.2f}  cpu {spawn_cpu * 1000:5.2f} vs {cpu * 1000:5.2f}{extra}", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+Sink = Callable[[bytes], None] | None
 DEFAULT_CAPTURE_BYTES = 1 << 20  # keep the last 1 MiB of each stream
 KILL_GRACE_SECS = 2.0
 
@@ -117,6 +119,10 @@ def run(
         start_new_session=True,
     )
     out, err = _Tail(capture_bytes), _Tail(capture_bytes)
+    if input is None:
+        timed_out = _Drainer(proc, (out, on_stdout), (err, on_stderr)).run(
+            started + timeout if timeout else None, cancel)
+        return _result(argv, proc, out, err, timed_out, started, capture_bytes)
     threads = [
         threading.Thread(target=_drain, args=(proc.stdout, out, on_stdout), daemon=True),
         threading.Thread(target=_drain, args=(proc.stderr, err, on_stderr), daemon=True),
@@ -135,17 +141,109 @@ def run(
         if t.is_alive():
             kill_group(proc.pid, signal.SIGKILL)
             t.join(timeout=5)
-    return ProcResult(
-        argv=argv,
-        returncode=proc.returncode,
-        stdout=out.text(),
-        stderr=err.text(),
-        timed_out=timed_out,
-        duration_secs=time.monotonic() - started,
-        stdout_bytes=out.total,
-        stderr_bytes=err.total,
-        truncated=out.total > capture_bytes or err.total > capture_bytes,
-    )
+    return _result(argv, proc, out, err, timed_out, started, capture_bytes)
+
+
+def _result(argv: list[str], proc: subprocess.Popen, out: _Tail, err: _Tail, timed_out: bool, started: float,
+            capture_bytes: int) -> ProcResult:
+    return ProcResult(argv=argv, returncode=proc.returncode, stdout=out.text(), stderr=err.text(),
+                      timed_out=timed_out, duration_secs=time.monotonic() - started, stdout_bytes=out.total,
+                      stderr_bytes=err.total, truncated=out.total > capture_bytes or err.total > capture_bytes)
+
+
+class _Drainer:
+    """Drains both pipes and waits for the exit in the calling thread, on one poll(): the
+    child's stdout, its stderr and a pidfd. No drain threads — starting two threads cost a
+    third of a short child's whole run (a `true` command step, a tmux or git helper).
+    Same rules as the threaded path: output is consumed while the child runs; on timeout or
+    cancel the group gets SIGTERM, then SIGKILL after KILL_GRACE_SECS; after the exit, pipes a
+    backgrounded grandchild still holds are read for up to PIPE_GRACE_SECS, then its group is
+    killed."""
+
+    PIPE_GRACE_SECS = 5.0
+    TICK = 0.05  # how often cancel and the deadline are looked at
+
+    def __init__(self, proc: subprocess.Popen, out: tuple[_Tail, Sink], err: tuple[_Tail, Sink]) -> None:
+        import select
+
+        self.proc = proc
+        self.poller = select.poll()
+        self.streams: dict[int, tuple[Any, _Tail, Sink]] = {}
+        for stream, (tail, sink) in ((proc.stdout, out), (proc.stderr, err)):
+            self.streams[stream.fileno()] = (stream, tail, sink)
+            self.poller.register(stream.fileno(), select.POLLIN)
+        self.exited = _exit_waiter(proc)
+        if self.exited is not None and self.exited.fd is not None:
+            self.poller.register(self.exited.fd, select.POLLIN)
+        self.kill_at: float | None = None  # SIGTERM sent: when SIGKILL follows
+        self.stop_reading_at: float | None = None  # child gone, pipes still open: when to give up
+        self.group_killed = False
+
+    def run(self, deadline: float | None, cancel: threading.Event | None) -> bool:
+        timed_out = stopping = False
+        try:
+            while self.streams or self.proc.returncode is None:
+                self._poll_once()
+                now = time.monotonic()
+                if self.proc.returncode is None:
+                    if not stopping and ((cancel is not None and cancel.is_set())
+                                         or (deadline is not None and now >= deadline)):
+                        timed_out, stopping = not (cancel is not None and cancel.is_set()), True
+                        kill_group(self.proc.pid, signal.SIGTERM)
+                        self.kill_at = now + KILL_GRACE_SECS
+                    elif self.kill_at is not None and now >= self.kill_at:
+                        kill_group(self.proc.pid, signal.SIGKILL)
+                        self.kill_at = float("inf")
+                elif stopping or (cancel is not None and cancel.is_set()):
+                    kill_group(self.proc.pid, signal.SIGKILL)  # nothing of a stopped group lingers
+                    stopping, cancel = False, None
+                elif self.streams:
+                    self._pipes_outlive_child(now)
+        finally:
+            self._close()
+        return timed_out
+
+    def _poll_once(self) -> None:
+        wait = self.TICK if self.exited is not None or self.proc.returncode is not None else 0.002
+        for fd, _ in self.poller.poll(wait * 1000):
+            if fd in self.streams:
+                stream, tail, sink = self.streams[fd]
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    tail.add(chunk)
+                    if sink is not None:
+                        sink(chunk)
+                else:
+                    self.poller.unregister(fd)
+                    del self.streams[fd]
+                    stream.close()
+            elif self.exited is not None:  # the pidfd: the child has exited
+                self.poller.unregister(fd)
+                self.exited.close()
+        if self.proc.returncode is None and (self.exited is None or self.exited.fd is None):
+            self.proc.poll()
+
+    def _pipes_outlive_child(self, now: float) -> None:
+        """A grandchild still holds the pipes: read on for PIPE_GRACE_SECS, then kill the
+        group and read for as long again, then stop reading."""
+        if self.stop_reading_at is None:
+            self.stop_reading_at = now + self.PIPE_GRACE_SECS
+        elif now >= self.stop_reading_at:
+            if self.group_killed:
+                self._close()
+                return
+            kill_group(self.proc.pid, signal.SIGKILL)
+            self.group_killed, self.stop_reading_at = True, now + self.PIPE_GRACE_SECS
+
+    def _close(self) -> None:
+        if self.proc.returncode is None:  # an exception (e.g. from a sink) left it running
+            kill_group(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        for stream, _, _ in self.streams.values():
+            stream.close()
+        self.streams.clear()
+        if self.exited is not None:
+            self.exited.close()
 
 
 

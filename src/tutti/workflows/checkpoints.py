@@ -15,6 +15,7 @@ The store is the source of truth for `--resume`; the files are for users' script
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from tutti.workflows.plan import Plan, ResolvedStep
     from tutti.workspace import Workspace
 
-SNAPSHOT_SPACING = 20  # checkpoint snapshots take at most ~1/20 of a run's time (see flush)
+SNAPSHOT_SPACING = 50  # checkpoint snapshots take at most ~1/50 of a run's time (see flush)
 STEP_EVENT = {"success": "completed", "skipped": "completed", "warning": "warning"}
 
 
@@ -170,11 +171,29 @@ class MirrorWriter:
             thread.join()
 
 
+_made_dirs: set[str] = set()  # intent folders already created by this process
+
+
 def _write_quietly(path: Path, data: Any) -> None:
+    """Temp file + rename, like `fsutil.write_text_atomic` but lean (one mirror file per step:
+    no mkstemp name generation, no per-write mkdir/chmod/stat). The temp name is unique per
+    writing thread; a new file gets the mode a plain open() gives (0666 less the umask)."""
     try:
-        write_text_atomic(path, _dumps(data) + "\n", durable=False)
-    except (OSError, ValueError, TypeError, RuntimeError):  # e.g. a dict changed while encoding  # a mirror that cannot be written must not stop the run; the store has it
-        pass
+        folder = os.path.dirname(path)
+        if folder not in _made_dirs:
+            os.makedirs(folder, exist_ok=True)
+            _made_dirs.add(folder)
+        tmp = f"{folder}/.{os.path.basename(path)}.{threading.get_ident()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+        try:
+            view = memoryview((_dumps(data) + "\n").encode())
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except (OSError, ValueError, TypeError, RuntimeError):  # e.g. a dict changed while encoding
+        _made_dirs.discard(os.path.dirname(path))  # a mirror that cannot be written must not stop the run; the store has it
 
 
 class RunRecorder:
@@ -189,6 +208,7 @@ class RunRecorder:
         self._lock = threading.Lock()
         self._dirty = False
         self.mirrors = MirrorWriter()
+        self._intent_dir = intent_path(ws, run_id, "x").parent
         self._last_snapshot = 0.0
         self._snapshot_cost = 0.0
 
@@ -311,7 +331,7 @@ class RunRecorder:
             record["outcome"] = {"completed_at": completed_at or now_iso(), "status": outcome.status, "success": outcome.ok,
                                  "exit_code": outcome.exit_code, "timed_out": outcome.timed_out,
                                  "message": outcome.message, "side_effects": dict(outcome.side_effects)}
-        self.mirrors.put(intent_path(self.ws, self.run_id, step.key), record,
+        self.mirrors.put(self._intent_dir / f"{step.key}.json", record,
                          delay=MirrorWriter.START_DELAY if outcome is None else MirrorWriter.DONE_DELAY)
 
     def _write_checkpoint(self, *, finished_at: str | None, success: bool | None) -> None:

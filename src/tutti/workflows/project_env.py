@@ -17,6 +17,7 @@ codes mean, so a failure message says *why* without opening the log.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -42,35 +43,50 @@ class ProjectEnv:
         return "the PATH's interpreter (no project virtualenv found)"
 
 
-def _is_venv(path: Path) -> bool:
-    return (path / "pyvenv.cfg").is_file() and (path / "bin").is_dir()
+def _is_venv(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, "pyvenv.cfg")) and os.path.isdir(os.path.join(path, "bin"))
+
+
+@functools.lru_cache(maxsize=256)
+def _real(path: str) -> str:
+    """realpath, remembered: it costs an lstat per path component and runs for every command
+    step (a directory turning into a symlink in the middle of a run is not a case to serve)."""
+    return os.path.realpath(path)
 
 
 def detect(cwd: Path, workspace_root: Path) -> ProjectEnv:
-    """The environment a command in `cwd` should run with (search stops at the workspace root)."""
-    cwd, workspace_root = cwd.resolve(), workspace_root.resolve()
-    candidates = [cwd, *[p for p in cwd.parents if p == workspace_root or workspace_root in p.parents]]
-    for folder in candidates:
+    """The environment a command in `cwd` should run with (search stops at the workspace root).
+    Looked up for every step, not once per run: an earlier step may create the venv."""
+    here, top = _real(str(cwd)), _real(str(workspace_root))
+    while True:
         for name in VENV_DIRS:
-            if _is_venv(folder / name):
-                return ProjectEnv("venv", folder, folder / name)
-        if (folder / "uv.lock").is_file() and shutil.which("uv"):
-            return ProjectEnv("uv", folder)
-        if folder == workspace_root:
-            break
-    return ProjectEnv("system")
+            if _is_venv(os.path.join(here, name)):
+                return ProjectEnv("venv", Path(here), Path(here, name))
+        if os.path.isfile(os.path.join(here, "uv.lock")) and shutil.which("uv"):
+            return ProjectEnv("uv", Path(here))
+        parent = os.path.dirname(here)
+        if here == top or parent == here or not (top == parent or parent.startswith(top + os.sep)):
+            return ProjectEnv("system")
+        here = parent
 
 
-def _own_prefixes() -> list[str]:
+@functools.lru_cache(maxsize=1)
+def _own_prefixes() -> tuple[str, ...]:
     """`tt`'s own environment, when it runs from a virtualenv (never the system interpreter)."""
     if sys.prefix == sys.base_prefix:
-        return []
-    return [os.path.realpath(sys.prefix)]
+        return ()
+    return (os.path.realpath(sys.prefix),)
 
 
-def _inside(path: str, prefixes: list[str]) -> bool:
-    real = os.path.realpath(path) if path else ""
+def _inside(path: str, prefixes: tuple[str, ...]) -> bool:
+    real = _real(path) if path else ""
     return any(real == p or real.startswith(p + os.sep) for p in prefixes)
+
+
+@functools.lru_cache(maxsize=64)
+def _without_own(value: str, prefixes: tuple[str, ...]) -> str:
+    """A PATH-like value without the entries inside tt's own environment (same value every step)."""
+    return os.pathsep.join(p for p in value.split(os.pathsep) if p and not _inside(p, prefixes))
 
 
 def environment(env: dict[str, str], project: ProjectEnv) -> dict[str, str]:
@@ -78,12 +94,12 @@ def environment(env: dict[str, str], project: ProjectEnv) -> dict[str, str]:
     env = dict(env)
     own = _own_prefixes()
     if own:
-        env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and not _inside(p, own))
+        env["PATH"] = _without_own(env.get("PATH", ""), own)
         if _inside(env.get("VIRTUAL_ENV", ""), own):
             env.pop("VIRTUAL_ENV")
-        kept = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and not _inside(p, own)]
+        kept = _without_own(env.get("PYTHONPATH", ""), own)
         if kept:
-            env["PYTHONPATH"] = os.pathsep.join(kept)
+            env["PYTHONPATH"] = kept
         else:
             env.pop("PYTHONPATH", None)
     env.pop("PYTHONHOME", None)  # only ever right for the interpreter that set it
