@@ -121,7 +121,7 @@ def test_remote_agents_in_the_api_and_dashboard_with_their_hosts(cluster_factory
         data = focus["data"]
         assert data["host"] == "h1" and data["host_answered"] is True, data
         assert "hello a1" in data["terminal"] and "Done." in data["terminal"], data["terminal"]
-        _dashboard(base)
+        _dashboard(c, base)
 
         # the hosts go away: the agent list still answers at once (no host is called per request)
         for host in ("h1", "h2"):
@@ -136,8 +136,9 @@ def test_remote_agents_in_the_api_and_dashboard_with_their_hosts(cluster_factory
         serve.kill()
 
 
-def _dashboard(base: str) -> None:
-    """Headless Chromium: the station says where the agent runs; focus mode shows its pane."""
+def _dashboard(c, base: str) -> None:
+    """Headless Chromium: the station says where the agent runs; focus mode shows its pane; the
+    agent's next state change on its host arrives live."""
     from pathlib import Path
 
     from tests.browser.conftest import ARGS, CHROMIUM
@@ -166,6 +167,15 @@ def _dashboard(base: str) -> None:
             note = page.locator('[data-testid="focus-note"]').inner_text()
             assert "hello a1" in terminal.inner_text(), (terminal.inner_text(), note)
             assert page.locator('[data-testid="focus-host"]').inner_text() == "on h1 · relayed"
+            # a state change on h1 reaches the open page live: forwarded, then the control's SSE
+            page.click('[data-testid="focus-close"]')
+            seqs = "[...document.querySelectorAll('[data-testid=timeline] li')]"
+            before = page.evaluate(f"Math.max(0, ...{seqs}.map(li => +li.dataset.seq))")
+            res = c.tt("send", "a1", "second task", "--wait", "--timeout-secs", "90")
+            assert res.returncode == 0, res.stdout + res.stderr
+            page.wait_for_function(f"(b) => {seqs}.some(li => +li.dataset.seq > b && "
+                                   "li.textContent.includes('agent.working') && li.textContent.includes('a1'))",
+                                   arg=before)
         finally:
             browser.close()
 
