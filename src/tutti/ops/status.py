@@ -75,20 +75,51 @@ def status(ws: Workspace, *, backend: SessionBackend | None = None) -> list[Agen
     """Live classification of every agent (read-only: no events, no files written)."""
     backend = backend or default_backend()
     agents = list(ws.config.agents)
-    # Every session's pane and screen in two tmux calls instead of three per agent (the same
-    # classification: the same screens through the same adapters).
+    sessions = [ws.session_name(cfg.name) for cfg in agents]
+    # Every session's pane and screen in one or two tmux calls instead of three per agent (the
+    # same classification: the same screens through the same adapters). The tmux round trip
+    # runs in a thread while this one reads the usage figures, which do not depend on it.
     many = getattr(backend, "snapshots", None)
-    snaps = many([ws.session_name(cfg.name) for cfg in agents]) if many is not None else {}
-    rows = [agent_status(ws, cfg, backend, snaps.get(ws.session_name(cfg.name))) for cfg in agents]
-    try:
-        from tutti.ops.usage import usage_by_agent
-
-        figures = usage_by_agent(ws)  # one incremental log scan for all agents
-    except (TuttiError, OSError):
-        figures = {}  # usage is extra information: never fail the status table over it
+    reading = _Background(many, sessions) if many is not None else None
+    figures = _usage(ws)
+    snaps = reading.result() if reading is not None else {}
+    rows = [agent_status(ws, cfg, backend, snaps.get(session)) for cfg, session in zip(agents, sessions)]
     for row in rows:
         row.usage = figures.get(row.agent)
     return rows
+
+
+def _usage(ws: Workspace) -> dict[str, dict[str, Any]]:
+    try:
+        from tutti.ops.usage import usage_by_agent
+
+        return usage_by_agent(ws)  # one incremental log scan for all agents
+    except (TuttiError, OSError):
+        return {}  # usage is extra information: never fail the status table over it
+
+
+class _Background:
+    """`fn(*args)` in a thread; `result()` waits and returns it (or raises what it raised)."""
+
+    def __init__(self, fn: Any, *args: Any) -> None:
+        import threading
+
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Any, args: tuple) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def detect(ws: Workspace, agent: str, *, lines: int = 200, backend: SessionBackend | None = None) -> dict[str, Any]:
