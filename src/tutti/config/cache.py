@@ -17,7 +17,6 @@ Import-free on purpose (no pydantic).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -38,12 +37,23 @@ def cache_key(raw: bytes) -> str:
     from tutti.paths import global_config_path
 
     here = Path(__file__).parent
-    h = hashlib.sha256(raw)
+    h = _sha256(raw)
     h.update(f"\0{FORMAT}\0{__version__}".encode())
     for name in _SHAPE_MODULES:
         h.update(_stamp(here / name))
     h.update(_stamp(global_config_path()))
     return h.hexdigest()
+
+
+def _sha256(data: bytes) -> Any:
+    try:  # the builtin module: hashlib would load OpenSSL first (~2 ms of a `tt run --list`)
+        from _sha256 import sha256  # Python 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256  # Python 3.12+
+        except ImportError:
+            from hashlib import sha256
+    return sha256(data)
 
 
 def _stamp(path: Path) -> bytes:
