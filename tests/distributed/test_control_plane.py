@@ -274,9 +274,14 @@ def test_schedules_are_temporal_schedules_synced_from_tutti_toml(plane_factory):
     assert p.temporal("schedule", "describe", "--schedule-id", sid).returncode != 0
     res = p.tt("schedule", "sync", "--json")
     assert res.returncode == 0 and json.loads(res.stdout) == [], res.stdout + res.stderr
-    # and `tt schedule sync` by hand creates it again when it comes back
-    p.write_config(WORKFLOWS + SCHEDULED.replace("*/5", "*/10"))
+    # a workflow added while tt serve runs: its schedule appears, and its fire plans against the new config
+    p.write_config(WORKFLOWS + SCHEDULED.replace('"tick"', '"tock"').replace("echo tick", "echo tock"))
+    tock = f"{p.prefix}.schedule.plane.tock"
+    wait_until(lambda: p.temporal("schedule", "describe", "--schedule-id", tock).returncode == 0, timeout=60,
+               interval=0.2, what="the new workflow's schedule")
     res = p.tt("schedule", "sync", "--json")
     assert res.returncode == 0, res.stderr
-    assert [(r["workflow"], r["action"], r["cron"]) for r in json.loads(res.stdout)] in (
-        [("tick", "created", "*/10 * * * *")], [("tick", "unchanged", "*/10 * * * *")]), res.stdout
+    assert [(r["workflow"], r["action"]) for r in json.loads(res.stdout)] == [("tock", "unchanged")], res.stdout
+    assert p.temporal("schedule", "trigger", "--schedule-id", tock).returncode == 0
+    wait_until(lambda: ("tock", "succeeded") in p.db("SELECT json_extract(params, '$.workflow'), status FROM runs"),
+               timeout=90, interval=0.1, what=f"the new workflow's scheduled run: {p.db('SELECT * FROM runs')}")

@@ -150,7 +150,10 @@ def _wait_eof(then) -> None:  # noqa: ANN001
 
 async def _keep_schedules(ws: Workspace, stop) -> None:  # noqa: ANN001
     """Sync the Temporal Schedules now and whenever tutti.toml changes (checked every 2 s); a
-    failed sync (a bad edit, the service away) is an `engine.schedules.sync_failed` event."""
+    failed sync (a bad edit, the service away) is an `engine.schedules.sync_failed` event. A
+    valid new config also becomes the worker's own (`ws.config`), so runs started after the edit
+    — a workflow just added, fired by its new schedule — plan against it; running runs keep the
+    plans they resolved (cached per run)."""
     import asyncio
 
     from tutti.distributed.schedules import sync_changed
@@ -159,7 +162,8 @@ async def _keep_schedules(ws: Workspace, stop) -> None:  # noqa: ANN001
     last_error = None
     while not stop.is_set():
         try:
-            await sync_changed(ws, state)
+            if await sync_changed(ws, state) is not None:
+                ws.config = state["config"]
             last_error = None
         except Exception as exc:  # noqa: BLE001 - the worker keeps serving runs
             error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"

@@ -187,7 +187,7 @@ async def sync_changed(ws: Workspace, state: dict[str, Any]) -> list[dict[str, A
     if "client" not in state:
         state["client"] = await connect(ws)
     rows = await sync(fresh, state["client"])
-    state["digest"] = digest
+    state["digest"], state["config"] = digest, fresh.config
     changed = [r for r in rows if r["action"] != "unchanged"]
     if changed or "first" not in state:
         ws.store.append_event("engine.schedules.synced", data={"schedules": rows})
