@@ -12,4 +12,7 @@
   `remote` and `workflow_def`, and only when kind = "temporal".
 * `run`        — what `ops.run` calls for `tt run` / `tt verify` / the API (start, attach, cancel).
 * `remote`     — `tt status/peek/logs/send` for agents on another host, through its worker.
+* `control`    — `tt serve`'s standing control worker (a child process, restarted with backoff).
+* `approvals`  — an approval of a live run decided through its workflow (a `TuttiRun` update).
+* `schedules`  — workflows' `schedule`s as Temporal Schedules, synced from tutti.toml.
 """

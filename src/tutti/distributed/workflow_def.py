@@ -8,6 +8,8 @@ agent's host, or the control queue), `tutti.record_batch` commits outcomes (and 
 forwarded events) as they complete, `tutti.finish_run` writes the result and fires the hooks.
 No I/O, clocks or randomness here: this code is replayed from history after any crash.
 Cancel = Temporal cancel: running activities are cancelled, the run is recorded `cancelled`.
+Approvals = the `decide_approval` update (validated here, recorded by an activity). Schedules =
+Temporal Schedules whose fires run `TuttiScheduled`, which runs the `TuttiRun` child.
 """
 
 from __future__ import annotations
