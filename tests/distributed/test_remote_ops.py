@@ -13,7 +13,7 @@ import time
 import pytest
 from tests.helpers import wait_until
 
-from .harness import query
+from .harness import prompts, query
 
 pytestmark = [pytest.mark.temporal, pytest.mark.slow]
 
@@ -123,7 +123,11 @@ def test_remote_agents_in_the_api_and_dashboard_with_their_hosts(cluster_factory
         assert "hello a1" in data["terminal"] and "Done." in data["terminal"], data["terminal"]
         _dashboard(c, base)
 
-        # the hosts go away: the agent list still answers at once (no host is called per request)
+        # a1 is idle again after the dashboard's prompt (forwarded in host order); then the hosts go
+        # away: the agent list still answers at once (no host is called per request)
+        wait_until(lambda: query(c.repo / ".tutti" / "tutti.db", "SELECT 1 FROM events WHERE agent = 'a1' AND "
+                                 "kind = 'agent.idle' AND seq > (SELECT MAX(seq) FROM events WHERE agent = 'a1' "
+                                 "AND kind = 'agent.prompt_sent')"), timeout=60, what="a1 idle after the last prompt")
         for host in ("h1", "h2"):
             c.hosts[host].kill(signal.SIGKILL)
         body, secs = _get(f"{base}/v1/agents")
@@ -176,6 +180,15 @@ def _dashboard(c, base: str) -> None:
             page.wait_for_function(f"(b) => {seqs}.some(li => +li.dataset.seq > b && "
                                    "li.textContent.includes('agent.working') && li.textContent.includes('a1'))",
                                    arg=before)
+            # focus mode's prompt for a remote agent is delivered by its host (POST /v1/actions/send)
+            station.click()
+            page.wait_for_selector('[data-testid="focus"]:not([hidden])')
+            page.fill('[data-testid="focus-prompt"]', "typed in the dashboard")
+            page.click('[data-testid="focus-send"]')
+            page.wait_for_function("document.querySelector('[data-testid=\"focus-note\"]').textContent === 'sent'")
+            wait_until(lambda: "typed in the dashboard" in prompts(c.records, "a1"), timeout=60,
+                       what="the dashboard's prompt at the fake agent on h1")
+            assert prompts(c.records, "a1") == ["hello a1", "second task", "typed in the dashboard"]
         finally:
             browser.close()
 
@@ -225,8 +238,6 @@ def test_remote_attach_relays_the_pane_and_typed_lines_and_prints_ssh(cluster_fa
     import subprocess
     import sys
     import uuid
-
-    from .harness import prompts
 
     c = cluster_factory()
     res = c.tt("send", "a1", "hello a1", "--auto-up", "--wait", "--timeout-secs", "90")

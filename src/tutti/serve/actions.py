@@ -181,12 +181,16 @@ def down(request: Request, body: DownBody | None = None, idempotency_key: str | 
 @router.post("/send", dependencies=[act("send", "action")])
 def send(request: Request, body: SendBody, idempotency_key: str | None = IdemHeader):
     def work(ws):
+        from tutti.distributed.remote import call, hosted
+
         agent = _agent(ws, body.agent)
-        result = operation("send", "send")(
-            ws, agent, body.prompt, auto_up=body.auto_up, wait=body.wait,
-            timeout_secs=body.timeout_secs, idle_stable_secs=body.idle_stable_secs,
-            output=body.output, output_lines=body.output_lines,
-        )
+        args = dict(auto_up=body.auto_up, wait=body.wait, timeout_secs=body.timeout_secs,
+                    idle_stable_secs=body.idle_stable_secs, output=body.output, output_lines=body.output_lines)
+        if host := hosted(ws, agent):  # placed on another host: that host's worker delivers it
+            result = call(ws, host, "send", {"agent": agent, "prompt": body.prompt, **args},
+                          timeout_secs=body.timeout_secs + 60)
+        else:
+            result = operation("send", "send")(ws, agent, body.prompt, **args)
         return {"workspace": ws.name, "agent": body.agent, "send": result}
 
     return execute(request, "send", body, idempotency_key, work)
