@@ -240,8 +240,12 @@ SCHEDULED = '[[workflow]]\nname = "tick"\nschedule = "*/5 * * * *"\ntimezone = "
             '[[workflow.step]]\ntype = "command"\nrun = "echo tick"\n'
 
 
+SLOW = '[[workflow]]\nname = "slow"\nschedule = "0 0 1 1 *"\ntimezone = "UTC"\n' \
+       '[[workflow.step]]\ntype = "command"\nrun = "sleep 3"\n'
+
+
 def test_schedules_are_temporal_schedules_synced_from_tutti_toml(plane_factory):
-    p = plane_factory(SCHEDULED)
+    p = plane_factory(SCHEDULED + SLOW)
     sid = f"{p.prefix}.schedule.plane.tick"
     wait_until(lambda: p.db("SELECT 1 FROM events WHERE kind = 'engine.schedules.synced'"), timeout=60,
                interval=0.1, what="the standing worker's first schedule sync")
@@ -249,8 +253,8 @@ def test_schedules_are_temporal_schedules_synced_from_tutti_toml(plane_factory):
     assert res.returncode == 0, res.stderr
     listed = json.loads(res.stdout)
     assert [(r["workflow"], r["schedule_id"], r["cron"], r["timezone"], r["on_temporal"], r["in_sync"])
-            for r in listed] == [("tick", sid, "*/5 * * * *", "UTC", True, True)], listed
-    assert listed[0]["next_fire_times"] and listed[0]["next_fire_times"][0][14:16] in {f"{m:02d}" for m in range(0, 60, 5)}
+            for r in listed][-1] == ("tick", sid, "*/5 * * * *", "UTC", True, True), listed
+    assert listed[-1]["next_fire_times"] and listed[-1]["next_fire_times"][0][14:16] in {f"{m:02d}" for m in range(0, 60, 5)}
     # a fire (the schedule's trigger) starts a run as `tt run tick` would; it completes
     res = p.temporal("schedule", "trigger", "--schedule-id", sid)
     assert res.returncode == 0, res.stderr
@@ -262,6 +266,16 @@ def test_schedules_are_temporal_schedules_synced_from_tutti_toml(plane_factory):
     started = history[0]["workflowExecutionStartedEventAttributes"]
     assert started["workflowType"]["name"] == "TuttiRun" and started["parentWorkflowExecution"]["workflowId"] \
         .startswith(f"{sid}.fire"), started
+    # overlap policy skip: a fire while the workflow's previous scheduled run still runs starts nothing
+    slow = f"{p.prefix}.schedule.plane.slow"
+    assert p.temporal("schedule", "trigger", "--schedule-id", slow).returncode == 0
+    wait_until(lambda: p.db("SELECT 1 FROM runs WHERE json_extract(params, '$.workflow') = 'slow'"), timeout=60,
+               interval=0.1, what="the slow scheduled run to start")
+    assert p.temporal("schedule", "trigger", "--schedule-id", slow).returncode == 0
+    wait_until(lambda: p.db("SELECT status FROM runs WHERE json_extract(params, '$.workflow') = 'slow'")
+               == [("succeeded",)], timeout=90, interval=0.1, what="the slow run to succeed")
+    listed = {r["workflow"]: r for r in json.loads(p.tt("schedule", "list", "--json").stdout)}
+    assert (listed["slow"]["fired"], listed["slow"]["skipped_overlap"]) == (1, 1), listed["slow"]
     # the local cron loop does not also fire them under temporal
     assert not p.db("SELECT 1 FROM events WHERE kind = 'schedule.started'")
     res = p.tt("schedule", "run")
