@@ -23,8 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from tutti.distributed.placement import all_placements
 from tutti.distributed.placement import record as record_placement
+from tutti.distributed.step_outputs import for_step as outputs_for_step
+from tutti.distributed.step_outputs import land_on_control
+from tutti.distributed.step_outputs import pack as pack_outputs
+from tutti.distributed.step_outputs import unpack as unpack_outputs
 from tutti.errors import TuttiError
 from tutti.store.db import now_iso
+from tutti.workflows.outputs import outputs_dir
 from tutti.workflows.steps import StepOutcome
 
 if TYPE_CHECKING:
@@ -96,7 +101,11 @@ class ControlActivities:
                 recorder.mirrors.close()
             for step, _, _, _ in started:
                 out[str(step.index)]["planned_at"] = planned[step.index]
-            return {"steps": out, "outputs": state.outputs(), "placements": all_placements(self.ws.store)}
+            outputs = state.outputs()
+            for index in inp["indexes"]:  # a step on a host gets the outputs it refers to, as content
+                if carried := outputs_for_step(self.ws, plan.step(index), outputs):
+                    out[str(index)]["carried_outputs"] = carried
+            return {"steps": out, "outputs": outputs, "placements": all_placements(self.ws.store)}
 
     def _intent(self, state: Any, plan: Plan, step: Any, prior: Any, attempt: int) -> dict[str, Any]:
         """The step's intent, with the executor's `plan_intent` (as `Engine._task` does)."""
@@ -131,6 +140,8 @@ class ControlActivities:
             finished, out = [], []
             for item in inp["batch"]:
                 step, prior = plan.step(item["index"]), state.steps.get(item["index"])
+                if item.get("output_files"):  # made on a host: the control keeps its own copies
+                    land_on_control(outputs_dir(self.ws.state_dir, state.run_id), item["outcome"], item["output_files"])
                 outcome = StepOutcome.from_dict(item["outcome"])
                 if outcome.status in ("failed", "timed_out") and step.fail_mode == "open":
                     outcome.side_effects.setdefault("failure_status", outcome.status)
@@ -262,8 +273,10 @@ class StepRunner:
             else:
                 outcome = self._execute_synced(inp, plan, step, local["intent"], cancel)
                 self._save_outcome(run_id, index, outcome)
-        events = host_events(self.ws.store, run_id) if self.host else []
-        return {"outcome": outcome.to_dict(), "host": self.host, "events": events}
+        if not self.host:
+            return {"outcome": outcome.to_dict(), "host": None, "events": []}
+        return {"outcome": outcome.to_dict(), "host": self.host, "events": host_events(self.ws.store, run_id),
+                "output_files": pack_outputs(outcome.outputs)}  # no shared disk: the content travels
 
     def _local_row(self, run_id: str, index: int, attempt: int, inp: dict[str, Any]) -> dict[str, Any]:
         """The step's row in this process's store, created for this attempt when missing. A row of
@@ -314,8 +327,11 @@ class StepRunner:
         from tutti.workflows.steps import executor_for
 
         prior = inp.get("prior_intent")
+        outputs = dict(inp.get("outputs") or {})
+        if self.host and inp.get("carried_outputs"):  # earlier steps' outputs, written here first
+            outputs.update(unpack_outputs(outputs_dir(self.ws.state_dir, inp["run_id"]), inp["carried_outputs"]))
         ctx = step_context(self.ws, inp["run_id"], plan, inp.get("origin") or "run", bool(inp.get("direct")), cancel,
-                           intent, prior, inp["attempt"], inp.get("outputs") or {})
+                           intent, prior, inp["attempt"], outputs)
         try:
             executor = executor_for(ctx, step)
             if prior is not None and hasattr(executor, "already_done") and executor.already_done(ctx, step, prior):
