@@ -117,3 +117,25 @@ def test_host_clone_is_made_once_and_must_be_of_the_same_remote(git_repo, tmp_pa
     assert host.push_if_ahead("tutti/a")["branch_pushed"]["branch"] == "tutti/a"
     assert host.push_if_ahead("tutti/a") == {}
     assert host.before_run_step("r1")["repo_fetched"] is True and host.before_run_step("r1") == {}
+
+
+def test_landing_a_hosted_agent_needs_no_local_worktree_but_its_fetched_branch(git_repo):
+    from tutti.errors import RoutingError
+    from tutti.gates.land import land_agent
+    from tutti.workspace import load_workspace_at
+
+    _write(git_repo, TEMPORAL, '[[agent]]\nname = "a"\nruntime = "fake"\nhost = "h1"\n')
+    (git_repo / ".git" / "info" / "exclude").write_text("tutti.toml\n.tutti/\n")
+    ws = load_workspace_at(git_repo)
+    with pytest.raises(RoutingError, match="does not exist here") as err:
+        land_agent(ws, "a")
+    assert "--repo URL" in (err.value.hint or "")
+    # the branch as a fetch from the remote leaves it: one commit ahead of main, no worktree here
+    subprocess.run(["git", "-C", str(git_repo), "checkout", "-q", "-b", "tutti/a"], check=True)
+    (git_repo / "feature.txt").write_text("from the host\n")
+    subprocess.run(["git", "-C", str(git_repo), "add", "feature.txt"], check=True)
+    subprocess.run(["git", "-C", str(git_repo), "commit", "-q", "-m", "add feature"], check=True)
+    subprocess.run(["git", "-C", str(git_repo), "checkout", "-q", "main"], check=True)
+    result = land_agent(ws, "a")
+    assert [c.split(" ", 1)[1] for c in result.commits] == ["add feature"] and result.wip_commit is None
+    assert (git_repo / "feature.txt").exists()

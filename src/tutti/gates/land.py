@@ -101,6 +101,16 @@ def _worktree(ws: Workspace, cfg: Any) -> tuple[Path, bool]:
     raise RoutingError(f"worktree not found for '{cfg.name}' at {path}", hint=f"Launch with `tt up {cfg.name}` first.")
 
 
+def _require_branch(root: Path, branch: str, remote: bool) -> None:
+    if branch_exists(root, branch):
+        return
+    if remote:
+        raise RoutingError(f"agent branch '{branch}' does not exist here (the agent lives on another host)",
+                           hint="its host pushes it when run as `tt host --repo URL --root DIR`, and the land fetches "
+                                "it when this repository has that URL as remote 'origin'")
+    raise RoutingError(f"agent branch '{branch}' does not exist", hint="Ensure the agent was launched with worktree enabled.")
+
+
 def land_agent(ws: Workspace, agent: str, *, force: bool = False, pr: bool = False,
                gate: Callable[[], str] | None = None) -> LandResult:
     """Land `agent`'s branch; `gate()` checks the merge gate (after a PR is opened): its message or GateError."""
@@ -112,9 +122,7 @@ def land_agent(ws: Workspace, agent: str, *, force: bool = False, pr: bool = Fal
         raise RoutingError("working tree has tracked changes",
                            hint=f"Commit/stash changes, or use `tt land {cfg.name} --force` to override.")
     branch = cfg.branch_name() if remote else git(path, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
-    if not branch_exists(root, branch):
-        raise RoutingError(f"agent branch '{branch}' does not exist",
-                           hint="Ensure the agent was launched with worktree enabled.")
+    _require_branch(root, branch, remote)
     onto = git(root, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
     if onto == branch:
         raise RoutingError(f"the project root is on the agent's own branch '{branch}'", hint="check out your main branch first")
