@@ -205,8 +205,12 @@ def test_sigkill_after_land_then_resume_does_not_repeat_the_land(agent_pipeline)
         while time.monotonic() < deadline:
             if db_path.exists():
                 db = sqlite3.connect(db_path)
-                row = db.execute("SELECT run_id FROM steps WHERE step_key LIKE '%-after' AND status = 'running'").fetchone()
-                db.close()
+                try:
+                    row = db.execute("SELECT run_id FROM steps WHERE step_key LIKE '%-after' AND status = 'running'").fetchone()
+                except sqlite3.OperationalError:  # the run's first open has not migrated the new store yet
+                    row = None
+                finally:
+                    db.close()
                 if row:
                     run_id = row[0]
                     break
