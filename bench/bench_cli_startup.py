@@ -8,7 +8,8 @@ before each run, so tutti.toml goes through the pydantic models), `tt runs list`
 `tt status` with N fake agents running in tmux (a private server, `TUTTI_TMUX_SOCKET`) — warm
 (the config from the cache, no pydantic) and cold (cache removed before each run) — and
 `tt doctor` in that workspace, each in a fresh process, with the overhead over the floor and
-the ratio to it.
+the ratio to it. The commands take turns (run 1 of each, run 2 of each, ...), so load from
+elsewhere on the machine falls on all of them alike.
 
 Bytecode: an installed package has its `.pyc` files, so by default the children write and
 read theirs under a private `PYTHONPYCACHEPREFIX` (nothing lands in the source tree), even when
@@ -19,6 +20,7 @@ was compiled from source on every command). `--no-pyc` measures that environment
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -79,6 +81,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--agents", type=int, default=20)
     ap.add_argument("--no-pyc", action="store_true", help="keep the environment's bytecode settings")
+    ap.add_argument("--raw", metavar="FILE", help="also write every (wall s, cpu s) sample as JSON (to pool runs)")
     args = ap.parse_args()
     tt = [sys.executable, "-m", "tutti"]
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
@@ -116,10 +119,17 @@ def main() -> None:
                 (f"tt doctor ({args.agents} agents)", [*tt, "doctor"], agents_root, None),
             ]
             measure([*tt, "status"], agents_root, 1, env)
-            results = {name: measure(argv, cwd, args.runs, env, before) for name, argv, cwd, before in cmds}
+            # Round-robin (one run of each command, N times) rather than N runs of one command
+            # then the next: a burst of load from elsewhere then hits every command alike.
+            results: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in cmds}
+            for _ in range(args.runs):
+                for name, argv, cwd, before in cmds:
+                    results[name] += measure(argv, cwd, 1, env, before)
         finally:
             subprocess.run([*tt, "down"], cwd=agents_root, env=env, capture_output=True)
             subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    if args.raw:
+        Path(args.raw).write_text(json.dumps(results))
     floor = statistics.median(w for w, _ in results["python -c pass"])
     floor_cpu = statistics.median(c for _, c in results["python -c pass"])
     print(f"{'command':26} {'median ms':>10} {'min ms':>8} {'over floor':>11} {'x floor':>8} {'cpu ms':>7} "
