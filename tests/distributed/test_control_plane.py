@@ -133,11 +133,12 @@ def test_standing_worker_runs_cli_and_api_runs_and_comes_back_after_sigkill(plan
     assert r.status_code == 200, r.text
     api_run = r.json()["data"]["run_id"]
     wait_until(lambda: p.db("SELECT status FROM runs WHERE run_id = ?", (api_run,)) == [("succeeded",)],
-               timeout=90, interval=0.1, what="the API-started run to succeed")
+               timeout=90, interval=0.1, what=f"the API-started run to succeed: {p.serve.log.read_text()[-2000:]}")
     assert {i.split("@")[0] for i in _identities(p.history(api_run))} == {str(pid)}
     # SIGKILL the worker: the fact is an event, it is restarted, and runs go on
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: p.worker_events("exited"), timeout=30, interval=0.1, what="the worker's exit event")
+    wait_until(lambda: p.worker_events("exited"), timeout=60, interval=0.1,
+               what=f"the worker's exit event: {p.serve.log.read_text()[-2000:]}")
     exited = p.worker_events("exited")[0]
     assert exited["exit_code"] == -signal.SIGKILL and exited["restart_in_secs"] == 1.0, exited
     new_pid = p.wait_worker_ready(1)["pid"]
@@ -146,7 +147,8 @@ def test_standing_worker_runs_cli_and_api_runs_and_comes_back_after_sigkill(plan
     assert res.returncode == 0 and json.loads(res.stdout)["status"] == "succeeded", res.stdout + res.stderr
     # serve stops: its worker goes with it
     p.serve.kill(signal.SIGTERM)
-    wait_until(lambda: not _alive(new_pid), timeout=30, interval=0.1, what="the worker to stop with tt serve")
+    wait_until(lambda: not _alive(new_pid), timeout=60, interval=0.1,
+               what=f"the worker to stop with tt serve: {p.serve.log.read_text()[-2000:]}")
 
 
 def _alive(pid: int) -> bool:
