@@ -90,9 +90,9 @@ def dump(model: Any) -> Any:
 def _tag(obj: Any, data: Any) -> Any:
     from pydantic import BaseModel
 
-    if isinstance(obj, BaseModel):
+    if isinstance(obj, BaseModel) and isinstance(data, dict):
         return {MODEL: type(obj).__name__, FIELDS: {k: _tag(getattr(obj, k, None), v) for k, v in data.items()}}
-    if isinstance(obj, dict):
+    if isinstance(obj, dict) and isinstance(data, dict):
         return {MAPPING: {k: _tag(obj.get(k), v) for k, v in data.items()}}
     if isinstance(obj, list | tuple) and isinstance(data, list) and len(obj) == len(data):
         return [_tag(o, d) for o, d in zip(obj, data, strict=True)]
