@@ -35,22 +35,21 @@ async def forward(ws: Workspace, client: Any, host: str, stop: asyncio.Event) ->
     cursor, me, backoff = read_cursor(ws.state_dir, host), origin(ws.store), 0.5
     with _Wake(ws) as wake:
         while not stop.is_set():
-            events = await asyncio.to_thread(events_after, ws.store, cursor, BATCH)
-            if not events:
-                await wake.wait(stop, POLL_SECS)
-                continue
             try:
+                events = await asyncio.to_thread(events_after, ws.store, cursor, BATCH)
+                if not events:
+                    await wake.wait(stop, POLL_SECS)
+                    continue
                 await client.execute_workflow(
                     FORWARD, {"host": host, "origin": me, "events": events},
                     id=f"tutti-forward-{host}-{events[0]['host_seq']}-{uuid.uuid4().hex[:8]}",
                     task_queue=control_queue(ws.config), execution_timeout=timedelta(seconds=CALL_SECS))
-            except Exception as exc:  # control or service down: the same batch again, later
-                log.warning("forwarding %d event(s) of host %s failed: %s", len(events), host, exc)
+                await asyncio.to_thread(write_cursor, ws.state_dir, host, events[-1]["host_seq"])
+                backoff, cursor = 0.5, events[-1]["host_seq"]
+            except Exception as exc:  # control or service down, a busy store: the same batch again, later
+                log.warning("forwarding the events of host %s after #%d failed: %s", host, cursor, exc)
                 await _sleep(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
-                continue
-            backoff, cursor = 0.5, events[-1]["host_seq"]
-            await asyncio.to_thread(write_cursor, ws.state_dir, host, cursor)
 
 
 async def _sleep(stop: asyncio.Event, secs: float) -> None:
