@@ -1,6 +1,7 @@
 """Engine overhead: DAGs of `true` commands vs spawning `sh -c true` the same number of times.
 
     python bench/bench_engine.py [--steps 200,2000] [--widths 1,8] [--supervised]
+    TUTTI_DURABILITY=power python bench/bench_engine.py   # fsync at every commit (README, Durability)
 
 `width 1` is a chain (every step depends on the previous one); `width N` makes waves of N
 independent steps (each depends on the whole previous wave). Steps are `idempotent = true`, so
@@ -80,7 +81,9 @@ def main() -> None:
     os.environ.setdefault("TUTTI_HOME", tempfile.mkdtemp(prefix="tutti-bench-home-"))
     sizes = [int(x) for x in args.steps.split(",")]
     widths = [int(x) for x in args.widths.split(",")]
-    print(f"cores={os.cpu_count()} supervised={args.supervised} load={os.getloadavg()[0]:.2f} "
+    durability = os.environ.get("TUTTI_DURABILITY") or "process"
+    print(f"cores={os.cpu_count()} supervised={args.supervised} durability={durability} "
+          f"load={os.getloadavg()[0]:.2f} "
           "(ms per step; ratio = engine / proc.run spawn; cpu = this process's own CPU per step)")
     for n in sizes:
         spawn, spawn_cpu = spawn_cost(min(n, 500))

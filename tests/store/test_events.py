@@ -54,7 +54,10 @@ def _race_writers(root, n: int, writers: int = 4) -> None:
 
 
 def test_concurrent_processes_never_lose_or_reorder(tmp_path):
-    open_store(tmp_path)  # migrate once before the race
+    # Migrate once before the race, and close: the writers are forked, and a child that
+    # inherits an open connection to the same file inherits SQLite's in-process lock
+    # bookkeeping for it without the locks (sqlite.org/howtocorrupt.html §2.6) — writes get lost.
+    open_store(tmp_path).close()
     _race_writers(tmp_path, 200)
     events = open_store(tmp_path).read_events(0, limit=10_000)
     assert len(events) == 800

@@ -8,6 +8,7 @@ every reader (SSE, dashboard, `tt runs`) resumes from.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -23,6 +24,12 @@ from tutti.store.migrations import MIGRATIONS
 
 DB_FILENAME = "tutti.db"
 BUSY_TIMEOUT_MS = 15000
+# What a committed transaction survives (README, "Durability"). In WAL mode, synchronous=NORMAL
+# keeps every commit across a crash of the process (SIGKILL, OOM) — what resume needs — and
+# only the last commits may be lost to an OS crash or power cut; FULL fsyncs the WAL at every
+# commit and survives those too, at the cost of one fsync per transaction.
+DURABILITY_ENV = "TUTTI_DURABILITY"
+SYNCHRONOUS = {"process": "NORMAL", "power": "FULL"}
 
 
 _second: tuple[int, str] = (0, "")  # the last whole second formatted (now_iso runs ~10 times a step)
@@ -71,6 +78,7 @@ class Store:
         self.workspace = workspace
         self._lock = threading.RLock()
         self._appended = False  # the open transaction appended events (wake readers on commit)
+        synchronous = SYNCHRONOUS[durability()]
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(
@@ -82,7 +90,7 @@ class Store:
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._enable_wal()
-            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
             self._migrate()
         except sqlite3.OperationalError as exc:  # e.g. locked: a real condition, not a broken file
             self._conn.close()
@@ -227,6 +235,16 @@ class Store:
     def latest_seq(self) -> int:
         row = self.query("SELECT MAX(seq) FROM events")[0]
         return row[0] or 0
+
+
+def durability() -> str:
+    """`TUTTI_DURABILITY`: `process` (the default) or `power`."""
+    value = os.environ.get(DURABILITY_ENV, "").strip().lower() or "process"
+    if value not in SYNCHRONOUS:
+        raise StoreError(f"{DURABILITY_ENV}={value!r} is not a durability level",
+                         hint=f"set {DURABILITY_ENV} to 'process' (commits survive a killed tt; the default) "
+                              "or 'power' (also an OS crash or power cut: one fsync per commit), or unset it")
+    return value
 
 
 def disk_trouble(exc: sqlite3.Error) -> bool:

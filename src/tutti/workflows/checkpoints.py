@@ -139,6 +139,14 @@ class MirrorWriter:
             if due < self._wake_at:  # wake the writer only when this is due before its alarm
                 self._cond.notify()
 
+    def append(self, path: Path, data: bytes, *, delay: float = DONE_DELAY) -> None:
+        """Queue `data` to be appended to `path` (a step's log, when its command ended fast)."""
+        with self._cond:  # re-entrant: put() takes it again, so nothing is written in between
+            pending = self._pending.get(path)
+            if pending is not None and isinstance(pending[1], bytes):
+                data = pending[1] + data
+            self.put(path, data, delay=delay)
+
     def _loop(self) -> None:
         while True:
             with self._cond:
@@ -183,17 +191,28 @@ def _write_quietly(path: Path, data: Any) -> None:
         if folder not in _made_dirs:
             os.makedirs(folder, exist_ok=True)
             _made_dirs.add(folder)
+        if isinstance(data, bytes):
+            _append(path, data)
+            return
         tmp = f"{folder}/.{os.path.basename(path)}.{threading.get_ident()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
-        try:
-            view = memoryview((_dumps(data) + "\n").encode())
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        _write_all(tmp, os.O_TRUNC, (_dumps(data) + "\n").encode())
         os.replace(tmp, path)
     except (OSError, ValueError, TypeError, RuntimeError):  # e.g. a dict changed while encoding
         _made_dirs.discard(os.path.dirname(path))  # a mirror that cannot be written must not stop the run; the store has it
+
+
+def _write_all(path: Path | str, flag: int, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | flag, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def _append(path: Path, data: bytes) -> None:
+    _write_all(path, os.O_APPEND, data)
 
 
 class RunRecorder:

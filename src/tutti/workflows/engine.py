@@ -256,7 +256,7 @@ class Engine:
                           strict=self.plan.strict, agent_scope=self.plan.agent_scope, outputs=self.outputs,
                           cancel=self.cancel, settings=self.settings, log_dir=self.log_dir, emit=self._emit,
                           direct=self.direct, stack=self.stack, prior_intent=prior.intent if prior else None,
-                          attempt=attempt, at_run_end=self._at_run_end)
+                          attempt=attempt, at_run_end=self._at_run_end, append_later=self.recorder.mirrors.append)
         try:
             executor = executor_for(ctx, step)
         except Exception as exc:  # a broken executor module must not take the run down

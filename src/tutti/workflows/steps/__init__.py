@@ -112,6 +112,9 @@ class StepContext:
     # Register a callback the engine calls once when this run's steps are over (before its
     # workflow_complete hooks), e.g. to reclaim agent sessions the run started.
     at_run_end: Callable[[Callable[[], None]], None] = lambda fn: None
+    # Append bytes to a file off the step's thread (the engine's mirror writer: written within
+    # ~10 ms and before the run ends, lost if tt is killed first). None: write it yourself.
+    append_later: Callable[[Path, bytes], None] | None = None
 
     def sleep(self, seconds: float) -> bool:
         """Wait that long unless cancelled; True when cancelled."""

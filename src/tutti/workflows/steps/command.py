@@ -17,6 +17,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,10 +39,11 @@ TAIL_CHARS = 2000
 
 class StepLog:
     """Per-step log file (both streams, interleaved). A short command's header, output and
-    exit line are kept in memory and written with one open and one write when it ends (opening
-    the file up front cost a quarter of a `true` step); once the command has run LIVE_AFTER
-    seconds or its output passes BUFFER_BYTES, the file is opened and everything goes straight
-    to it, unbuffered, so readers follow a long command live."""
+    exit line are kept in memory and written in one call when it ends — by the engine's mirror
+    writer when the command succeeded (`close(later=...)`: creating the file, a new inode, then
+    overlaps the next step instead of delaying it), else at once (the failure message reads it).
+    Once the command has run LIVE_AFTER seconds or its output passes BUFFER_BYTES, the file is
+    opened and everything goes straight to it, unbuffered, so readers follow a long command live."""
 
     LIVE_AFTER = 0.2
     BUFFER_BYTES = 64 << 10
@@ -86,8 +88,12 @@ class StepLog:
         self._fh.write(b"".join(self._buffer))
         self._buffer, self._buffered = [], 0
 
-    def close(self) -> None:
+    def close(self, later: Callable[[Path, bytes], None] | None = None) -> None:
         with self._lock:
+            if self._fh is None and later is not None:
+                later(self.path, b"".join(self._buffer))
+                self._buffer, self._buffered = [], 0
+                return
             if self._fh is None:
                 self._open()
             self._fh.close()
@@ -210,7 +216,7 @@ def _run_direct(ctx: StepContext, step: ResolvedStep, command: str, env: dict[st
     log = StepLog(log_path)
     result: proc.ProcResult | None = None
     done = 0
-    try:
+    try:  # a successful try's log may be written off this thread; a failure's is read right after
         for attempt in range(1, attempts + 1):
             done = attempt
             log.header(f"attempt {attempt}/{attempts}: {command}")
@@ -223,7 +229,7 @@ def _run_direct(ctx: StepContext, step: ResolvedStep, command: str, env: dict[st
             if ctx.sleep(ctx.settings.backoff_secs(attempt)):
                 break
     finally:
-        log.close()
+        log.close(ctx.append_later if result is not None and result.ok else None)
     assert result is not None
     return TryResult(returncode=result.returncode, timed_out=result.timed_out, tail=_tail(result), try_no=done,
                      attempt=ctx.attempt, cancelled=ctx.cancel.is_set() and not result.ok)
