@@ -50,27 +50,36 @@ def test_host_events_outside_runs_reach_the_control_once_across_kills(cluster_fa
     assert "agent.working" in kinds and kinds.index("agent.working") < len(kinds) - 1 - kinds[::-1].index("agent.idle")
 
     # a stream of events on h1 (usage records, as the usage collector writes them); kill -9 the
-    # host (its forwarder) and then the control mid-stream, restart both: no gap, no duplicate
+    # host (its forwarder), then the control and the Temporal service mid-stream, restart them:
+    # no gap, no duplicate
     from tutti.store.db import Store
 
-    store, total = Store(c.host_db("h1"), "dist"), 300
+    store, total, resume = Store(c.host_db("h1"), "dist"), 300, threading.Event()
 
-    def stream() -> None:
+    def stream() -> None:  # the second half is written while the control and the service are down
         for i in range(total):
+            if i == total // 2:
+                resume.wait(120)
             store.append_event("usage.recorded", agent="a1", data={"i": i})
             time.sleep(0.01)
 
+    def usage_forwarded() -> int:
+        return query(ctl, "SELECT COUNT(*) FROM events WHERE kind = 'usage.recorded' "
+                          "AND json_extract(data, '$.host') = 'h1'")[0][0]
+
     writer = threading.Thread(target=stream)
-    base = len(_forwarded(c, "h1"))
     writer.start()
-    wait_until(lambda: len(_forwarded(c, "h1")) > base + 20, timeout=60, what="forwarding under way")
+    wait_until(lambda: usage_forwarded() > 20, timeout=60, what="forwarding under way")
     c.hosts["h1"].kill(signal.SIGKILL)
+    assert usage_forwarded() < total // 2  # killed mid-stream
     time.sleep(0.5)
     c.hosts["h1"].start()
-    wait_until(lambda: len(_forwarded(c, "h1")) > base + 120, timeout=90, what="forwarding after the host restart")
+    wait_until(lambda: usage_forwarded() == total // 2, timeout=90, what="the first half after the host restart")
     c.control.kill(signal.SIGKILL)
+    c.server.kill()  # and the Temporal service itself, restarted on its database file
+    resume.set()
     writer.join()
-    time.sleep(1.0)  # the forwarder's batch waits for a control worker
+    c.server.start()
     c.control.start()
     wait_until(lambda: _converged(c, "h1"), timeout=120, what="every h1 event in the control store")
     got = _forwarded(c, "h1")
