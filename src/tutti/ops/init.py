@@ -140,9 +140,7 @@ def _permissions(result: InitResult, config) -> None:
     try:
         existing = allow_rules()
         if existing:
-            result.permissions = {"mode": mode, "added_rules": [], "summary": (
-                f"[launch] mode = \"{mode}\" (the default): agents run the {len(existing)} allow rule(s) already in "
-                f"{global_path()} unattended — `tt permissions suggest verify` lists what they do not cover")}
+            _existing_rules(result, config, mode, existing, global_path())
             return
         added = append_permission_rules([*BASE_RULES, *_workflow_rules(config)])
     except TuttiError as exc:
@@ -152,6 +150,26 @@ def _permissions(result: InitResult, config) -> None:
     result.permissions = {"mode": mode, "added_rules": added, "summary": (
         f"[launch] mode = \"{mode}\" (the default): added {len(added)} allow rule(s) to {global_path()} "
         f"[permissions] — from this config's workflows plus git and file tools: {', '.join(added)}")}
+
+
+def _existing_rules(result: InitResult, config, mode: str, existing: list[str], where: Path) -> None:
+    """Rules exist (another project wrote them, or you did): keep them, but name the commands of
+    this config's workflows they do not allow — `tt run verify` would be blocked on its first step."""
+    from tutti.policy.enforce import evaluate
+
+    blocked = [(wf.name, step.run) for wf in config.workflows for step in wf.steps
+               if step.type == "command" and not evaluate(step.run, existing).allowed]
+    summary = (f"[launch] mode = \"{mode}\" (the default): agents run the {len(existing)} allow rule(s) already in "
+               f"{where} unattended")
+    if blocked:
+        names = list(dict.fromkeys(name for name, _ in blocked))
+        fixes = " && ".join(f"tt permissions suggest {name} --apply" for name in names)
+        summary += f" — they do not allow {len(blocked)} command(s) of this config's workflows"
+        result.warnings.append(
+            f"{len(blocked)} workflow command(s) are not allowed by the rules in {where} and will be blocked "
+            f"(e.g. {blocked[0][1]!r} in '{blocked[0][0]}'): run `{fixes}` to allow them")
+    result.permissions = {"mode": mode, "added_rules": [], "summary": summary,
+                          "blocked_commands": [{"workflow": n, "command": c} for n, c in blocked]}
 
 
 def _workflow_rules(config) -> list[str]:
@@ -187,6 +205,8 @@ def _inside_git_repo(root: Path) -> bool:
 def _next_steps(result: InitResult) -> list[str]:
     steps = [f"review {CONFIG_FILENAME} (agents, roles, workflows)"]
     if "verify" in result.workflows:
+        if any(b["workflow"] == "verify" for b in result.permissions.get("blocked_commands", ())):
+            steps.append("tt permissions suggest verify --apply   # allow verify's commands first")
         steps.append("tt run verify --strict   # run the verify workflow now")
     steps.append("tt doctor                # check tmux, git and the agents' runtimes")
     if result.agents:
