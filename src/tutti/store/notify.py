@@ -19,11 +19,10 @@ marker. Where they are unavailable (not Linux) `Listener` raises OSError and rea
 from __future__ import annotations
 
 import os
-import secrets
-import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 _PREFIX = "tutti-notify-"
 _local: dict[str, list[Callable[[], None]]] = {}  # db path -> in-process callbacks
@@ -56,7 +55,9 @@ class Listener:
     `drain()` empties it. Raises OSError where abstract sockets are not supported."""
 
     def __init__(self, db_path: Path) -> None:
-        self.name = f"{os.getpid()}-{secrets.token_hex(6)}"
+        import socket  # here, not at the top: every `tt` that opens the store imports this module
+
+        self.name = f"{os.getpid()}-{os.urandom(6).hex()}"
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
             self.sock.bind(b"\0" + (_PREFIX + self.name).encode())
@@ -88,7 +89,7 @@ class Listener:
         self.sock.close()
 
 
-_send_sock: socket.socket | None = None
+_send_sock: Any = None  # a socket.socket once the first wake-up is sent
 _send_lock = threading.Lock()
 
 
@@ -115,6 +116,8 @@ def wake(db_path: Path) -> None:
 
 def _send(folder: Path, name: str) -> None:
     global _send_sock
+    import socket
+
     with _send_lock:
         if _send_sock is None:
             _send_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
