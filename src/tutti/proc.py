@@ -101,11 +101,13 @@ def run(
     on_stdout: Callable[[bytes], None] | None = None,
     on_stderr: Callable[[bytes], None] | None = None,
     cancel: threading.Event | None = None,
+    on_tick: Callable[[], None] | None = None,
 ) -> ProcResult:
     """Run a child to completion (or timeout/cancel), draining its output as it goes.
 
     `env` replaces the environment entirely when given; callers merge with os.environ
-    themselves so what a child sees is explicit.
+    themselves so what a child sees is explicit. `on_tick` (without `input`) is called in this
+    thread at least every ~50 ms while the child runs, e.g. to flush a buffered log.
     """
     argv = [str(a) for a in argv]
     started = time.monotonic()
@@ -120,7 +122,7 @@ def run(
     )
     out, err = _Tail(capture_bytes), _Tail(capture_bytes)
     if input is None:
-        timed_out = _Drainer(proc, (out, on_stdout), (err, on_stderr)).run(
+        timed_out = _Drainer(proc, (out, on_stdout), (err, on_stderr), on_tick).run(
             started + timeout if timeout else None, cancel)
         return _result(argv, proc, out, err, timed_out, started, capture_bytes)
     threads = [
@@ -163,10 +165,11 @@ class _Drainer:
     PIPE_GRACE_SECS = 5.0
     TICK = 0.05  # how often cancel and the deadline are looked at
 
-    def __init__(self, proc: subprocess.Popen, out: tuple[_Tail, Sink], err: tuple[_Tail, Sink]) -> None:
+    def __init__(self, proc: subprocess.Popen, out: tuple[_Tail, Sink], err: tuple[_Tail, Sink],
+                 on_tick: Callable[[], None] | None = None) -> None:
         import select
 
-        self.proc = proc
+        self.proc, self.on_tick = proc, on_tick
         self.poller = select.poll()
         self.streams: dict[int, tuple[Any, _Tail, Sink]] = {}
         for stream, (tail, sink) in ((proc.stdout, out), (proc.stderr, err)):
@@ -184,6 +187,8 @@ class _Drainer:
         try:
             while self.streams or self.proc.returncode is None:
                 self._poll_once()
+                if self.on_tick is not None:
+                    self.on_tick()
                 now = time.monotonic()
                 if self.proc.returncode is None:
                     if not stopping and ((cancel is not None and cancel.is_set())

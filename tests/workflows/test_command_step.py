@@ -112,6 +112,35 @@ def test_output_is_streamed_to_the_step_log_while_running(make_ws):
     assert "second-out" in log.read_text()
 
 
+def test_an_idempotent_steps_output_reaches_its_log_while_it_runs_quietly(make_ws):
+    # idempotent = true: no supervisor, the engine's own log. It holds a fast command's output in
+    # memory, so the file must still be opened once the command has run a while, also when the
+    # command then stays silent.
+    ws = _one_step(make_ws, 'idempotent = true\nrun = "echo first; touch started; while [ ! -f go ]; do sleep 0.05; done; '
+                            'x=second; echo $x-out"')
+    run_id = ops.start_run(ws, "w")
+    log = ws.tutti_dir / "logs" / "runs" / run_id / "001-command.log"
+    wait_for(lambda: (ws.root / "started").exists())
+    wait_for(lambda: log.exists() and "first" in log.read_text())
+    assert "second-out" not in log.read_text()
+    (ws.root / "go").touch()
+    wait_for(lambda: ops.get_run(ws, run_id)["status"] == "succeeded")
+    assert "second-out" in log.read_text()
+
+
+def test_fast_idempotent_steps_logs_are_on_disk_when_the_run_returns(make_ws):
+    # Their logs are written by the run's mirror writer; the run flushes it before it returns.
+    steps = "".join(f'[[workflow.step]]\ntype = "command"\nidempotent = true\nrun = "echo out-{i}; echo err-{i} >&2"\n'
+                    for i in range(1, 6))
+    ws = make_ws(f'[[workflow]]\nname = "w"\n{steps}')
+    result = ops.run_workflow(ws, "w", strict=True)
+    assert result.success, result.failure_message()
+    for i in range(1, 6):
+        text = (ws.tutti_dir / "logs" / "runs" / result.run_id / f"{i:03d}-command.log").read_text()
+        assert f"out-{i}\n" in text and f"err-{i}\n" in text
+        assert "attempt 1/" in text and "exit 0" in text
+
+
 def test_agent_worktree_cwd_and_subdir(make_ws, git_repo):
     from tests.conftest import git
 

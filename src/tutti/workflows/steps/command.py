@@ -42,8 +42,8 @@ class StepLog:
     exit line are kept in memory and written in one call when it ends — by the engine's mirror
     writer when the command succeeded (`close(later=...)`: creating the file, a new inode, then
     overlaps the next step instead of delaying it), else at once (the failure message reads it).
-    Once the command has run LIVE_AFTER seconds or its output passes BUFFER_BYTES, the file is
-    opened and everything goes straight to it, unbuffered, so readers follow a long command live."""
+    Once the command has run LIVE_AFTER seconds (`tick`) or its output passes BUFFER_BYTES, the
+    file is opened and everything goes straight to it, unbuffered: readers follow a long command live."""
 
     LIVE_AFTER = 0.2
     BUFFER_BYTES = 64 << 10
@@ -81,6 +81,14 @@ class StepLog:
             self._open()
         else:
             self._fh.write(chunk)
+
+    def tick(self) -> None:
+        """Called while the command runs: past LIVE_AFTER, what is buffered goes to the file
+        even when the command has gone quiet."""
+        if self._fh is None and time.monotonic() - self._opened_at >= self.LIVE_AFTER:
+            with self._lock:
+                if self._fh is None:
+                    self._open()
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -222,7 +230,7 @@ def _run_direct(ctx: StepContext, step: ResolvedStep, command: str, env: dict[st
             log.header(f"attempt {attempt}/{attempts}: {command}")
             result = proc.run(proc.shell_argv(command), cwd=step.cwd, env=env, timeout=step.timeout_secs,
                               on_stdout=log.write, on_stderr=log.write, cancel=ctx.cancel,
-                              capture_bytes=64 << 10)
+                              capture_bytes=64 << 10, on_tick=log.tick)
             log.header(f"exit {result.returncode}{' (timed out)' if result.timed_out else ''}")
             if result.ok or ctx.cancel.is_set() or attempt == attempts:
                 break
