@@ -145,6 +145,15 @@ def test_remote_agents_in_the_api_and_dashboard_with_their_hosts(cluster_factory
         data = focus["data"]
         assert data["host_answered"] is False and data["terminal"] is None, data
         assert "host 'h1' did not answer within" in data["errors"]["terminal"] and secs < 20, (data, secs)
+        # tt status asks both (dead) hosts at once, bounded, and shows the last forwarded state
+        start = time.monotonic()
+        res = c.tt("status", "--json")
+        secs = time.monotonic() - start
+        assert res.returncode == 0, res.stdout + res.stderr
+        rows = {r["agent"]: r for r in json.loads(res.stdout)}
+        assert rows["a1"]["status"] == "unknown" and secs < 25, (rows, secs)
+        assert any("host 'h1' did not answer" in e for e in rows["a1"]["evidence"])
+        assert any(e.startswith("last forwarded state: idle at ") for e in rows["a1"]["evidence"]), rows["a1"]
     finally:
         serve.kill()
 

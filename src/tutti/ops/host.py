@@ -141,10 +141,14 @@ def host_call(ws: Workspace, op: str, args: dict[str, Any]) -> Any:
     raise TuttiError(f"unknown host call '{op}'", hint="one of: peek, send, status, logs, log_tail, attach_info")
 
 
+STATUS_ANSWER_SECS = 10.0  # how long `tt status` waits for a host (all hosts are asked at once)
+
+
 def with_remote_status(ws: Workspace, rows: list[Any]) -> list[Any]:
-    """`tt status`: rows of agents placed on other hosts come from those hosts (one call each);
-    a host that does not answer leaves its agents' rows marked `unknown`, with the reason."""
-    from tutti.distributed.remote import call, hosted
+    """`tt status`: rows of agents placed on other hosts come from those hosts (asked at once, over
+    one connection); a host that does not answer leaves its agents' rows marked `unknown`, with the
+    reason and the last state the host forwarded (`distributed.forwarder`)."""
+    from tutti.distributed.remote import hosted
     from tutti.ops.status import AgentStatus  # not ops.agents: `tt status` loads no launch code
 
     by_host: dict[str, list[str]] = {}
@@ -153,13 +157,40 @@ def with_remote_status(ws: Workspace, rows: list[Any]) -> list[Any]:
             by_host.setdefault(host, []).append(row.agent)
     if not by_host:
         return rows
+    import asyncio  # only now: asyncio (+ ssl) is ~15 ms of a local-only `tt status`
+
+    answers = asyncio.run(_ask_hosts(ws, by_host))
     remote: dict[str, Any] = {}
-    for host, agents in by_host.items():
-        try:
-            for data in call(ws, host, "status", {"agents": agents}, timeout_secs=20):
-                remote[data["agent"]] = AgentStatus(**data)
-        except TuttiError as exc:
-            for row in rows:
-                if row.agent in agents:
-                    row.status, row.evidence = "unknown", [f"host '{host}' did not answer: {exc.message}"]
+    for (host, agents), answer in zip(by_host.items(), answers, strict=True):
+        if not isinstance(answer, BaseException):
+            remote.update((data["agent"], AgentStatus(**data)) for data in answer)
+            continue
+        reason = answer.message if isinstance(answer, TuttiError) else str(answer)
+        for row in rows:
+            if row.agent in agents:
+                row.status = "unknown"
+                row.evidence = [f"host '{host}' did not answer: {reason}", *_last_forwarded(ws, row.agent)]
     return [remote.get(row.agent, row) for row in rows]
+
+
+async def _ask_hosts(ws: Workspace, by_host: dict[str, list[str]]) -> list[Any]:
+    import asyncio
+
+    from tutti.distributed.remote import call_async
+    from tutti.distributed.worker import connect
+
+    try:
+        client = await connect(ws)
+    except TuttiError as exc:
+        return [exc] * len(by_host)
+    return await asyncio.gather(*(call_async(ws, host, "status", {"agents": agents}, timeout_secs=20,
+                                             answer_within=STATUS_ANSWER_SECS, client=client)
+                                  for host, agents in by_host.items()), return_exceptions=True)
+
+
+def _last_forwarded(ws: Workspace, agent: str) -> list[str]:
+    rows = ws.store.query("SELECT kind, ts FROM events WHERE agent = ? AND kind IN ('agent.working', 'agent.idle', "
+                          "'agent.waiting', 'agent.stopped', 'agent.started', 'agent.auth_failed', "
+                          "'agent.rate_limited', 'agent.provider_down', 'agent.stuck') "
+                          "AND json_extract(data, '$.host') IS NOT NULL ORDER BY seq DESC LIMIT 1", (agent,))
+    return [f"last forwarded state: {rows[0]['kind'].removeprefix('agent.')} at {rows[0]['ts']}"] if rows else []
