@@ -46,3 +46,13 @@ def test_init_json_lists_the_blocked_commands_and_nothing_when_covered(tt, tmp_p
     assert data["permissions"]["blocked_commands"] == []
     assert "not allowed" not in res.stderr
     assert "tt permissions suggest" not in "\n".join(data["next_steps"])
+
+
+def test_a_command_group_alone_prints_its_help_not_an_error(tt, tmp_path):
+    """`tt queue` (or bare `tt`) printed the whole help page as `error[usage]: Usage: …` + a hint."""
+    for args in (("queue",), ("approvals",), ()):
+        res = tt(*args, cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.startswith("Usage: ") and "Commands:" in res.stdout
+        assert "error[" not in res.stderr
+

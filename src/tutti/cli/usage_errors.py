@@ -8,6 +8,11 @@ import click
 
 def render_click_error(exc: click.ClickException) -> int:
     """Print `exc` like every other tutti error; the exit code to use."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        # `tt` or `tt queue` alone asks what there is: the help, as `--help` prints it (Click
+        # raises it as a usage error whose "message" is the whole help page).
+        click.echo(exc.format_message())
+        return 0
     if not isinstance(exc, click.UsageError):
         click.echo(f"error[usage]: {exc.format_message()}", err=True)
         return exc.exit_code
