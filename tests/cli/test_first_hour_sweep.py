@@ -56,3 +56,10 @@ def test_a_command_group_alone_prints_its_help_not_an_error(tt, tmp_path):
         assert res.stdout.startswith("Usage: ") and "Commands:" in res.stdout
         assert "error[" not in res.stderr
 
+
+def test_health_window_error_names_the_window_flag(tt, git_repo):
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "h"\n')
+    res = tt("health", "--window", "2x", cwd=git_repo)
+    assert res.returncode == 2
+    assert res.stderr.splitlines()[0] == "error[usage]: --window '2x': not a duration or date"
+

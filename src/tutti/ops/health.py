@@ -55,7 +55,7 @@ def provider_health(ws: Workspace, *, window: str = "1h", now: datetime | None =
     from tutti.usage.attribution import provider_of
 
     now = now or datetime.now(UTC)
-    since = parse_since(window, now=now)
+    since = parse_since(window, now=now, flag="--window")
     profiles = _profiles() if profiles is None else profiles
     agent_profile: dict[str, str | None] = {}
     agent_runtime = {a.name: ws.config.resolved_runtime(a) for a in ws.config.agents}
