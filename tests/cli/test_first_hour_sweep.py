@@ -63,3 +63,8 @@ def test_health_window_error_names_the_window_flag(tt, git_repo):
     assert res.returncode == 2
     assert res.stderr.splitlines()[0] == "error[usage]: --window '2x': not a duration or date"
 
+
+def test_profiles_without_any_names_the_global_config_in_use(tt, tmp_path, tutti_home):
+    res = tt("profiles", cwd=tmp_path)
+    assert res.returncode == 0
+    assert f"add [[profile]] to {tutti_home / 'config.toml'}" in res.stdout

@@ -26,7 +26,9 @@ def profiles(workspace: str | None, as_json: bool) -> None:
         emit_json([v.to_dict() for v in views])
         return
     if not views:
-        click.echo("no profiles in the global config (add [[profile]] to ~/.config/tutti/config.toml)")
+        from tutti.config.global_config import global_path
+
+        click.echo(f"no profiles in the global config (add [[profile]] to {global_path()})")
         return
     table(["profile", "provider", "plan", "reset", "in use", "week tokens", "requests", "health"],
           [(v.name + (" *" if v.is_default else ""), v.provider or "-", v.plan or "-", v.reset_day[:3],
