@@ -68,3 +68,46 @@ def test_profiles_without_any_names_the_global_config_in_use(tt, tmp_path, tutti
     res = tt("profiles", cwd=tmp_path)
     assert res.returncode == 0
     assert f"add [[profile]] to {tutti_home / 'config.toml'}" in res.stdout
+
+
+def _read_only(path: Path):
+    """Make `path` read-only for this process: chmod when not root, else a read-only bind mount
+    (skipped where mounting is not permitted). Returns the undo function."""
+    import os
+
+    import pytest
+
+    if os.geteuid() != 0:
+        modes = {p: p.stat().st_mode for p in [path, *path.rglob("*")]}
+        for p in modes:
+            p.chmod(modes[p] & ~0o222)
+        return lambda: [p.chmod(m) for p, m in modes.items()]
+    mounted = subprocess.run(["mount", "--bind", str(path), str(path)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {mounted.stderr.decode().strip()}")
+    ro = subprocess.run(["mount", "-o", "remount,ro,bind", str(path)], capture_output=True)
+    if ro.returncode != 0:
+        subprocess.run(["umount", str(path)])
+        pytest.skip(f"cannot remount read-only here: {ro.stderr.decode().strip()}")
+    return lambda: subprocess.run(["umount", str(path)], check=True)
+
+
+def test_a_read_only_store_is_one_error_line_not_a_traceback(tt, git_repo):
+    """`tt run verify` with a read-only `.tutti/` (an existing store) died with
+    `sqlite3.OperationalError: attempt to write a readonly database` and a traceback."""
+    (git_repo / "tutti.toml").write_text(
+        '[workspace]\nname = "ro"\n[[workflow]]\nname = "verify"\n'
+        '[[workflow.step]]\ntype = "command"\nrun = "true"\nidempotent = true\n')
+    assert tt("run", "verify", cwd=git_repo).returncode == 0
+    undo = _read_only(git_repo / ".tutti")
+    try:
+        res = tt("run", "verify", cwd=git_repo)
+        listed = tt("runs", "list", cwd=git_repo)
+    finally:
+        undo()
+    assert res.returncode == 1
+    assert "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert lines[-2].startswith("error[store]: cannot write the workspace store (.tutti/tutti.db): ")
+    assert "readonly database" in lines[-2] and lines[-1].strip().startswith("hint: make .tutti/")
+    assert listed.returncode == 0 and "verify" in listed.stdout  # reads still work

@@ -172,6 +172,27 @@ def _main() -> None:
                                hint="check that path (it must be a writable directory or file as tutti expects); "
                                     "TUTTI_DEBUG=1 shows the traceback"))
         sys.exit(1)
+    except Exception as exc:
+        _store_refused(exc)
+        raise
+
+
+def _store_refused(exc: Exception) -> None:
+    """A store SQLite refuses to write (a read-only `.tutti/`, a read-only mount) is the user's to
+    fix, like an OSError: one line, no traceback. sqlite3 is never imported just to check."""
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is None or not isinstance(exc, sqlite3.OperationalError) or os.environ.get("TUTTI_DEBUG"):
+        return
+    text = str(exc)
+    if "readonly" not in text and "read-only" not in text and "unable to open" not in text:
+        return
+    from tutti.cli.output import render_error
+    from tutti.errors import StoreError
+
+    render_error(StoreError(f"cannot write the workspace store (.tutti/tutti.db): {text}",
+                            hint="make .tutti/ and the files in it writable by you (or remount its disk "
+                                 "read-write); TUTTI_DEBUG=1 shows the traceback"))
+    sys.exit(1)
 
 
 _warned: set[str] = set()
