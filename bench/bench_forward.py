@@ -77,8 +77,8 @@ def burst(host_store, control_db: Path, n: int) -> tuple[float, float]:
 
 
 def host_calls(ws, n: int) -> list[float]:
+    from tutti.distributed.client import connect
     from tutti.distributed.remote import call_async
-    from tutti.distributed.worker import connect
 
     async def go() -> list[float]:
         client = await connect(ws)

@@ -33,8 +33,8 @@ def follow_logs(ws: Workspace, host: str, agent: str, lines: int) -> None:
 
 
 async def _follow(ws: Workspace, host: str, agent: str, lines: int) -> None:
+    from tutti.distributed.client import connect
     from tutti.distributed.remote import HostNoAnswer, call_async
-    from tutti.distributed.worker import connect
 
     client = await connect(ws)
 
@@ -96,7 +96,7 @@ class _Relay:
         self.lines: asyncio.Queue[str | None] = asyncio.Queue()
 
     async def run(self) -> None:
-        from tutti.distributed.worker import connect
+        from tutti.distributed.client import connect
 
         self.client = await connect(self.ws)
         loop = asyncio.get_running_loop()

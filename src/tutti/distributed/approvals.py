@@ -47,7 +47,7 @@ async def _update(ws: Workspace, run_id: str, arg: dict[str, Any]) -> dict[str, 
     from temporalio.exceptions import ApplicationError
     from temporalio.service import RPCError, RPCStatusCode
 
-    from tutti.distributed.worker import connect
+    from tutti.distributed.client import connect
 
     client = await connect(ws)
     handle = client.get_workflow_handle(run_id)

@@ -59,7 +59,7 @@ async def call_async(ws: Workspace, host: str, op: str, args: dict[str, Any], ti
 
     from temporalio.client import WorkflowFailureError
 
-    from tutti.distributed.worker import connect
+    from tutti.distributed.client import connect
 
     client = client or await connect(ws)
     wid = f"tutti-hostcall-{host}-{uuid.uuid4().hex[:12]}"

@@ -161,7 +161,7 @@ def start_on_temporal(ws: Workspace, name: str | None, **kw: Any) -> str:
 
 def cancel(ws: Workspace, run_id: str) -> bool:
     async def go() -> bool:
-        from tutti.distributed.worker import connect
+        from tutti.distributed.client import connect
 
         client = await connect(ws)
         await client.get_workflow_handle(run_id).cancel()
@@ -174,7 +174,7 @@ def cancel(ws: Workspace, run_id: str) -> bool:
 def list_workflows(ws: Workspace, limit: int = 1000) -> list[dict[str, Any]]:
     """Temporal's view of this workspace's runs: workflow id (= run id) and status."""
     async def go() -> list[dict[str, Any]]:
-        from tutti.distributed.worker import connect
+        from tutti.distributed.client import connect
 
         client = await connect(ws)
         out = []

@@ -72,7 +72,7 @@ def _fresh(ws: Workspace) -> Workspace:
 async def sync(ws: Workspace, client: Any = None) -> list[dict[str, Any]]:
     """Make the service's schedules of this workspace match tutti.toml; one row per schedule:
     workflow, schedule_id, action (created | updated | unchanged | deleted)."""
-    from tutti.distributed.worker import connect
+    from tutti.distributed.client import connect
 
     client = client or await connect(ws)
     want = wanted(ws)
@@ -144,7 +144,7 @@ def _schedule(ws: Workspace, name: str, spec: dict[str, str]) -> Any:
 
 async def describe(ws: Workspace) -> list[dict[str, Any]]:
     """`tt schedule list` under temporal: each schedule as the service sees it, next fires included."""
-    from tutti.distributed.worker import connect
+    from tutti.distributed.client import connect
 
     client = await connect(ws)
     want, listed = wanted(ws), await _listed(ws, client)
@@ -181,7 +181,7 @@ async def sync_changed(ws: Workspace, state: dict[str, Any]) -> list[dict[str, A
     digest = config_digest(ws)
     if state.get("digest") == digest:
         return None
-    from tutti.distributed.worker import connect
+    from tutti.distributed.client import connect
 
     fresh = _fresh(ws)
     if "client" not in state:

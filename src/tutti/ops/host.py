@@ -176,8 +176,8 @@ def with_remote_status(ws: Workspace, rows: list[Any]) -> list[Any]:
 async def _ask_hosts(ws: Workspace, by_host: dict[str, list[str]]) -> list[Any]:
     import asyncio
 
+    from tutti.distributed.client import connect
     from tutti.distributed.remote import call_async
-    from tutti.distributed.worker import connect
 
     try:
         client = await connect(ws)
