@@ -86,7 +86,8 @@ def fixture_env(tmp_path, monkeypatch, forge, tmux_socket):
 
 
 @pytest.mark.parametrize("fixture,workflow", [("tutti.toml", "sdlc-auto"),
-                                              ("docs_examples_tutti-codex-sdlc.toml", "sdlc-auto")])
+                                              pytest.param("docs_examples_tutti-codex-sdlc.toml", "sdlc-auto",
+                                                           marks=pytest.mark.extended)])  # same shape, Codex roles
 def test_original_sdlc_workflow_plans_and_runs_on_fake_agents(fixture, workflow, git_repo, fixture_env, tt):
     root = fixture_workspace(git_repo, fixture, fixture_env)
     for name in json.loads(tt("run", "--list", "--json", cwd=root).stdout):
