@@ -10,6 +10,7 @@ frame format) renders the batch's SSE chunk once — a hundred clients cost one 
 and a hundred socket writes per commit. A slow poll (1 s) remains as a safety net; where
 wake-ups are unavailable it polls every ~50 ms as before.
 
+A client without a cursor starts at the moment it subscribed (the hub's position then; no query).
 A client resumes from a cursor (`Last-Event-ID` or `?cursor=`): it subscribes FIRST, then reads the
 backlog after its cursor once (on a connection of its own, in a thread, so the live reader never
 waits behind it), then drains its queue, skipping any seq it already sent. Events appended
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 BATCH = 1000  # backlog page (read in a thread)
 LIVE_BATCH = 250  # live page, read on the loop: a catch-up burst is paged, never one long read
+LIVE_BUSY_MS = 20  # the live reader's SQLite busy timeout (it runs on the event loop)
 WRITE_EVENTS = 2000  # a client's queued batches are joined into one write up to about this many events
 
 
@@ -71,6 +73,7 @@ class Subscriber:
 
     queue: asyncio.Queue
     limit: int
+    start_seq: int = 0  # the hub's position when it subscribed: every later event reaches the queue
     pending: int = 0  # events queued and not yet taken by the client's stream
     overflowed: bool = False
 
@@ -110,11 +113,14 @@ class EventHub:
 
     @property
     def store(self) -> Store:
-        # A dedicated connection: the reader never waits on the lock action handlers hold.
+        # A dedicated connection: the reader never waits on the lock action handlers hold. It
+        # reads on the event loop, so it never waits long on SQLite either (a WAL reader is
+        # almost never busy; when it is, the next read comes `poll_secs` later).
         if self._store is None:
             from tutti.store import open_store
 
             self._store = open_store(self.ws.root, workspace=self.ws.name)
+            self._store.query(f"PRAGMA busy_timeout = {LIVE_BUSY_MS}")
         return self._store
 
     @property
@@ -128,11 +134,11 @@ class EventHub:
         return self._backlog_store
 
     def subscribe(self) -> Subscriber:
-        sub = Subscriber(asyncio.Queue(), self.queue_size)
-        self.subscribers.add(sub)
         if self._task is None or self._task.done():
             self.last_seq = self.store.latest_seq()
             self._task = asyncio.get_running_loop().create_task(self._poll())
+        sub = Subscriber(asyncio.Queue(), self.queue_size, start_seq=self.last_seq)
+        self.subscribers.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
@@ -152,9 +158,9 @@ class EventHub:
                 events = self._read_new()
                 if events:
                     self._fan_out(Batch(events))
-                if len(events) < LIVE_BATCH:
+                if events is None or len(events) < LIVE_BATCH:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(woken.wait(), timeout=interval)
+                        await asyncio.wait_for(woken.wait(), timeout=self.poll_secs if events is None else interval)
                 else:
                     await asyncio.sleep(0)  # a full page: let the clients write it before the next
         finally:
@@ -180,11 +186,11 @@ class EventHub:
         loop.add_reader(listener.fileno(), on_datagram)
         return listener, unlisten
 
-    def _read_new(self) -> list[Event]:
+    def _read_new(self) -> list[Event] | None:
         try:
             return self.store.read_events(self.last_seq, limit=LIVE_BATCH)
-        except (sqlite3.Error, StoreError):  # a busy database must not kill the stream; next wake
-            return []
+        except (sqlite3.Error, StoreError):  # a busy database must not kill the stream: None = retry soon
+            return None
 
     def _fan_out(self, batch: Batch) -> None:
         self.last_seq = batch.last_seq
@@ -325,13 +331,13 @@ async def stream(spec: StreamSpec, hubs: list[EventHub]) -> AsyncIterator[str]:
 
 async def _backlog(spec: StreamSpec, subs: list[tuple[EventHub, Subscriber]], sent: _Sent) -> AsyncIterator[str]:
     """The events after each workspace's cursor (none without one: the stream starts now)."""
-    for (hub, _sub) in subs:
+    for (hub, sub) in subs:
         name = hub.ws.name
         cursor = spec.cursors.get(name)
-        store = hub.backlog_store
-        if cursor is None:
-            sent.seqs[name] = await asyncio.to_thread(store.latest_seq)
+        if cursor is None:  # from now: the moment it subscribed (all later events are queued)
+            sent.seqs[name] = sub.start_seq
             continue
+        store = hub.backlog_store
         sent.seqs[name] = cursor
         while True:
             batch = await asyncio.to_thread(store.read_events, sent.seqs[name], limit=BATCH)
