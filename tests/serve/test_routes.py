@@ -222,7 +222,10 @@ def test_unknown_action_is_400(client):
     r = client.post("/v1/actions/explode", json={})
     assert r.status_code == 400 and r.json()["error"] == {
         "code": "action_failed", "message": "unknown action 'explode'",
-        "hint": "actions: up, down, send, run, verify, review, land, cancel, approve, loop"}
+        "hint": "actions: up, down, send, run, verify, review, land, cancel, approve, loop, message, upload"}
+    # the hint is every action the API has (it left out message and upload before)
+    documented = {p.rsplit("/", 1)[-1] for p in client.get("/openapi.json").json()["paths"] if p.startswith("/v1/actions/")}
+    assert documented == set(r.json()["error"]["hint"].removeprefix("actions: ").split(", "))
 
 
 def test_missing_required_field(client):

@@ -345,5 +345,6 @@ def upload(request: Request, body: UploadBody, idempotency_key: str | None = Ide
 def unknown(action: str):
     from tutti.errors import UsageError
 
-    raise UsageError(f"unknown action '{action}'",
-                     hint="actions: up, down, send, run, verify, review, land, cancel, approve, loop")
+    # From the routes themselves, so an action added above is never missing from the hint.
+    known = [r.path.rsplit("/", 1)[-1] for r in router.routes if not r.path.endswith("/{action}")]
+    raise UsageError(f"unknown action '{action}'", hint="actions: " + ", ".join(dict.fromkeys(known)))
