@@ -180,6 +180,24 @@ def test_environment_carries_workspace_env_and_run_facts(make_ws):
     assert (ws.root / "env.txt").read_text().split() == ["on", "demo", result.run_id, "001-env"]
 
 
+def test_each_step_and_each_run_gets_its_own_facts(make_ws, monkeypatch):
+    # The environment is built once per run and copied per step: a wave's concurrent steps each
+    # see their own TUTTI_STEP, and the next run sees its own run id and tt's environment as it
+    # is then.
+    steps = "".join(f'[[workflow.step]]\ntype = "command"\nid = "s{i}"\nidempotent = true\n'
+                    f'run = "echo $TUTTI_STEP $TUTTI_RUN_ID $P2_PROBE > out-{i}.txt"\n' for i in range(1, 5))
+    ws = make_ws(f'[[workflow]]\nname = "w"\n{steps}')
+    seen = []
+    for probe in ("one", "two"):
+        monkeypatch.setenv("P2_PROBE", probe)
+        result = ops.run_workflow(ws, "w", strict=True)
+        assert result.success, result.failure_message()
+        lines = [(ws.root / f"out-{i}.txt").read_text().split() for i in range(1, 5)]
+        assert lines == [[f"00{i}-s{i}", result.run_id, probe] for i in range(1, 5)]
+        seen.append(result.run_id)
+    assert seen[0] != seen[1]
+
+
 def test_permissions_policy_blocks_unlisted_commands(make_ws, tutti_home):
     pytest.importorskip("tutti.policy.permissions")
     (tutti_home / "config.toml").write_text('[permissions]\nallow = ["echo"]\n')

@@ -245,6 +245,7 @@ def _run_direct(ctx: StepContext, step: ResolvedStep, command: str, env: dict[st
 
 _RUN_ENVS: dict[tuple[Any, ...], dict[str, str]] = {}  # (run, agent, project env) -> environment
 _RUN_ENVS_KEPT = 16
+_RUN_ENVS_LOCK = threading.Lock()  # a wave's steps start in several threads at once
 
 
 def _environment(ctx: StepContext, step: ResolvedStep, project: project_env.ProjectEnv) -> dict[str, str]:
@@ -253,12 +254,13 @@ def _environment(ctx: StepContext, step: ResolvedStep, project: project_env.Proj
     environment — tt's own environment as the run found it — and copied for each step with its
     TUTTI_STEP: building it cost as much as a quarter of a `true` step."""
     key = (ctx.run_id, id(ctx.workspace), step.agent, project.kind, project.venv)
-    base = _RUN_ENVS.get(key)
-    if base is None:
-        base = project_env.environment(_run_environment(ctx, step.agent), project)
-        while len(_RUN_ENVS) >= _RUN_ENVS_KEPT:
-            _RUN_ENVS.pop(next(iter(_RUN_ENVS)), None)
-        _RUN_ENVS[key] = base
+    with _RUN_ENVS_LOCK:
+        base = _RUN_ENVS.get(key)
+        if base is None:
+            base = project_env.environment(_run_environment(ctx, step.agent), project)
+            while len(_RUN_ENVS) >= _RUN_ENVS_KEPT:
+                del _RUN_ENVS[next(iter(_RUN_ENVS))]
+            _RUN_ENVS[key] = base
     env = dict(base)
     env["TUTTI_STEP"] = step.key
     return env
