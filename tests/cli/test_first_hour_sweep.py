@@ -111,3 +111,19 @@ def test_a_read_only_store_is_one_error_line_not_a_traceback(tt, git_repo):
     assert lines[-2].startswith("error[store]: cannot write the workspace store (.tutti/tutti.db): ")
     assert "readonly database" in lines[-2] and lines[-1].strip().startswith("hint: make .tutti/")
     assert listed.returncode == 0 and "verify" in listed.stdout  # reads still work
+
+
+def test_usage_by_runtime_groups_by_the_agents_runtime_like_the_agent_table(tt, fake_workspace):
+    """`tt usage` said runtime `fake` for a fake agent while `tt usage --by runtime` said
+    `claude-code` (the log format the fake agent writes)."""
+    root = fake_workspace([{"name": "api"}])
+    try:
+        assert tt("send", "api", "hello there", "--auto-up", "--wait", cwd=root, timeout=90).returncode == 0
+        table = json.loads(tt("usage", "--json", cwd=root).stdout)
+        by_runtime = json.loads(tt("usage", "--by", "runtime", "--json", cwd=root).stdout)
+        by_provider = json.loads(tt("usage", "--by", "provider", "--json", cwd=root).stdout)
+    finally:
+        tt("down", "--all", cwd=root)
+    assert [a["runtime"] for a in table["agents"]] == ["fake"] and table["agents"][0]["total_tokens"] > 0
+    assert [g["key"] for g in by_runtime["groups"]] == ["fake"]
+    assert [g["key"] for g in by_provider["groups"]] == ["anthropic"]  # priced as the model it names

@@ -7,7 +7,7 @@ Every call first scans incrementally (only bytes appended since the last call ar
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -215,7 +215,11 @@ def usage_breakdown(ws: Workspace, *, by: str = "agent", since: str | None = Non
                            "ORDER BY seq", params)
     prices = PriceTable({k: v for k, v in (ws.config.pricing or {}).items()})
     runtimes = {a.name: (ws.config.resolved_runtime(a) or "api-direct") for a in ws.config.agents}
-    spends = [*cli_spends(records, StepWindows(steps), prices), *direct_spends(calls, runtimes)]
+    # A CLI record names the log format it was read from (the fake agent writes Claude's); group
+    # by the agent's configured runtime, as the per-agent table does.
+    cli = [replace(s, runtime=runtimes.get(s.agent or "", s.runtime)) for s in
+           cli_spends(records, StepWindows(steps), prices)]
+    spends = [*cli, *direct_spends(calls, runtimes)]
     groups, total = group(spends, by)
     return UsageBreakdown(ws.name, by, since_ts, until_ts, groups, total)
 
