@@ -127,3 +127,11 @@ def test_usage_by_runtime_groups_by_the_agents_runtime_like_the_agent_table(tt, 
     assert [a["runtime"] for a in table["agents"]] == ["fake"] and table["agents"][0]["total_tokens"] > 0
     assert [g["key"] for g in by_runtime["groups"]] == ["fake"]
     assert [g["key"] for g in by_provider["groups"]] == ["anthropic"]  # priced as the model it names
+
+
+def test_permissions_export_for_another_runtime_has_a_hint(tt, tmp_path):
+    res = tt("permissions", "export", "--runtime", "codex", cwd=tmp_path)
+    assert res.returncode == 2
+    lines = res.stderr.splitlines()
+    assert lines[0] == "error[usage]: unsupported runtime 'codex'; supported: claude"
+    assert lines[1].strip().startswith("hint: only Claude Code reads a settings file")

@@ -107,7 +107,9 @@ class ExportResult:
 def export(runtime: str = "claude", *, output: Path | None = None) -> ExportResult:
     """Claude Code settings (`{"permissions": {"allow": [...]}}`) from the global allow list."""
     if runtime not in SUPPORTED_EXPORT:
-        raise UsageError(f"unsupported runtime '{runtime}'; supported: claude")
+        raise UsageError(f"unsupported runtime '{runtime}'; supported: claude",
+                         hint="only Claude Code reads a settings file: `tt permissions export --runtime claude`; "
+                              "the other runtimes get the allow list through shell shims at `tt up` (mode auto)")
     from tutti.policy.permissions import export_claude_settings
 
     rules = allow_rules() or []
