@@ -135,3 +135,16 @@ def test_permissions_export_for_another_runtime_has_a_hint(tt, tmp_path):
     lines = res.stderr.splitlines()
     assert lines[0] == "error[usage]: unsupported runtime 'codex'; supported: claude"
     assert lines[1].strip().startswith("hint: only Claude Code reads a settings file")
+
+
+def test_every_command_is_in_the_readme_commands_table():
+    """`tt --help` lists intake, watch, msg, profiles, health and telemetry; the README's command
+    table, the first thing a new user reads, had none of them."""
+    import click
+
+    from tutti.cli.app import cli
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("## Commands", 1)[1].split("\n## ", 1)[0]
+    missing = [c for c in cli.list_commands(click.Context(cli)) if f"`tt {c}" not in table and f"· `tt {c}" not in table]
+    assert missing == []
