@@ -58,7 +58,10 @@ def _bind(host: str, port: int):
     from tutti.errors import UsageError
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, as asyncio's create_server makes it: asyncio turns Nagle off
+    # (TCP_NODELAY) only on connections whose socket says so. With proto 0, every small SSE write
+    # after the first waited for the client's delayed ACK — up to ~40 ms per frame.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
