@@ -259,3 +259,31 @@ def test_several_workspaces_use_composite_ids_and_resume(tmp_path):
 def test_bad_stream_cursor_is_400(server, cursor):
     r = httpx.get(server + "/v1/events/stream", params={"cursor": cursor}, timeout=TIMEOUT)
     assert r.status_code == 400 and r.json()["action"] == "events.stream"
+
+
+def test_tt_serve_connections_have_nagle_off():
+    """`tt serve` binds its own socket; asyncio turns Nagle off only on connections whose socket
+    is proto IPPROTO_TCP. Without TCP_NODELAY a small SSE write behind an unacknowledged one waits
+    for the client's delayed ACK (tens of ms)."""
+    import asyncio
+    import socket
+
+    from tutti.cli.serve_cmd import _bind
+
+    async def accepted_nodelay() -> int:
+        sock = _bind("127.0.0.1", 0)
+        got: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        async def on_connect(reader, writer):
+            got.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=sock)
+        _, writer = await asyncio.open_connection("127.0.0.1", sock.getsockname()[1])
+        try:
+            return await asyncio.wait_for(got, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(accepted_nodelay()) != 0
