@@ -148,3 +148,15 @@ def test_every_command_is_in_the_readme_commands_table():
     table = readme.split("## Commands", 1)[1].split("\n## ", 1)[0]
     missing = [c for c in cli.list_commands(click.Context(cli)) if f"`tt {c}" not in table and f"· `tt {c}" not in table]
     assert missing == []
+
+
+def test_a_reset_day_that_is_no_weekday_means_monday_with_a_warning(tt, tmp_path, tutti_home):
+    """`reset_day = "someday"` in a global [[profile]] crashed `tt profiles` with a ValueError
+    traceback; the original reads any unknown word as monday."""
+    (tutti_home / "config.toml").write_text(
+        '[[profile]]\nname = "p"\nprovider = "anthropic"\nreset_day = "someday"\n'
+        '[[profile]]\nname = "q"\nprovider = "openai"\nreset_day = "FRI"\n')
+    res = tt("profiles", "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert [(p["name"], p["reset_day"]) for p in json.loads(res.stdout)] == [("p", "monday"), ("q", "friday")]
+    assert "reset_day 'someday' is not a weekday" in res.stderr and "Traceback" not in res.stderr

@@ -413,9 +413,19 @@ _DAY_ABBREVIATIONS = {d[:3]: d for d in ("monday", "tuesday", "wednesday", "thur
 
 
 def _weekday(value: object) -> object:
-    """`reset_day = "Mon"` / `"mon"` / `"MONDAY"` all mean monday, as in the original."""
+    """`reset_day = "Mon"` / `"mon"` / `"MONDAY"` all mean monday, as in the original — which
+    also reads any other word as monday: so do we (a crash before), but say so."""
     value = _casefold(value)
-    return _DAY_ABBREVIATIONS.get(value, value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    day = _DAY_ABBREVIATIONS.get(value, value)
+    if day in _DAY_ABBREVIATIONS.values():
+        return day
+    from tutti.config import notices
+
+    notices.publish([f"global config: reset_day {value!r} is not a weekday (mon … sun or the full name) — "
+                     "the week resets on monday"])
+    return "monday"
 
 
 CaseFolded = BeforeValidator(_casefold)
