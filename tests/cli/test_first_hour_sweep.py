@@ -160,3 +160,19 @@ def test_a_reset_day_that_is_no_weekday_means_monday_with_a_warning(tt, tmp_path
     assert res.returncode == 0, res.stderr
     assert [(p["name"], p["reset_day"]) for p in json.loads(res.stdout)] == [("p", "monday"), ("q", "friday")]
     assert "reset_day 'someday' is not a weekday" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_queue_add_without_a_queue_intake_says_nothing_will_read_it(tt, git_repo):
+    """`tt queue add` succeeded silently in a workspace without `[[intake]] kind = "queue"`; the
+    item then never showed in `tt intake list` nor reached `tt loop`."""
+    toml = git_repo / "tutti.toml"
+    toml.write_text('[workspace]\nname = "q"\n')
+    res = tt("queue", "add", "Fix login", cwd=git_repo)
+    assert res.returncode == 0 and "Queued #1" in res.stdout
+    assert 'no [[intake]] of kind "queue"' in res.stderr
+    assert "queue:q#1" not in tt("intake", "list", cwd=git_repo).stdout
+    toml.write_text('[workspace]\nname = "q"\n[[intake]]\nname = "todo"\nkind = "queue"\n')
+    res = tt("queue", "add", "Fix logout", "--json", cwd=git_repo)
+    assert res.returncode == 0 and json.loads(res.stdout)["title"] == "Fix logout" and res.stderr == ""
+    listed = tt("intake", "list", cwd=git_repo).stdout
+    assert "queue:q#1" in listed and "queue:q#2" in listed

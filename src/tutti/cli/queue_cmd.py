@@ -26,13 +26,17 @@ def queue() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def add_cmd(title: str, body: str, labels: tuple[str, ...], workspace: str | None, as_json: bool) -> None:
     """Add a work item."""
-    from tutti.ops.queue import add
+    from tutti.cli.output import warn
+    from tutti.ops.queue import add, unseen_warning
 
-    item = add(_ws(workspace), title, body=body, labels=list(labels))
+    ws = _ws(workspace)
+    item = add(ws, title, body=body, labels=list(labels))
     if as_json:
         emit_json(item)
-        return
-    echo(f"Queued #{item.id}: {item.title} ({item.key})")
+    else:
+        echo(f"Queued #{item.id}: {item.title} ({item.key})")
+    if note := unseen_warning(ws):
+        warn(note)
 
 
 @queue.command("list")

@@ -19,6 +19,15 @@ def add(ws: Workspace, title: str, *, body: str = "", labels: list[str] | None =
     return item
 
 
+def unseen_warning(ws: Workspace) -> str | None:
+    """Queue items reach `tt loop` and `tt intake list` only through an `[[intake]] kind = "queue"`;
+    without one an added item sits where nothing reads it, so say so when adding."""
+    if any(i.kind == "queue" for i in ws.config.intake or ()):
+        return None
+    return (f"no [[intake]] of kind \"queue\" in {ws.config_path}: `tt loop` and `tt intake list` will not see "
+            "this item — add [[intake]] name = \"todo\" kind = \"queue\"")
+
+
 def list_items(ws: Workspace, *, state: str = "open", labels: list[str] | None = None, limit: int = 100) -> list[dict[str, Any]]:
     return [_view(ws, i) for i in local.list_items(ws.store, "queue", state=state, labels=labels, limit=limit)]
 
