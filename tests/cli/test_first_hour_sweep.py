@@ -176,3 +176,14 @@ def test_queue_add_without_a_queue_intake_says_nothing_will_read_it(tt, git_repo
     assert res.returncode == 0 and json.loads(res.stdout)["title"] == "Fix logout" and res.stderr == ""
     listed = tt("intake", "list", cwd=git_repo).stdout
     assert "queue:q#1" in listed and "queue:q#2" in listed
+
+
+def test_usage_by_workspace_refuses_flags_it_would_ignore(tt, git_repo):
+    """`tt usage --by agent --by-workspace` printed the one-workspace breakdown and silently
+    dropped --by-workspace (and `--by-workspace --agent A` dropped --agent)."""
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "u"\n')
+    for args in (("--by", "agent", "--by-workspace"), ("--by-workspace", "--agent", "a"), ("-p", "x", "--until", "1d")):
+        res = tt("usage", *args, cwd=git_repo)
+        assert res.returncode == 2, args
+        assert res.stderr.startswith("error[usage]: --by-workspace/-p cannot be combined with --by, --until or --agent")
+    assert tt("usage", "--by-workspace", "--since", "7d", cwd=git_repo).returncode == 0

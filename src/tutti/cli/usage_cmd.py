@@ -23,6 +23,12 @@ def usage(agent: str | None, since: str | None, until: str | None, by: str | Non
     from tutti.ops.resolve import current_workspace
     from tutti.ops.usage import usage_by_workspace, usage_report
 
+    if (by_workspace or profile) and (by is not None or until is not None or agent is not None):
+        from tutti.errors import UsageError
+
+        raise UsageError("--by-workspace/-p cannot be combined with --by, --until or --agent (it was ignored)",
+                         hint="tt usage --by-workspace [-p PROFILE] [--since S] for every workspace's totals; "
+                              "tt usage --by GROUP [-w WORKSPACE] for one workspace's breakdown")
     if by is not None or until is not None:
         _breakdown(current_workspace(workspace), by or "agent", since, until, agent, as_json)
         return
