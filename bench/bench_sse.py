@@ -3,6 +3,8 @@
     python bench/bench_sse.py [--clients 100] [--rate 1000] [--seconds 5] [--client-procs 2]
     python bench/bench_sse.py --idle [--clients 50] [--seconds 10]   # connected, no events
     python bench/bench_sse.py --profile /tmp/sse.txt                 # py-spy the server (if installed)
+    python bench/bench_sse.py --floor                                # no tutti: the machine's floor
+    python bench/bench_sse.py --autogroup-nice -10                   # root, on a busy shared machine
 
 Runs `tt serve` as its own process (so its CPU is measured alone), a writer process appending
 events in small transactions (recording each event's commit time), and N raw-socket SSE clients
