@@ -187,3 +187,15 @@ def test_usage_by_workspace_refuses_flags_it_would_ignore(tt, git_repo):
         assert res.returncode == 2, args
         assert res.stderr.startswith("error[usage]: --by-workspace/-p cannot be combined with --by, --until or --agent")
     assert tt("usage", "--by-workspace", "--since", "7d", cwd=git_repo).returncode == 0
+
+
+def test_permissions_check_keeps_a_quoted_argument_one_word(tt, tmp_path, tutti_home):
+    """README: `git commit -m "a; b"` is not split. Typed as `tt permissions check git commit -m
+    "a; b"` the words were joined bare and 'b' was blocked as a second command."""
+    (tutti_home / "config.toml").write_text('[permissions]\nallow = ["git commit", "git status"]\n')
+    res = tt("permissions", "check", "git", "commit", "-m", "a; b", "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout
+    assert json.loads(res.stdout)["allowed"] is True
+    # an operator typed as its own (quoted) word is still an operator; one string is a line as written
+    assert tt("permissions", "check", "git", "status", "&&", "rm", "-rf", "x", cwd=tmp_path).returncode == 1
+    assert tt("permissions", "check", "git status; rm -rf x", cwd=tmp_path).returncode == 1

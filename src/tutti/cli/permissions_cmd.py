@@ -22,6 +22,21 @@ def _workspace_or_none():
     return load_workspace_at(root) if root else None
 
 
+_OPERATORS = {"&&", "||", "|", ";", "&"}
+
+
+def _command_line(words: tuple[str, ...]) -> str:
+    """One argument is a command line as written. Several are the words your shell already
+    split: `tt permissions check git commit -m "a; b"` is ONE git command, so a word with spaces
+    or shell characters is re-quoted (joined bare, 'b' read as a second command to allow) —
+    except an operator word, which stays one (`git status '&&' rm x` still checks both)."""
+    import shlex
+
+    if len(words) == 1:
+        return words[0]
+    return " ".join(w if w in _OPERATORS else shlex.quote(w) for w in words)
+
+
 @permissions.command("check", context_settings={"ignore_unknown_options": True})
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -30,7 +45,7 @@ def check_cmd(command: tuple[str, ...], as_json: bool) -> None:
     from tutti.errors import PolicyError
     from tutti.ops.permissions import check, no_policy_error
 
-    result = check(" ".join(command), ws=_workspace_or_none())
+    result = check(_command_line(command), ws=_workspace_or_none())
     if as_json:  # the original's machine contract: no policy → allowed, policy_configured false, exit 0
         emit_json(result)
         if not result.allowed:
