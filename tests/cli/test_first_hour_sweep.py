@@ -178,6 +178,16 @@ def test_queue_add_without_a_queue_intake_says_nothing_will_read_it(tt, git_repo
     assert "queue:q#1" in listed and "queue:q#2" in listed
 
 
+def test_intake_list_without_any_intake_says_so(tt, git_repo):
+    """`tt intake list` said "No open work items." when no [[intake]] was configured at all."""
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "q"\n')
+    res = tt("intake", "list", cwd=git_repo)
+    assert res.returncode == 0 and res.stdout.startswith("No [[intake]] in ")
+    assert '[[intake]] name = "todo" kind = "queue"' in res.stdout
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "q"\n[[intake]]\nname = "todo"\nkind = "queue"\n')
+    assert tt("intake", "list", cwd=git_repo).stdout.strip() == "No open work items."
+
+
 def test_usage_by_workspace_refuses_flags_it_would_ignore(tt, git_repo):
     """`tt usage --by agent --by-workspace` printed the one-workspace breakdown and silently
     dropped --by-workspace (and `--by-workspace --agent A` dropped --agent)."""

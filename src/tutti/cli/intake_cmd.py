@@ -22,9 +22,14 @@ def list_cmd(names: tuple[str, ...], limit: int, workspace: str | None, as_json:
     from tutti.ops.intake import open_items
     from tutti.ops.resolve import current_workspace
 
-    rows = open_items(current_workspace(workspace), list(names), limit=limit)
+    ws = current_workspace(workspace)
+    rows = open_items(ws, list(names), limit=limit)
     if as_json:
         emit_json(rows)
+        return
+    if not rows and not ws.config.intake:
+        echo(f"No [[intake]] in {ws.config_path}: nothing to list — add one, e.g. "
+             '[[intake]] name = "todo" kind = "queue" (README "Work intake")')
         return
     if not rows:
         echo("No open work items.")
