@@ -279,6 +279,7 @@ class Engine:
             return outcome
 
         return StepTask(step=step, ctx=ctx, body=body, bounded=is_bounded(step),
+                        self_slotted=bool(getattr(executor, "SELF_SLOTTED", False)),
                         extra={"attempt": attempt, "prior_planned": prior.planned_at if prior else None})
 
     def _invoke(self, ctx: StepContext, step: ResolvedStep, executor: Any, prior: Any,

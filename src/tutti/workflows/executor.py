@@ -10,8 +10,10 @@ Implementations:
 - `InlineExecutor` — every step in the calling thread, one after the other.
 - `LocalPoolExecutor` — the steps of a wave concurrently in threads of this process. Steps that
   do local CPU work (`bounded` tasks: command steps spawn processes here) share a bound that
-  defaults to the core count (`TUTTI_WORKFLOW_MAX_PARALLEL` overrides it); steps that mostly
-  wait on something else (an agent's turn, a nested run) are not held back by it.
+  defaults to the core count (`TUTTI_WORKFLOW_MAX_PARALLEL` overrides it) — held while their
+  processes run (`ctx.slot()`, executor modules with SELF_SLOTTED) so their Python work around
+  them overlaps; steps that mostly wait on something else (an agent's turn, a nested run) are
+  not held back by it.
 - Next: a distributed worker (e.g. a Temporal activity worker on the host that holds an agent's
   worktree). It would ship `task.step.index`, `task.ctx.run_id` and `task.intent` instead of
   calling `task.body`, and yield the `StepOutcome` it gets back; the engine does not change.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from tutti.workflows.plan import ResolvedStep
     from tutti.workflows.steps import StepContext
 
+GROUP_SECS = 0.002  # outcomes completing this close together share one commit (see _gather)
 MAX_THREADS = 8  # upper bound on threads of one wave (unbounded tasks mostly wait on agents)
 PARALLEL_ENV = "TUTTI_WORKFLOW_MAX_PARALLEL"
 BOUNDED_TYPES = frozenset({"command"})  # step types whose work is local processes on this host
@@ -46,6 +50,7 @@ class StepTask:
     ctx: StepContext
     body: Callable[[], StepOutcome]
     bounded: bool = False
+    self_slotted: bool = False  # a bounded step that holds ctx.slot() itself around its processes
     extra: dict[str, Any] = field(default_factory=dict)  # engine bookkeeping (attempt, planned_at)
 
     @property
@@ -109,13 +114,20 @@ class LocalPoolExecutor:
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, pending = _gather(done, pending)
             yield [(futures[f], _result(futures[f], f)) for f in sorted(done, key=lambda f: futures[f].step.index)]
 
     def _slotted(self, task: StepTask) -> StepOutcome:
         if not task.bounded:
             return _run(task)
+        if task.self_slotted:  # the bound covers its processes; its Python work overlaps them
+            task.ctx.slot = self._slot
+            return _run(task)
         with self._slots:
             return _run(task)
+
+    def _slot(self) -> threading.BoundedSemaphore:
+        return self._slots
 
     def _get_pool(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -129,6 +141,24 @@ class LocalPoolExecutor:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
+
+
+def _gather(done: set[Future[StepOutcome]], pending: set[Future[StepOutcome]]
+            ) -> tuple[set[Future[StepOutcome]], set[Future[StepOutcome]]]:
+    """Outcomes that complete within GROUP_SECS of the first one go into the same batch (one
+    transaction instead of one each): a wave of fast steps commits in a few transactions. The
+    wait delays no step — the wave's other steps run meanwhile and dependents wait for the
+    wave's end anyway — and widens by at most GROUP_SECS the window in which a killed `tt`
+    has a finished step's outcome not yet committed (supervised commands are adopted on
+    resume regardless; idempotent ones run again)."""
+    deadline = time.monotonic() + GROUP_SECS
+    while pending:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        more, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
+        done |= more
+    return done, pending
 
 
 def _result(task: StepTask, future: Future[StepOutcome]) -> StepOutcome:

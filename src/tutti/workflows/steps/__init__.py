@@ -27,6 +27,7 @@ import importlib
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -115,6 +116,10 @@ class StepContext:
     # Append bytes to a file off the step's thread (the engine's mirror writer: written within
     # ~10 ms and before the run ends, lost if tt is killed first). None: write it yourself.
     append_later: Callable[[Path, bytes], None] | None = None
+    # Held while a bounded step's own processes run, when its executor module sets
+    # SELF_SLOTTED = True (the run's executor then bounds only that part, not the step's
+    # Python around it); otherwise the executor holds the slot for the whole step.
+    slot: Callable[[], AbstractContextManager[Any]] = nullcontext
 
     def sleep(self, seconds: float) -> bool:
         """Wait that long unless cancelled; True when cancelled."""

@@ -33,6 +33,7 @@ from tutti.workflows.steps import StepContext, StepOutcome, import_optional
 if TYPE_CHECKING:
     from tutti.workflows.plan import ResolvedStep
 
+SELF_SLOTTED = True  # holds ctx.slot() only while its processes run (executor.py's bound)
 LOG_CAP_BYTES = 32 << 20  # keep the first 32 MiB of a step's output on disk
 TAIL_CHARS = 2000
 
@@ -190,7 +191,8 @@ def _run_supervised(ctx: StepContext, step: ResolvedStep, command: str, env: dic
     result: TryResult | None = None
     since = ctx.intent.get("inflight_since")
     if since is not None:
-        prior = supervised.settle_inflight(store, ctx.run_id, step.index, since, ctx.cancel)
+        with ctx.slot():  # a try still running from before the crash is one of this host's processes
+            prior = supervised.settle_inflight(store, ctx.run_id, step.index, since, ctx.cancel)
         if prior is not None:
             result = _from_row(prior, adopted=True)
             if result.ok or ctx.cancel.is_set() or result.try_no >= attempts:
@@ -200,10 +202,11 @@ def _run_supervised(ctx: StepContext, step: ResolvedStep, command: str, env: dic
         if result is not None and ctx.sleep(ctx.settings.backoff_secs(try_no - 1)):
             break
         key = supervised.TryKey(ctx.run_id, step.index, ctx.attempt, try_no)
-        child = supervised.start(store, key, argv=proc.shell_argv(command), cwd=step.cwd, env=env,
-                                 timeout=step.timeout_secs, log_path=log_path,
-                                 header=f"attempt {try_no}/{attempts}: {command}")
-        result = _from_row(supervised.wait(store, key, ctx.cancel, child))
+        with ctx.slot():
+            child = supervised.start(store, key, argv=proc.shell_argv(command), cwd=step.cwd, env=env,
+                                     timeout=step.timeout_secs, log_path=log_path,
+                                     header=f"attempt {try_no}/{attempts}: {command}")
+            result = _from_row(supervised.wait(store, key, ctx.cancel, child))
         if result.ok or ctx.cancel.is_set():
             break
     assert result is not None
@@ -228,9 +231,10 @@ def _run_direct(ctx: StepContext, step: ResolvedStep, command: str, env: dict[st
         for attempt in range(1, attempts + 1):
             done = attempt
             log.header(f"attempt {attempt}/{attempts}: {command}")
-            result = proc.run(proc.shell_argv(command), cwd=step.cwd, env=env, timeout=step.timeout_secs,
-                              on_stdout=log.write, on_stderr=log.write, cancel=ctx.cancel,
-                              capture_bytes=64 << 10, on_tick=log.tick)
+            with ctx.slot():
+                result = proc.run(proc.shell_argv(command), cwd=step.cwd, env=env, timeout=step.timeout_secs,
+                                  on_stdout=log.write, on_stderr=log.write, cancel=ctx.cancel,
+                                  capture_bytes=64 << 10, on_tick=log.tick)
             log.header(f"exit {result.returncode}{' (timed out)' if result.timed_out else ''}")
             if result.ok or ctx.cancel.is_set() or attempt == attempts:
                 break
