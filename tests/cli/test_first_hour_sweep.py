@@ -209,3 +209,17 @@ def test_permissions_check_keeps_a_quoted_argument_one_word(tt, tmp_path, tutti_
     # an operator typed as its own (quoted) word is still an operator; one string is a line as written
     assert tt("permissions", "check", "git", "status", "&&", "rm", "-rf", "x", cwd=tmp_path).returncode == 1
     assert tt("permissions", "check", "git status; rm -rf x", cwd=tmp_path).returncode == 1
+
+
+def test_watch_counts_a_failed_runs_steps_as_runs_list_does(tt, git_repo):
+    """A strict run failing on its 2nd of 2 steps: `tt runs list` said 1/2, `tt watch` drew a
+    full bar and 2/2."""
+    (git_repo / "tutti.toml").write_text(
+        '[workspace]\nname = "w"\n[[workflow]]\nname = "verify"\n'
+        '[[workflow.step]]\ntype = "command"\nrun = "true"\nidempotent = true\n'
+        '[[workflow.step]]\ntype = "command"\nrun = "exit 3"\nidempotent = true\n')
+    assert tt("run", "verify", "--strict", cwd=git_repo).returncode == 1
+    listed = json.loads(tt("runs", "list", "--json", cwd=git_repo).stdout)[0]
+    watched = json.loads(tt("watch", "--once", "--json", cwd=git_repo).stdout)["runs"][0]
+    assert (listed["steps_done"], listed["steps_total"]) == (1, 2)
+    assert (watched["steps_done"], watched["steps_total"]) == (1, 2)

@@ -25,7 +25,8 @@ FAILING = ("auth_failed", "rate_limited", "provider_down", "waiting")
 USAGE_MIN_SECS = 10.0
 USAGE_DELAY_SECS = 1.0  # the CLI writes its usage line around the time its screen goes idle
 RUN_LANE = 6  # runs shown: every active one, then the most recent finished ones
-DONE_STEPS = ("success", "warning", "skipped", "failed", "cancelled")
+# Steps that got their work done — as `tt runs list` counts them (a failed step is not "done").
+DONE_STEPS = ("success", "warning", "skipped")
 
 
 @dataclass
