@@ -223,3 +223,10 @@ def test_watch_counts_a_failed_runs_steps_as_runs_list_does(tt, git_repo):
     watched = json.loads(tt("watch", "--once", "--json", cwd=git_repo).stdout)["runs"][0]
     assert (listed["steps_done"], listed["steps_total"]) == (1, 2)
     assert (watched["steps_done"], watched["steps_total"]) == (1, 2)
+
+
+def test_telemetry_status_when_off_says_how_to_turn_it_on(tt, git_repo):
+    (git_repo / "tutti.toml").write_text('[workspace]\nname = "t"\n')
+    res = tt("telemetry", "status", cwd=git_repo, env={"OTEL_EXPORTER_OTLP_ENDPOINT": ""})
+    assert res.returncode == 0 and res.stdout.startswith("telemetry: off")
+    assert "set [observe] otel = true" in res.stdout and "tt telemetry export --endpoint URL" in res.stdout

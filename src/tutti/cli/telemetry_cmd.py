@@ -28,6 +28,9 @@ def status(workspace: str | None, as_json: bool) -> None:
     click.echo(f"  metrics → {data['metrics_endpoint']}")
     click.echo(f"  exported up to event {data['cursor']} of {data['latest_seq']} ({data['behind']} behind), "
                f"{data['open_spans']} span(s) open")
+    if not data["enabled"]:
+        click.echo("  to export: set [observe] otel = true (or otlp_endpoint) in tutti.toml; "
+                   "once, now: tt telemetry export --endpoint URL")
 
 
 @telemetry.command("export")
