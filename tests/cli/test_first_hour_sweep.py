@@ -230,3 +230,26 @@ def test_telemetry_status_when_off_says_how_to_turn_it_on(tt, git_repo):
     res = tt("telemetry", "status", cwd=git_repo, env={"OTEL_EXPORTER_OTLP_ENDPOINT": ""})
     assert res.returncode == 0 and res.stdout.startswith("telemetry: off")
     assert "set [observe] otel = true" in res.stdout and "tt telemetry export --endpoint URL" in res.stdout
+
+
+def test_an_api_direct_agent_in_the_team_does_not_break_tt_up(tt, fake_workspace):
+    """README's `fixer` (provider, no runtime) beside CLI agents: `tt up` failed for the whole
+    team with "agent 'fixer' has no runtime … add runtime = "claude-code"", and `tt send fixer`
+    gave the same wrong advice instead of pointing at --direct."""
+    root = fake_workspace([{"name": "api"}])
+    toml = root / "tutti.toml"
+    text = toml.read_text().replace('[defaults]\nruntime = "fake"\n', "")  # (a [defaults] runtime would apply to fixer too)
+    toml.write_text(text.replace('name = "api"\n', 'name = "api"\nruntime = "fake"\n')
+                    + '\n[[agent]]\nname = "fixer"\nprovider = "anthropic"\nmodel = "claude-sonnet-4-5"\n'
+                      'api_key_env = "ANTHROPIC_API_KEY"\nworktree = false\n')
+    try:
+        up = tt("up", cwd=root, timeout=90)
+        assert up.returncode == 0, up.stderr
+        assert "skip fixer (API-direct: tt send fixer --direct)" in up.stdout + up.stderr
+        assert "tutti-demo-api" in up.stdout
+        named = tt("up", "fixer", cwd=root)
+        sent = tt("send", "fixer", "hello", cwd=root)
+    finally:
+        tt("down", "--all", cwd=root)
+    assert named.returncode == 2 and named.stderr.startswith("error[usage]: agent 'fixer' is an API-direct agent")
+    assert sent.returncode == 2 and "tt send fixer --direct" in sent.stderr and "add runtime" not in sent.stderr

@@ -180,14 +180,7 @@ def up(ws: Workspace, agent: str | None = None, *, fresh_worktree: bool = False,
     for sub in ("state", "logs", "worktrees"):
         (ws.tutti_dir / sub).mkdir(parents=True, exist_ok=True)
     result = UpResult(workspace=ws.name)
-    if agent is not None:
-        target = find_agent(ws, agent)
-        for dep in target.depends_on:
-            if not is_running(backend, ws.session_name(dep)):
-                result.warnings.append(f"dependency '{dep}' is not running")
-        agents = [target]
-    else:
-        agents = start_order(ws)
+    agents = _to_launch(ws, agent, backend, result)
 
     gc = load_global()
     _register_if_new(ws, gc, result)
@@ -215,6 +208,32 @@ def up(ws: Workspace, agent: str | None = None, *, fresh_worktree: bool = False,
         raise SessionError(f"profile '{profile_name}' reached max_concurrent ({used}/{limit})",
                            hint="stop an agent (tt down AGENT) or raise max_concurrent in the global config")
     return result
+
+
+def _to_launch(ws: Workspace, agent: str | None, backend: SessionBackend, result: UpResult) -> list[Agent]:
+    """The named agent, or the team in depends_on order — API-direct agents have no session."""
+    if agent is not None:
+        target = find_agent(ws, agent)
+        if _api_direct(ws, target):
+            raise UsageError(f"agent '{target.name}' is an API-direct agent (provider '{target.provider}'): "
+                             "Tutti runs its turns itself, it has no terminal session to start",
+                             hint=f'tt send {target.name} --direct "…", or a workflow prompt step naming it')
+        for dep in target.depends_on:
+            if not is_running(backend, ws.session_name(dep)):
+                result.warnings.append(f"dependency '{dep}' is not running")
+        return [target]
+    agents = []
+    for cfg in start_order(ws):
+        if _api_direct(ws, cfg):  # no session to start: it would fail the whole team's `tt up`
+            result.skipped.append({"agent": cfg.name, "reason": f"API-direct: tt send {cfg.name} --direct"})
+        else:
+            agents.append(cfg)
+    return agents
+
+
+def _api_direct(ws: Workspace, cfg: Agent) -> bool:
+    """An agent with a provider and no CLI runtime: Tutti's own loop runs it (`tt send --direct`)."""
+    return bool(getattr(cfg, "provider", None)) and not ws.config.resolved_runtime(cfg)
 
 
 def _up_each(ws: Workspace, agents: list[Agent], result: UpResult, backend: SessionBackend, gc: GlobalConfig,

@@ -67,6 +67,11 @@ def adapter_for(ws: Workspace, agent: str) -> RuntimeAdapter:
     if cfg is None:
         raise NotFoundError(f"agent '{agent}' not found in config", hint=f"agents: {', '.join(a.name for a in ws.config.agents) or '(none)'}")
     runtime = ws.config.resolved_runtime(cfg)
+    if not runtime and getattr(cfg, "provider", None):
+        from tutti.errors import UsageError
+
+        raise UsageError(f"agent '{agent}' is an API-direct agent (provider '{cfg.provider}'): it has no terminal "
+                         "session", hint=f'tt send {agent} --direct "…" runs its turn through the model\'s API')
     if not runtime:
         raise ConfigError(f"{ws.config_path}: agent '{agent}' has no runtime (set runtime on agent or in [defaults])",
                           hint="add runtime = \"claude-code\" (or another runtime) to the [[agent]] table")
