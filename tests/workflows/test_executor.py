@@ -65,6 +65,54 @@ def test_pool_runs_a_wave_concurrently_within_the_bound_for_local_work():
     assert list(failed) == [3] and "RuntimeError: boom" in failed[3].message
 
 
+def test_a_self_slotted_step_holds_the_bound_only_around_its_processes():
+    # Command steps take ctx.slot() around their processes themselves: three such steps with a
+    # bound of 1 all do their own work at once, but only one is ever inside its slot.
+    gauge = Gauge()
+    inside = {"now": 0, "peak": 0}
+    all_started = threading.Barrier(3, timeout=30)
+
+    def body(task_ref: list):
+        def run() -> StepOutcome:
+            all_started.wait()  # would time out if the executor held the bound for the whole body
+            with task_ref[0].ctx.slot():
+                with gauge.lock:
+                    inside["now"] += 1
+                    inside["peak"] = max(inside["peak"], inside["now"])
+                threading.Event().wait(0.05)
+                with gauge.lock:
+                    inside["now"] -= 1
+            return StepOutcome(status="success")
+        return run
+
+    tasks = []
+    for i in (1, 2, 3):
+        ref: list = []
+        task = _task(i, body(ref), True)
+        task.self_slotted = True
+        ref.append(task)
+        tasks.append(task)
+    executor = LocalPoolExecutor(1)
+    try:
+        done = [(t.step.index, o.status) for batch in executor.run_wave(tasks) for t, o in batch]
+    finally:
+        executor.close()
+    assert sorted(done) == [(1, "success"), (2, "success"), (3, "success")]
+    assert inside["peak"] == 1
+
+
+def test_outcomes_completing_together_come_back_in_one_batch():
+    from concurrent.futures import Future
+
+    from tutti.workflows.executor import _gather
+
+    first, second, later = Future(), Future(), Future()
+    for f in (first, second):
+        f.set_result(StepOutcome(status="success"))
+    done, pending = _gather({first}, {second, later})
+    assert done == {first, second} and pending == {later}
+
+
 def test_inline_executor_runs_in_order_in_the_calling_thread():
     seen: list[str] = []
 
