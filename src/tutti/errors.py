@@ -58,6 +58,17 @@ class SessionError(TuttiError):
     category = "runtime"
 
 
+class ForeignSession(SessionError):
+    """The agent's tmux session exists but was launched by another folder with the same
+    `[workspace] name` (same session names): Tutti refuses to act on it."""
+
+    def __init__(self, session: str, owner: str, mine: str) -> None:
+        super().__init__(f"tmux session '{session}' belongs to the workspace at {owner}, not to this one ({mine}): "
+                         "both folders use the same [workspace] name",
+                         hint=f"rename [workspace] name in one of them ({mine}/tutti.toml or {owner}/tutti.toml)")
+        self.owner = owner
+
+
 class AgentNotRunning(SessionError):
     """The agent has no live session."""
 

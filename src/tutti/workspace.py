@@ -56,7 +56,7 @@ class Workspace:
     def session_name(self, agent: str) -> str:
         from tutti.sessions.naming import session_name
 
-        return session_name(self.name, agent)
+        return session_name(self.name, agent, str(self.root))  # the root: see tutti.sessions.naming
 
 
 def load_workspace(start: Path | None = None) -> Workspace:

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from tutti.errors import TuttiError
+from tutti.errors import ForeignSession, TuttiError
 from tutti.runtimes.base import AgentState
 from tutti.runtimes.observe import classify_pane, classify_snapshot
 from tutti.runtimes.registry import adapter_for
 from tutti.sessions import agent_state
 from tutti.sessions.backend import SessionBackend, default_backend
+from tutti.sessions.naming import foreign_root
 from tutti.workspace import Workspace, find_agent
 
 if TYPE_CHECKING:
@@ -49,7 +50,16 @@ def agent_status(ws: Workspace, cfg: Agent, backend: SessionBackend,
     session = ws.session_name(cfg.name)
     runtime = ws.config.resolved_runtime(cfg)
     saved = agent_state.read_state(ws.state_dir, cfg.name) or {}
-    pane = snapshot[0] if snapshot is not None else backend.pane(session)
+    try:
+        pane = snapshot[0] if snapshot is not None else backend.pane(session)
+        other = foreign_root(session, pane.root) if pane is not None else None
+    except ForeignSession as exc:
+        pane, other = None, exc.owner
+    if other:  # same [workspace] name in another folder: that agent is not ours to report
+        return AgentStatus(workspace=ws.name, agent=cfg.name, runtime=runtime, session=session, running=False,
+                           state=AgentState.STOPPED.value, status="Stopped", confidence=1.0,
+                           evidence=[f"session belongs to {other}"], workdir=None, branch=saved.get("branch"),
+                           detail=f"tmux session {session} was launched by {other}; rename [workspace] name in one of them")
     common = {"workspace": ws.name, "agent": cfg.name, "runtime": runtime, "session": session,
               "workdir": saved.get("worktree_path") or (str(ws.root) if pane else None), "branch": saved.get("branch")}
     if pane is None:

@@ -17,6 +17,7 @@ class PaneInfo:
     dead_status: int | None
     width: int
     height: int
+    root: str = ""  # the workspace root it was launched for (`@tutti_root`); "" = not recorded
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -24,12 +24,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tutti import proc, proctree
-from tutti.errors import AgentNotRunning, SessionError
+from tutti.errors import AgentNotRunning, ForeignSession, SessionError
+from tutti.sessions.naming import foreign_root
 from tutti.sessions.pane import PaneInfo
 
 SOCKET_ENV = "TUTTI_TMUX_SOCKET"
 _TIMEOUT = 20.0
-_PANE_FORMAT = "#{pane_id}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_width}\t#{pane_height}"
+# The last field is the workspace root the session was launched for (`@tutti_root`): read in
+# the same call as the pane, so the ownership check (tutti.sessions.naming) costs no tmux call.
+_PANE_FORMAT = ("#{pane_id}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_width}\t#{pane_height}"
+                "\t#{@tutti_root}")
+_FIELDS = 7
+ROOT_OPTION = "@tutti_root"
 _NO_SERVER = ("no server running", "error connecting", "no current", "No such file or directory")
 
 
@@ -82,6 +88,9 @@ class TmuxBackend:
         # Chained in the same tmux invocation, so the options are in place before the server
         # loop can notice an agent that exits at once.
         win = pane_target(session)
+        root = env.get("TUTTI_WORKSPACE_ROOT") or getattr(session, "root", "")
+        if root:  # whose session this is (see tutti.sessions.naming)
+            args += [";", "set-option", "-t", win, ROOT_OPTION, root]
         args += [";", "set-option", "-w", "-t", win, "remain-on-exit", "on",
                  ";", "set-option", "-w", "-t", win, "window-size", "manual",
                  ";", "set-option", "-t", win, "history-limit", "10000"]
@@ -92,8 +101,11 @@ class TmuxBackend:
         return info
 
     def exists(self, session: str) -> bool:
+        """Whether the session exists; raises ForeignSession when it is another root's."""
         if shutil.which(self.binary) is None:
             return False
+        if getattr(session, "root", ""):
+            return self.pane(session) is not None
         return self._run("has-session", "-t", session_target(session), check=False).ok
 
     def kill(self, session: str) -> bool:
@@ -130,13 +142,14 @@ class TmuxBackend:
         if not res.ok or not res.stdout.strip():
             return None
         parts = res.stdout.splitlines()[0].split("\t")
-        return _pane_info(session, parts) if len(parts) == 6 else None
+        return _owned(session, _pane_info(session, parts)) if len(parts) == _FIELDS else None
 
     def pane_pid(self, session: str) -> int | None:
         info = self.pane(session)
         return info.pid if info else None
 
     def set_env(self, session: str, key: str, value: str) -> None:
+        self._require(session)
         self._run("set-environment", "-t", pane_target(session), key, value)
 
     # -- input ----------------------------------------------------------------------------
@@ -162,13 +175,19 @@ class TmuxBackend:
         args = ["capture-pane", "-p", "-J", "-t", pane_target(session)]
         if scrollback > 0:
             args += ["-S", f"-{scrollback}"]
+        owner = getattr(session, "root", "")
+        if owner:  # the pane's root first, in the same call
+            args = ["display-message", "-p", "-t", pane_target(session), "#{@tutti_root}", ";", *args]
         res = self._run(*args, check=False)
         if not res.ok:
             raise AgentNotRunning(f"session '{session}' is not running", hint="Start the agent first: tt up <agent>")
-        lines = [line.rstrip() for line in res.stdout.split("\n")]
-        while lines and not lines[-1]:
-            lines.pop()
-        return "\n".join(lines)
+        text = res.stdout
+        if owner:
+            launched_by, _, text = text.partition("\n")
+            other = foreign_root(session, launched_by)
+            if other:
+                raise ForeignSession(session, other, owner)
+        return _screen_text(text)
 
     def snapshot(self, session: str) -> tuple[PaneInfo | None, str]:
         """Pane info and visible screen in ONE tmux call (the watcher's hot path)."""
@@ -177,12 +196,11 @@ class TmuxBackend:
                         "capture-pane", "-p", "-J", "-t", target, check=False)
         head, _, screen = res.stdout.partition("\n")
         parts = head.split("\t")
-        if not res.ok or len(parts) != 6:
+        if not res.ok or len(parts) != _FIELDS:
             return None, ""
-        lines = [line.rstrip() for line in screen.split("\n")]
-        while lines and not lines[-1]:
-            lines.pop()
-        return _pane_info(session, parts), "\n".join(lines)
+        info = _pane_info(session, parts)
+        # Another root's session: its pane (root set) so callers can say so, never its screen.
+        return info, "" if foreign_root(session, info.root) else _screen_text(screen)
 
     def snapshots(self, sessions: Sequence[str]) -> dict[str, tuple[PaneInfo | None, str]]:
         """`snapshot` of many sessions (`tt status`) in ONE tmux call when they all exist: a
@@ -198,7 +216,7 @@ class TmuxBackend:
         chunks = res.stdout.split(marker + "\n")
         panes = _pane_listing(chunks[0]) if len(chunks) > 1 else {}  # no listing: no server
         if res.ok and len(chunks) == len(sessions) + 2 and all(s in panes for s in sessions):
-            return {s: (panes[s], _screen_text(chunk)) for s, chunk in zip(sessions, chunks[1:])}
+            return {s: _mine(s, panes[s], chunk) for s, chunk in zip(sessions, chunks[1:])}
         out: dict[str, tuple[PaneInfo | None, str]] = {s: (None, "") for s in sessions if s not in panes}
         live = [s for s in sessions if s in panes]
         if not live:
@@ -208,7 +226,7 @@ class TmuxBackend:
         if not res.ok or len(chunks) != len(live) + 1:
             out.update((s, self.snapshot(s)) for s in live)
             return out
-        out.update((s, (panes[s], _screen_text(chunk))) for s, chunk in zip(live, chunks))
+        out.update((s, _mine(s, panes[s], chunk)) for s, chunk in zip(live, chunks))
         return out
 
     @staticmethod
@@ -220,14 +238,18 @@ class TmuxBackend:
 
     def control_argv(self, session: str) -> list[str]:
         """argv of a control-mode client attached to `session` (for the watcher)."""
+        self._require(session)
         return self.argv("-C", "attach-session", "-f", "ignore-size", "-t", session_target(session))
 
     def attach_argv(self, session: str) -> list[str]:
+        if getattr(session, "root", ""):
+            self.exists(session)  # another root's session: ForeignSession
         if os.environ.get("TMUX") and not self.socket:
             return self.argv("switch-client", "-t", session_target(session))
         return self.argv("attach-session", "-t", session_target(session))
 
     def set_status_bar(self, session: str, left: str) -> None:
+        self._require(session)
         target = pane_target(session)
         for option, value in (("status", "on"), ("status-style", "bg=#1a1a2e,fg=#e0e0e0"),
                               ("status-left-length", "120"), ("status-left", left)):
@@ -243,7 +265,7 @@ def _pane_listing(text: str) -> dict[str, PaneInfo]:
     out: dict[str, PaneInfo] = {}
     for line in text.splitlines():
         parts = line.split("\t")
-        if len(parts) == 7 and parts[0] not in out:
+        if len(parts) == _FIELDS + 1 and parts[0] not in out:
             out[parts[0]] = _pane_info(parts[0], parts[1:])
     return out
 
@@ -255,10 +277,23 @@ def _screen_text(chunk: str) -> str:
     return "\n".join(lines)
 
 
+def _mine(session: str, pane: PaneInfo, chunk: str) -> tuple[PaneInfo, str]:
+    """(pane, screen) of a listed session; another root's screen is never handed out."""
+    return pane, "" if foreign_root(session, pane.root) else _screen_text(chunk)
+
+
+def _owned(session: str, pane: PaneInfo) -> PaneInfo:
+    """`pane` when the session is ours (or its owner is unknown); ForeignSession otherwise."""
+    other = foreign_root(session, pane.root)
+    if other:
+        raise ForeignSession(session, other, getattr(session, "root", ""))
+    return pane
+
+
 def _pane_info(session: str, parts: list[str]) -> PaneInfo:
-    pane_id, pid, dead, status, width, height = parts
+    pane_id, pid, dead, status, width, height, root = parts
     return PaneInfo(
         session=session, pane_id=pane_id, pid=int(pid) if pid.isdigit() else None, dead=dead == "1",
         dead_status=int(status) if status.lstrip("-").isdigit() else None,
-        width=int(width) if width.isdigit() else 0, height=int(height) if height.isdigit() else 0,
+        width=int(width) if width.isdigit() else 0, height=int(height) if height.isdigit() else 0, root=root,
     )

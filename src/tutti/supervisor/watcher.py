@@ -33,6 +33,7 @@ from tutti.runtimes.observe import classify_pane
 from tutti.runtimes.registry import adapter_for
 from tutti.sessions import agent_state
 from tutti.sessions.control import ControlClient
+from tutti.sessions.naming import foreign_root
 from tutti.sessions.screen import pane_delta
 from tutti.sessions.tmux import TmuxBackend
 from tutti.store.db import now_iso
@@ -129,9 +130,11 @@ class Watcher:
         self._reload_config()
         live = self.backend.panes()
         for agent in self.ws.config.agents:
+            session = self.ws.session_name(agent.name)
+            if session in live and foreign_root(session, live[session].root):
+                del live[session]  # another folder's agent under the same name: not ours to watch
             if self.recovery is not None and self.recovery.restarting(agent.name):
                 continue  # picked up again by the first rescan after the restart
-            session = self.ws.session_name(agent.name)
             p = self.panes.get(agent.name)
             if p is not None and session in live and p.client is not None and p.client.exited:
                 self._detach(p, gone=False)  # our control client died (not the session): reattach
