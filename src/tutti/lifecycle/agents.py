@@ -21,6 +21,7 @@ from tutti.runtimes.base import AgentState, LaunchContext
 from tutti.runtimes.registry import adapter_for
 from tutti.sessions import agent_state, memory, worktree
 from tutti.sessions.backend import SessionBackend, default_backend
+from tutti.sessions.naming import live_and_ours
 from tutti.store.db import now_iso
 from tutti.workspace import Workspace, all_workspaces, find_agent, load_global
 
@@ -105,7 +106,7 @@ def _compatible(runtime: str, profile: Profile) -> bool:
 
 def sessions_on_profile(gc: GlobalConfig, profile: str, backend: SessionBackend, current: Workspace) -> int:
     """Running agent sessions across registered workspaces whose default profile is `profile`."""
-    live = set(backend.list())
+    live = backend.panes()
     seen_roots: set[Path] = set()
     count = 0
     workspaces = [current] + [w for _n, _r, w, _e in all_workspaces() if w is not None]
@@ -113,7 +114,7 @@ def sessions_on_profile(gc: GlobalConfig, profile: str, backend: SessionBackend,
         if ws.root in seen_roots or ws.config.workspace.auth.default_profile != profile:
             continue
         seen_roots.add(ws.root)
-        count += sum(1 for a in ws.config.agents if ws.session_name(a.name) in live)
+        count += sum(1 for a in ws.config.agents if live_and_ours(live, ws.session_name(a.name)))
     return count
 
 

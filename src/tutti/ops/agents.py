@@ -32,6 +32,7 @@ from tutti.lifecycle.agents import down as _down
 from tutti.ops.resolve import all_workspaces, find_agent
 from tutti.ops.status import AgentStatus, agent_status, detect, status  # noqa: F401 - re-exported
 from tutti.sessions.backend import SessionBackend, default_backend
+from tutti.sessions.naming import live_and_ours
 from tutti.workspace import Workspace
 
 
@@ -79,12 +80,12 @@ def peek(ws: Workspace, agent: str, lines: int = 50, *, backend: SessionBackend 
 # -- workspaces ---------------------------------------------------------------------------------
 def workspaces(*, backend: SessionBackend | None = None) -> list[WorkspaceStatus]:
     backend = backend or default_backend()
-    live = set(backend.list())
+    live = backend.panes()
     out = []
     for name, root, ws, error in all_workspaces():
         if ws is None:
             out.append(WorkspaceStatus(name, str(root), None, None, error))
             continue
-        running = sum(1 for a in ws.config.agents if ws.session_name(a.name) in live)
+        running = sum(1 for a in ws.config.agents if live_and_ours(live, ws.session_name(a.name)))
         out.append(WorkspaceStatus(name, str(root), len(ws.config.agents), running))
     return out

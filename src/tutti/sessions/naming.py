@@ -34,6 +34,12 @@ def session_name(workspace: str, agent: str, root: str = "") -> str:
     return SessionName(f"tutti-{_UNSAFE.sub('_', workspace)}-{_UNSAFE.sub('_', agent)}", root)
 
 
+def live_and_ours(panes: dict, session: str) -> bool:
+    """Whether `session` is in a `backend.panes()` listing and was not launched by another root."""
+    pane = panes.get(session)
+    return pane is not None and not foreign_root(session, pane.root)
+
+
 def foreign_root(session: str, launched_by: str) -> str | None:
     """The other workspace root when `session` (asked for by one root) was launched by another;
     None when it is ours, or when either side is unknown (a plain name; a session started by

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tutti.fsutil import write_text_atomic
 from tutti.ops.supervisor_process import pidfile
+from tutti.sessions.naming import live_and_ours
 from tutti.sessions.tmux import TmuxBackend
 from tutti.store.db import now_iso
 from tutti.supervisor.core import Parts
@@ -72,8 +73,8 @@ def _supervise(ws: Workspace) -> None:
         _release_pidfile(ws.root)
         # A `tt up` may have started a session while we were deciding to exit (and seen
         # our pid as alive): look once more before letting go of the lock.
-        live = set(TmuxBackend().list())
-        if not any(ws.session_name(a.name) in live for a in ws.config.agents):
+        live = TmuxBackend().panes()
+        if not any(live_and_ours(live, ws.session_name(a.name)) for a in ws.config.agents):
             return
 
 
