@@ -132,7 +132,9 @@ def _status(workspace, all_, as_json) -> None:
     rows, data = [], []
     for name, ws, err in _targets(workspace, all_, for_read=True):
         if ws is None:
-            rows.append((name, "(config error)", "", err or "", ""))
+            # One cell per column (the Workspace column exists: only --all yields a ws of None).
+            detail = (err or "").strip().splitlines()
+            rows.append((name, "-", "-", "config error", "-", detail[0] if detail else ""))
             data.append({"workspace": name, "error": err})
             continue
         from tutti.ops.host import with_remote_status
