@@ -32,6 +32,7 @@ DURABILITY_ENV = "TUTTI_DURABILITY"
 SYNCHRONOUS = {"process": "NORMAL", "power": "FULL"}
 
 
+_EVENT_JSON = json.JSONEncoder(default=str).encode  # built once: json.dumps(default=...) builds one per call
 _second: tuple[int, str] = (0, "")  # the last whole second formatted (now_iso runs ~10 times a step)
 
 
@@ -182,7 +183,7 @@ class Store:
     ) -> Event:
         """Append one event. Pass `conn` to make it part of an open transaction."""
         ts = now_iso()
-        payload = json.dumps(data or {}, default=str)
+        payload = _EVENT_JSON(data or {})
         params = (ts, kind, self.workspace, agent, run_id, step, correlation_id or run_id, payload)
         sql = (
             "INSERT INTO events (ts, kind, workspace, agent, run_id, step, correlation_id, data) "

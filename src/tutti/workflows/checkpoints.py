@@ -43,8 +43,14 @@ def write_json_file(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, default=str, separators=(",", ":")) + "\n", durable=False)
 
 
+# json.dumps with any option builds a new JSONEncoder per call; these few run several times a
+# step, so they are built once (same output as the json.dumps calls they replace).
+_COMPACT = json.JSONEncoder(default=str, separators=(",", ":")).encode
+_ROW = json.JSONEncoder(default=str).encode
+
+
 def _dumps(data: Any) -> str:
-    return json.dumps(data, default=str, separators=(",", ":"))
+    return _COMPACT(data)
 
 
 def checkpoint_path(ws: Workspace, run_id: str) -> Path:
@@ -284,7 +290,7 @@ class RunRecorder:
             "planned_at, started_at) VALUES (?, ?, ?, ?, 'running', ?, ?, NULL, ?, ?) "
             "ON CONFLICT(run_id, step_index) DO UPDATE SET status = 'running', attempt = excluded.attempt, "
             "intent = excluded.intent, outcome = NULL, started_at = excluded.started_at, finished_at = NULL",
-            (self.run_id, step.index, step.key, step.type, attempt, json.dumps(intent, default=str), planned, now),
+            (self.run_id, step.index, step.key, step.type, attempt, _ROW(intent), planned, now),
         )
         self.ws.store.append_event("workflow.step.started", run_id=self.run_id, agent=step.agent, step=step.key,
                                    conn=conn, data={"workflow_name": self.plan.workflow, "step_index": step.index,
@@ -295,7 +301,7 @@ class RunRecorder:
         data = outcome.to_dict()
         kind = "workflow.step." + STEP_EVENT.get(outcome.status, "failed")
         conn.execute("UPDATE steps SET status = ?, outcome = ?, finished_at = ? WHERE run_id = ? AND step_index = ?",
-                     (outcome.status, json.dumps(data, default=str), now, self.run_id, step.index))
+                     (outcome.status, _ROW(data), now, self.run_id, step.index))
         self.ws.store.append_event(kind, run_id=self.run_id, agent=step.agent, step=step.key, conn=conn,
                                    data={"workflow_name": self.plan.workflow, "step_index": step.index,
                                          "step_id": step.id, "step_type": step.type, "status": outcome.status,
@@ -319,7 +325,7 @@ class RunRecorder:
             for step, outcome in done:
                 result = step_result(step, outcome)
                 self.results[step.index] = result
-                self._encoded[step.index] = json.dumps(result, default=str, separators=(",", ":"))
+                self._encoded[step.index] = _COMPACT(result)
                 if outcome.ok:
                     self.outputs.update(outcome.outputs)
                 self._dirty = True

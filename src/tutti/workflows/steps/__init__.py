@@ -24,6 +24,7 @@ and no runtime or `--direct`) go to `tutti.direct.step.run_prompt_step(ctx, step
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -149,6 +150,9 @@ class _DirectPrompt:
 
 
 def import_optional(module_name: str) -> ModuleType | None:
+    loaded = sys.modules.get(module_name)  # the common case, every step: no import machinery
+    if loaded is not None:
+        return loaded
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
