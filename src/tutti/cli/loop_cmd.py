@@ -41,6 +41,12 @@ def loop(lanes: int | None, once: bool, first_lane: int, max_items: int | None, 
         if report.items:
             table(["ITEM", "STATUS", "LANE", "ROUNDS", "HEAD"],
                   [[i.key, i.status, i.lane, i.rounds, (i.head or "")[:12]] for i in report.items])
-        echo(f"{report.merged} merged, {len(report.items) - report.merged} not merged ({report.lanes} lane(s)).")
-    if any(i.status == "failed" for i in report.items):
+        others = len(report.items) - report.merged - report.no_change
+        echo(f"{report.merged} merged, {report.no_change} with no change to merge (left open), "
+             f"{others} not merged ({report.lanes} lane(s)).")
+        for i in report.items:
+            if i.status == "no_change":
+                echo(f"  {i.key}: {i.message}")
+    # An item the loop could not merge (failed, or its lane produced nothing) needs a person.
+    if any(i.status in ("failed", "no_change") for i in report.items):
         raise SystemExit(1)

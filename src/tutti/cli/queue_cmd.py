@@ -56,8 +56,12 @@ def list_cmd(show_all: bool, labels: tuple[str, ...], limit: int, workspace: str
     if not rows:
         echo("Queue is empty." if not show_all else "No queued items.")
         return
-    table(["#", "Title", "Labels", "State", "Claimed by", "Created"],
-          [(r["id"], r["title"], ",".join(r["labels"]), r["state"], r["claimed_by"] or "", r["created_at"]) for r in rows])
+    table(["#", "Title", "Labels", "State", "Loop", "Claimed by", "Created"],
+          [(r["id"], r["title"], ",".join(r["labels"]), r["state"], (r["loop"] or {}).get("status", ""),
+            r["claimed_by"] or "", r["created_at"]) for r in rows])
+    for r in rows:  # why the loop left an item open, in one line each
+        if r["state"] == "open" and r["loop"] and r["loop"]["status"] != "merged" and r["loop"]["message"]:
+            echo(f"#{r['id']} {r['loop']['status']}: {r['loop']['message']}")
 
 
 @queue.command("show")
@@ -76,6 +80,8 @@ def show_cmd(item_id: str, workspace: str | None, as_json: bool) -> None:
     if d["labels"]:
         echo(f"labels: {', '.join(d['labels'])}")
     echo(f"created: {d['created_at']} by {d['author'] or '-'}" + (f"; claimed by {d['claimed_by']}" if d["claimed_by"] else ""))
+    if d["loop"]:
+        echo(f"loop: {d['loop']['status']} at {d['loop']['at']}" + (f" — {d['loop']['message']}" if d["loop"]["message"] else ""))
     if d["body"]:
         echo("")
         echo(d["body"])

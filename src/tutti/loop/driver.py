@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from tutti.workspace import Workspace
 
 MAX_IDLE_WAIT = 2.0
+# Outcomes this driver does not claim again: a no_change item goes back open for a person (or a
+# later `tt loop`), not straight back to the same lane to produce nothing again.
+FINISHED = ("merged", "failed", "no_change")
 OnResult = Callable[[ItemResult], None]
 
 
@@ -55,8 +58,14 @@ class LoopReport:
     def merged(self) -> int:
         return sum(1 for i in self.items if i.status == "merged")
 
+    @property
+    def no_change(self) -> int:
+        """Items whose lane produced nothing to land (left open, not merged)."""
+        return sum(1 for i in self.items if i.status == "no_change")
+
     def to_dict(self) -> dict[str, Any]:
-        return {"lanes": self.lanes, "merged": self.merged, "failed": sum(1 for i in self.items if i.status != "merged"),
+        return {"lanes": self.lanes, "merged": self.merged, "no_change": self.no_change,
+                "failed": sum(1 for i in self.items if i.status not in ("merged", "no_change")),
                 "items": [i.to_dict() for i in self.items], "started_at": self.started_at,
                 "finished_at": self.finished_at}
 
@@ -86,7 +95,7 @@ class LoopDriver:
         self.queue = self._queue()
         self.on_result = on_result
         self.report = LoopReport(self.options.lanes or self.loop.lanes)
-        self._finished: set[str] = set()  # keys this driver finished (merged or failed): not claimed again
+        self._finished: set[str] = set()  # keys this driver finished (FINISHED): not claimed again
         self._lock = threading.Lock()
 
     def _queue(self) -> MergeQueue:
@@ -117,7 +126,8 @@ class LoopDriver:
             while t.is_alive():
                 t.join(0.5)
         self.report.finished_at = time.time()
-        self.ws.store.append_event("loop.stopped", data={"merged": self.report.merged, "items": len(self.report.items)})
+        self.ws.store.append_event("loop.stopped", data={"merged": self.report.merged, "no_change": self.report.no_change,
+                                                         "items": len(self.report.items)})
         return self.report
 
     def _lane(self, lane: int) -> None:
@@ -143,7 +153,7 @@ class LoopDriver:
                 continue
             with self._lock:
                 self.report.items.append(result)
-                if result.status in ("merged", "failed"):
+                if result.status in FINISHED:
                     self._finished.add(claim.item.key)
             if self.on_result is not None:
                 self.on_result(result)
@@ -248,7 +258,7 @@ class LoopDriver:
         if item_cancel.is_set() and not self.options.cancel.is_set() and result.status != "merged":
             result.status = "lost"  # the lease moved on: whoever holds it now finishes the item
         else:
-            if result.status in ("merged", "failed"):
+            if result.status in FINISHED:
                 with self._lock:  # before the release: no lane of ours may claim it again meanwhile
                     self._finished.add(claim.item.key)
             claim.release(self.ws.store, reason=result.status)

@@ -23,6 +23,10 @@ class ForgeLink(Protocol):
     def close_item(self, source: IntakeSource, item: WorkItem, body: str) -> None:
         """Close the item with one comment `body` (never posted twice)."""
 
+    def comment_item(self, source: IntakeSource, item: WorkItem, body: str, *, marker: str,
+                     pr: dict[str, Any] | None = None) -> None:
+        """Comment on the item (and its PR) without closing it; a comment with `marker` is not repeated."""
+
     def review_findings(self, pr: dict[str, Any], bots: list[str], wait_secs: float = 0.0) -> list[Finding]:
         """Unresolved review threads and change requests on the PR, as findings."""
 

@@ -172,6 +172,19 @@ class GitHubLink:
             return
         self._call(lambda: source.close(item, body))
 
+    def comment_item(self, source: IntakeSource, item: WorkItem, body: str, *, marker: str,
+                     pr: dict[str, Any] | None = None) -> None:
+        """Say something on the item (and on its PR, when one is open) without closing it: a
+        comment already carrying `marker` is not repeated (a lane resuming the item re-reports)."""
+        tagged = f"{body}\n\n<!-- {marker} -->"
+        targets = ([int(item.id)] if item.source == "github" else []) + ([int(pr["number"])] if pr else [])
+        for number in targets:  # a PR is an issue for comments
+            posted = any(marker in (c.get("body") or "") for c in self._call(lambda n=number: self.gh.comments(n)))
+            if not posted:
+                self._call(lambda n=number: self.gh.comment(n, tagged))
+        if item.source != "github":
+            self._call(lambda: source.comment(item, body))
+
     def record_merged(self, pr: dict[str, Any], head: str) -> None:
         return None  # ForgeLander merged it through the API
 

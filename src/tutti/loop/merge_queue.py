@@ -53,7 +53,8 @@ class Change:
 @dataclass
 class Outcome:
     """What happened to one change. `landed` ones carry the target head they landed in;
-    rejected ones carry why (`conflict` or `verify_failed`) and the failing output."""
+    rejected ones carry why (`conflict`, `verify_failed`, `no_change`: nothing to land, the
+    target already has its content) and the failing output."""
 
     change: Change
     landed: bool
@@ -219,8 +220,10 @@ class MergeQueue:
         """Land what can land of `changes` (in order), bisecting when their batch fails."""
         for _ in range(20):  # the target moving under us is retried from its new tip
             base = self.lander.current()
-            head, applied, conflicts = self._replay(base, changes)
+            head, applied, conflicts, empty = self._replay(base, changes)
             outcomes = [self._reject(c, "conflict", out) for c, out in conflicts]
+            outcomes += [self._reject(c, "no_change", f"{c.branch} adds nothing to the target {base[:12]}: "
+                                                      "its content is already there") for c in empty]
             if not applied:
                 return outcomes
             ok, output = self._run_verify(applied)
@@ -243,7 +246,8 @@ class MergeQueue:
             return outcomes + self._land_group(applied[:middle]) + self._land_group(applied[middle:])
         return [self._reject(c, "target_busy", "the target branch kept moving; try again") for c in changes]
 
-    def _replay(self, base: str, changes: list[Change]) -> tuple[str, list[Change], list[tuple[Change, str]]]:
+    def _replay(self, base: str, changes: list[Change]
+                ) -> tuple[str, list[Change], list[tuple[Change, str]], list[Change]]:
         """Squash each change onto `base` in the queue worktree, one commit per change: a
         change's own intermediate commits (e.g. a first attempt that broke the tests and
         its fix) never reach the target, only the reviewed end state does."""
@@ -252,6 +256,7 @@ class MergeQueue:
         _git(wt, "clean", "-fdq")
         applied: list[Change] = []
         conflicts: list[tuple[Change, str]] = []
+        empty: list[Change] = []
         for change in changes:
             before = _git(wt, "rev-parse", "HEAD").stdout.strip()
             if not _git(wt, "rev-parse", "--verify", "--quiet", f"{change.branch}^{{commit}}", check=False).ok:
@@ -265,11 +270,16 @@ class MergeQueue:
                                           f"{', '.join(files) or 'its commits'}: rebase it onto the target tip"))
                 continue
             change.commit = None
-            if not _git(wt, "diff", "--cached", "--quiet", check=False).ok:
-                _git(wt, "commit", "-q", "--no-verify", "-m", _message(change))
-                change.commit = _git(wt, "rev-parse", "HEAD").stdout.strip()
-            applied.append(change)  # nothing staged: already on the target, lands as a no-op
-        return _git(wt, "rev-parse", "HEAD").stdout.strip(), applied, conflicts
+            if _git(wt, "diff", "--cached", "--quiet", check=False).ok:
+                # Nothing staged: the target already has this content (or the branch never had
+                # any). That is not a landing — the lane decides whether an earlier attempt of
+                # the item landed it (crash after the merge) or there was nothing to land.
+                empty.append(change)
+                continue
+            _git(wt, "commit", "-q", "--no-verify", "-m", _message(change))
+            change.commit = _git(wt, "rev-parse", "HEAD").stdout.strip()
+            applied.append(change)
+        return _git(wt, "rev-parse", "HEAD").stdout.strip(), applied, conflicts, empty
 
     def _run_verify(self, batch: list[Change]) -> tuple[bool, str]:
         self.verifies += 1

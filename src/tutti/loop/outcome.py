@@ -12,10 +12,15 @@ class ItemFailed(TuttiError):
     """The item cannot be merged by the loop (a failed run, changes still requested, a denial)."""
 
 
+class NoChange(ItemFailed):
+    """The lane produced nothing to land (no commit, or only content the target already has):
+    the item is not merged nor closed; it goes back open with a comment saying why."""
+
+
 @dataclass
 class ItemResult:
     key: str
-    status: str  # merged | failed | lost (lease lost) | cancelled
+    status: str  # merged | no_change (nothing to land, item left open) | failed | lost (lease lost) | cancelled
     lane: str
     agent: str
     run_id: str | None = None

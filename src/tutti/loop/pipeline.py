@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutti.loop import lanes, record
 from tutti.loop.merge_queue import Change, MergeQueue
-from tutti.loop.outcome import ItemFailed, ItemResult
+from tutti.loop.outcome import ItemFailed, ItemResult, NoChange
 from tutti.loop.review import Finding, ReviewContext, collect_findings, fix_prompt
 
 if TYPE_CHECKING:
@@ -52,12 +52,20 @@ class Pipeline:
         try:
             if self.rec.landed is None:
                 result.run_id = self._implement()
-                result.pr = self._open_pr()
-                result.rounds, result.head = self._review_and_land(result)
+                result.head = self._require_change(result.run_id)  # set: landed by this attempt before a crash
+                result.pr = self._open_pr() if result.head is None else self.rec.pr
+                if result.head is None:
+                    result.rounds, result.head = self._review_and_land(result)
             else:
                 result.run_id, result.head, result.pr = self.rec.run_id, self.rec.landed.get("head"), self.rec.pr
             self._close(result.head)
             result.status, result.message = "merged", f"landed in {(result.head or '')[:12]}"
+        except NoChange as exc:
+            result.status, result.message = "no_change", exc.message
+            try:
+                result.message = self._report_no_change(exc.message)
+            except ItemFailed as lost:  # our lease moved on: the new holder reports it
+                result.status, result.message = "failed", lost.message
         except ItemFailed as exc:
             result.status, result.message = ("cancelled" if self.cancel.is_set() else "failed"), exc.message
         self._record("loop.item.finished", status=result.status, message=result.message, head=result.head)
@@ -83,6 +91,50 @@ class Pipeline:
         if not res.success:
             raise ItemFailed(f"workflow run {res.run_id} {res.status}: {res.detail}")
         return res.run_id
+
+    def _require_change(self, run_id: str | None, *, when: str = "implement") -> str | None:
+        """Raise NoChange when the lane's branch has nothing to land — unless an earlier
+        attempt of this item already landed it (a lane killed after the merge): then the
+        head it landed in, recorded now as this item's landing."""
+        from tutti.loop import nochange
+
+        target = self.queue.lander.current()
+        if nochange.has_change(self.ws.root, target, f"tutti/{self.agent}"):
+            return None
+        return self._landed_earlier_or_raise(run_id, target, when)
+
+    def _landed_earlier_or_raise(self, run_id: str | None, target: str, when: str) -> str:
+        from tutti.loop import nochange
+
+        branch = f"tutti/{self.agent}"
+        head = nochange.landed_earlier(self.ws.store, self.ws.root, self.item.key, target, branch)
+        if head is None:
+            raise NoChange(nochange.reason(self.ws.root, self._worktree(), target, branch, run_id, when=when))
+        self._record("loop.item.landed", head=head, lane=self.lane, already=True)
+        return head
+
+    def _report_no_change(self, message: str) -> str:
+        """The item stays open: say why on it (and on its PR, never merged), record it."""
+        from tutti.errors import TuttiError
+
+        self.fence()  # a lane that lost its lease says nothing: the new holder reports
+        body = (f"tutti loop did not merge this item: {message}. It is left open and its claim released "
+                f"({self.lane}, agent {self.agent}, attempt {self.rec.attempts}).")
+        try:
+            if self.forge is not None:
+                marker = f"tutti-loop no-change item={self.item.key} attempt={self.rec.attempts}"
+                self.forge.comment_item(self.source, self.item, body, marker=marker, pr=self.rec.pr)
+            else:
+                self.source.comment(self.item, body)
+        except TuttiError as exc:  # the report must not turn into a failure: the event still says it
+            message += f" (could not comment on the item: {exc.message})"
+        self._record("loop.item.no_change", reason=message, lane=self.lane, pr=self.rec.pr)
+        return message
+
+    def _worktree(self):
+        from tutti.sessions import worktree
+
+        return worktree.worktree_dir(self.ws.root, self.agent)
 
     def _prepare_branch(self) -> None:
         """A fresh item starts the lane's branch at the target's tip (its worktree reset)."""
@@ -126,6 +178,9 @@ class Pipeline:
                     if self.forge is not None and self.rec.pr:
                         self.forge.record_merged(self.rec.pr, outcome.head or "")
                     return round_no, outcome.head
+                if outcome.reason == "no_change":  # the target has it all: landed by us earlier, or nothing
+                    return round_no, self._landed_earlier_or_raise(self.rec.run_id, self.queue.lander.current(),
+                                                                   f"review round {round_no}")
                 findings = [Finding("merge_queue", f"landing failed ({outcome.reason}):\n{outcome.output}")]
                 self._record("loop.merge.rejected", reason=outcome.reason, output=outcome.output)
             if round_no > self.loop.max_review_rounds:

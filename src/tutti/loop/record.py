@@ -81,3 +81,16 @@ def _apply(rec: ItemRecord, kind: str, run_id: str | None, agent: str | None, da
 def started_items(store: Store) -> list[str]:
     rows = store.query("SELECT DISTINCT json_extract(data, '$.key') AS key FROM events WHERE kind = 'loop.item.started'")
     return [r["key"] for r in rows if r["key"]]
+
+
+def last_outcomes(store: Store, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Each item's latest loop outcome (`loop.item.finished`): {key: {"status", "message", "at"}}
+    — what `tt queue` shows next to an item the loop left open (no_change, failed)."""
+    if not keys:
+        return {}
+    marks = ",".join("?" * len(keys))
+    rows = store.query(
+        "SELECT json_extract(data, '$.key') AS key, json_extract(data, '$.status') AS status, "
+        "json_extract(data, '$.message') AS message, ts FROM events WHERE kind = 'loop.item.finished' "
+        f"AND json_extract(data, '$.key') IN ({marks}) ORDER BY seq", tuple(keys))
+    return {r["key"]: {"status": r["status"], "message": r["message"] or "", "at": r["ts"]} for r in rows}

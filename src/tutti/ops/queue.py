@@ -29,11 +29,14 @@ def unseen_warning(ws: Workspace) -> str | None:
 
 
 def list_items(ws: Workspace, *, state: str = "open", labels: list[str] | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    return [_view(ws, i) for i in local.list_items(ws.store, "queue", state=state, labels=labels, limit=limit)]
+    items = local.list_items(ws.store, "queue", state=state, labels=labels, limit=limit)
+    outcomes = _loop_outcomes(ws, [i.key for i in items])
+    return [_view(ws, i, outcomes) for i in items]
 
 
 def show(ws: Workspace, item_id: str) -> dict[str, Any]:
-    view = _view(ws, local.get_item(ws.store, "queue", item_id))
+    item = local.get_item(ws.store, "queue", item_id)
+    view = _view(ws, item, _loop_outcomes(ws, [item.key]))
     view["comments"] = local.comments(ws.store, "queue", item_id)
     return view
 
@@ -43,9 +46,18 @@ def drop(ws: Workspace, item_id: str) -> WorkItem:
     return local.set_state(ws.store, "queue", item_id, "dropped")
 
 
-def _view(ws: Workspace, item: WorkItem) -> dict[str, Any]:
+def _loop_outcomes(ws: Workspace, keys: list[str]) -> dict[str, dict[str, Any]]:
+    from tutti.loop.record import last_outcomes
+
+    return last_outcomes(ws.store, keys)
+
+
+def _view(ws: Workspace, item: WorkItem, outcomes: dict[str, dict[str, Any]]) -> dict[str, Any]:
     d = item.to_dict()
     d["state"] = item.data.get("state", "open")
     lease = leases.get(ws.store, item.key)
     d["claimed_by"] = lease.holder if lease is not None and lease.active else None
+    # The loop's last word on it: why an open item is still open (no_change, failed) — None
+    # when the loop never finished an attempt on it.
+    d["loop"] = outcomes.get(item.key)
     return d
