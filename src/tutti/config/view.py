@@ -29,9 +29,13 @@ class TuttiConfigMethods:
         return next((w for w in self.workflows if w.name == name), None)
 
     def resolved_runtime(self: Any, agent: Any) -> str | None:
-        """explicit runtime > [roles][role] > [defaults].runtime"""
+        """explicit runtime > [roles][role] > [defaults].runtime — except that an API-direct agent
+        (a `provider` and no `runtime`) has none: Tutti runs its turns itself (`tt send --direct`),
+        and a team-wide default must not turn it into a CLI agent."""
         if agent.runtime:
             return agent.runtime
+        if getattr(agent, "provider", None):
+            return None
         if agent.role and self.roles and agent.role in self.roles:
             return self.roles[agent.role]
         return self.defaults.runtime

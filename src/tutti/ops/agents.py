@@ -70,6 +70,11 @@ def peek(ws: Workspace, agent: str, lines: int = 50, *, backend: SessionBackend 
     backend = backend or default_backend()
     cfg = find_agent(ws, agent)
     session = ws.session_name(cfg.name)
+    if cfg.provider and not ws.config.resolved_runtime(cfg):
+        from tutti.errors import UsageError
+
+        raise UsageError(f"agent '{cfg.name}' is an API-direct agent (provider '{cfg.provider}'): it has no terminal to peek at",
+                         hint=f'talk to it with tt send {cfg.name} --direct "…"; see a past run with tt replay RUN_ID')
     if not backend.exists(session):
         from tutti.errors import AgentNotRunning
 
