@@ -230,6 +230,9 @@ def _short(text: str, width: int = 90) -> str:
 def _failure_hint(result: RunResult) -> str:
     logs = [s.get("log_path") for s in result.steps if s["step_index"] in result.failed_steps and s.get("log_path")]
     hint = f"details: tt runs show {result.run_id}; after fixing: tt run --resume {result.run_id}"
+    fixes = result.failure_hints()  # a step's own fix (e.g. a blocked command's rule file) comes first
+    if fixes:
+        hint = "; ".join(fixes) + "\n  then " + hint
     if logs:
         hint += f"; log: {logs[0]}"
     return hint

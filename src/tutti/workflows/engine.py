@@ -86,6 +86,11 @@ class RunResult:
             parts.append(self.error)
         return "; ".join(parts)
 
+    def failure_hints(self) -> list[str]:
+        """The failed steps' own fixes (a blocked command's rule file and command), deduplicated."""
+        hints = [s["hint"] for s in self.steps if s["step_index"] in self.failed_steps and s.get("hint")]
+        return list(dict.fromkeys(hints))
+
     def failure_message(self) -> str:
         verdict = "was cancelled" if self.status == "cancelled" else "failed"
         text = f"workflow '{self.workflow}' {verdict} (failed steps: {self.failed_steps})"
@@ -296,7 +301,7 @@ class Engine:
             return outcome
         except TuttiError as exc:
             status = "cancelled" if self.cancel.is_set() else "failed"
-            return StepOutcome(status=status, message=exc.message)
+            return StepOutcome(status=status, message=exc.message, hint=exc.hint)
         except Exception as exc:  # an executor bug is a failed step, never a crashed run
             self.log_dir.mkdir(parents=True, exist_ok=True)
             with open(self.log_dir / f"{step.key}.log", "a", encoding="utf-8") as fh:

@@ -72,6 +72,7 @@ class StepOutcome:
     attempts: int = 1
     log_path: str | None = None
     output_tail: str = ""
+    hint: str | None = None  # the fix for a failed step (a TuttiError's hint), carried to the run's error
 
     @property
     def ok(self) -> bool:
@@ -81,14 +82,15 @@ class StepOutcome:
         return {"status": self.status, "success": self.ok, "message": self.message, "exit_code": self.exit_code,
                 "timed_out": self.timed_out, "duration_ms": int(self.duration * 1000), "outputs": self.outputs,
                 "side_effects": self.side_effects, "attempts": self.attempts, "log_path": self.log_path,
-                "output_tail": self.output_tail}
+                "output_tail": self.output_tail, "hint": self.hint}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StepOutcome:
         return cls(status=d.get("status", "failed"), message=d.get("message", ""), exit_code=d.get("exit_code"),
                    timed_out=bool(d.get("timed_out")), duration=(d.get("duration_ms") or 0) / 1000,
                    outputs=dict(d.get("outputs") or {}), side_effects=dict(d.get("side_effects") or {}),
-                   attempts=d.get("attempts", 1), log_path=d.get("log_path"), output_tail=d.get("output_tail", ""))
+                   attempts=d.get("attempts", 1), log_path=d.get("log_path"), output_tail=d.get("output_tail", ""),
+                   hint=d.get("hint"))
 
 
 @dataclass

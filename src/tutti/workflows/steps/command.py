@@ -339,7 +339,8 @@ def _check_policy(ctx: StepContext, step: ResolvedStep, command: str) -> None:
     if not allowed:
         rule = data["suggested_rule"] or " ".join(command.split()[:2])
         raise TuttiError(f"command blocked by permissions policy: '{command}' (hint: add allow rule '{rule}')",
-                         hint=f"add '{rule}' to [permissions] allow in {ctx.settings.rules_source}")
+                         hint=f"add '{rule}' to [permissions] allow in {ctx.settings.rules_source}, "
+                              f"or allow every command of the workflow: tt permissions suggest {ctx.workflow} --apply")
 
 
 def resume_note(step: ResolvedStep) -> str | None:

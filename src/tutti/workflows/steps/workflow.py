@@ -55,7 +55,7 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
                    if s["step_index"] in result.failed_steps]
         message += f" (failed steps: {result.failed_steps}): " + "; ".join(details)
     status = "success" if result.success else ("cancelled" if result.status == "cancelled" else "failed")
-    return StepOutcome(status=status, message=message,
+    return StepOutcome(status=status, message=message, hint="; ".join(result.failure_hints()) or None,
                        side_effects={"child_run_id": result.run_id, "child_status": result.status})
 
 
