@@ -101,7 +101,7 @@ def test_render_substitutes_only_template_variables(tmp_path):
     text = templates.render(t, project)
     assert text.splitlines()[0] == "# template: t 2.0"
     cfg = load_config_text(text, project / "tutti.toml").config
-    assert cfg.workspace.name == 'we"ird'
+    assert cfg.workspace.name == "we-ird"  # a plain workspace name (the quote would not be one)
     assert cfg.workspace.description == "{{output.x.path}} {{nope}}"
 
 

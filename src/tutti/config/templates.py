@@ -203,11 +203,18 @@ def _python_verify_steps(root: Path) -> str:
 
 # variable name -> how to compute it for a repository (only computed when the body uses it)
 VARIABLES: dict[str, Callable[[Path], str]] = {
-    "project_name": lambda root: toml_string_content(root.resolve().name or "unnamed"),
+    "project_name": lambda root: _plain_name(root.resolve().name),
     "python_verify_steps": _python_verify_steps,
     "node_verify_steps": lambda root: _checks().node_verify_steps(root),
     "minimal_verify_steps": lambda root: _checks().minimal_verify_steps(root),
 }
+
+
+def _plain_name(directory: str) -> str:
+    """A directory name as a valid `[workspace] name` ("My Project (copy)" → "My-Project-copy")."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", directory).strip(".-") or "unnamed"
 
 
 def _checks():

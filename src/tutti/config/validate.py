@@ -111,9 +111,15 @@ _BAD_BRANCH = re.compile(r"(^[-/.])|(\.\.)|([\s~^:?*\[\\\x00-\x1f\x7f])|(@\{)|(/
 
 
 def _workspace_problems(config: TuttiConfig) -> Iterator[Problem]:
-    if not config.workspace.name.strip():
+    name = config.workspace.name
+    if not name.strip():
         yield Problem("workspace → name", "workspace name cannot be empty",
                       "set [workspace] name = \"<project>\"; it names tmux sessions and the registry entry")
+    elif not _PLAIN_NAME.match(name):
+        # It names tmux sessions, the registry entry and `workspace/agent` references: a path
+        # ("../evil") or a space would be registered and then misread.
+        yield Problem("workspace → name", f"workspace name '{name}' must be a plain name",
+                      "use letters, digits, '-', '_' and '.' (not leading '.' or '-'), e.g. name = \"my-project\"")
 
 
 def _agent_problems(config: TuttiConfig) -> Iterator[Problem]:
