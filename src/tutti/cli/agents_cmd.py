@@ -218,14 +218,21 @@ def _exec_attach(backend, session: str) -> None:
 @ws_option
 @click.option("-l", "--lines", default=50, show_default=True, type=click.IntRange(min=0),
               help="Lines of scrollback above the visible screen.")
-def peek(agent, workspace, lines) -> None:
+@json_option
+def peek(agent, workspace, lines, as_json) -> None:
     """Print the agent's screen."""
     from tutti.distributed.remote import call, hosted
     from tutti.ops.agents import peek as do_peek
 
     ref = _ref(agent, workspace)
     host = hosted(ref.ws, ref.name)  # placed on another host: ask that host's worker
-    echo(call(ref.ws, host, "peek", {"agent": ref.name, "lines": lines}) if host else do_peek(ref.ws, ref.name, lines))
+    screen = call(ref.ws, host, "peek", {"agent": ref.name, "lines": lines}) if host else do_peek(ref.ws, ref.name, lines)
+    if as_json:
+        from tutti.store.db import now_iso
+
+        emit_json({"agent": ref.name, "lines": str(screen).split("\n"), "captured_at": now_iso()})
+    else:
+        echo(screen)
 
 
 @click.command()
@@ -234,10 +241,13 @@ def peek(agent, workspace, lines) -> None:
 @click.option("-l", "--lines", default=50, show_default=True, type=click.IntRange(min=0),
               help="Last N lines (0 with -f: only new output).")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new output.")
-def logs(agent, workspace, lines, follow) -> None:
+@json_option
+def logs(agent, workspace, lines, follow, as_json) -> None:
     """Show what the agent printed (captured by the background watcher)."""
-    from tutti.errors import NotFoundError
+    from tutti.errors import NotFoundError, UsageError
 
+    if as_json and follow:
+        raise UsageError("--json cannot be used with -f/--follow", hint="drop -f for a JSON snapshot of the last lines")
     ref = _ref(agent, workspace)
     from tutti.distributed.remote import hosted
 
@@ -248,20 +258,26 @@ def logs(agent, workspace, lines, follow) -> None:
             from tutti.cli.remote_cmd import follow_logs
 
             return follow_logs(ref.ws, host, ref.name, lines)
-        for line in call(ref.ws, host, "logs", {"agent": ref.name, "lines": lines}):
-            echo(line)
-        return
-    path = ref.ws.tutti_dir / "logs" / f"{ref.name}.log"
-    if not path.exists():
-        raise NotFoundError(f"log file not found for '{ref.name}' at {path}",
-                            hint=f"the watcher writes it while the agent runs: start it with `tt up {ref.name}`")
-    text = path.read_text(encoding="utf-8", errors="replace").split("\n")
-    if text and text[-1] == "":
-        text.pop()
-    for line in text[-lines:] if lines else []:  # text[-0:] would be the whole log
+        tail = list(call(ref.ws, host, "logs", {"agent": ref.name, "lines": lines}))
+    else:
+        path = ref.ws.tutti_dir / "logs" / f"{ref.name}.log"
+        if not path.exists():
+            raise NotFoundError(f"log file not found for '{ref.name}' at {path}",
+                                hint=f"the watcher writes it while the agent runs: start it with `tt up {ref.name}`")
+        text = path.read_text(encoding="utf-8", errors="replace").split("\n")
+        if text and text[-1] == "":
+            text.pop()
+        tail = text[-lines:] if lines else []  # text[-0:] would be the whole log
+    if as_json:
+        return emit_json({"agent": ref.name, "lines": tail})
+    for line in tail:
         echo(line)
-    if not follow:
-        return
+    if follow and not host:
+        _follow(path)
+
+
+def _follow(path) -> None:
+    """Print what is appended to the log until Ctrl+C (a truncated/rotated log restarts at 0)."""
     pos = path.stat().st_size
     try:
         while True:

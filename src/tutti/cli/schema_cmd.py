@@ -6,7 +6,8 @@ import click
 
 
 @click.command()
-def schema() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Accepted for symmetry with other commands (the output is JSON).")
+def schema(as_json) -> None:
     """Print the JSON Schema of tutti.toml (use with taplo / Even Better TOML)."""
     import json
 
