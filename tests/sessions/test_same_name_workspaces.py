@@ -37,6 +37,10 @@ def test_second_folder_refuses_the_first_folders_agent(fake_workspace, tmp_path,
     assert up.returncode == 0, up.stderr
     session = "tutti-app-implementer"
     wait_until(lambda: TmuxBackend().snapshot(session)[1])
+    backend = TmuxBackend()
+    assert backend.pane(session).root == str(first)  # @tutti_root, read with the pane
+    env = backend._run("show-environment", "-t", f"={session}", "TUTTI_WORKSPACE_ROOT").stdout.strip()
+    assert env == f"TUTTI_WORKSPACE_ROOT={first}"
 
     refused = tt("up", cwd=second)
     assert refused.returncode != 0 and "already running" not in refused.stdout
