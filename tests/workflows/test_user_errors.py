@@ -3,6 +3,9 @@ subprocess, over real git repos and the real store. Each failure names its cause
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import textwrap
 
 import pytest
@@ -47,3 +50,47 @@ def test_blocked_command_names_rule_file_and_fix_command(git_repo, tutti_home, t
     r = tt("run", "outer", cwd=git_repo)
     assert r.returncode == 0, r.stderr
     assert (git_repo / "blocked-file").exists()
+
+
+def _not_in_git(path) -> None:
+    assert not any((p / ".git").exists() for p in (path, *path.parents)), "the test needs a non-git directory"
+
+
+def test_failed_steps_name_their_root_cause_line(tmp_path, tt):
+    ws = tmp_path / "plain"
+    ws.mkdir()
+    _not_in_git(ws)
+    (ws / "script.sh").write_text("#!/bin/sh\nexit 0\n")  # not executable
+    runs = ["python3 -m nosuchmod", "git diff --check", "nosuchcmd --x", "cat nosuchfile", "./script.sh",
+            "python3 -c 'import nosuchmod2'"]
+    _write(ws, "[[workflow]]\nname = \"v\"\n" + "".join(
+        f'[[workflow.step]]\ntype = "command"\nrun = "{run}"\n' for run in (r.replace('"', '\\"') for r in runs)), "plain")
+    r = tt("run", "v", "--json", cwd=ws)
+
+    messages = [s["message"] for s in json.loads(r.stdout)["steps"]]
+    interpreter = shutil.which("python3")
+    assert f"{interpreter}: No module named nosuchmod" in messages[0], messages[0]
+    assert "Not a git repository" in messages[1] and "git init" in messages[1], messages[1]
+    assert "nosuchcmd: not found" in messages[2], messages[2]
+    assert "cat: nosuchfile: No such file or directory" in messages[3], messages[3]
+    assert "./script.sh: Permission denied" in messages[4] and "chmod +x" in messages[4], messages[4]
+    assert "No module named 'nosuchmod2'" in messages[5] and f"interpreter: {interpreter}" in messages[5], messages[5]
+
+
+def test_init_outside_git_says_git_init_and_its_verify_passes(tmp_path, tt):
+    ws = tmp_path / "fresh"
+    ws.mkdir()
+    _not_in_git(ws)
+    r = tt("init", cwd=ws)
+    assert r.returncode == 0, r.stderr
+    assert "not a git repository" in r.stderr
+    steps = r.stdout.split("Next steps:")[1].strip().splitlines()
+    assert steps[0].strip().startswith("git init"), steps
+    verify = tt("run", "verify", "--strict", cwd=ws)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    # and once it is a repository, the same directory's fresh init gets the git check
+    subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
+    r = tt("init", "--force", "--json", cwd=ws)
+    assert r.returncode == 0, r.stderr
+    assert "git diff --check" in (ws / "tutti.toml").read_text()
+    assert not json.loads(r.stdout)["next_steps"][0].startswith("git init")

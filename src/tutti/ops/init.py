@@ -80,9 +80,10 @@ def init_workspace(root: Path, *, template: str | None = None, force: bool = Fal
     result.gitignore = ensure_gitignored(root)
     _register(result, root)
     _permissions(result, config)
-    if not _inside_git_repo(root):
+    in_git = _inside_git_repo(root)
+    if not in_git:
         result.warnings.append(f"{root} is not a git repository: agents need git for their worktrees (run `git init`)")
-    result.next_steps = _next_steps(result)
+    result.next_steps = _next_steps(result, in_git)
     return result
 
 
@@ -202,8 +203,10 @@ def _inside_git_repo(root: Path) -> bool:
     return any((p / ".git").exists() for p in (root, *root.parents))
 
 
-def _next_steps(result: InitResult) -> list[str]:
-    steps = [f"review {CONFIG_FILENAME} (agents, roles, workflows)"]
+def _next_steps(result: InitResult, in_git: bool = True) -> list[str]:
+    steps = [] if in_git else ['git init && git add -A && git commit -m "initial commit"   # agents and git '
+                               "steps need a repository"]
+    steps.append(f"review {CONFIG_FILENAME} (agents, roles, workflows)")
     if "verify" in result.workflows:
         if any(b["workflow"] == "verify" for b in result.permissions.get("blocked_commands", ())):
             steps.append("tt permissions suggest verify --apply   # allow verify's commands first")

@@ -127,14 +127,26 @@ def prepare(run: str, cwd: Path, workspace_root: Path, env: dict[str, str]) -> t
 # -- explaining failures ------------------------------------------------------------------------
 _ROOT_CAUSE = [
     re.compile(r"\b(ModuleNotFoundError|ImportError): .+"),
+    re.compile(r": No module named \S+"),  # `python -m nosuchmod`: `/path/to/python: No module named nosuchmod`
+    re.compile(r"^(fatal|warning|error): [Nn]ot a git repository\b"),
     re.compile(r"^E\s+\w+(Error|Exception): .+"),
     re.compile(r"^\w+(Error|Exception): .+"),
-    re.compile(r"^(sh|bash|/bin/sh): .*(not found|No such file or directory)"),
+    re.compile(r"^(sh|bash|/bin/sh|zsh): .*(not found|No such file or directory|[Pp]ermission denied)"),
     re.compile(r"^(error|ERROR)(\[[A-Z0-9]+\])?: .+"),
     re.compile(r"^\S+:\d+(:\d+)?: (error|[A-Z]+\d+)\b.*"),  # ruff / flake8 / mypy / tsc-style locations
     re.compile(r"^npm ERR! .+"),
     re.compile(r"^--- FAIL: .+"),
     re.compile(r"^FAIL\b.+"),
+    # last: generic OS errors, which a test runner's output also contains as mere context
+    re.compile(r": [Pp]ermission denied\b"),
+    re.compile(r": No such file or directory\b|\bcan't open file\b|\bcannot (access|open|stat)\b"),
+]
+
+# What to do about a cause line of a well-known class (appended after it).
+_CAUSE_FIX = [
+    (re.compile(r"[Nn]ot a git repository"),
+     "the step needs a git repository: run `git init` (and commit once) in the workspace, or remove the git step"),
+    (re.compile(r"[Pp]ermission denied"), "check the path's permissions (a script needs `chmod +x`)"),
 ]
 
 PYTEST_EXIT = {
@@ -175,9 +187,28 @@ def explain_exit(run: str, exit_code: int | None) -> str | None:
     return None
 
 
-def failure_detail(run: str, exit_code: int | None, output: str, log_path: Path | None = None) -> str:
-    """` — <explanation>` / ` — <root-cause line>` to append to a failed step's message, or ''.
-    The log's last 64 KiB are searched too: the cause often scrolled out of the short tail."""
+def interpreter_note(run: str, cause: str | None, path: str | None) -> str | None:
+    """`interpreter: /abs/python` for a module-not-found cause of a `python …` command, unless the
+    cause line names it already (`python -m x` does): the usual fix is the other interpreter/venv."""
+    if not cause or "No module named" not in cause:
+        return None
+    try:
+        first = shlex.split(run)[0]
+    except (ValueError, IndexError):
+        return None
+    if not re.fullmatch(r"python[\d.]*", Path(first).name):
+        return None
+    found = shutil.which(first, path=path)
+    if found is None or found in cause:
+        return None
+    return f"interpreter: {found} (is the module installed in that environment?)"
+
+
+def failure_detail(run: str, exit_code: int | None, output: str, log_path: Path | None = None,
+                   path: str | None = None) -> str:
+    """` — <explanation>` / ` — <root-cause line>` (+ its fix) to append to a failed step's message,
+    or ''. The log's last 64 KiB are searched too: the cause often scrolled out of the short tail.
+    `path` is the step's PATH, to name the interpreter a module was missing from."""
     text = output
     if log_path is not None:
         try:
@@ -186,5 +217,7 @@ def failure_detail(run: str, exit_code: int | None, output: str, log_path: Path 
                 text = fh.read().decode("utf-8", "replace")
         except OSError:
             pass
-    parts = [p for p in (explain_exit(run, exit_code), root_cause(text)) if p]
+    cause = root_cause(text)
+    fix = next((f for pattern, f in _CAUSE_FIX if cause and pattern.search(cause)), None)
+    parts = [p for p in (explain_exit(run, exit_code), cause, fix, interpreter_note(run, cause, path)) if p]
     return "".join(f" — {p}" for p in parts)

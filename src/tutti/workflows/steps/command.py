@@ -175,7 +175,8 @@ def execute(ctx: StepContext, step: ResolvedStep) -> StepOutcome:
     elif result.returncode != 0:
         outcome.status = "failed"
         outcome.message = (f"command failed (exit {result.returncode}): {command}{suffix}"
-                           + project_env.failure_detail(command, result.returncode, result.tail, log_path))
+                           + project_env.failure_detail(command, result.returncode, result.tail, log_path,
+                                                        env.get("PATH")))
     else:
         outcome.message = "ok" + suffix + (" (adopted: finished after the runner died)" if result.adopted else "")
         if step.output_json is not None:
