@@ -210,9 +210,16 @@ class WatchApp:
     def _attach(self) -> None:
         from tutti.sessions.tmux import TmuxBackend
 
+        from tutti.errors import ForeignSession
+
         backend = TmuxBackend()
         session = self.ws.session_name(self._agent())
-        if not backend.exists(session):
+        try:
+            running = backend.exists(session)
+        except ForeignSession as exc:  # another folder's agent under the same name
+            self.message = exc.message
+            return
+        if not running:
             self.message = f"{self._agent()} is not running (tt up {self._agent()})"
             return
         import subprocess
