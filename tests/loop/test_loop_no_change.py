@@ -61,6 +61,7 @@ def test_no_commit_is_no_change_left_open_and_the_next_item_merges(loop_workspac
     number = lazy.rsplit("#", 1)[1]
     [comment] = local.comments(ws.store, "queue", number)
     assert "did not merge this item" in comment["body"] and "no commit" in comment["body"]
+    assert "attempt 1)" in comment["body"]
 
     listed = {i["key"]: i for i in json.loads(tt("queue", "list", "--all", "--json", cwd=root).stdout)}
     assert listed[lazy]["state"] == "open" and listed[lazy]["loop"]["status"] == "no_change"
@@ -200,3 +201,23 @@ def test_crash_after_the_queue_recorded_the_landing_uses_its_record(loop_workspa
     assert git(root, "rev-parse", "main").strip() == head
     listed = json.loads(tt("queue", "list", "--all", "--json", cwd=root).stdout)
     assert [i["state"] for i in listed] == ["done"]
+
+
+def test_tt_loop_text_output_names_the_reason_and_the_next_items_merge(git_repo, tt):
+    """Without --json: the progress line and the summary say no_change and why (instant agent,
+    whose implement command commits nothing for "nothing" items)."""
+    from tests.loop.conftest import instant_workspace
+
+    root = instant_workspace(git_repo, lanes=1)
+    toml = root / "tutti.toml"
+    toml.write_text(toml.read_text().replace('run = "printf', 'run = "case {{item.title}} in *nothing*) exit 0;; esac; printf', 1))
+    add_items(root, ["add mod 1", "nothing 2", "add mod 3"])
+    res = tt("loop", "--once", cwd=root, timeout=180)
+    assert res.returncode == 1, res.stdout + res.stderr
+    out = res.stdout
+    assert "2 merged, 1 with no change to merge (left open), 0 not merged" in out, out
+    assert "#2 no_change — the workflow run" in out, out
+    assert "made no commit on tutti/implementer-1" in out
+    assert set(git(root, "ls-tree", "--name-only", "main").split()) >= {"mod_1.py", "mod_3.py"}
+    listed = tt("queue", "list", cwd=root).stdout
+    assert "nothing 2" in listed and "no_change: the workflow run" in listed, listed

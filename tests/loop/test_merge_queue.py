@@ -155,3 +155,26 @@ def test_a_checked_out_target_follows_the_landed_head(git_repo):
     assert q.land(Change(lane_branch(git_repo, "x", good(1)))).landed
     assert (git_repo / "mod_1.py").exists()
     assert git(git_repo, "status", "--porcelain").strip() == ""
+
+
+def test_an_empty_change_is_rejected_no_change_and_never_moves_main(repo):
+    """A branch with no commit of its own (or only what main has) is not "landed" at the
+    unchanged tip: it comes back `no_change`, and the batch's other changes still land."""
+    events: list = []
+    q = queue(repo, events, batch=3)
+    tip = git(repo, "rev-parse", "main").strip()
+    git(repo, "branch", "empty", "main")  # the lane made no commit
+    same = lane_branch(repo, "same", {"scratch.txt": "tmp\n"})  # commits whose net change is nothing
+    git(repo.parent / "wt-same", "rm", "-q", "scratch.txt")
+    git(repo.parent / "wt-same", "commit", "-q", "-m", "drop scratch")
+    tickets = [q.submit(Change("empty", item="i-1")), q.submit(Change(same, item="i-2")),
+               q.submit(Change(lane_branch(repo, "real", good(4)), item="i-3"))]
+    q.process_once()
+    outcomes = [t.outcome for t in tickets]
+    assert [(o.landed, o.reason) for o in outcomes] == [(False, "no_change"), (False, "no_change"), (True, None)]
+    assert "adds nothing" in outcomes[0].output and outcomes[0].head is None
+    assert git(repo, "rev-list", "--count", f"{tip}..main").strip() == "1"
+    landed = [d for k, d in events if k == "merge_queue.landed"]
+    assert [d["items"] for d in landed] == [["i-3"]]
+    empty = q.land(Change("empty", item="i-1"))  # alone: nothing is verified, main stays
+    assert not empty.landed and empty.reason == "no_change"

@@ -249,4 +249,4 @@ class Pipeline:
     def _record(self, kind: str, *, run_id: str | None = None, **data: Any) -> None:
         record.record(self.ws.store, kind, self.item.key, run_id=run_id, agent=self.agent, **data)
         if kind == "loop.item.started":
-            self.rec.run_id = run_id
+            self.rec.run_id, self.rec.attempts = run_id, int(data.get("attempt") or 1)
