@@ -208,9 +208,8 @@ class WatchApp:
                         lambda: _approve(self.ws, first.approval_id))
 
     def _attach(self) -> None:
-        from tutti.sessions.tmux import TmuxBackend
-
         from tutti.errors import ForeignSession
+        from tutti.sessions.tmux import TmuxBackend
 
         backend = TmuxBackend()
         session = self.ws.session_name(self._agent())
