@@ -97,6 +97,8 @@ class Store:
             self._conn.close()
             if disk_trouble(exc):
                 raise disk_error(path, exc) from None
+            if readonly_trouble(exc):
+                raise readonly_error(path, exc) from None
             raise
         except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
             self._conn.close()
@@ -266,6 +268,21 @@ def disk_error(path: Path, exc: sqlite3.Error) -> StoreError:
                            "everything committed before is kept")
 
 
+def readonly_trouble(exc: sqlite3.Error) -> bool:
+    """SQLite refused to write: the file, its directory (no room for -wal/-shm) or the mount is read-only."""
+    text = str(exc).lower()
+    return "readonly database" in text or "read-only" in text or "unable to open database file" in text
+
+
+def readonly_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """A store that cannot be written (a read-only `.tutti/`, file or mount): one line naming the
+    path and how to make it writable; nothing committed before is lost."""
+    where = f"{path.parent.name}/{path.name}"
+    return StoreError(f"cannot write the workspace store ({where}): {exc}",
+                      hint=f"make {path.parent.name}/ and the files in it writable by you: {path.parent} "
+                           "(chmod -R u+w, chattr -R -i, or remount its disk read-write)")
+
+
 @contextmanager
 def _mapped(path: Path) -> Iterator[None]:
     try:
@@ -273,6 +290,8 @@ def _mapped(path: Path) -> Iterator[None]:
     except sqlite3.OperationalError as exc:
         if disk_trouble(exc):
             raise disk_error(path, exc) from None
+        if readonly_trouble(exc):
+            raise readonly_error(path, exc) from None
         raise
 
 
