@@ -94,3 +94,35 @@ def test_init_outside_git_says_git_init_and_its_verify_passes(tmp_path, tt):
     assert r.returncode == 0, r.stderr
     assert "git diff --check" in (ws / "tutti.toml").read_text()
     assert not json.loads(r.stdout)["next_steps"][0].startswith("git init")
+
+
+def test_run_with_an_unknown_agent_lists_the_agents_it_could_name(git_repo, tt):
+    _write(git_repo, """
+        [[agent]]
+        name = "alice"
+        runtime = "claude-code"
+        [[agent]]
+        name = "bob"
+        runtime = "claude-code"
+        [[workflow]]
+        name = "w"
+        [[workflow.step]]
+        type = "command"
+        agent = "bob"
+        run = "echo hi"
+    """)
+    for extra in ((), ("--dry-run",), ("--json",)):
+        r = tt("run", "w", "--agent", "zz", *extra, cwd=git_repo)
+        assert r.returncode == 1
+        lines = r.stderr.strip().splitlines()
+        assert lines[-2].startswith("error[not_found]: unknown agent 'zz'"), r.stderr
+        hint = lines[-1]
+        assert "agents of this workflow's steps: bob" in hint and "alice, bob" in hint, hint
+        assert str(git_repo / "tutti.toml") in hint
+
+
+def test_run_with_an_agent_in_a_workspace_without_agents_says_to_omit_it(git_repo, tt):
+    _write(git_repo, '[[workflow]]\nname = "w"\n[[workflow.step]]\ntype = "command"\nrun = "echo hi"\n')
+    r = tt("run", "w", "--agent", "zz", cwd=git_repo)
+    assert r.returncode == 1
+    assert "declares no [[agent]]" in r.stderr and "without --agent" in r.stderr, r.stderr

@@ -152,7 +152,7 @@ def resolve_plan(ws: Workspace, name: str, *, agent: str | None = None, strict: 
         raise NotFoundError(f"workflow '{name}' not found",
                             hint=f"configured workflows: {known} (see `tt run --list`)")
     if agent is not None and ws.config.agent(agent) is None:
-        raise NotFoundError(f"unknown agent '{agent}'", hint="pass an agent named in tutti.toml ([[agent]] name)")
+        raise NotFoundError(f"unknown agent '{agent}' (--agent of workflow '{name}')", hint=_agents_hint(ws, workflow))
     if not workflow.steps:
         raise ConfigError(f"{ws.config_path}: workflow '{name}' must have at least one step",
                           hint="add a [[workflow.step]] table")
@@ -162,6 +162,20 @@ def resolve_plan(ws: Workspace, name: str, *, agent: str | None = None, strict: 
         steps.append(_resolve_step(ws, where, i, cfg, agent, strict, force_open, steps))
     return Plan(workflow=name, description=workflow.description, strict=strict, agent_scope=agent,
                 steps=steps, waves=compute_waves(where, steps), force_open=force_open)
+
+
+def _names(ws: Workspace) -> str:
+    return ", ".join(a.name for a in ws.config.agents)
+
+
+def _agents_hint(ws: Workspace, workflow: Any) -> str:
+    """What `--agent` may name: the agents this workflow's steps use, then all of the workspace's."""
+    everyone = _names(ws)
+    if not everyone:
+        return f"{ws.config_path} declares no [[agent]]: run the workflow without --agent"
+    used = list(dict.fromkeys(s.agent for s in workflow.steps if getattr(s, "agent", None)))
+    mine = f"agents of this workflow's steps: {', '.join(used)}; " if used else ""
+    return f"{mine}agents in {ws.config_path}: {everyone} (pass one of them, or omit --agent)"
 
 
 def _resolve_step(ws: Workspace, where: str, index: int, cfg: Any, override: str | None, strict: bool,
@@ -174,7 +188,7 @@ def _resolve_step(ws: Workspace, where: str, index: int, cfg: Any, override: str
         agent = step_agent or override
     if agent is not None and ws.config.agent(agent) is None:
         raise ConfigError(f"{where} → step {index} ({stype}) → agent: unknown agent '{agent}'",
-                          hint="use an agent name declared with [[agent]]")
+                          hint="use an agent name declared with [[agent]]: " + (_names(ws) or "none is declared"))
     configured = getattr(cfg, "fail_mode", "closed")
     if stype == "prompt":
         fail_mode = "closed"  # prompt failures always fail the run
