@@ -221,3 +221,43 @@ def test_tt_loop_text_output_names_the_reason_and_the_next_items_merge(git_repo,
     assert set(git(root, "ls-tree", "--name-only", "main").split()) >= {"mod_1.py", "mod_3.py"}
     listed = tt("queue", "list", cwd=root).stdout
     assert "nothing 2" in listed and "no_change: the workflow run" in listed, listed
+
+
+def test_forge_crash_between_the_pr_merge_and_any_record_resumes_as_merged(loop_workspace, forge, tt):
+    """Killed right after the forge merged the PR (state reproduced by cutting every later
+    record, the queue's included, and reopening the issue): the PR's merge is the evidence;
+    the item is merged once, the issue closed with its one comment — not `no_change`."""
+    import sqlite3
+
+    from tests.loop.test_loop_forge import INTAKE, LOOP, REPO, bare, gh
+
+    from tutti.workspace import load_workspace_at
+
+    root = loop_workspace(LOOP.format(lanes=1).replace('["ci", "bot"]', '["ci"]'), intake_toml=INTAKE)
+    meta = forge.create_repo(REPO)
+    git(root, "remote", "add", "origin", meta["clone_url"])
+    git(root, "push", "-q", "origin", "main")
+    forge.create_issue(REPO, "add mod 11", labels=["agent-ready"])
+    first = tt("loop", "--once", "--json", cwd=root, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    [item] = json.loads(first.stdout)["items"]
+    key, head = item["key"], git(bare(forge), "rev-parse", "main").strip()
+    assert "Work-Item:" not in git(bare(forge), "log", "-1", "--format=%B", "main")  # only the PR tells
+    ws = load_workspace_at(root)
+    with sqlite3.connect(ws.store.path) as db:
+        db.execute("DELETE FROM events WHERE kind IN ('loop.item.landed', 'loop.item.closed', 'loop.item.finished')"
+                   " AND json_extract(data, '$.key') = ?", (key,))
+        db.execute("DELETE FROM events WHERE kind = 'merge_queue.landed'")
+    client = gh()
+    client.http.request("PATCH", f"/repos/{REPO}/issues/1", json={"state": "open"})
+
+    second = tt("loop", "--once", "--json", cwd=root, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    [again] = json.loads(second.stdout)["items"]
+    assert again["status"] == "merged" and again["resumed"] is True and again["head"] == head, again
+    assert git(bare(forge), "rev-parse", "main").strip() == head  # nothing landed twice
+    prs = client.paginate(f"/repos/{REPO}/pulls", {"state": "all"})
+    assert len(prs) == 1 and prs[0]["merged"]
+    assert client.get_issue(1)["state"] == "closed"
+    assert len([c for c in client.comments(1) if "tutti-loop item=" in c["body"]]) == 1
+    assert not [c for c in client.comments(1) if "did not merge" in c["body"]]

@@ -33,5 +33,8 @@ class ForgeLink(Protocol):
     def record_merged(self, pr: dict[str, Any], head: str) -> None:
         """The merge queue landed the PR's change as `head` on the target: close the PR as merged."""
 
+    def merged_as(self, pr: dict[str, Any]) -> str | None:
+        """The PR's merge commit when the forge has merged it, else None."""
+
     def merge_url(self, head: str) -> str:
         """A link to the landed commit."""

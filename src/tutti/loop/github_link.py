@@ -185,6 +185,14 @@ class GitHubLink:
         if item.source != "github":
             self._call(lambda: source.comment(item, body))
 
+    def merged_as(self, pr: dict[str, Any]) -> str | None:
+        """The merge commit of `pr` when the forge merged it (None while it is not merged): a
+        lane killed between the PR merge and the queue's record finds its landing here."""
+        raw = self._call(lambda: self.gh.http.request("GET", self.gh._r(f"/pulls/{int(pr['number'])}"))) or {}
+        if not raw.get("merged"):
+            return None
+        return str(raw.get("merge_commit_sha") or "") or None
+
     def record_merged(self, pr: dict[str, Any], head: str) -> None:
         return None  # ForgeLander merged it through the API
 

@@ -108,6 +108,8 @@ class Pipeline:
 
         branch = f"tutti/{self.agent}"
         head = nochange.landed_earlier(self.ws.store, self.ws.root, self.item.key, target, branch)
+        if head is None and self.forge is not None and self.rec.pr:
+            head = self.forge.merged_as(self.rec.pr)  # the forge merged our PR before the lane died
         if head is None:
             raise NoChange(nochange.reason(self.ws.root, self._worktree(), target, branch, run_id, when=when))
         self._record("loop.item.landed", head=head, lane=self.lane, already=True)
