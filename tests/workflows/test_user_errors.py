@@ -52,6 +52,19 @@ def test_blocked_command_names_rule_file_and_fix_command(git_repo, tutti_home, t
     assert (git_repo / "blocked-file").exists()
 
 
+def test_blocked_command_in_an_open_step_shows_its_fix_too(git_repo, tutti_home, tt):
+    """fail_mode = "open" (the default): the run succeeds with a warning, whose table cell is cut."""
+    pytest.importorskip("tutti.policy.permissions")
+    config = tutti_home / "config.toml"
+    config.write_text('[permissions]\nallow = ["echo"]\n')
+    _write(git_repo, '[[workflow]]\nname = "w"\n[[workflow.step]]\ntype = "command"\nrun = "touch blocked-file"\n')
+    r = tt("run", "w", cwd=git_repo)
+    assert r.returncode == 0, r.stderr
+    assert "warning: command blocked by permissions policy: 'touch blocked-file'" in r.stderr, r.stderr
+    hint = next(ln for ln in r.stderr.splitlines() if ln.strip().startswith("hint:"))
+    assert str(config) in hint and "tt permissions suggest w --apply" in hint, r.stderr
+
+
 def _not_in_git(path) -> None:
     assert not any((p / ".git").exists() for p in (path, *path.parents)), "the test needs a non-git directory"
 

@@ -212,6 +212,9 @@ def _render_result(result: RunResult, as_json: bool) -> None:
     table(["#", "Step", "Type", "Status", "Duration", "Message"],
           [[s["step_index"], s.get("step_id") or s.get("step_key") or "", s["step_type"], s["status"],
             _secs(s.get("duration_ms")), _short(s.get("message", ""))] for s in result.steps])
+    for s in result.steps:  # an open step's fix (a blocked command's rule file) is not in the cut table cell
+        if s["status"] == "warning" and s.get("hint"):
+            echo(f"  [{s['step_index']}] {s.get('step_key')} warning: {s.get('message', '')}\n  hint: {s['hint']}", err=True)
     if result.success:
         extra = f" with {result.warning_count} warning(s)" if result.warning_count else ""
         echo(f"Result: success{extra} (run {result.run_id})")
