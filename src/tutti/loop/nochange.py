@@ -31,15 +31,18 @@ def _git(cwd: Path, *args: str) -> proc.ProcResult:
 
 
 def commits_ahead(repo: Path, target: str, branch: str) -> int:
+    """Commits of `branch` not on `target`; -1 when git cannot tell (a missing branch)."""
     res = _git(repo, "rev-list", "--count", f"{target}..{branch}")
-    return int(res.stdout.strip() or 0) if res.ok else 0
+    return int(res.stdout.strip() or 0) if res.ok else -1
 
 
 def has_change(repo: Path, target: str, branch: str) -> bool:
     """True when merging `branch` onto `target` (a sha) would change the target's tree. A
-    conflict counts as a change: the merge queue reports it and the author fixes it."""
-    if commits_ahead(repo, target, branch) == 0:
-        return False
+    conflict counts as a change (the merge queue reports it and the author fixes it), and so
+    does a branch git cannot read (the queue names what is wrong with it)."""
+    ahead = commits_ahead(repo, target, branch)
+    if ahead <= 0:
+        return ahead < 0
     merged = _git(repo, "merge-tree", "--write-tree", target, branch)
     if merged.returncode == 1:
         return True  # conflicts: there is something to land, the queue will say what is wrong
