@@ -139,3 +139,20 @@ def test_run_with_an_agent_in_a_workspace_without_agents_says_to_omit_it(git_rep
     r = tt("run", "w", "--agent", "zz", cwd=git_repo)
     assert r.returncode == 1
     assert "declares no [[agent]]" in r.stderr and "without --agent" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("output, cause", [
+    ("fatal: not a git repository (or any of the parent directories): .git",
+     "fatal: not a git repository (or any of the parent directories): .git"),
+    ("bash: line 1: nosuchcmd: command not found", "bash: line 1: nosuchcmd: command not found"),
+    ("/usr/bin/python3: can't open file '/w/run.py': [Errno 2] No such file or directory",
+     "/usr/bin/python3: can't open file '/w/run.py': [Errno 2] No such file or directory"),
+    ("running\nmake: ./build.sh: Permission denied\nmake: *** [all] Error 126", "make: ./build.sh: Permission denied"),
+    # a test runner's own error line outranks the OS error text it quotes
+    ("open: No such file or directory\nE   FileNotFoundError: [Errno 2] No such file or directory: 'x'",
+     "E   FileNotFoundError: [Errno 2] No such file or directory: 'x'"),
+])
+def test_root_cause_classes(output, cause):
+    from tutti.workflows.project_env import root_cause
+
+    assert root_cause(output) == cause
