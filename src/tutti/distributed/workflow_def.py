@@ -113,16 +113,18 @@ class TuttiRun:
 
     async def _run_end(self, inp: dict[str, Any]) -> list[dict[str, Any]]:
         """Each host the run used stops the non-persistent agents the run started there (the
-        local engine's run-end reclaim); best effort: a host that is gone does not hold the run."""
-        out = []
-        for queue in sorted(self._hosts):
-            try:
-                out.append(await workflow.execute_activity(
-                    "tutti.run_end", {"run_id": inp["run_id"]}, task_queue=queue,
-                    schedule_to_close_timeout=timedelta(seconds=120), retry_policy=CONTROL_RETRY))
-            except ActivityError:
-                pass
-        return out
+        local engine's run-end reclaim); best effort: a host that is gone does not hold the run —
+        all hosts are asked at once, and one whose worker does not pick the call up within the
+        placement timeout (at most 30 s) is skipped instead of holding the run for the full 120 s."""
+        pickup = timedelta(seconds=min(30.0, float(inp.get("placement_timeout_secs", 30))))
+        calls = [workflow.execute_activity(
+            "tutti.run_end", {"run_id": inp["run_id"]}, task_queue=queue, schedule_to_start_timeout=pickup,
+            schedule_to_close_timeout=timedelta(seconds=120), retry_policy=CONTROL_RETRY) for queue in sorted(self._hosts)]
+        answers = await asyncio.gather(*calls, return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, BaseException) and not isinstance(answer, ActivityError):
+                raise answer
+        return [a for a in answers if not isinstance(a, BaseException)]
 
     async def _wave(self, inp: dict[str, Any], steps: dict[int, Any], ready: list[int],
                     wave: int) -> tuple[bool, list[tuple[int, bool]]]:
