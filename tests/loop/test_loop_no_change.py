@@ -54,7 +54,8 @@ def test_no_commit_is_no_change_left_open_and_the_next_item_merges(loop_workspac
     assert "loop.item.no_change" in kinds and "loop.item.landed" not in kinds and "loop.item.closed" not in kinds
     finished = [d for k, d in _events(ws, lazy) if k == "loop.item.finished"]
     assert [d["status"] for d in finished] == ["no_change"]
-    assert not [d for k, d in _events(ws, lazy, "merge_queue.") if k == "merge_queue.landed"]
+    assert not [e for e in ws.store.read_events(kinds=["merge_queue.landed", "merge_queue.queued"])
+                if lazy in (e.data.get("items") or [e.data.get("item")])]  # never even queued
     lease = leases.get(ws.store, lazy)
     assert lease is None or not lease.active  # the claim was released
 
@@ -261,3 +262,35 @@ def test_forge_crash_between_the_pr_merge_and_any_record_resumes_as_merged(loop_
     assert client.get_issue(1)["state"] == "closed"
     assert len([c for c in client.comments(1) if "tutti-loop item=" in c["body"]]) == 1
     assert not [c for c in client.comments(1) if "did not merge" in c["body"]]
+
+
+def test_target_gains_the_same_content_during_review_so_the_queue_finds_nothing_to_land(loop_workspace, tmp_path):
+    """The lane's change was real when its run ended, but while the ci reviewer ran, someone
+    pushed the same content to main: the merge queue rejects it `no_change`, the lane reports
+    it (not merged at the unchanged tip), the item stays open."""
+    from tutti.workspace import load_workspace_at
+
+    marker = tmp_path / "verifying"
+    verify = f"python3 -c 'import pathlib, time; pathlib.Path(\\\"{marker}\\\").touch(); time.sleep(3)' && python3 check.py"
+    root = loop_workspace('[loop]\nworkflow = "build"\nlanes = 1\nreviewers = ["ci"]\npoll_secs = 0.3\n'
+                          f'[loop.merge_queue]\nverify = ["{verify}"]\n')
+    [key] = add_items(root, ["add mod 12"])
+    loop = subprocess.Popen([sys.executable, "-m", "tutti", "loop", "--once", "--json"], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    deadline = time.monotonic() + 120
+    while not marker.exists() and loop.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), loop.communicate()
+    (root / "mod_12.py").write_text(GOOD)  # the same module, landed by someone else meanwhile
+    git(root, "add", "mod_12.py")
+    git(root, "commit", "-q", "-m", "mod 12 by hand")
+    tip = git(root, "rev-parse", "main").strip()
+    out, err = loop.communicate(timeout=180)
+    assert loop.returncode == 1, out + err
+    [item] = json.loads(out)["items"]
+    assert item["status"] == "no_change", item
+    assert "review round 1" in item["message"] and "already there" in item["message"]
+    assert git(root, "rev-parse", "main").strip() == tip
+    ws = load_workspace_at(root)
+    rejected = [e.data for e in ws.store.read_events(kinds=["merge_queue.rejected"]) if e.data.get("item") == key]
+    assert [d["reason"] for d in rejected] == ["no_change"]  # the queue said it, not the pre-check

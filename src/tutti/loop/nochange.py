@@ -68,8 +68,9 @@ def reason(repo: Path, worktree: Path, target: str, branch: str, run_id: str | N
     if ahead == 0:
         text = f"{what} made no commit on {branch} (it is at the target's tip {target[:12]}): nothing to merge"
     else:
-        text = (f"{branch} has {ahead} commit(s) but they change nothing on the target {target[:12]} "
-                "(its content is already there): nothing to merge")
+        moment = "after the implement run" if when == "implement" else f"at {when}"
+        text = (f"{branch} has {ahead} commit(s) but {moment} they change nothing on the target {target[:12]} "
+                "(their content is already there): nothing to merge")
     dirty = dirty_files(worktree)
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
