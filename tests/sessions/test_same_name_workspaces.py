@@ -12,6 +12,8 @@ from tests.conftest import git
 from tests.helpers import wait_until
 
 from tutti.sessions.tmux import TmuxBackend
+from tutti.supervisor.watcher import Watcher
+from tutti.workspace import load_workspace_at
 
 
 def _clone(repo, tmp_path):
@@ -62,6 +64,18 @@ def test_second_folder_refuses_the_first_folders_agent(fake_workspace, tmp_path,
     row = next(r for r in (rows if isinstance(rows, list) else rows["agents"]) if r["agent"] == "implementer")
     assert row["state"] == "stopped" and row["running"] is False
     assert f"session belongs to {first}" in row["evidence"]
+
+    # The clone's watcher leaves the agent alone; the owner's watches it.
+    clone_watcher = Watcher(load_workspace_at(second), recover=False, write_logs=False)
+    clone_watcher.rescan()
+    assert clone_watcher.panes == {}
+    owner_watcher = Watcher(load_workspace_at(first), recover=False, write_logs=False)
+    owner_watcher.rescan()
+    try:
+        assert list(owner_watcher.panes) == ["implementer"]
+    finally:
+        for pane in owner_watcher.panes.values():
+            pane.client.stop()
 
     # The owner still drives its own agent.
     assert tt("send", "implementer", "hello from the owner", cwd=first).returncode == 0
