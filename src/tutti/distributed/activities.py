@@ -341,7 +341,8 @@ class StepRunner:
                 return StepOutcome(status="failed", message=f"{step.type} executor returned {type(outcome).__name__}")
             return outcome
         except TuttiError as exc:
-            return StepOutcome(status="cancelled" if cancel.is_set() else "failed", message=exc.message)
+            return StepOutcome(status="cancelled" if cancel.is_set() else "failed", message=exc.message,
+                               hint=getattr(exc, "hint", None))
         except Exception as exc:  # an executor bug is a failed step, never a lost worker
             log = Path(ctx.log_dir) / f"{step.key}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
