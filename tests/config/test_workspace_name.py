@@ -60,3 +60,12 @@ def test_init_in_a_directory_with_spaces_writes_a_plain_name(tmp_path, tt):
     res = tt("init", "--template", "minimal", cwd=root)
     assert res.returncode == 0, res.stderr
     assert 'name = "My-Project-copy"' in (root / "tutti.toml").read_text()
+
+
+def test_schema_publishes_the_same_rule(tmp_path, tt):
+    import json
+    import re
+
+    name = json.loads(tt("schema", cwd=tmp_path).stdout)["$defs"]["WorkspaceSection"]["properties"]["name"]
+    pattern = re.compile(name["pattern"])
+    assert pattern.match("my-project") and not pattern.match("../evil") and not pattern.match(".hidden")

@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+WORKSPACE_NAME_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9._-]*$"  # = config.validate._PLAIN_NAME
 
 # (model, key) -> description; model docstrings already describe the tables themselves
 DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("TuttiConfig", "workspace"): "The workspace: its name is used in tmux session names and the global registry.",
     ("TuttiConfig", "defaults"): "Defaults for every agent.",
-    ("TuttiConfig", "roles"): "Role → runtime mapping. Runtime resolution: agent runtime > [roles] > [defaults].runtime.",
+    ("TuttiConfig", "roles"): "Role → runtime mapping. Runtime resolution: agent runtime > [roles] > [defaults].runtime "
+                                  "(an agent with a provider and no runtime is API-direct: none).",
     ("TuttiConfig", "launch"): "How agents are launched (permission mode and policy).",
     ("TuttiConfig", "budget"): "Token budgets (active with an `api` plan profile).",
     ("TuttiConfig", "agent"): "The agents (voices): one tmux session and git worktree each.",
@@ -24,7 +26,8 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("TuttiConfig", "workflow"): "Named workflows run with `tt run NAME`.",
     ("TuttiConfig", "hook"): "Actions run on agent_stop / workflow_complete.",
     ("TuttiConfig", "webhook"): "Webhook triggers served by `tt serve`.",
-    ("WorkspaceSection", "name"): "Workspace id (required).",
+    ("WorkspaceSection", "name"): "Workspace id (required): a plain name — letters, digits, '-', '_', '.' "
+                                  "(not leading '.' or '-'); used in tmux session names and the registry.",
     ("WorkspaceSection", "env"): "Environment for every agent: git_name/git_email plus any other VAR = \"value\".",
     ("Defaults", "worktree"): "Give each agent its own git worktree (default true).",
     ("Defaults", "runtime"): "Fallback runtime for agents without runtime or role.",
@@ -56,6 +59,9 @@ def tutti_schema() -> dict[str, Any]:
     schema = TuttiConfig.model_json_schema(by_alias=True, mode="validation")
     _describe(schema)
     _drop_nulls(schema)
+    name = schema.get("$defs", {}).get("WorkspaceSection", {}).get("properties", {}).get("name")
+    if name is not None:  # the rule config.validate enforces, for editors
+        name["pattern"] = WORKSPACE_NAME_PATTERN
     return {
         "$schema": SCHEMA_DIALECT,
         **{k: v for k, v in schema.items() if k not in ("title", "description")},
