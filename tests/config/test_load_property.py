@@ -97,7 +97,8 @@ def documents(draw):
                 key = next(k for k in ("agent", "workflow", "reviewer", "depends_on") if k in t)
                 t[key] = ["ghost"] if key == "depends_on" and isinstance(t[key], list) else "ghost"
         elif kind == "cycle":
-            wfs = [w for w in doc.get("workflow", []) if isinstance(w, dict) and isinstance(w.get("step"), list)
+            listed = doc.get("workflow")  # an earlier mutation may have set it to a scalar
+            wfs = [w for w in (listed if isinstance(listed, list) else []) if isinstance(w, dict) and isinstance(w.get("step"), list)
                    and len(w["step"]) >= 2 and all(isinstance(s, dict) for s in w["step"][:2])]
             if wfs:
                 w = draw(st.sampled_from(wfs))
