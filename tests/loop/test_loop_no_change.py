@@ -207,11 +207,7 @@ def test_crash_after_the_queue_recorded_the_landing_uses_its_record(loop_workspa
 def test_tt_loop_text_output_names_the_reason_and_the_next_items_merge(git_repo, tt):
     """Without --json: the progress line and the summary say no_change and why (instant agent,
     whose implement command commits nothing for "nothing" items)."""
-    from tests.loop.conftest import instant_workspace
-
-    root = instant_workspace(git_repo, lanes=1)
-    toml = root / "tutti.toml"
-    toml.write_text(toml.read_text().replace('run = "printf', 'run = "case {{item.title}} in *nothing*) exit 0;; esac; printf', 1))
+    root = instant_workspace_noop(git_repo)
     add_items(root, ["add mod 1", "nothing 2", "add mod 3"])
     res = tt("loop", "--once", cwd=root, timeout=180)
     assert res.returncode == 1, res.stdout + res.stderr
@@ -294,3 +290,31 @@ def test_target_gains_the_same_content_during_review_so_the_queue_finds_nothing_
     ws = load_workspace_at(root)
     rejected = [e.data for e in ws.store.read_events(kinds=["merge_queue.rejected"]) if e.data.get("item") == key]
     assert [d["reason"] for d in rejected] == ["no_change"]  # the queue said it, not the pre-check
+
+
+def test_a_later_loop_tries_a_no_change_item_again_as_a_new_attempt(git_repo, tt):
+    from tutti.intake import local
+    from tutti.workspace import load_workspace_at
+
+    root = instant_workspace_noop(git_repo)
+    [key] = add_items(root, ["nothing 1"])
+    for attempt in (1, 2):
+        res = tt("loop", "--once", "--json", cwd=root, timeout=180)
+        assert res.returncode == 1, res.stdout + res.stderr
+        [item] = json.loads(res.stdout)["items"]
+        assert item["status"] == "no_change" and item["resumed"] is False
+    ws = load_workspace_at(root)
+    bodies = [c["body"] for c in local.comments(ws.store, "queue", key.rsplit("#", 1)[1])]
+    assert len(bodies) == 2 and "attempt 1)" in bodies[0] and "attempt 2)" in bodies[1]
+    started = [d["attempt"] for k, d in _events(ws, key) if k == "loop.item.started"]
+    assert started == [1, 2]
+
+
+def instant_workspace_noop(git_repo):
+    """The instant workspace whose implement command commits nothing for "nothing" items."""
+    from tests.loop.conftest import instant_workspace
+
+    root = instant_workspace(git_repo, lanes=1)
+    toml = root / "tutti.toml"
+    toml.write_text(toml.read_text().replace('run = "printf', 'run = "case {{item.title}} in *nothing*) exit 0;; esac; printf', 1))
+    return root
