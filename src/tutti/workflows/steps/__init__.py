@@ -153,7 +153,9 @@ class _DirectPrompt:
 
 def import_optional(module_name: str) -> ModuleType | None:
     loaded = sys.modules.get(module_name)  # the common case, every step: no import machinery
-    if loaded is not None:
+    # ...but a module another thread is still executing is in sys.modules half-built: let the
+    # import system wait for it (its per-module lock) instead of handing out missing attributes.
+    if loaded is not None and not getattr(getattr(loaded, "__spec__", None), "_initializing", False):
         return loaded
     try:
         return importlib.import_module(module_name)
