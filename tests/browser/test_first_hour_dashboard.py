@@ -62,8 +62,12 @@ def test_dashboard_shows_a_warned_run_amber_not_green(page, git_repo):
         page.reload()  # opened after the run: built from /v1/runs, not from the live events
         page.wait_for_selector("body[data-ready=true]")
         page.wait_for_selector(f'[data-testid="run-status-{live}"][data-status="warning"]', timeout=30000)
-        colour = page.eval_on_selector(f'[data-testid="run-status-{live}"]', "e => getComputedStyle(e).color")
-        assert colour == "rgb(245, 158, 11)"  # --warning, not --working's green
+        # --warning, not --working's green; asked until it holds: the list may re-render (a fresh
+        # element) between the wait above and the style read, which then reads a detached node
+        page.wait_for_function(
+            """id => { const e = document.querySelector(`[data-testid="run-status-${id}"]`);
+                       return e !== null && getComputedStyle(e).color === "rgb(245, 158, 11)"; }""",
+            arg=live, timeout=15000)
         # the step that warned is shown as such, not painted "completed" with the rest
         assert page.get_attribute(f'[data-testid="stage-{live}-2"]', "data-status") == "warning"
         assert page.get_attribute(f'[data-testid="stage-{live}-1"]', "data-status") == "completed"

@@ -286,4 +286,9 @@ def test_tt_serve_connections_have_nagle_off():
             writer.close()
             server.close()
 
-    assert asyncio.run(accepted_nodelay()) != 0
+    # in a thread of its own: a browser test earlier in this worker (Playwright's sync API) can
+    # leave an event loop marked running on the main thread, where asyncio.run() refuses
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, accepted_nodelay()).result(30) != 0
