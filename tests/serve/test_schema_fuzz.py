@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ def test_openapi_fuzz_finds_no_server_error(git_repo, tmux_socket, tmp_path):
     ws = load(write_workspace(git_repo))  # agents run the fake CLI in this test's private tmux
     with serving([ws]) as url:
         proc = subprocess.run(
-            [st, "run", f"{url}/openapi.json", "--checks", "not_a_server_error", "--max-examples", "5",
+            [st, "run", f"{url}/openapi.json", "--checks", "not_a_server_error", "--max-examples", os.environ.get("TUTTI_FUZZ_EXAMPLES", "2"),
              "--exclude-path", "/v1/events/stream", "--request-timeout", "20", "--seed", "1",
              "--no-color", "--workers", "1"],
             capture_output=True, text=True, timeout=240, cwd=tmp_path, check=False,
