@@ -212,6 +212,7 @@ def _dashboard(c, base: str) -> None:
 
 
 # -- remote tt logs -f and tt attach ------------------------------------------------------------
+@pytest.mark.extended  # the host `logs` call itself is in the default slice (test_temporal_hosts)
 def test_remote_logs_follow_prints_appended_lines_once_in_order(cluster_factory):
     import subprocess
     import sys

@@ -173,7 +173,7 @@ def test_control_process_and_client_sigkill_then_resume_attaches(cluster_factory
     assert prompts(c.records, "a1") == ["first task for a1"] and prompts(c.records, "a2") == ["second task for a2"]
 
 
-@pytest.mark.parametrize("how", ["runs-cancel", "ctrl-c"])
+@pytest.mark.parametrize("how", ["runs-cancel", pytest.param("ctrl-c", marks=pytest.mark.extended)])
 def test_cancel_is_a_temporal_cancel(cluster_factory, how):
     c = cluster_factory(script='work_secs = 30\nreply = "Done."\n')
     proc = c.run_async("run", "both", "--json")

@@ -56,6 +56,7 @@ def verify_forge_main(forge, base: str) -> list[str]:
     return shas
 
 
+@pytest.mark.extended  # the 3-item loops in test_loop_local / the forge tests below are the default slice
 def test_ten_issues_three_lanes_ten_merged_prs_each_issue_closed_once(forge_loop, forge, tt):
     titles = [f"{'broken' if n == 5 else 'add'} mod {n}" for n in range(1, 11)]  # #5 fails CI at first
     root, base = forge_loop(3, titles)

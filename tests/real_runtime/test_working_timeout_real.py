@@ -9,7 +9,7 @@ import pytest
 
 from .conftest import script_for, up_to_idle
 
-pytestmark = [pytest.mark.real_runtime, pytest.mark.slow]
+pytestmark = [pytest.mark.real_runtime, pytest.mark.slow, pytest.mark.extended]  # 20 s of waiting out a timeout
 
 
 def test_agent_working_past_its_timeout_is_flagged_stuck(real_workspace):
