@@ -38,7 +38,7 @@ def bench_prompt(rounds: int, work_secs: float, state_file: bool = False) -> Non
     state_env = ', TUTTI_FAKE_STATE_FILE = "1"' if state_file else ""
     socket = f"tutti-bench-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "TUTTI_TMUX_SOCKET": socket}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # the agent may still write state while it stops
         root = Path(tmp) / "repo"
         root.mkdir()
         env["TUTTI_HOME"] = str(Path(tmp) / "home")
@@ -85,7 +85,7 @@ def bench_tick(n: int = 50, rounds: int = 20) -> None:
     from tutti.workflows.scheduler import Scheduler
     from tutti.workspace import Workspace
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # the agent may still write state while it stops
         zones = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Tokyo", None]
         wfs = [{"name": f"w{i}", "schedule": f"{i % 60} */2 * * 1-5", "timezone": zones[i % len(zones)]} for i in range(n)]
         ws = Workspace(root=Path(tmp), config=TuttiConfig.model_validate({"workspace": {"name": "b"}, "workflow": wfs}))
