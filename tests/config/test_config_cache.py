@@ -33,6 +33,16 @@ def test_a_full_load_writes_the_summary_and_a_matching_read_uses_it(ws_root):
     assert summary["workflows"] == [{"name": "one", "description": "first", "steps": 1, "schedule": None}]
 
 
+def test_the_cache_file_is_private_to_its_owner(ws_root):
+    """The dump carries every config value, `[agent.env]` included: not readable by others."""
+    (ws_root / "tutti.toml").write_text(CONFIG.replace('[[workflow]]', '[[agent]]\nname = "a"\nruntime = "fake"\n'
+                                                       'env = { API_TOKEN = "s3cret" }\n\n[[workflow]]'))
+    assert _tt(ws_root, "run", "--list").returncode == 0
+    path = ws_root / cache.CACHE_FILE
+    assert "s3cret" in path.read_text()
+    assert path.stat().st_mode & 0o077 == 0, oct(path.stat().st_mode)
+
+
 def test_an_edit_invalidates_the_cache_and_run_list_shows_the_edit(ws_root):
     load_workspace_at(ws_root)
     (ws_root / "tutti.toml").write_text(CONFIG.replace('name = "one"', 'name = "renamed"'))

@@ -122,7 +122,7 @@ def store_summary(path: Path, raw: bytes, config: TuttiConfig, warnings: list[st
     try:
         from tutti.fsutil import write_text_atomic
 
-        write_text_atomic(target, text, durable=False)
+        write_text_atomic(target, text, mode=0o600, durable=False)  # the dump holds [agent.env] values too
     except OSError:
         pass  # a cache is an optimisation: a read-only .tutti/ must not fail the command
 
