@@ -115,8 +115,8 @@ def store_summary(path: Path, raw: bytes, config: TuttiConfig, warnings: list[st
     except (ValueError, TypeError):
         return
     try:
-        if target.read_text(encoding="utf-8") == text:
-            return  # already current: no write on every command (a stale or broken one is rewritten)
+        if target.read_text(encoding="utf-8") == text and target.stat().st_mode & 0o077 == 0:
+            return  # already current: no write on every command (a stale, broken or readable one is rewritten)
     except (OSError, ValueError):
         pass
     try:
