@@ -190,7 +190,7 @@ agent = "implementer"
 [[workflow.step]]
 id = "after"
 type = "command"
-run = "sleep 60"
+run = "sleep 6"  # long enough to be caught running; its step supervisor outlives the kill and resume waits for it
 """
 
 
@@ -232,7 +232,7 @@ def test_sigkill_after_land_then_resume_does_not_repeat_the_land(agent_pipeline)
     db.commit()
     db.close()
     toml = root / "tutti.toml"
-    toml.write_text(toml.read_text().replace('run = "sleep 60"', 'run = "true"'))
+    toml.write_text(toml.read_text().replace('run = "sleep 6"', 'run = "true"'))
 
     res = subprocess.run([sys.executable, "-m", "tutti", "run", "--resume", run_id, "--json"], cwd=root,
                          capture_output=True, text=True, timeout=300)
