@@ -18,7 +18,7 @@ def _commands() -> list[str]:
 def test_first_command_runs_the_quick_verify_and_the_second_the_full_suite():
     first, second = _commands()[:2]
     assert first.endswith("tt run verify --strict")
-    assert second == "python3 -m pip install -q -e '.[test]' && python3 -m pytest -n 2"
+    assert second == "python3 -m pip install -q -e '.[test]' && python3 -m pytest -n 4"
     assert second in (REPO / ".ci" / "run").read_text()
 
 
