@@ -147,12 +147,15 @@ def test_concurrent_runs_complete_and_runs_list_agrees_with_temporal(cluster_fac
     per_host = Counter(h for (h,) in query(c.repo / ".tutti" / "tutti.db",
                                             "SELECT json_extract(data, '$.host') FROM events WHERE kind = "
                                             "'workflow.step.completed'"))
-    if sum(per_host.values()) != 5 * n:  # seen once under CI load (36 of 40): say what the store holds
-        db = c.repo / ".tutti" / "tutti.db"
-        steps = query(db, "SELECT run_id, step_index, status, attempt FROM steps ORDER BY run_id, step_index")
-        kinds = query(db, "SELECT run_id, step, kind FROM events WHERE kind LIKE 'workflow.step.%' ORDER BY seq")
-        raise AssertionError(f"{sum(per_host.values())} step.completed events for {5 * n} steps\nsteps: {steps}\n"
-                             f"events: {kinds}\ncontrol log: {(c.tmp / 'control.log').read_text()[-3000:]}")
+    # every step really succeeded: a step that fails open is a *warning* and its run still
+    # "succeeded". Seen once under CI load: 36 of 40 step.completed events with every run succeeded;
+    # not reproduced since (a suspect, the half-imported step module of steps.import_optional, is
+    # fixed) — so each assertion says what the store holds
+    steps = query(c.repo / ".tutti" / "tutti.db",
+                  "SELECT run_id, step_index, status, json_extract(outcome, '$.message') FROM steps")
+    assert len(steps) == 5 * n and [s for s in steps if s[2] != "success"] == []
+    kinds = query(c.repo / ".tutti" / "tutti.db", "SELECT run_id, step, kind FROM events WHERE kind LIKE 'workflow.step.%'")
+    assert sum(per_host.values()) == 5 * n, (steps, kinds)
 
 
 def test_control_process_and_client_sigkill_then_resume_attaches(cluster_factory):
