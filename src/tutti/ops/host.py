@@ -124,13 +124,9 @@ def host_call(ws: Workspace, op: str, args: dict[str, Any]) -> Any:
         backend = default_backend()
         return [agent_status(ws, cfg, backend).to_dict() for cfg in ws.config.agents if cfg.name in args["agents"]]
     if op == "logs":
-        path = ws.tutti_dir / "logs" / f"{args['agent']}.log"
-        if not path.exists():
-            from tutti.errors import NotFoundError
+        from tutti.ops.host_reads import agent_log
 
-            raise NotFoundError(f"log file not found for '{args['agent']}' on this host at {path}",
-                                hint=f"the watcher writes it while the agent runs: `tt send {args['agent']} --auto-up`")
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = agent_log(ws, args["agent"]).read_text(encoding="utf-8", errors="replace").splitlines()
         return lines[-int(args["lines"]):] if int(args["lines"]) else []
     if op in ("log_tail", "attach_info"):  # remote `tt logs -f`, `tt attach --print-ssh`
         from tutti.ops import host_reads

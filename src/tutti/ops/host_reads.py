@@ -16,14 +16,20 @@ if TYPE_CHECKING:
 MAX_BYTES = 256 * 1024  # one answer's worth; the caller comes back for the rest
 
 
-def log_tail(ws: Workspace, agent: str, *, offset: int | None, lines: int) -> dict[str, Any]:
-    """Complete lines of the agent's log after byte `offset` (None: the last `lines` lines) and
-    the offset to ask from next. A partial last line waits for its newline, so a follower never
-    prints half a line twice; a log shorter than `offset` was truncated: read from its start."""
+def agent_log(ws: Workspace, agent: str) -> Path:
+    """The agent's log file on this host, or the one-line error saying who writes it."""
     path = ws.tutti_dir / "logs" / f"{agent}.log"
     if not path.exists():
         raise NotFoundError(f"log file not found for '{agent}' on this host at {path}",
                             hint=f"the watcher writes it while the agent runs: `tt send {agent} --auto-up`")
+    return path
+
+
+def log_tail(ws: Workspace, agent: str, *, offset: int | None, lines: int) -> dict[str, Any]:
+    """Complete lines of the agent's log after byte `offset` (None: the last `lines` lines) and
+    the offset to ask from next. A partial last line waits for its newline, so a follower never
+    prints half a line twice; a log shorter than `offset` was truncated: read from its start."""
+    path = agent_log(ws, agent)
     size = path.stat().st_size
     if offset is None:
         start = max(0, size - 4 * MAX_BYTES)
