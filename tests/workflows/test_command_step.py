@@ -100,24 +100,13 @@ def test_a_step_printing_50_mb_completes(make_ws):
     assert 32 << 20 <= size < (32 << 20) + 4096  # capped on disk, and the run did not hang
 
 
-def test_output_is_streamed_to_the_step_log_while_running(make_ws):
-    ws = _one_step(make_ws, 'run = "echo first; touch started; while [ ! -f go ]; do sleep 0.05; done; x=second; echo $x-out"')
-    run_id = ops.start_run(ws, "w")
-    log = ws.tutti_dir / "logs" / "runs" / run_id / "001-command.log"
-    wait_for(lambda: (ws.root / "started").exists())
-    wait_for(lambda: log.exists() and "first" in log.read_text())
-    assert "second-out" not in log.read_text()
-    (ws.root / "go").touch()
-    wait_for(lambda: ops.get_run(ws, run_id)["status"] == "succeeded")
-    assert "second-out" in log.read_text()
-
-
-def test_an_idempotent_steps_output_reaches_its_log_while_it_runs_quietly(make_ws):
-    # idempotent = true: no supervisor, the engine's own log. It holds a fast command's output in
-    # memory, so the file must still be opened once the command has run a while, also when the
-    # command then stays silent.
-    ws = _one_step(make_ws, 'idempotent = true\nrun = "echo first; touch started; while [ ! -f go ]; do sleep 0.05; done; '
-                            'x=second; echo $x-out"')
+# idempotent = true runs without the step supervisor, on the engine's own log: it holds a fast
+# command's output in memory, so the file must still be opened once the command has run a while,
+# also when the command then stays silent.
+@pytest.mark.parametrize("extra", ["", "idempotent = true\n"], ids=["supervised", "idempotent"])
+def test_output_is_streamed_to_the_step_log_while_running(make_ws, extra):
+    ws = _one_step(make_ws, extra + 'run = "echo first; touch started; while [ ! -f go ]; do sleep 0.05; done; '
+                                    'x=second; echo $x-out"')
     run_id = ops.start_run(ws, "w")
     log = ws.tutti_dir / "logs" / "runs" / run_id / "001-command.log"
     wait_for(lambda: (ws.root / "started").exists())
