@@ -3,7 +3,6 @@ real workspaces, and an SSE frame reader."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -76,9 +75,9 @@ def serving(workspaces, *, token=None, dashboard=True, **options):
     from tutti.serve.app import create_app
 
     app = create_app(workspaces, token=token, dashboard=dashboard, **options)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    from tutti.cli.serve_cmd import _bind
+
+    sock = _bind("127.0.0.1", 0)  # the socket `tt serve` listens on (TCP proto: Nagle off)
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
